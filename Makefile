@@ -1,0 +1,43 @@
+# ddpg-control: `make demo` and `make test` set everything up from a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast lint bench clean
+
+setup: $(STAMP)
+
+# torch is pinned here (not in pyproject) so pip takes the CPU build that this kind of machine
+# ships instead of pulling the newest CUDA build; users elsewhere keep the open `torch>=2.3`.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "torch==2.13.*"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup
+	$(BIN)/ruff check ddpg_control sim hardware export tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check ddpg_control sim hardware export tests bench
+	$(BIN)/ruff format --check ddpg_control sim hardware export tests bench
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	@echo "benchmarks are run one by one; see docs/benchmarks.md for the commands"
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache *.egg-info

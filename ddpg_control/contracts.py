@@ -1,0 +1,99 @@
+"""Contracts shared by training, the simulator, the exported policy and the control loop.
+
+Angle convention (everywhere in this project): theta = 0 is upright, positive is
+counter-clockwise, radians; velocity in rad/s; torque in N*m, positive counter-clockwise.
+The observation is ``[cos theta, sin theta, theta_dot]`` as float32, as Gymnasium's
+``Pendulum-v1``; :func:`make_observation` is the one function that builds it.
+
+This module is a leaf (numpy only): every package may import it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+#: The observation layout, as written into the ONNX metadata and checked by the runtime.
+OBSERVATION_LAYOUT = "cos_theta,sin_theta,theta_dot_rad_s"
+OBSERVATION_DIM = 3
+ACTION_DIM = 1
+
+Observation = npt.NDArray[np.float32]
+
+
+def make_observation(angle_rad: float, velocity_rad_s: float) -> Observation:
+    """Build the observation ``[cos theta, sin theta, theta_dot]`` (float32, shape (3,))."""
+    return np.array(
+        [math.cos(angle_rad), math.sin(angle_rad), velocity_rad_s], dtype=np.float32
+    )
+
+
+def wrap_angle(angle_rad: float) -> float:
+    """Wrap an angle to [-pi, pi)."""
+    return ((angle_rad + math.pi) % (2.0 * math.pi)) - math.pi
+
+
+@dataclass(frozen=True, slots=True)
+class JointState:
+    """One reading of the joint.
+
+    ``timestamp_s`` is the plant's own clock (device time or simulated time), ``status`` the
+    plant's fault/status bitfield (0 means healthy; plants document their bits).
+    """
+
+    angle_rad: float
+    velocity_rad_s: float
+    timestamp_s: float
+    status: int = 0
+
+
+@runtime_checkable
+class Plant(Protocol):
+    """What the control loop drives: a simulator, a serial motor driver, or your own rig.
+
+    A plant is a context manager; leaving the context stops it (zero torque) and closes it.
+    ``max_torque_nm`` is the plant's own torque limit, which the safety layer respects.
+    """
+
+    @property
+    def max_torque_nm(self) -> float: ...
+
+    def read(self) -> JointState:
+        """Return the latest joint state. Raises PlantError on a fault."""
+        ...
+
+    def apply(self, torque_nm: float) -> None:
+        """Command a torque (already clipped by the safety layer)."""
+        ...
+
+    def stop(self) -> None:
+        """Command zero torque. Must be safe to call at any time, repeatedly."""
+        ...
+
+    def close(self) -> None:
+        """Release the plant. Implementations call stop() first."""
+        ...
+
+    def __enter__(self) -> Plant: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """What the control loop asks: an observation in, a torque (N*m) out."""
+
+    @property
+    def max_torque_nm(self) -> float: ...
+
+    def __call__(self, observation: Observation) -> float: ...

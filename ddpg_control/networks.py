@@ -1,0 +1,101 @@
+"""The actor and critic networks (Lillicrap et al. 2016).
+
+The actor carries its torque scale as a registered buffer, so a saved or exported actor
+outputs torque in N*m: ``action = max_torque_nm * tanh(mlp(obs))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Everything needed to rebuild the networks from a checkpoint."""
+
+    obs_dim: int
+    act_dim: int
+    hidden_sizes: tuple[int, ...]
+    max_torque_nm: float
+
+    def __post_init__(self) -> None:
+        if self.obs_dim <= 0 or self.act_dim <= 0:
+            raise ValueError("obs_dim and act_dim must be positive")
+        if not self.hidden_sizes or any(h <= 0 for h in self.hidden_sizes):
+            raise ValueError(f"hidden_sizes must be positive integers, got {self.hidden_sizes}")
+        if not self.max_torque_nm > 0:
+            raise ValueError(f"max_torque_nm must be positive, got {self.max_torque_nm}")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "obs_dim": self.obs_dim,
+            "act_dim": self.act_dim,
+            "hidden_sizes": list(self.hidden_sizes),
+            "max_torque_nm": self.max_torque_nm,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Architecture:
+        hidden = data["hidden_sizes"]
+        assert isinstance(hidden, list | tuple)
+        return cls(
+            obs_dim=int(data["obs_dim"]),  # type: ignore[call-overload]
+            act_dim=int(data["act_dim"]),  # type: ignore[call-overload]
+            hidden_sizes=tuple(int(h) for h in hidden),
+            max_torque_nm=float(data["max_torque_nm"]),  # type: ignore[arg-type]
+        )
+
+
+def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    last = in_dim
+    for width in hidden_sizes:
+        layers += [nn.Linear(last, width), nn.ReLU()]
+        last = width
+    layers.append(nn.Linear(last, out_dim))
+    return nn.Sequential(*layers)
+
+
+def init_final_layer_uniform(net: nn.Sequential, bound: float) -> None:
+    """The paper's final-layer init: weights and biases from U(-bound, bound)."""
+    final = net[-1]
+    assert isinstance(final, nn.Linear)
+    nn.init.uniform_(final.weight, -bound, bound)
+    nn.init.uniform_(final.bias, -bound, bound)
+
+
+class Actor(nn.Module):
+    """Deterministic policy mu(s): observation -> torque in N*m."""
+
+    max_torque_nm: torch.Tensor
+
+    def __init__(self, arch: Architecture) -> None:
+        super().__init__()
+        self.arch = arch
+        self.net = mlp(arch.obs_dim, arch.hidden_sizes, arch.act_dim)
+        self.register_buffer(
+            "max_torque_nm", torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
+        )
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.max_torque_nm * torch.tanh(self.net(obs))
+
+
+class Critic(nn.Module):
+    """Action-value function Q(s, a), with the action in N*m scaled back to [-1, 1]."""
+
+    max_torque_nm: torch.Tensor
+
+    def __init__(self, arch: Architecture) -> None:
+        super().__init__()
+        self.arch = arch
+        self.net = mlp(arch.obs_dim + arch.act_dim, arch.hidden_sizes, 1)
+        self.register_buffer(
+            "max_torque_nm", torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
+        )
+
+    def forward(self, obs: torch.Tensor, action_nm: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, action_nm / self.max_torque_nm], dim=-1)).squeeze(-1)

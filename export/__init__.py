@@ -1,0 +1,1 @@
+"""Writing, verifying and loading the ONNX policy artifact (being built: see the export issue)."""

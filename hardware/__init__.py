@@ -1,0 +1,1 @@
+"""The serial motor-driver protocol, client and emulator (being built: see the serial issue)."""

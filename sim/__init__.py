@@ -1,0 +1,1 @@
+"""Gymnasium pendulum environments on PyBullet (being built: see the simulator issue)."""
