@@ -53,6 +53,18 @@ class JointState:
 
 
 @runtime_checkable
+class Clock(Protocol):
+    """A monotonic time source in seconds. The control loop and the simulated plant share one,
+    so tests can run real-time code in virtual time (a clock whose sleep jumps ahead)."""
+
+    def now(self) -> float: ...
+
+    def sleep_until(self, deadline_s: float) -> None:
+        """Return at (or just after) ``deadline_s``; immediately if it has passed."""
+        ...
+
+
+@runtime_checkable
 class Plant(Protocol):
     """What the control loop drives: a simulator, a serial motor driver, or your own rig.
 
