@@ -15,6 +15,8 @@ from ddpg_control.errors import DdpgControlError
 COMMANDS: tuple[str, ...] = (
     "train",
     "eval",
+    "export",
+    "inspect",
 )
 
 EPILOG = """\

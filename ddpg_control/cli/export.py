@@ -1,0 +1,74 @@
+"""``ddpg-control export --onnx``: write the verified ONNX policy from a training checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ddpg_control.runs import BEST_CHECKPOINT, DEFAULT_RUNS_ROOT, POLICY_FILE, latest_run
+
+DEFAULT_OPSET = 17  # mirrors export.onnx_export.DEFAULT_OPSET (kept here so --help stays light)
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="export a checkpoint's actor to a verified, self-describing ONNX policy",
+        description=(
+            "Export the actor to ONNX (input 'obs' [batch, 3], output 'action' [batch, 1] in N*m) "
+            "with its metadata, then verify it: onnx.checker full check, and onnxruntime against "
+            "torch on over 1000 observations (max |diff| <= 1e-5 N*m, every torque within the "
+            f"limit). Default: the latest run's {BEST_CHECKPOINT} -> runs/<name>/{POLICY_FILE}."
+        ),
+    )
+    parser.add_argument(
+        "--onnx", action="store_true", help="export to ONNX (the only format, and the default)"
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help=f"checkpoint to export (default: the latest run's {BEST_CHECKPOINT})",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"where to write the policy (default: runs/<name>/{POLICY_FILE})",
+    )
+    parser.add_argument(
+        "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_ROOT,
+        help="where to look for the latest run (default: %(default)s/)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1024:.1f} KiB" if n_bytes < 1024 * 1024 else f"{n_bytes / 2**20:.2f} MiB"
+
+
+def run(args: argparse.Namespace) -> int:
+    from export.onnx_export import export_policy
+
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        checkpoint = latest_run(args.runs_dir, containing=BEST_CHECKPOINT) / BEST_CHECKPOINT
+    result = export_policy(checkpoint, args.output, opset=args.opset)
+    meta = result.metadata
+    print(f"wrote {result.path} ({_size(result.size_bytes)}, {result.size_bytes} bytes)")
+    print(
+        f"  from {checkpoint} (run {meta.run_name}, {meta.env_steps} steps, "
+        f"eval return {meta.eval_return if meta.eval_return is not None else 'n/a'})"
+    )
+    print(
+        f"  {meta.env_id}: torque limit +-{meta.max_torque_nm:g} N*m, control period "
+        f"{meta.control_period_s:g} s, opset {meta.opset}"
+    )
+    print(f"  verified: {result.verification.summary()}")
+    return 0

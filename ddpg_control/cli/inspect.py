@@ -1,0 +1,51 @@
+"""``ddpg-control inspect policy.onnx``: print what an ONNX policy says about itself."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ddpg_control.runs import DEFAULT_RUNS_ROOT, POLICY_FILE, latest_run
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "inspect",
+        help="print an ONNX policy's metadata (after validating it as the runtime does)",
+        description=(
+            "Load an ONNX policy the way 'run' does (metadata, input and output checked) and "
+            "print its metadata. Torch-free."
+        ),
+    )
+    parser.add_argument(
+        "policy",
+        nargs="?",
+        type=Path,
+        default=None,
+        help=f"policy file (default: the latest run's {POLICY_FILE})",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_ROOT,
+        help="where to look for the latest run (default: %(default)s/)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from export.runtime import OnnxPolicy
+
+    path = args.policy
+    if path is None:
+        path = latest_run(args.runs_dir, containing=POLICY_FILE) / POLICY_FILE
+    policy = OnnxPolicy.load(path)
+    props = policy.metadata.to_props()
+    width = max(len(k) for k in props)
+    print(f"{path} ({path.stat().st_size} bytes)")
+    print(f"  {'input':<{width}}  obs float32 [batch, {policy.obs_dim}]")
+    print(f"  {'output':<{width}}  action float32 [batch, {policy.metadata.act_dim}] (N*m)")
+    for key, value in props.items():
+        print(f"  {key:<{width}}  {value}")
+    return 0

@@ -1,0 +1,212 @@
+"""Writing the ONNX policy artifact from a training checkpoint.
+
+:func:`export_policy` rebuilds the actor (eval mode, CPU), traces it with torch's TorchScript
+exporter (``dynamo=False``: it needs no extra packages and its output is byte-for-byte
+reproducible), attaches the metadata, checks and verifies the result through the runtime loader,
+and only then moves it into place (atomically, so a failed export never leaves a half file).
+
+The graph: input ``obs`` float32 [batch, obs_dim], output ``action`` float32 [batch, act_dim] in
+N*m (the torque scale is a constant inside the graph).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import math
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ddpg_control import __version__
+from ddpg_control.contracts import OBSERVATION_LAYOUT
+from ddpg_control.errors import CheckpointError, PolicyArtifactError
+from export.metadata import INPUT_NAME, OUTPUT_NAME, PolicyMetadata
+from export.runtime import OnnxPolicy
+from export.verify import (
+    DEFAULT_RANDOM_OBSERVATIONS,
+    VerificationReport,
+    check_model_bytes,
+    max_velocity_of,
+    verification_observations,
+    verify_policy,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_OPSET = 17
+#: Opsets the legacy exporter and onnxruntime here both handle for this graph.
+MIN_OPSET, MAX_OPSET = 13, 21
+VERIFY_SEED = 0
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    size_bytes: int
+    metadata: PolicyMetadata
+    verification: VerificationReport
+
+
+def run_location(checkpoint: Path) -> tuple[str, str]:
+    """(run name, checkpoint path relative to the run) for ``runs/<name>/checkpoints/x.pt``."""
+    resolved = checkpoint.resolve()
+    if resolved.parent.name == "checkpoints":
+        return resolved.parent.parent.name, f"checkpoints/{resolved.name}"
+    return resolved.parent.name, resolved.name
+
+
+def default_output(checkpoint: Path) -> Path:
+    """``runs/<name>/policy.onnx`` for a checkpoint inside a run, else next to the checkpoint."""
+    if checkpoint.parent.name == "checkpoints":
+        return checkpoint.parent.parent / "policy.onnx"
+    return checkpoint.with_suffix(".onnx")
+
+
+def _number(value: Any, what: str, checkpoint: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CheckpointError(f"checkpoint '{checkpoint}' has no numeric {what} (got {value!r})")
+    return float(value)
+
+
+def metadata_from_checkpoint(
+    payload: dict[str, Any], checkpoint: Path, opset: int, max_torque_nm: float
+) -> PolicyMetadata:
+    """The artifact's metadata from a checkpoint payload (see ``ddpg_control.checkpoint``)."""
+    import torch
+
+    env = payload.get("env")
+    progress = payload.get("progress")
+    if not isinstance(env, dict) or not isinstance(progress, dict):
+        raise CheckpointError(f"checkpoint '{checkpoint}' lacks its 'env' or 'progress' record")
+    for key in ("id", "control_period_s"):
+        if key not in env:
+            raise CheckpointError(
+                f"checkpoint '{checkpoint}' lacks env['{key}']; it was written by an older "
+                "training run: re-train, or add it to the checkpoint"
+            )
+    env_torque = env.get("max_torque_nm")
+    if env_torque is not None and not math.isclose(
+        _number(env_torque, "env max_torque_nm", checkpoint), max_torque_nm, rel_tol=1e-6
+    ):
+        raise CheckpointError(
+            f"checkpoint '{checkpoint}': the actor's torque scale {max_torque_nm} N*m differs "
+            f"from the environment's limit {env_torque} N*m; the checkpoint is inconsistent"
+        )
+    eval_return = progress.get("eval_return")
+    run_name, checkpoint_rel = run_location(checkpoint)
+    return PolicyMetadata(
+        observation_layout=OBSERVATION_LAYOUT,
+        obs_dim=int(payload["architecture"]["obs_dim"]),
+        act_dim=int(payload["architecture"]["act_dim"]),
+        max_torque_nm=max_torque_nm,
+        control_period_s=_number(env["control_period_s"], "env control_period_s", checkpoint),
+        env_id=str(env["id"]),
+        env_params=dict(env.get("params") or {}),
+        env_randomize=env.get("randomize"),
+        run_name=run_name,
+        checkpoint=checkpoint_rel,
+        checkpoint_sha256=hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
+        env_steps=int(progress.get("env_steps", 0)),
+        episodes=int(progress.get("episodes", 0)),
+        eval_return=None if eval_return is None else float(eval_return),
+        train_wall_time_s=float(progress.get("wall_time_s", 0.0)),
+        package_version=__version__,
+        exporter=f"torch {torch.__version__.split('+')[0]} (torchscript exporter)",
+        opset=opset,
+    )
+
+
+def graph_bytes(actor: Any, opset: int) -> bytes:
+    """Trace the actor (eval mode, CPU) into an ONNX graph with a dynamic batch axis."""
+    import torch
+
+    actor = actor.to("cpu").eval()
+    dummy = torch.zeros(1, actor.arch.obs_dim, dtype=torch.float32)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's deprecation notice for dynamo=False
+        torch.onnx.export(
+            actor,
+            (dummy,),
+            buffer,  # type: ignore[arg-type]  # a file object is accepted at runtime
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=opset,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    return buffer.getvalue()
+
+
+def with_metadata(model_bytes: bytes, metadata: PolicyMetadata) -> bytes:
+    """Stamp the producer, descriptions and ``metadata_props`` into the serialized model."""
+    import onnx
+
+    model = onnx.load_from_string(model_bytes)
+    model.producer_name = "ddpg-control"
+    model.producer_version = __version__
+    model.graph.name = "ddpg_control_policy"
+    model.doc_string = (
+        f"DDPG policy for {metadata.env_id}: obs [{metadata.observation_layout}] -> torque in "
+        f"N*m, within +-{metadata.max_torque_nm:g}"
+    )
+    model.graph.input[0].doc_string = f"observation [{metadata.observation_layout}], float32"
+    model.graph.output[0].doc_string = "torque in N*m, float32"
+    del model.metadata_props[:]
+    for key, value in metadata.to_props().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return bytes(model.SerializeToString())
+
+
+def _write_atomically(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return Path(tmp_name)
+
+
+def export_policy(
+    checkpoint: Path,
+    output: Path | None = None,
+    opset: int = DEFAULT_OPSET,
+    n_random: int = DEFAULT_RANDOM_OBSERVATIONS,
+) -> ExportResult:
+    """Export ``checkpoint``'s actor to ``output`` and verify it; raise if verification fails."""
+    from ddpg_control.checkpoint import load_actor
+
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise PolicyArtifactError(f"opset {opset} is not supported: use {MIN_OPSET}..{MAX_OPSET}")
+    output = default_output(checkpoint) if output is None else output
+    actor, payload = load_actor(checkpoint)
+    metadata = metadata_from_checkpoint(payload, checkpoint, opset, actor.arch.max_torque_nm)
+    data = with_metadata(graph_bytes(actor, opset), metadata)
+    check_model_bytes(data)
+    observations = verification_observations(
+        max_velocity_of(metadata.env_params), np.random.default_rng(VERIFY_SEED), n_random
+    )
+    tmp = _write_atomically(output, data)
+    try:
+        report = verify_policy(actor, OnnxPolicy.load(tmp), observations)
+        if not report.passed:
+            raise PolicyArtifactError(
+                f"the exported policy does not match the checkpoint ({report.summary()}); "
+                f"nothing was written to '{output}'"
+            )
+        os.replace(tmp, output)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    logger.info("exported %s to %s: %s", checkpoint, output, report.summary())
+    return ExportResult(output, len(data), metadata, report)
