@@ -1,0 +1,249 @@
+"""The pendulum as a PyBullet multibody, shared by the Gymnasium env and the real-time plant.
+
+How PyBullet reproduces ``Pendulum-v1`` (and why each setting is needed):
+
+* One revolute link on a fixed base, built with ``createMultiBody`` (reduced coordinates,
+  Featherstone). Its inertial frame sits at ``l/2`` along the rod with inertia ``m l^2 / 12``
+  about the centre of mass, so the pivot inertia is ``m l^2 / 3`` and gravity acts with lever
+  ``l/2``: the equation of motion is exactly Pendulum-v1's
+  ``theta_ddot = 3 g / (2 l) sin(theta) + 3 / (m l^2) u``.
+* Bullet's multibody step is semi-implicit Euler: it adds ``theta_ddot * dt`` to the joint
+  velocity, clamps the velocity to the link's ``maxJointVelocity``, then advances the angle by
+  ``velocity * dt``. With ``dt`` equal to the control period (0.05 s, one sub-step) and
+  ``maxJointVelocity = 8`` that is Pendulum-v1's update, clip included, computed by PyBullet.
+* PyBullet adds things Pendulum-v1 has not: every joint gets a velocity motor (target 0) that
+  brakes it, and every link gets linear/angular damping 0.04. Both are switched off here; the
+  velocity motor is then reused, with its force limit set to ``joint_friction_nm``, as the
+  joint's Coulomb friction (zero in the default preset). ``bullet_defaults=True`` keeps them on;
+  it exists so a test can show they break the match.
+* Pendulum-v1 multiplies the float32 action by ``3 / (m l^2)`` in float32 arithmetic. The torque
+  handed to PyBullet is rounded the same way (a relative change below 1e-7 N*m, far under any
+  actuator's resolution), which keeps the angle within ~1e-11 rad of Pendulum-v1 over an episode.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import math
+import os
+import sys
+import weakref
+
+import numpy as np
+import numpy.typing as npt
+import pybullet
+
+from sim.params import PendulumParams, SimConfigError
+
+_JOINT = 0
+_ROD_COLOUR = (0.80, 0.30, 0.30, 1.0)
+_AXLE_COLOUR = (0.10, 0.10, 0.10, 1.0)
+
+
+def _pendulum_v1_torque(torque_nm: float, params: PendulumParams) -> float:
+    """Round a torque so that PyBullet's ``torque / I_pivot`` equals Pendulum-v1's float32 term."""
+    gain = 3.0 / (params.mass_kg * params.length_m**2)
+    acceleration = float(np.float32(gain) * np.float32(torque_nm))
+    return acceleration * params.pivot_inertia_kg_m2
+
+
+def _disconnect(client_id: int) -> None:
+    with contextlib.suppress(pybullet.error):  # already gone
+        pybullet.disconnect(physicsClientId=client_id)
+
+
+class PendulumBody:
+    """One PyBullet physics client holding one pendulum. Call :meth:`close` when done.
+
+    Each instance owns its own physics client (DIRECT, or GUI when asked) and passes its id to
+    every PyBullet call, so any number of pendulums live side by side and closing one frees its
+    client. A pendulum dropped without :meth:`close` is disconnected when garbage collected.
+    The angle is kept unwrapped (as Pendulum-v1 keeps it); callers wrap it if they need to.
+    """
+
+    def __init__(
+        self, params: PendulumParams, *, gui: bool = False, bullet_defaults: bool = False
+    ) -> None:
+        if gui and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+            # PyBullet's GUI ends the whole process when it cannot reach an X server.
+            raise SimConfigError(
+                "the PyBullet window needs a display (DISPLAY is not set); "
+                "use render_mode='rgb_array' (or record a GIF) on a headless machine"
+            )
+        client_id = pybullet.connect(pybullet.GUI if gui else pybullet.DIRECT)
+        if client_id < 0:
+            raise SimConfigError(
+                "could not start a PyBullet physics client"
+                + (": is a display available? Use render_mode='rgb_array'" if gui else "")
+            )
+        self._cid = int(client_id)
+        self._finalizer = weakref.finalize(self, _disconnect, self._cid)
+        self._bullet_defaults = bullet_defaults
+        self._params = params
+        self._body = -1
+        self._built_length_m = math.nan
+        self._pending: collections.deque[float] = collections.deque()
+        self.configure(params)
+
+    @property
+    def client_id(self) -> int:
+        """The PyBullet physics client id this pendulum owns."""
+        return self._cid
+
+    @property
+    def params(self) -> PendulumParams:
+        return self._params
+
+    @property
+    def is_open(self) -> bool:
+        return self._finalizer.alive
+
+    def _check_open(self) -> None:
+        if not self._finalizer.alive:
+            raise RuntimeError("the PyBullet pendulum is closed; create a new one")
+
+    def _build(self, length_m: float) -> None:
+        cid = self._cid
+        if self._body >= 0:
+            pybullet.resetSimulation(physicsClientId=cid)
+        rod = pybullet.createVisualShape(
+            pybullet.GEOM_CAPSULE,
+            radius=0.04,
+            length=length_m,
+            rgbaColor=_ROD_COLOUR,
+            visualFramePosition=[0.0, 0.0, length_m / 2.0],
+            physicsClientId=cid,
+        )
+        axle = pybullet.createVisualShape(
+            pybullet.GEOM_CYLINDER,
+            radius=0.06,
+            length=0.12,
+            rgbaColor=_AXLE_COLOUR,
+            visualFrameOrientation=pybullet.getQuaternionFromEuler([math.pi / 2.0, 0.0, 0.0]),
+            physicsClientId=cid,
+        )
+        # theta = 0 points the rod up (+z). The joint axis is -y, so seen from -y (where the
+        # renderer's camera sits, +x to the right) a positive angle turns the rod counter-clockwise.
+        self._body = pybullet.createMultiBody(
+            baseMass=0.0,
+            baseVisualShapeIndex=axle,
+            linkMasses=[self._params.mass_kg],
+            linkCollisionShapeIndices=[-1],
+            linkVisualShapeIndices=[rod],
+            linkPositions=[[0.0, 0.0, 0.0]],
+            linkOrientations=[[0.0, 0.0, 0.0, 1.0]],
+            linkInertialFramePositions=[[0.0, 0.0, length_m / 2.0]],
+            linkInertialFrameOrientations=[[0.0, 0.0, 0.0, 1.0]],
+            linkParentIndices=[0],
+            linkJointTypes=[pybullet.JOINT_REVOLUTE],
+            linkJointAxis=[[0.0, -1.0, 0.0]],
+            physicsClientId=cid,
+        )
+        self._built_length_m = length_m
+
+    def configure(self, params: PendulumParams) -> None:
+        """Apply ``params`` (mass, inertia, damping, friction, limits, time step).
+
+        A new length moves the centre of mass, which PyBullet cannot change in place, so the
+        body is rebuilt (the joint state is reset to zero; call :meth:`reset_state` after).
+        """
+        self._check_open()
+        cid = self._cid
+        self._params = params
+        if params.length_m != self._built_length_m:
+            self._build(params.length_m)
+        body = self._body
+        m, length = params.mass_kg, params.length_m
+        pybullet.setGravity(0.0, 0.0, -params.gravity_m_s2, physicsClientId=cid)
+        pybullet.setTimeStep(params.physics_dt_s, physicsClientId=cid)
+        pybullet.setPhysicsEngineParameter(numSubSteps=0, physicsClientId=cid)
+        # One changeDynamics call per group: PyBullet silently drops localInertiaDiagonal when
+        # it is combined with the damping arguments in a single call.
+        inertia = m * length**2 / 12.0
+        pybullet.changeDynamics(body, _JOINT, mass=m, physicsClientId=cid)
+        pybullet.changeDynamics(
+            body, _JOINT, localInertiaDiagonal=[inertia, inertia, inertia], physicsClientId=cid
+        )
+        pybullet.changeDynamics(
+            body, _JOINT, maxJointVelocity=params.max_velocity_rad_s, physicsClientId=cid
+        )
+        if self._bullet_defaults:
+            return
+        pybullet.changeDynamics(
+            body, _JOINT, linearDamping=0.0, angularDamping=0.0, physicsClientId=cid
+        )
+        pybullet.changeDynamics(
+            body, _JOINT, jointDamping=params.joint_damping_nm_s_rad, physicsClientId=cid
+        )
+        # The velocity motor with target 0 and a force limit is Coulomb friction with stiction.
+        pybullet.setJointMotorControl2(
+            body,
+            _JOINT,
+            pybullet.VELOCITY_CONTROL,
+            targetVelocity=0.0,
+            force=params.joint_friction_nm,
+            physicsClientId=cid,
+        )
+
+    def reset_state(self, angle_rad: float, velocity_rad_s: float) -> None:
+        """Put the joint at a state and forget torques still in the latency line."""
+        self._check_open()
+        pybullet.resetJointState(
+            self._body,
+            _JOINT,
+            targetValue=angle_rad,
+            targetVelocity=velocity_rad_s,
+            physicsClientId=self._cid,
+        )
+        self._pending = collections.deque([0.0] * self._params.latency_substeps)
+
+    def state(self) -> tuple[float, float]:
+        """``(angle_rad, velocity_rad_s)``, angle unwrapped."""
+        self._check_open()
+        angle, velocity = pybullet.getJointState(self._body, _JOINT, physicsClientId=self._cid)[:2]
+        return float(angle), float(velocity)
+
+    def advance(self, torque_nm: float, substeps: int) -> None:
+        """Run ``substeps`` physics steps with ``torque_nm`` commanded (after any latency)."""
+        self._check_open()
+        cid, body, params, pending = self._cid, self._body, self._params, self._pending
+        command = _pendulum_v1_torque(torque_nm, params)
+        for _ in range(substeps):
+            applied = command
+            if pending:
+                pending.append(command)
+                applied = pending.popleft()
+            pybullet.setJointMotorControl2(
+                body, _JOINT, pybullet.TORQUE_CONTROL, force=applied, physicsClientId=cid
+            )
+            pybullet.stepSimulation(physicsClientId=cid)
+
+    def render_rgb(self, width: int, height: int) -> npt.NDArray[np.uint8]:
+        """A frame (height x width x 3, uint8) from a camera in front of the pendulum."""
+        self._check_open()
+        extent = 1.2 * self._params.length_m + 0.15
+        view = pybullet.computeViewMatrix(
+            cameraEyePosition=[0.0, -4.0, 0.0],
+            cameraTargetPosition=[0.0, 0.0, 0.0],
+            cameraUpVector=[0.0, 0.0, 1.0],
+        )
+        fov_deg = math.degrees(2.0 * math.atan(extent / 4.0))
+        projection = pybullet.computeProjectionMatrixFOV(
+            fov=fov_deg, aspect=width / height, nearVal=0.1, farVal=10.0
+        )
+        _, _, rgba, _, _ = pybullet.getCameraImage(
+            width,
+            height,
+            viewMatrix=view,
+            projectionMatrix=projection,
+            renderer=pybullet.ER_TINY_RENDERER,
+            lightDirection=[0.0, -1.0, 1.0],
+            physicsClientId=self._cid,
+        )
+        frame = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)
+        return np.ascontiguousarray(frame[:, :, :3])
+
+    def close(self) -> None:
+        """Disconnect the physics client. Safe to call more than once."""
+        self._finalizer()
