@@ -17,6 +17,7 @@ obs_dim, act_dim   sizes of the ``obs`` input and the ``action`` output
 max_torque_nm      the torque limit; the graph's output is already scaled to +-this
 control_period_s   the control period the policy was trained for
 env_id             the training environment's id
+env_preset         the environment's parameter preset name ("" for none)
 env_params         the environment's parameters (JSON object)
 env_randomize      the domain randomisation used in training (JSON)
 run_name           the training run's directory name
@@ -81,6 +82,7 @@ class PolicyMetadata:
     max_torque_nm: float
     control_period_s: float
     env_id: str
+    env_preset: str
     env_params: Mapping[str, Any]
     env_randomize: Any
     run_name: str

@@ -100,6 +100,9 @@ def metadata_from_checkpoint(
             f"from the environment's limit {env_torque} N*m; the checkpoint is inconsistent"
         )
     eval_return = progress.get("eval_return")
+    config = payload.get("config")
+    env_config = config.get("env") if isinstance(config, dict) else None
+    preset = env.get("preset") or (env_config.get("preset") if isinstance(env_config, dict) else "")
     run_name, checkpoint_rel = run_location(checkpoint)
     return PolicyMetadata(
         observation_layout=OBSERVATION_LAYOUT,
@@ -108,6 +111,7 @@ def metadata_from_checkpoint(
         max_torque_nm=max_torque_nm,
         control_period_s=_number(env["control_period_s"], "env control_period_s", checkpoint),
         env_id=str(env["id"]),
+        env_preset=str(preset or ""),
         env_params=dict(env.get("params") or {}),
         env_randomize=env.get("randomize"),
         run_name=run_name,

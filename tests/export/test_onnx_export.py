@@ -1,0 +1,169 @@
+"""Exporting a checkpoint: the graph, its metadata, verification, reproducibility, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from ddpg_control.checkpoint import load_actor
+from ddpg_control.errors import CheckpointError, PolicyArtifactError
+from export.metadata import KEYS
+from export.onnx_export import export_policy
+from export.runtime import OnnxPolicy
+from export.verify import (
+    TOLERANCE_NM,
+    VerificationReport,
+    max_velocity_of,
+    verification_observations,
+    verify_policy,
+)
+
+CheckpointFactory = Callable[..., Path]
+
+
+def test_graph_has_the_documented_ports_and_a_dynamic_batch(exported: tuple[Path, Any]) -> None:
+    model = onnx.load(exported[1].path)
+    (inp,), (out,) = model.graph.input, model.graph.output
+    assert inp.name == "obs" and out.name == "action"
+    assert inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert out.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    in_dims = [d.dim_param or d.dim_value for d in inp.type.tensor_type.shape.dim]
+    out_dims = [d.dim_param or d.dim_value for d in out.type.tensor_type.shape.dim]
+    assert in_dims == ["batch", 3] and out_dims == ["batch", 1]
+    assert {p.key for p in model.metadata_props} == set(KEYS)
+    assert model.producer_name == "ddpg-control"
+    onnx.checker.check_model(model, full_check=True)
+
+
+def test_metadata_describes_the_checkpoint(exported: tuple[Path, Any]) -> None:
+    checkpoint, result = exported
+    meta = OnnxPolicy.load(result.path).metadata
+    assert meta == result.metadata
+    assert meta.run_name == "shared" and meta.checkpoint == "checkpoints/best.pt"
+    assert meta.checkpoint_sha256 == hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    assert meta.env_id == "TestPendulum-v0" and meta.env_preset == "test-preset"
+    assert dict(meta.env_params) == {"mass_kg": 1.0, "length_m": 1.0, "max_speed_rad_s": 8.0}
+    assert meta.env_randomize["mass_scale"] == (0.9, 1.1)
+    assert (meta.env_steps, meta.episodes, meta.eval_return) == (12000, 60, -151.25)
+    assert meta.control_period_s == 0.05 and meta.max_torque_nm == 2.0
+    assert meta.train_wall_time_s == 42.5 and meta.opset == 17
+    assert result.size_bytes == result.path.stat().st_size
+
+
+def test_verification_figures_meet_the_bar(exported: tuple[Path, Any]) -> None:
+    report = exported[1].verification
+    assert report.passed
+    assert report.n_observations >= 1000
+    assert 0.0 <= report.max_abs_diff_nm <= TOLERANCE_NM
+    assert 0.0 < report.max_abs_torque_nm <= report.max_torque_nm == 2.0
+    assert f"{report.n_observations} observations" in report.summary()
+
+
+def test_verification_covers_the_edge_cases() -> None:
+    obs = verification_observations(8.0, np.random.default_rng(0))
+    assert len(obs) >= 1000 and obs.dtype == np.float32
+    rows = {tuple(np.round(o, 5)) for o in obs.tolist()}
+    for cos, sin in ((1.0, 0.0), (-1.0, 0.0)):  # upright, hanging
+        for velocity in (0.0, 8.0, -8.0):
+            assert (cos, sin, velocity) in {(c, abs(s), v) for c, s, v in rows}
+    assert obs[:, 2].max() == 12.0 and obs[:, 2].min() == -12.0  # and beyond the limit
+    assert max_velocity_of({"max_speed_rad_s": 6.5}) == 6.5
+    assert max_velocity_of({"mass_kg": 1.0}) == 8.0
+
+
+def test_verification_catches_a_policy_that_is_not_the_actor(
+    exported: tuple[Path, Any], make_checkpoint: CheckpointFactory
+) -> None:
+    other_actor, _ = load_actor(make_checkpoint("other", seed=99))
+    policy = OnnxPolicy.load(exported[1].path)
+    report = verify_policy(
+        other_actor, policy, verification_observations(8.0, np.random.default_rng(1))
+    )
+    assert not report.passed and not report.diff_ok and report.limit_ok
+    over = VerificationReport(1000, 0.0, 2.5, 2.0)
+    assert over.diff_ok and not over.limit_ok and not over.passed
+
+
+def test_exporting_the_same_checkpoint_twice_gives_identical_bytes(
+    exported: tuple[Path, Any], tmp_path: Path
+) -> None:
+    checkpoint, first = exported
+    again = export_policy(checkpoint, tmp_path / "again.onnx")
+    assert again.path.read_bytes() == first.path.read_bytes()
+
+
+def test_torque_is_scaled_inside_the_graph(make_checkpoint: CheckpointFactory) -> None:
+    # a saturated actor with a 5 N*m limit: the artifact must output ~5 N*m, not ~1
+    checkpoint = make_checkpoint("strong", max_torque_nm=5.0, final_bias=20.0)
+    result = export_policy(checkpoint)
+    assert result.path == checkpoint.parent.parent / "policy.onnx"
+    policy = OnnxPolicy.load(result.path)
+    torques = policy.act_batch(verification_observations(8.0, np.random.default_rng(2), 64))
+    assert np.all(torques <= 5.0) and np.all(torques > 4.9)
+    assert result.verification.max_abs_torque_nm <= 5.0
+
+
+def test_opset_override(make_checkpoint: CheckpointFactory, tmp_path: Path) -> None:
+    result = export_policy(make_checkpoint(), tmp_path / "p13.onnx", opset=13)
+    model = onnx.load(result.path)
+    assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [13]
+    assert result.metadata.opset == 13 and result.verification.passed
+    with pytest.raises(PolicyArtifactError, match="opset 7 is not supported"):
+        export_policy(make_checkpoint(), tmp_path / "p7.onnx", opset=7)
+
+
+def test_corrupt_checkpoint_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "runs" / "bad" / "checkpoints" / "best.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"definitely not a checkpoint" * 10)
+    with pytest.raises(CheckpointError, match="corrupt"):
+        export_policy(checkpoint)
+    assert list((tmp_path / "runs" / "bad").iterdir()) == [checkpoint.parent]
+
+
+def test_missing_checkpoint_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="does not exist"):
+        export_policy(tmp_path / "missing.pt")
+
+
+def test_checkpoint_whose_weights_do_not_match_its_architecture(
+    make_checkpoint: CheckpointFactory,
+) -> None:
+    state = {"net.0.weight": torch.zeros(7, 3)}
+    with pytest.raises(CheckpointError, match="does not match its recorded architecture"):
+        export_policy(make_checkpoint("mismatch", actor_state=state))
+
+
+def test_checkpoint_without_a_control_period(make_checkpoint: CheckpointFactory) -> None:
+    env = {"id": "TestPendulum-v0", "params": {}}
+    with pytest.raises(CheckpointError, match=r"lacks env\['control_period_s'\]"):
+        export_policy(make_checkpoint("old", env=env))
+
+
+def test_checkpoint_with_inconsistent_torque_limits(make_checkpoint: CheckpointFactory) -> None:
+    env = {"id": "T", "control_period_s": 0.05, "max_torque_nm": 3.0, "params": {}}
+    checkpoint = make_checkpoint("inconsistent", env=env)
+    with pytest.raises(CheckpointError, match="differs from the environment's limit"):
+        export_policy(checkpoint)
+    assert not (checkpoint.parent.parent / "policy.onnx").exists()
+
+
+def test_exported_actor_output_matches_eager_torch_per_observation(
+    exported: tuple[Path, Any],
+) -> None:
+    checkpoint, result = exported
+    actor, _ = load_actor(checkpoint)
+    policy = OnnxPolicy.load(result.path)
+    for angle in np.linspace(-math.pi, math.pi, 9):
+        obs = np.array([math.cos(angle), math.sin(angle), angle], dtype=np.float32)
+        with torch.inference_mode():
+            expected = float(actor(torch.from_numpy(obs)[None])[0, 0])
+        assert abs(policy(obs) - expected) <= TOLERANCE_NM
