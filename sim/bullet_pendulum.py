@@ -92,6 +92,11 @@ class PendulumBody:
         return self._cid
 
     @property
+    def body_id(self) -> int:
+        """The PyBullet body id of the pendulum (its joint and link are index 0)."""
+        return self._body
+
+    @property
     def params(self) -> PendulumParams:
         return self._params
 
