@@ -105,12 +105,17 @@ def stop_on_signals(stop: StopRequest) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class LoopConfig:
-    """How to run: the period, for how long (None: until stopped), safety limits, status rate."""
+    """How to run: the period, for how long (None: until stopped), safety limits, status rate.
+
+    ``warm_up_calls`` policy calls are made before the first tick (no plant involved), because
+    an inference runtime's first calls are much slower than the rest.
+    """
 
     period_s: float
     duration_s: float | None = None
     limits: SafetyLimits = field(default_factory=SafetyLimits)
     status_interval_s: float = 0.25
+    warm_up_calls: int = 3
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.period_s) and self.period_s > 0.0):
@@ -119,6 +124,8 @@ class LoopConfig:
             math.isfinite(self.duration_s) and self.duration_s > 0.0
         ):
             raise ConfigError(f"duration must be a finite number > 0 s, got {self.duration_s!r}")
+        if self.warm_up_calls < 0:
+            raise ConfigError(f"warm_up_calls must be >= 0, got {self.warm_up_calls!r}")
         if not (math.isfinite(self.status_interval_s) and self.status_interval_s > 0.0):
             raise ConfigError(f"status_interval_s must be > 0, got {self.status_interval_s!r}")
 
@@ -185,6 +192,8 @@ def run_loop(
         safety = SafetyLayer.for_loop(
             policy.max_torque_nm, plant.max_torque_nm, config.period_s, config.limits
         )
+        for _ in range(config.warm_up_calls):  # first inferences are slow; keep them off the grid
+            policy(make_observation(math.pi, 0.0))
         ticker = Ticker(clock, config.period_s)
         message = _loop(plant, policy, clock, config, safety, ticker, recorder, stop, on_status)
         if stop.requested:

@@ -17,6 +17,7 @@ One CSV per run, one row per executed tick, columns :data:`COLUMNS`:
 
 from __future__ import annotations
 
+import io
 import math
 from array import array
 from dataclasses import dataclass
@@ -123,7 +124,12 @@ class Telemetry:
         try:
             with path.open(encoding="utf-8") as f:
                 header = f.readline().strip().split(",")
-                data = np.loadtxt(f, delimiter=",", ndmin=2, dtype=np.float64)
+                rows = f.read()
+            data = (
+                np.loadtxt(io.StringIO(rows), delimiter=",", ndmin=2, dtype=np.float64)
+                if rows.strip()
+                else np.zeros((0, len(header)))
+            )
         except FileNotFoundError:
             raise ConfigError(
                 f"telemetry file '{path}' does not exist: 'ddpg-control run' writes one "
@@ -136,8 +142,6 @@ class Telemetry:
             raise ConfigError(
                 f"'{path}' is not a telemetry CSV: missing column(s) {', '.join(missing)}"
             )
-        if data.size == 0:
-            data = np.zeros((0, len(header)))
         if data.shape[1] != len(header):
             raise ConfigError(f"'{path}': rows have {data.shape[1]} values, header {len(header)}")
         return cls({name: data[:, header.index(name)].copy() for name in COLUMNS})

@@ -9,8 +9,8 @@ Two clocks implement :class:`ddpg_control.contracts.Clock`:
   15 s run of the real loop on the simulated plant takes a fraction of a second in tests.
 
 :class:`Ticker` keeps absolute deadlines (``deadline += period``), never ``sleep(period)``
-after the work, so the loop does not drift. When a tick overruns into the next deadline, the
-deadlines already passed are counted as missed and skipped: the loop never bursts to catch up.
+after the work, so the loop does not drift. A tick that would start more than half a period
+late is counted as missed and skipped: the loop never bursts to catch up.
 
 :func:`setup_realtime` asks the OS for what helps a soft real-time loop (SCHED_FIFO, a pinned
 CPU, a frozen garbage collector) and reports what it got; none of it is required.
@@ -96,17 +96,31 @@ class Tick:
 class Ticker:
     """Fixed-rate scheduler on an absolute deadline grid ``start_s + index * period_s``.
 
-    ``wait()`` returns the next tick. If the caller arrives after that tick's deadline (the
-    previous tick overran), every deadline already passed is skipped and counted in
-    ``missed``; the ticker then waits for the next deadline in the future. So a slow tick
-    costs ticks, never a burst of back-to-back ticks.
+    ``wait()`` returns the next tick. A tick may start late by up to ``tolerance_s`` (default:
+    half a period); if the caller arrives later than that (the previous tick overran, or the OS
+    woke us late), that deadline is counted in ``missed`` and skipped, as is every other one too
+    far in the past, and the ticker goes on with the next deadline it can still keep. So a slow
+    tick costs ticks, never a burst of back-to-back ticks.
     """
 
-    def __init__(self, clock: Clock, period_s: float, start_s: float | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        period_s: float,
+        start_s: float | None = None,
+        tolerance_s: float | None = None,
+    ) -> None:
         if not (math.isfinite(period_s) and period_s > 0.0):
             raise ConfigError(f"period_s must be a finite number > 0, got {period_s!r}")
+        if tolerance_s is None:
+            tolerance_s = period_s / 2.0
+        if not (math.isfinite(tolerance_s) and 0.0 <= tolerance_s < period_s):
+            raise ConfigError(
+                f"tolerance_s must be >= 0 and below the period ({period_s}), got {tolerance_s!r}"
+            )
         self._clock = clock
         self.period_s = period_s
+        self.tolerance_s = tolerance_s
         self._start_s = clock.now() if start_s is None else start_s
         self._next_index = 0
         self.missed = 0
@@ -129,11 +143,13 @@ class Ticker:
         clock = self._clock
         now_s = clock.now()
         deadline_s = self.deadline(self._next_index)
-        if now_s > deadline_s:
-            passed = math.floor((now_s - deadline_s) / self.period_s) + 1
-            self.missed += passed
-            self._next_index += passed
-            deadline_s = self.deadline(self._next_index)
+        if now_s - deadline_s > self.tolerance_s:
+            # First index whose deadline is at most tolerance_s in the past.
+            keep = math.ceil((now_s - self.tolerance_s - self._start_s) / self.period_s)
+            keep = max(keep, self._next_index + 1)
+            self.missed += keep - self._next_index
+            self._next_index = keep
+            deadline_s = self.deadline(keep)
         clock.sleep_until(deadline_s)
         started_s = clock.now()
         tick = Tick(index=self._next_index, deadline_s=deadline_s, started_s=started_s)

@@ -17,6 +17,9 @@ COMMANDS: tuple[str, ...] = (
     "eval",
     "export",
     "inspect",
+    "run",
+    "plot",
+    "emulate",
 )
 
 EPILOG = """\

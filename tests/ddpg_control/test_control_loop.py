@@ -68,7 +68,7 @@ class Pendulum:
             raise PlantError("driver reports over-current")
         if self.slow_read_at_s is not None and now >= self.slow_read_at_s:
             self.slow_read_at_s = None
-            self.clock.advance(0.025)
+            self.clock.advance(0.035)
         angle = math.nan if self.nan_at_s is not None and now >= self.nan_at_s else self.angle_rad
         status = 0x4 if self.status_at_s is not None and now >= self.status_at_s else 0
         return JointState(angle, self.velocity_rad_s, now, status)
@@ -127,6 +127,7 @@ def run(plant: Pendulum, policy: LinearPolicy, **kwargs):  # type: ignore[no-unt
         period_s=kwargs.pop("period_s", 0.02),
         duration_s=kwargs.pop("duration_s", 2.0),
         limits=kwargs.pop("limits", SafetyLimits()),
+        warm_up_calls=kwargs.pop("warm_up_calls", 0),
     )
     return run_loop(plant, policy, plant.clock, config, **kwargs)
 
@@ -147,6 +148,14 @@ def test_completed_run_has_every_tick_and_ends_at_zero_torque() -> None:
     assert max(abs(t) for t in plant.applied[:-2]) > 1.0  # it really drove the plant
     np.testing.assert_allclose(result.telemetry["time_s"], np.arange(100) * 0.02, atol=1e-9)
     np.testing.assert_array_equal(result.telemetry["torque_sent_nm"], plant.applied[:100])
+
+
+def test_warm_up_asks_the_policy_before_the_first_tick_without_touching_the_plant() -> None:
+    plant = Pendulum(SimulatedClock(), angle_rad=2.5)
+    policy = LinearPolicy(SWING)
+    result = run(plant, policy, warm_up_calls=3, duration_s=0.2)
+    assert policy.calls == 3 + result.ticks
+    assert len(plant.applied) == result.ticks + 2  # the ticks, then stop() and close()
 
 
 def test_ctrl_c_inside_a_tick_ends_at_zero_torque() -> None:
@@ -258,15 +267,15 @@ def test_a_slow_read_skips_deadlines_and_is_recorded_as_late() -> None:
     plant = Pendulum(SimulatedClock(), slow_read_at_s=0.5)
     result = run(plant, LinearPolicy(SWING))
     assert result.reason is ExitReason.COMPLETED
-    assert result.missed_deadlines == 1  # the 25 ms read overran one 20 ms deadline
+    assert result.missed_deadlines == 1  # the 35 ms read overran the next deadline by 15 ms
     assert result.ticks == 99
     read_s = result.telemetry["read_s"]
-    assert read_s.max() == pytest.approx(0.025)
+    assert read_s.max() == pytest.approx(0.035)
     times = result.telemetry["time_s"]
     assert np.diff(times).min() >= 0.02 - 1e-9  # skipped, not burst
     summary = result.summary()
     assert summary.missed_deadlines == 1 and summary.ticks == 99
-    assert summary.read.max == pytest.approx(0.025)
+    assert summary.read.max == pytest.approx(0.035)
 
 
 def test_loop_config_refuses_bad_values() -> None:

@@ -64,7 +64,7 @@ def test_ticker_skips_missed_deadlines_instead_of_bursting() -> None:
         tick = ticker.wait()
         starts.append(tick.started_s)
         if i == 3:
-            clock.advance(0.035)  # tick 3 at 0.03 ends at 0.065: 0.04, 0.05, 0.06 are gone
+            clock.advance(0.037)  # tick 3 at 0.03 ends at 0.067: 0.04, 0.05, 0.06 are lost
     assert ticker.missed == 3
     gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
     assert min(gaps) >= 0.01 - 1e-12  # never two ticks closer than a period: no burst
@@ -72,21 +72,42 @@ def test_ticker_skips_missed_deadlines_instead_of_bursting() -> None:
     assert ticker.ticks == 10
 
 
-def test_ticker_counts_an_overrun_by_a_hair_as_one_miss() -> None:
+def test_ticker_runs_a_slightly_late_tick_late_instead_of_skipping_it() -> None:
     clock = SimulatedClock()
     ticker = Ticker(clock, period_s=0.01)
+    ticker.wait()
+    clock.advance(0.0104)  # 0.4 ms past the next deadline: within half a period
+    tick = ticker.wait()
+    assert ticker.missed == 0
+    assert tick.index == 1
+    assert tick.lateness_s == pytest.approx(0.0004)
+    clock.advance(0.0151)  # 5.1 ms past the next deadline: beyond half a period
+    tick = ticker.wait()
+    assert ticker.missed == 1
+    assert tick.index == 3
+    assert tick.lateness_s == 0.0
+
+
+def test_ticker_with_zero_tolerance_skips_any_late_deadline() -> None:
+    clock = SimulatedClock()
+    ticker = Ticker(clock, period_s=0.01, tolerance_s=0.0)
     ticker.wait()
     clock.advance(0.0100001)
     tick = ticker.wait()
     assert ticker.missed == 1
     assert tick.index == 2
-    assert tick.lateness_s == 0.0
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
 def test_ticker_refuses_a_bad_period(bad: float) -> None:
     with pytest.raises(ConfigError, match="period_s"):
         Ticker(SimulatedClock(), period_s=bad)
+
+
+@pytest.mark.parametrize("bad", [-0.001, 0.01, math.nan])
+def test_ticker_refuses_a_bad_tolerance(bad: float) -> None:
+    with pytest.raises(ConfigError, match="tolerance_s"):
+        Ticker(SimulatedClock(), period_s=0.01, tolerance_s=bad)
 
 
 def test_setup_realtime_reports_what_it_got_and_restores_everything() -> None:

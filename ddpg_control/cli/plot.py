@@ -1,0 +1,58 @@
+"""``ddpg-control plot [FILE.csv]``: turn a run's telemetry CSV into a PNG."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ddpg_control.errors import RunDirectoryError
+from ddpg_control.runs import DEFAULT_RUNS_ROOT, latest_run
+
+TELEMETRY_DIR = "telemetry"  # the folder 'ddpg-control run' writes to, inside the run dir
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "plot",
+        help="plot a run's telemetry CSV (angle, velocity, torque, loop lateness) to a PNG",
+        description=(
+            "Plot the telemetry that 'ddpg-control run' wrote: angle, velocity, torque asked and "
+            "sent, and how late each tick started, against time. Default: the newest telemetry "
+            f"CSV of the latest run ({TELEMETRY_DIR}/ in the run directory)."
+        ),
+    )
+    parser.add_argument("file", nargs="?", type=Path, default=None, help="telemetry CSV")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, help="PNG to write (default: FILE with .png)"
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_ROOT,
+        help="where to look for the latest run (default: %(default)s/)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def newest_telemetry(runs_dir: Path) -> Path:
+    run_dir = latest_run(runs_dir, containing=TELEMETRY_DIR)
+    files = sorted((run_dir / TELEMETRY_DIR).glob("*.csv"), key=lambda p: p.stat().st_mtime_ns)
+    if not files:
+        raise RunDirectoryError(
+            f"no telemetry CSV in {run_dir / TELEMETRY_DIR}: run 'ddpg-control run --sim' first "
+            "(or pass the file)"
+        )
+    return files[-1]
+
+
+def run(args: argparse.Namespace) -> int:
+    from ddpg_control.telemetry import Telemetry
+    from ddpg_control.telemetry_plot import plot_telemetry
+
+    source = args.file if args.file is not None else newest_telemetry(args.runs_dir)
+    telemetry = Telemetry.read_csv(source)
+    out = args.output if args.output is not None else source.with_suffix(".png")
+    plot_telemetry(telemetry, out, title=str(source))
+    print(f"plot: {out}")
+    return 0

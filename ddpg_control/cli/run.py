@@ -1,0 +1,292 @@
+"""``ddpg-control run --sim | --device PORT``: run the exported policy in the real-time loop.
+
+The plant is built by one function per kind (:func:`build_sim_plant`, :func:`build_device_plant`);
+everything else (loading the policy, the rate, safety limits, the loop, telemetry, the summary)
+is shared. Heavy imports (onnxruntime, pybullet, pyserial) happen inside the functions, and
+nothing on this path imports torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import logging
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ddpg_control.contracts import OBSERVATION_DIM, Clock, Plant
+from ddpg_control.errors import ConfigError
+from ddpg_control.runs import DEFAULT_RUNS_ROOT, POLICY_FILE, latest_run
+from ddpg_control.safety import DEFAULT_MAX_VELOCITY_RAD_S
+from hardware.options import add_device_arguments
+
+if TYPE_CHECKING:
+    from ddpg_control.control_loop import LoopResult, LoopStatus
+    from export.runtime import OnnxPolicy
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DURATION_S = 15.0
+TELEMETRY_DIR = "telemetry"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the exported policy in the real-time control loop (simulator or device)",
+        description=(
+            "Run a policy.onnx at a fixed rate: read the joint, ask the policy, clip the torque "
+            "(smallest of the policy's, --max-torque and the plant's limits), write it. Every exit "
+            "(end of --duration, Ctrl-C, SIGTERM, an error, a plant fault, a safety stop) sends "
+            "zero torque first. Prints a live status line, a timing summary at the end, and "
+            f"writes a telemetry CSV under the run directory's {TELEMETRY_DIR}/ folder."
+        ),
+    )
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--sim", action="store_true", help="run on the PyBullet pendulum in real time"
+    )
+    target.add_argument(
+        "--device", metavar="PORT", help="run on a motor driver at this serial port or URL"
+    )
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        help=f"the ONNX policy (default: the latest run's {POLICY_FILE})",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_ROOT,
+        help="where to look for the latest run (default: %(default)s/)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION_S,
+        help="seconds to run; 0 runs until Ctrl-C (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="loop rate in Hz (default: the control period the policy was trained for)",
+    )
+    parser.add_argument(
+        "--max-torque", type=float, default=None, help="your own torque limit in N*m (optional)"
+    )
+    parser.add_argument(
+        "--slew-limit",
+        type=float,
+        default=None,
+        help="largest torque change in N*m per second (default: none)",
+    )
+    parser.add_argument(
+        "--max-velocity",
+        type=float,
+        default=DEFAULT_MAX_VELOCITY_RAD_S,
+        help="stop when |velocity| exceeds this, rad/s (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="ask for SCHED_FIFO, a pinned CPU and a frozen garbage collector; says what it got",
+    )
+    parser.add_argument(
+        "--telemetry",
+        type=Path,
+        default=None,
+        help=f"telemetry CSV to write (default: <run dir>/{TELEMETRY_DIR}/<kind>-<time>.csv)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no live status line")
+    sim = parser.add_argument_group("simulator (--sim)")
+    sim.add_argument("--gui", action="store_true", help="show the PyBullet window")
+    sim.add_argument(
+        "--start-angle",
+        type=float,
+        default=math.pi,
+        help="start angle in rad, 0 = upright (default: pi, hanging down)",
+    )
+    sim.add_argument(
+        "--start-velocity", type=float, default=0.0, help="start velocity in rad/s (default: 0)"
+    )
+    sim.add_argument(
+        "--preset",
+        default=None,
+        help="simulator preset, e.g. default or realistic (default: the policy's training "
+        "environment's parameters when it was the PyBullet pendulum, else default)",
+    )
+    sim.add_argument("--seed", type=int, default=None, help="seed for the simulator's noise")
+    add_device_arguments(parser)
+    sim.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="run in simulated time, as fast as possible (for checks; timings read zero)",
+    )
+    parser.set_defaults(handler=run)
+
+
+# --- plants: one builder per kind ---------------------------------------------------------
+
+
+def _sim_params(args: argparse.Namespace, policy: OnnxPolicy) -> Any:
+    from sim.params import PendulumParams, preset
+
+    if args.preset is not None:
+        return preset(args.preset)
+    env_params = dict(policy.metadata.env_params or {})
+    if env_params:
+        try:
+            return PendulumParams.from_dict(env_params)
+        except ConfigError as exc:
+            log.info("policy's env params are not the PyBullet pendulum's (%s)", exc)
+    return preset(policy.metadata.env_preset or "default")
+
+
+def build_sim_plant(args: argparse.Namespace, clock: Clock, policy: OnnxPolicy) -> Plant:
+    """The PyBullet pendulum, advanced in step with ``clock``."""
+    from sim.plant import SimPlant
+
+    plant: Plant = SimPlant(
+        _sim_params(args, policy),
+        clock=clock,
+        start_angle_rad=args.start_angle,
+        start_velocity_rad_s=args.start_velocity,
+        render=args.gui,
+        seed=args.seed,
+    )
+    return plant
+
+
+def build_device_plant(args: argparse.Namespace, clock: Clock, policy: OnnxPolicy) -> Plant:
+    """A motor driver on a serial port or pyserial URL: opened, handshaken and armed."""
+    from hardware.options import open_device_plant
+
+    period_s = 1.0 / args.rate if args.rate else policy.control_period_s
+    plant: Plant = open_device_plant(args, period_s)
+    return plant
+
+
+PlantBuilder = Callable[[argparse.Namespace, Clock, "OnnxPolicy"], Plant]
+
+
+def _plant_kind(args: argparse.Namespace) -> tuple[str, PlantBuilder]:
+    if args.device is not None:
+        return "device", build_device_plant
+    return "sim", build_sim_plant
+
+
+# --- shared -------------------------------------------------------------------------------
+
+
+def _period_s(args: argparse.Namespace, policy: OnnxPolicy) -> float:
+    trained_s = policy.control_period_s
+    if args.rate is None:
+        return trained_s
+    if not (math.isfinite(args.rate) and args.rate > 0):
+        raise ConfigError(f"--rate must be a positive number of Hz, got {args.rate}")
+    period_s = 1.0 / args.rate
+    if not math.isclose(period_s, trained_s, rel_tol=1e-6):
+        print(
+            f"warning: --rate {args.rate:g} Hz differs from the {1.0 / trained_s:g} Hz "
+            f"({trained_s:g} s period) the policy was trained for; it may not behave as trained",
+            file=sys.stderr,
+        )
+    return period_s
+
+
+def _telemetry_path(args: argparse.Namespace, kind: str, policy_path: Path) -> Path:
+    if args.telemetry is not None:
+        return Path(args.telemetry)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    return policy_path.parent / TELEMETRY_DIR / f"{kind}-{stamp}.csv"
+
+
+class _StatusLine:
+    """Live status on stderr: rewritten in place on a terminal, a line a second otherwise."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self._last_line_s = -math.inf
+
+    def __call__(self, s: LoopStatus) -> None:
+        text = (
+            f"t {s.elapsed_s:6.2f} s  rate {s.rate_hz:7.1f} Hz  lateness p99 "
+            f"{s.lateness_p99_s * 1e6:7.1f} us  missed {s.missed_deadlines}  "
+            f"angle {s.angle_rad:+6.3f} rad  torque {s.torque_nm:+6.3f} N*m"
+        )
+        if self._tty:
+            print("\r" + text, end="", file=sys.stderr, flush=True)
+        elif s.elapsed_s - self._last_line_s >= 1.0:
+            self._last_line_s = s.elapsed_s
+            print(text, file=sys.stderr, flush=True)
+
+    def finish(self) -> None:
+        if self._tty:
+            print(file=sys.stderr)
+
+
+def _report(result: LoopResult, telemetry_path: Path | None) -> None:
+    print(f"== run summary ({result.torque_limit_nm:g} N*m torque limit) ==")
+    for line in result.summary().lines():
+        print("  " + line)
+    if telemetry_path is not None:
+        print(f"telemetry: {telemetry_path}")
+        print(f"  plot it: ddpg-control plot {telemetry_path}")
+    print(f"exit: {result.reason.value} ({result.exit_code}): {result.message}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ddpg_control.control_loop import LoopConfig, StopRequest, run_loop, stop_on_signals
+    from ddpg_control.safety import SafetyLimits
+    from ddpg_control.timing import MonotonicClock, SimulatedClock, setup_realtime
+    from export.runtime import OnnxPolicy
+
+    if not (math.isfinite(args.duration) and args.duration >= 0):
+        raise ConfigError(f"--duration must be >= 0 seconds (0: until Ctrl-C), got {args.duration}")
+    limits = SafetyLimits(
+        max_torque_nm=args.max_torque,
+        slew_limit_nm_per_s=args.slew_limit,
+        max_velocity_rad_s=args.max_velocity,
+    )
+    policy_path = args.policy or latest_run(args.runs_dir, containing=POLICY_FILE) / POLICY_FILE
+    policy = OnnxPolicy.load(policy_path)
+    config = LoopConfig(
+        period_s=_period_s(args, policy), duration_s=args.duration or None, limits=limits
+    )
+    kind, build_plant = _plant_kind(args)
+    clock: Clock = SimulatedClock() if args.virtual_time else MonotonicClock()
+    print(
+        f"running {policy_path} on the {'simulator' if kind == 'sim' else args.device} at "
+        f"{1.0 / config.period_s:g} Hz for "
+        + (f"{config.duration_s:g} s" if config.duration_s else "ever (Ctrl-C stops)"),
+        file=sys.stderr,
+    )
+    plant = build_plant(args, clock, policy)
+    try:
+        policy.check_plant(OBSERVATION_DIM, plant.max_torque_nm)
+    except BaseException:
+        plant.close()
+        raise
+    status = None if args.quiet else _StatusLine()
+    stop = StopRequest()
+    realtime = setup_realtime() if args.realtime else contextlib.nullcontext()
+    with realtime as report, stop_on_signals(stop):
+        if report is not None:
+            print(report.describe(), file=sys.stderr)
+        result = run_loop(plant, policy, clock, config, stop=stop, on_status=status)
+    if status is not None:
+        status.finish()
+    telemetry_path: Path | None = _telemetry_path(args, kind, policy_path)
+    try:
+        result.telemetry.write_csv(telemetry_path)  # type: ignore[arg-type]
+    except OSError as exc:
+        print(f"warning: could not write telemetry to {telemetry_path}: {exc}", file=sys.stderr)
+        telemetry_path = None
+    _report(result, telemetry_path)
+    return result.exit_code
