@@ -1,0 +1,118 @@
+"""``ddpg-control emulate``: a virtual motor driver on a pseudo-terminal or a loopback TCP port.
+
+Prints the port to pass to ``run --device`` alone on the first line of stdout, then logs to
+stderr. Runs until Ctrl-C / SIGTERM, ``--duration``, or (with ``--disconnect-after``) until the
+injected disconnect has tripped the watchdog. The last log line is a summary with the last torque
+command received, so scripts can check that the host left the motor at zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+from ddpg_control.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "emulate",
+        help="a virtual motor driver (pendulum physics behind the serial protocol)",
+        description=(
+            "Serve a virtual motor driver speaking hardware/PROTOCOL.md, with the PyBullet "
+            "pendulum behind it in real time, a device watchdog and a torque limit. Prints the "
+            "port path (or socket:// URL) on the first line; pass it to 'run --device'."
+        ),
+    )
+    parser.add_argument(
+        "--tcp",
+        type=int,
+        metavar="PORT",
+        default=None,
+        help="listen on 127.0.0.1:PORT instead of a pseudo-terminal (0: any free port)",
+    )
+    parser.add_argument("--duration", type=float, default=0.0, help="seconds; 0 = until Ctrl-C")
+    parser.add_argument(
+        "--start-angle", type=float, default=math.pi, help="rad, 0 = upright (default: pi)"
+    )
+    parser.add_argument(
+        "--max-torque", type=float, default=2.0, help="device torque limit, N*m (default: 2)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for injected faults")
+    parser.add_argument(
+        "--protocol-version", type=int, default=1, help="pretend to speak another version"
+    )
+    faults = parser.add_argument_group("fault injection")
+    faults.add_argument("--latency-ms", type=float, default=0.0, help="delay every reply")
+    faults.add_argument("--drop-rate", type=float, default=0.0, help="drop this share of replies")
+    faults.add_argument(
+        "--corrupt-rate", type=float, default=0.0, help="flip a bit in this share of replies"
+    )
+    faults.add_argument(
+        "--disconnect-after", type=float, default=None, help="seconds after ARM: hang up"
+    )
+    faults.add_argument(
+        "--stuck-after", type=float, default=None, help="seconds after ARM: freeze the sensor"
+    )
+    parser.set_defaults(handler=run)
+
+
+class _WallClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep_until(self, deadline_s: float) -> None:
+        time.sleep(max(0.0, deadline_s - time.monotonic()))
+
+
+def run(args: argparse.Namespace) -> int:
+    from hardware.device import DeviceConfig, VirtualDevice
+    from hardware.emulator import Emulator, EmulatorConfig, FaultInjection
+    from sim.params import PendulumParams
+    from sim.plant import SimPlant
+
+    if not (math.isfinite(args.duration) and args.duration >= 0):
+        raise ConfigError(f"--duration must be >= 0 s, got {args.duration}")
+    faults = FaultInjection(
+        reply_latency_s=args.latency_ms / 1000.0,
+        drop_reply_probability=args.drop_rate,
+        corrupt_reply_probability=args.corrupt_rate,
+        disconnect_after_s=args.disconnect_after,
+        stuck_sensor_after_s=args.stuck_after,
+    )
+    device_config = DeviceConfig(
+        max_torque_nm=args.max_torque, protocol_version=args.protocol_version
+    )
+    # Pendulum-v1 physics, stepped every millisecond so it runs smoothly in real time.
+    params = PendulumParams(max_torque_nm=args.max_torque, physics_substeps=50)
+    clock = _WallClock()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with SimPlant(params, clock=clock, start_angle_rad=args.start_angle) as physics:
+        device = VirtualDevice(physics, device_config, clock.now())
+        emulator = Emulator(
+            device,
+            EmulatorConfig(tcp_port=args.tcp, device=device_config, faults=faults, seed=args.seed),
+        )
+        port = emulator.open()
+        print(port, flush=True)
+        if args.duration:
+            timer = threading.Timer(args.duration, stop.set)
+            timer.daemon = True
+            timer.start()
+        try:
+            emulator.serve(stop)
+        finally:
+            emulator.close()
+            stop.set()
+        print(f"emulator: {emulator.summary()}", file=sys.stderr, flush=True)
+    return 0

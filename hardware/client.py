@@ -1,0 +1,477 @@
+"""SerialPlant: the motor driver of hardware/PROTOCOL.md as a ddpg_control Plant.
+
+Lifecycle (as ros2_control's hardware components): the constructor only stores its
+configuration; :meth:`SerialPlant.open` (or entering the context) opens the port with an exclusive
+lock, handshakes, checks versions and limits, and arms; :meth:`SerialPlant.close` (or leaving
+the context, on any exit path) sends zero torque, disarms and closes the port. Zero torque on the
+way out protects the motor and the rig; if the host dies without it, the device watchdog does it.
+
+Per control tick the loop calls :meth:`read` (QUERY, then wait for the STATE with that sequence
+number) and :meth:`apply` (TORQUE, not waited for: its reply is collected during the next read).
+Replies that arrive after their request was given up are counted as stale, requests that never
+got a reply as missing. ``max_missed_replies`` unanswered reads in a row raise PlantError, so a
+device that stops answering ends the loop within three periods.
+
+Any pyserial URL works: ``/dev/ttyUSB0``, ``socket://127.0.0.1:5555``, ``rfc2217://host:port``.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import serial
+
+from ddpg_control.contracts import JointState, wrap_angle
+from ddpg_control.errors import ConfigError, PlantError
+from hardware.protocol import (
+    DEFAULT_BAUD_RATE,
+    PROTOCOL_VERSION,
+    Arm,
+    ClearFault,
+    Disarm,
+    Fault,
+    FrameDecoder,
+    Hello,
+    HelloReply,
+    Message,
+    Nack,
+    NackCode,
+    Packet,
+    Query,
+    State,
+    Status,
+    Torque,
+    encode,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """Maps the device's encoder frame to the project's convention (0 = upright, + = CCW).
+
+    ``angle_rad = wrap(direction * (device_angle_rad - upright_offset_rad))``;
+    ``device_torque_nm = direction * torque_scale * torque_nm``. ``upright_offset_rad`` is what the
+    device reads (in radians) when the pendulum is held upright; see docs/hardware.md.
+    """
+
+    upright_offset_rad: float = 0.0
+    direction: int = 1
+    torque_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check(math.isfinite(self.upright_offset_rad), "upright offset must be finite")
+        _check(self.direction in (1, -1), f"direction must be 1 or -1, got {self.direction!r}")
+        _check(
+            math.isfinite(self.torque_scale) and self.torque_scale > 0,
+            f"torque scale must be a finite number > 0, got {self.torque_scale!r}",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SerialConfig:
+    """How to talk to the device. Times in seconds, torques in N*m (host side)."""
+
+    baud_rate: int = DEFAULT_BAUD_RATE
+    reply_timeout_s: float = 0.02
+    handshake_timeout_s: float = 0.25
+    handshake_attempts: int = 3
+    watchdog_timeout_s: float = 0.1
+    torque_limit_nm: float | None = None  # None: the device's own limit
+    max_missed_replies: int = 2
+    clear_faults: bool = False
+    stuck_sensor_s: float = 0.5  # 0 disables the stuck-sensor check
+    calibration: Calibration = field(default_factory=Calibration)
+
+    def __post_init__(self) -> None:
+        _check(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
+        for name in ("reply_timeout_s", "handshake_timeout_s", "watchdog_timeout_s"):
+            value = getattr(self, name)
+            _check(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
+        _check(self.handshake_attempts >= 1, "handshake_attempts must be >= 1")
+        _check(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
+        _check(
+            math.isfinite(self.stuck_sensor_s) and self.stuck_sensor_s >= 0,
+            "stuck_sensor_s must be >= 0",
+        )
+        if self.torque_limit_nm is not None:
+            _check(
+                math.isfinite(self.torque_limit_nm) and self.torque_limit_nm > 0,
+                f"torque limit must be > 0 N*m, got {self.torque_limit_nm!r}",
+            )
+
+
+@dataclass(slots=True)
+class LinkStats:
+    """Counters of the command/reply link."""
+
+    requests: int = 0
+    replies: int = 0
+    stale_replies: int = 0  # arrived after their request was given up
+    missing_replies: int = 0  # never arrived
+    nacks: int = 0
+
+
+def _describe_faults(faults: int) -> str:
+    names = [f.name for f in Fault if faults & f and f.name]
+    return "+".join(names) if names else f"{faults:#04x}"
+
+
+def open_error(url: str, exc: BaseException) -> PlantError:
+    """Turn a pyserial open failure into an error that says what to do."""
+    code = getattr(exc, "errno", None)
+    text = str(exc)
+    if code in (errno.ENOENT, errno.ENODEV, errno.ENXIO) or "No such file" in text:
+        return PlantError(
+            f"serial port {url} does not exist: is the driver plugged in and powered? "
+            "List ports with 'ls /dev/ttyUSB* /dev/ttyACM*' or 'python -m serial.tools.list_ports'"
+        )
+    if code in (errno.EACCES, errno.EPERM) or "Permission denied" in text:
+        return PlantError(
+            f"permission denied opening {url}: add yourself to the dialout group "
+            "('sudo usermod -aG dialout $USER', then log out and in) or install the udev rule "
+            "in docs/hardware.md"
+        )
+    if code in (errno.EBUSY, errno.EAGAIN) or "lock" in text.lower():
+        return PlantError(
+            f"serial port {url} is busy: another program holds it (another ddpg-control, a "
+            "serial monitor, ModemManager); close it and try again"
+        )
+    return PlantError(f"could not open {url}: {exc}")
+
+
+class SerialPlant:
+    """A motor driver speaking hardware/PROTOCOL.md, as a Plant. Use it as a context manager."""
+
+    def __init__(self, url: str, config: SerialConfig | None = None) -> None:
+        self.url = url
+        self.config = config or SerialConfig()
+        self.stats = LinkStats()
+        self.device: HelloReply | None = None
+        self._port: Any = None
+        self._decoder = FrameDecoder()
+        self._seq = 0
+        self._outstanding: OrderedDict[int, str] = OrderedDict()
+        self._armed = False
+        self._missed_in_a_row = 0
+        self._last_state: JointState | None = None
+        self._device_limit_nm = 0.0
+        self._time_base_us = 0
+        self._last_stamp_us: int | None = None
+        self._last_raw: tuple[int, float] | None = None
+        self._stuck_since_s: float | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def max_torque_nm(self) -> float:
+        if self.device is None:
+            raise PlantError("the serial plant is not connected: call open() or use 'with' first")
+        return self._device_limit_nm / self.config.calibration.torque_scale
+
+    def open(self) -> SerialPlant:
+        """Open the port, handshake, clear or refuse latched faults, arm. Closes on failure."""
+        try:
+            self._port = serial.serial_for_url(
+                self.url,
+                baudrate=self.config.baud_rate,
+                timeout=self.config.reply_timeout_s,
+                write_timeout=max(0.1, self.config.reply_timeout_s),
+                exclusive=True,
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise open_error(self.url, exc) from None
+        try:
+            self.device = self._handshake()
+            self._arm()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __enter__(self) -> SerialPlant:
+        return self.open() if self._port is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def stop(self) -> None:
+        """Command zero torque and wait briefly for the device to confirm. Never raises."""
+        if self._port is None:
+            return
+        try:
+            seq = self._send(Torque(0.0))
+            self._await(seq, self.config.reply_timeout_s, check_state=False)
+        except PlantError as exc:
+            log.warning("could not confirm zero torque: %s", exc)
+
+    def close(self) -> None:
+        """Zero torque, disarm, close the port. Safe to call repeatedly."""
+        if self._port is None:
+            return
+        self.stop()
+        self._armed = False
+        try:
+            seq = self._send(Disarm())
+            self._await(seq, self.config.reply_timeout_s, check_state=False)
+        except PlantError as exc:
+            log.warning("could not confirm disarm: %s", exc)
+        try:
+            self._port.close()
+        except (serial.SerialException, OSError) as exc:
+            log.warning("closing %s: %s", self.url, exc)
+        self._port = None
+        log.info("link %s: %s; decoder %s", self.url, self.stats, self._decoder.stats)
+
+    # -- the control tick ----------------------------------------------------------------------
+
+    def read(self) -> JointState:
+        seq = self._send(Query())
+        reply = self._await(seq, self.config.reply_timeout_s)
+        if reply is None:
+            self._missed_in_a_row += 1
+            if self._missed_in_a_row >= self.config.max_missed_replies or self._last_state is None:
+                raise PlantError(
+                    f"the device on {self.url} stopped answering ({self._missed_in_a_row} "
+                    f"requests in a row without a reply within {self.config.reply_timeout_s} s): "
+                    "check the cable and power; the device watchdog zeroes the torque"
+                )
+            log.debug("no reply to QUERY %d; reusing the last state", seq)
+            return self._last_state
+        self._missed_in_a_row = 0
+        assert self._last_state is not None
+        return self._last_state
+
+    def apply(self, torque_nm: float) -> None:
+        if not math.isfinite(torque_nm):
+            raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
+        cal = self.config.calibration
+        device_nm = cal.direction * cal.torque_scale * torque_nm
+        limit = self._device_limit_nm
+        self._send(Torque(min(limit, max(-limit, device_nm))))
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _handshake(self) -> HelloReply:
+        cfg = self.config
+        self._reset_input()
+        for attempt in range(cfg.handshake_attempts):
+            seq = self._send(Hello())
+            reply = self._await(seq, cfg.handshake_timeout_s, check_state=False)
+            if isinstance(reply, HelloReply):
+                return self._check_device(reply)
+            log.debug("no HELLO reply (attempt %d)", attempt + 1)
+        if self._decoder.foreign_version is not None:
+            raise PlantError(
+                f"protocol version mismatch: the device on {self.url} speaks protocol version "
+                f"{self._decoder.foreign_version}, this ddpg-control speaks {PROTOCOL_VERSION}; "
+                "update the firmware or ddpg-control so they match"
+            )
+        noise = self._decoder.stats.garbage_bytes + self._decoder.stats.dropped
+        hint = (
+            f"received {noise} bytes of noise: the baud rate is likely wrong"
+            if noise
+            else "received nothing"
+        )
+        raise PlantError(
+            f"no valid reply to HELLO from {self.url} after {cfg.handshake_attempts} attempts "
+            f"({hint}). Check the port, the baud rate (using {cfg.baud_rate}) and that the device "
+            "runs firmware that speaks hardware/PROTOCOL.md"
+        )
+
+    def _check_device(self, hello: HelloReply) -> HelloReply:
+        cfg = self.config
+        log.info(
+            "device on %s: protocol %d.%d, firmware %d.%d.%d, %.3f N*m, %d counts/rev, "
+            "watchdog %d..%d ms",
+            self.url,
+            hello.protocol_major,
+            hello.protocol_minor,
+            hello.firmware_major,
+            hello.firmware_minor,
+            hello.firmware_patch,
+            hello.max_torque_nm,
+            hello.counts_per_rev,
+            hello.watchdog_min_ms,
+            hello.watchdog_max_ms,
+        )
+        if hello.protocol_major != PROTOCOL_VERSION:
+            raise PlantError(
+                f"protocol version mismatch: device reports {hello.protocol_major}, "
+                f"host speaks {PROTOCOL_VERSION}; update the firmware or ddpg-control"
+            )
+        if not (math.isfinite(hello.max_torque_nm) and hello.max_torque_nm > 0):
+            raise PlantError(f"device reports an invalid torque limit {hello.max_torque_nm!r}")
+        if hello.counts_per_rev <= 0:
+            raise PlantError("device reports 0 encoder counts per revolution")
+        watchdog_ms = round(cfg.watchdog_timeout_s * 1000)
+        if not hello.watchdog_min_ms <= watchdog_ms <= hello.watchdog_max_ms:
+            raise PlantError(
+                f"watchdog timeout {watchdog_ms} ms is outside the device's range "
+                f"{hello.watchdog_min_ms}..{hello.watchdog_max_ms} ms; choose another"
+            )
+        wanted = hello.max_torque_nm
+        if cfg.torque_limit_nm is not None:
+            wanted = cfg.torque_limit_nm * cfg.calibration.torque_scale
+        self._device_limit_nm = min(wanted, hello.max_torque_nm)
+        return hello
+
+    def _arm(self) -> None:
+        state = self._request(Query(), check_state=False)
+        if isinstance(state, State) and state.faults:
+            names = _describe_faults(state.faults)
+            if not self.config.clear_faults:
+                raise PlantError(
+                    f"the device reports a latched fault ({names}) from before this run: "
+                    "find the cause (a watchdog fault means the last host stopped without "
+                    "disarming), then run again with --clear-faults"
+                )
+            log.warning("clearing latched device fault %s", names)
+            self._request(ClearFault(), check_state=False)
+        watchdog_ms = round(self.config.watchdog_timeout_s * 1000)
+        reply = self._request(Arm(watchdog_ms, self._device_limit_nm), check_state=False)
+        if isinstance(reply, Nack):
+            raise PlantError(f"the device refused to arm ({NackCode(reply.code).name})")
+        if not (isinstance(reply, State) and reply.status & Status.ARMED):
+            raise PlantError(f"the device did not arm: {reply}")
+        self._armed = True
+        self._on_state(reply)
+
+    def _request(self, message: Message, *, check_state: bool) -> Message:
+        seq = self._send(message)
+        reply = self._await(seq, self.config.handshake_timeout_s, check_state=check_state)
+        if reply is None:
+            raise PlantError(
+                f"the device on {self.url} did not answer {type(message).__name__} within "
+                f"{self.config.handshake_timeout_s} s: check the cable and power"
+            )
+        return reply
+
+    def _send(self, message: Message) -> int:
+        self._seq = (self._seq + 1) & 0xFFFF
+        seq = self._seq
+        frame = encode(message, seq)
+        try:
+            self._port.write(frame)
+        except (serial.SerialException, OSError) as exc:
+            raise self._lost(exc) from None
+        self._outstanding[seq] = type(message).__name__
+        while len(self._outstanding) > 64:
+            self._outstanding.popitem(last=False)
+            self.stats.missing_replies += 1
+        self.stats.requests += 1
+        return seq
+
+    def _lost(self, exc: BaseException) -> PlantError:
+        return PlantError(
+            f"lost the connection to the device on {self.url} ({exc}): was it unplugged or "
+            "powered off? The device watchdog zeroes the torque"
+        )
+
+    def _reset_input(self) -> None:
+        try:
+            self._port.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            raise self._lost(exc) from None
+        self._decoder.reset()
+
+    def _await(self, seq: int, timeout_s: float, *, check_state: bool = True) -> Message | None:
+        """Read until the reply to ``seq`` arrives (returned) or ``timeout_s`` passes (None)."""
+        deadline = time.monotonic() + timeout_s
+        port = self._port
+        while True:
+            try:
+                chunk = port.read(max(1, port.in_waiting))
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(exc) from None
+            for packet in self._decoder.feed(chunk):
+                reply = self._on_packet(packet, check_state)
+                if packet.seq == seq and reply is not None:
+                    return reply
+            if time.monotonic() >= deadline:
+                if self._outstanding.pop(seq, None) is not None:
+                    self.stats.missing_replies += 1
+                return None
+
+    def _on_packet(self, packet: Packet, check_state: bool) -> Message | None:
+        if packet.seq not in self._outstanding:
+            self.stats.stale_replies += 1
+            return None
+        while True:  # requests sent before this one that are still unanswered are missing
+            oldest, _ = self._outstanding.popitem(last=False)
+            if oldest == packet.seq:
+                break
+            self.stats.missing_replies += 1
+        self.stats.replies += 1
+        message = packet.message
+        if isinstance(message, Nack):
+            self.stats.nacks += 1
+            if check_state:
+                raise PlantError(
+                    f"the device rejected a command ({NackCode(message.code).name} for type "
+                    f"{message.rejected_type:#04x}); it has zeroed the torque"
+                )
+        elif isinstance(message, State) and check_state:
+            self._on_state(message)
+        return message
+
+    def _on_state(self, state: State) -> None:
+        if state.status & Status.FAULT or state.faults:
+            raise PlantError(
+                f"device fault: {_describe_faults(state.faults)} (torque is zero). Fix the cause, "
+                "then run again with --clear-faults"
+            )
+        if self._armed and not state.status & Status.ARMED:
+            raise PlantError("the device disarmed itself (reset or power loss?); torque is zero")
+        if not math.isfinite(state.velocity_rad_s):
+            raise PlantError(f"device reports a non-finite velocity {state.velocity_rad_s!r}")
+        assert self.device is not None
+        cal = self.config.calibration
+        raw_rad = state.position_counts * (2.0 * math.pi / self.device.counts_per_rev)
+        last_us = self._last_stamp_us
+        if last_us is not None and last_us - state.timestamp_us > 2**31:
+            self._time_base_us += 2**32  # the u32 device clock wrapped
+        self._last_stamp_us = state.timestamp_us
+        timestamp_s = (self._time_base_us + state.timestamp_us) * 1e-6
+        self._check_stuck(state, timestamp_s)
+        self._last_state = JointState(
+            angle_rad=wrap_angle(cal.direction * (raw_rad - cal.upright_offset_rad)),
+            velocity_rad_s=cal.direction * state.velocity_rad_s,
+            timestamp_s=timestamp_s,
+            status=state.faults,  # 0 while healthy; faults raise above anyway
+        )
+
+    def _check_stuck(self, state: State, timestamp_s: float) -> None:
+        """Torque applied but the sensor reads exactly the same: stuck sensor or blocked joint."""
+        window_s = self.config.stuck_sensor_s
+        raw = (state.position_counts, state.velocity_rad_s)
+        pushing = abs(state.torque_nm) > 0.05 * self._device_limit_nm
+        if window_s <= 0 or raw != self._last_raw or not pushing:
+            self._stuck_since_s = None
+        elif self._stuck_since_s is None:
+            self._stuck_since_s = timestamp_s
+        elif timestamp_s - self._stuck_since_s > window_s:
+            raise PlantError(
+                f"the encoder has read exactly {state.position_counts} counts for "
+                f"{timestamp_s - self._stuck_since_s:.2f} s while {state.torque_nm:.2f} N*m is "
+                "applied: the sensor is stuck or the joint is blocked; check the encoder"
+            )
+        self._last_raw = raw

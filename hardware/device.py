@@ -1,0 +1,201 @@
+"""The device side of hardware/PROTOCOL.md as a pure state machine: the emulator's firmware.
+
+:class:`VirtualDevice` answers requests, enforces the torque limit and runs the watchdog over a
+physics plant passed in (anything implementing ``ddpg_control.contracts.Plant``, e.g. the
+simulator's real-time pendulum). It does no I/O and reads time only from the ``now_s`` arguments,
+so it is tested without a port and ported to firmware line by line.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from ddpg_control.contracts import Plant
+from ddpg_control.errors import ConfigError
+from hardware.protocol import (
+    PROTOCOL_MINOR,
+    PROTOCOL_VERSION,
+    Arm,
+    ClearFault,
+    Disarm,
+    Fault,
+    Hello,
+    HelloReply,
+    Message,
+    MessageType,
+    Nack,
+    NackCode,
+    Query,
+    State,
+    Status,
+    Torque,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """What the virtual driver reports in HELLO and enforces."""
+
+    max_torque_nm: float = 2.0
+    counts_per_rev: int = 16384  # a 14-bit magnetic encoder (AS5047-class)
+    watchdog_min_ms: int = 10
+    watchdog_max_ms: int = 1000
+    firmware_version: tuple[int, int, int] = (0, 1, 0)
+    protocol_version: int = PROTOCOL_VERSION
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.max_torque_nm) and self.max_torque_nm > 0):
+            raise ConfigError(f"device max torque must be > 0 N*m, got {self.max_torque_nm!r}")
+        if self.counts_per_rev <= 0:
+            raise ConfigError(f"counts per revolution must be > 0, got {self.counts_per_rev}")
+        if not 0 < self.watchdog_min_ms <= self.watchdog_max_ms <= 0xFFFF:
+            raise ConfigError(
+                f"watchdog range {self.watchdog_min_ms}..{self.watchdog_max_ms} ms is invalid"
+            )
+
+
+class VirtualDevice:
+    """A one-joint motor driver: protocol state machine, torque limit, watchdog."""
+
+    def __init__(self, physics: Plant, config: DeviceConfig, start_s: float) -> None:
+        self.config = config
+        self._physics = physics
+        self._start_s = start_s
+        self.armed = False
+        self.faults = 0
+        self.torque_limited = False
+        self.torque_limit_nm = 0.0
+        self.watchdog_timeout_s = 0.0
+        self.applied_torque_nm = 0.0
+        self.armed_at_s: float | None = None  # first ARM, for fault injection schedules
+        self._last_feed_s = start_s
+        # what tests and the exit summary look at
+        self.requests = 0
+        self.torque_commands = 0
+        self.last_torque_command_nm: float | None = None
+        self.watchdog_trips = 0
+        # continuous (multi-turn) angle from the wrapped physics angle
+        self._turns = 0
+        self._last_wrapped: float | None = None
+        self.frozen_sample: tuple[int, float] | None = None  # set to simulate a stuck sensor
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def tick(self, now_s: float) -> None:
+        """Run the watchdog; call often (every millisecond or so)."""
+        if self.armed and now_s - self._last_feed_s > self.watchdog_timeout_s:
+            self._physics.read()  # advance the physics to now under the old torque
+            self.watchdog_trips += 1
+            log.warning(
+                "watchdog: no TORQUE for %.0f ms; torque zero, fault latched",
+                (now_s - self._last_feed_s) * 1000,
+            )
+            self._fault(Fault.WATCHDOG)
+
+    def _fault(self, fault: Fault) -> None:
+        self.faults |= fault
+        self.armed = False
+        self._set_torque(0.0)
+
+    def _set_torque(self, torque_nm: float) -> None:
+        self.applied_torque_nm = torque_nm
+        self._physics.apply(torque_nm)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def handle(self, message: Message, now_s: float) -> Message:
+        """Process one request and return the reply."""
+        self.requests += 1
+        self.tick(now_s)
+        if isinstance(message, Hello):
+            return self.hello()
+        if isinstance(message, Arm):
+            nack = self._arm(message, now_s)
+            if nack is not None:
+                return nack
+        elif isinstance(message, Torque):
+            self.torque_commands += 1
+            self.last_torque_command_nm = message.torque_nm
+            if not math.isfinite(message.torque_nm):
+                self._set_torque(0.0)
+                return Nack(MessageType.TORQUE, NackCode.BAD_ARGUMENT)
+            self._last_feed_s = now_s
+            limit = self.torque_limit_nm
+            clipped = min(limit, max(-limit, message.torque_nm))
+            self.torque_limited = clipped != message.torque_nm
+            self._set_torque(clipped if self.armed else 0.0)
+        elif isinstance(message, Disarm):
+            self.armed = False
+            self._set_torque(0.0)
+        elif isinstance(message, ClearFault):
+            self.faults = 0
+            self.armed = False
+            self._set_torque(0.0)
+        elif not isinstance(message, Query):  # a device -> host type sent to the device
+            return Nack(_type_code(message), NackCode.UNKNOWN_TYPE)
+        return self.sample(now_s)
+
+    def hello(self) -> HelloReply:
+        cfg = self.config
+        return HelloReply(
+            cfg.protocol_version,
+            PROTOCOL_MINOR,
+            *cfg.firmware_version,
+            cfg.max_torque_nm,
+            cfg.counts_per_rev,
+            cfg.watchdog_min_ms,
+            cfg.watchdog_max_ms,
+        )
+
+    def _arm(self, message: Arm, now_s: float) -> Nack | None:
+        cfg = self.config
+        limit = message.torque_limit_nm
+        valid = cfg.watchdog_min_ms <= message.watchdog_timeout_ms <= cfg.watchdog_max_ms and (
+            math.isfinite(limit) and 0 < limit <= cfg.max_torque_nm * (1 + 1e-6)
+        )
+        if not valid:
+            return Nack(MessageType.ARM, NackCode.BAD_ARGUMENT)
+        if self.faults:
+            return Nack(MessageType.ARM, NackCode.FAULTED)
+        self.armed = True
+        self.torque_limit_nm = min(limit, cfg.max_torque_nm)
+        self.watchdog_timeout_s = message.watchdog_timeout_ms / 1000.0
+        self._last_feed_s = now_s
+        if self.armed_at_s is None:
+            self.armed_at_s = now_s
+        self._set_torque(0.0)
+        log.info("armed: watchdog %d ms, limit %.3f N*m", message.watchdog_timeout_ms, limit)
+        return None
+
+    def sample(self, now_s: float) -> State:
+        """The STATE reply: the physics read now, in encoder counts."""
+        joint = self._physics.read()
+        if self._last_wrapped is not None:
+            jump = joint.angle_rad - self._last_wrapped
+            if jump > math.pi:
+                self._turns -= 1
+            elif jump < -math.pi:
+                self._turns += 1
+        self._last_wrapped = joint.angle_rad
+        angle_rad = joint.angle_rad + 2.0 * math.pi * self._turns
+        counts = round(angle_rad * self.config.counts_per_rev / (2.0 * math.pi))
+        velocity = float(joint.velocity_rad_s)
+        if self.frozen_sample is not None:
+            counts, velocity = self.frozen_sample
+        status = (
+            (Status.ARMED if self.armed else 0)
+            | (Status.FAULT if self.faults else 0)
+            | (Status.TORQUE_LIMITED if self.torque_limited else 0)
+        )
+        stamp_us = int((now_s - self._start_s) * 1e6) & 0xFFFFFFFF
+        counts = max(-(2**31), min(2**31 - 1, counts))
+        return State(counts, velocity, self.applied_torque_nm, stamp_us, int(status), self.faults)
+
+
+def _type_code(message: Message) -> int:
+    names = {HelloReply: MessageType.HELLO_REPLY, State: MessageType.STATE}
+    return int(names.get(type(message), MessageType.NACK))
