@@ -39,6 +39,7 @@ from sim.params import PendulumParams, SimConfigError
 _JOINT = 0
 _ROD_COLOUR = (0.80, 0.30, 0.30, 1.0)
 _AXLE_COLOUR = (0.10, 0.10, 0.10, 1.0)
+_GOAL_COLOUR = (0.75, 0.75, 0.75, 1.0)
 
 
 def _pendulum_v1_torque(torque_nm: float, params: PendulumParams) -> float:
@@ -128,6 +129,15 @@ class PendulumBody:
             visualFrameOrientation=pybullet.getQuaternionFromEuler([math.pi / 2.0, 0.0, 0.0]),
             physicsClientId=cid,
         )
+        # A thin grey line behind the pendulum marks the goal: upright.
+        goal = pybullet.createVisualShape(
+            pybullet.GEOM_BOX,
+            halfExtents=[0.008, 0.005, length_m / 2.0],
+            rgbaColor=_GOAL_COLOUR,
+            visualFramePosition=[0.0, 0.15, length_m / 2.0],
+            physicsClientId=cid,
+        )
+        pybullet.createMultiBody(baseMass=0.0, baseVisualShapeIndex=goal, physicsClientId=cid)
         # theta = 0 points the rod up (+z). The joint axis is -y, so seen from -y (where the
         # renderer's camera sits, +x to the right) a positive angle turns the rod counter-clockwise.
         self._body = pybullet.createMultiBody(
