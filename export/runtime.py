@@ -163,10 +163,11 @@ class OnnxPolicy:
     def check_plant(self, obs_dim: int, max_torque_nm: float | None = None) -> None:
         """Refuse (PolicyArtifactError) a plant this policy was not made for.
 
-        The plant must build observations of the same size and layout, and (if given) deliver
-        at least the torque the policy was trained to use: a weaker motor would saturate and the
-        swing-up it learned would not work. A stronger one is fine (the safety layer clips to
-        the policy's limit).
+        The plant must build observations of the same size and layout, and (if given) report a
+        valid torque limit. A limit below the policy's is allowed (the safety layer clips to the
+        smallest of the policy's, the user's and the device's limits; a user may cap torque on
+        purpose for a first test) but logged as a warning: the policy will saturate and the
+        swing-up it learned may not work.
         """
         source = f"policy '{self._path}'"
         if self._metadata.observation_layout != OBSERVATION_LAYOUT:
@@ -186,10 +187,12 @@ class OnnxPolicy:
                 f"the plant's torque limit must be a positive number, got {max_torque_nm}"
             )
         if max_torque_nm < self.max_torque_nm * (1.0 - 1e-6):
-            raise PolicyArtifactError(
-                f"{source} was trained for up to {self.max_torque_nm:g} N*m but the plant "
-                f"delivers at most {max_torque_nm:g} N*m: train and export a policy for this "
-                "plant's limit"
+            logger.warning(
+                "%s was trained for up to %g N*m but the plant allows %g N*m: torques will be "
+                "clipped and the learned swing-up may fail",
+                source,
+                self.max_torque_nm,
+                max_torque_nm,
             )
 
     def __call__(self, observation: npt.NDArray[np.float32]) -> float:
