@@ -117,6 +117,11 @@ def verify_policy(
 
     with torch.inference_mode():
         expected = actor(torch.from_numpy(np.ascontiguousarray(observations))).numpy()
+    if not np.all(np.isfinite(expected)):
+        raise PolicyArtifactError(
+            "the checkpoint's actor itself outputs non-finite torques (NaN or inf weights?): "
+            "pick another checkpoint or re-train"
+        )
     batch = policy.act_batch(observations)
     single = np.array([[policy(obs)] for obs in observations], dtype=np.float32)
     diff = max(float(np.max(np.abs(batch - expected))), float(np.max(np.abs(single - expected))))

@@ -129,6 +129,19 @@ def test_corrupt_checkpoint_is_refused_and_nothing_is_written(tmp_path: Path) ->
     assert list((tmp_path / "runs" / "bad").iterdir()) == [checkpoint.parent]
 
 
+def test_actor_with_nan_weights_fails_verification_and_nothing_is_written(
+    make_checkpoint: CheckpointFactory,
+) -> None:
+    checkpoint = make_checkpoint("nan")
+    actor, _ = load_actor(checkpoint)
+    state = actor.state_dict()
+    state["net.0.weight"][0, 0] = float("nan")
+    make_checkpoint("nan", actor_state=state)
+    with pytest.raises(PolicyArtifactError, match="actor itself outputs non-finite torques"):
+        export_policy(checkpoint)
+    assert sorted(p.name for p in checkpoint.parent.parent.iterdir()) == ["checkpoints"]
+
+
 def test_missing_checkpoint_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="does not exist"):
         export_policy(tmp_path / "missing.pt")
