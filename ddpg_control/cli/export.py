@@ -62,9 +62,10 @@ def run(args: argparse.Namespace) -> int:
     result = export_policy(checkpoint, args.output, opset=args.opset)
     meta = result.metadata
     print(f"wrote {result.path} ({_size(result.size_bytes)}, {result.size_bytes} bytes)")
+    eval_return = "n/a" if meta.eval_return is None else f"{meta.eval_return:.1f}"
     print(
         f"  from {checkpoint} (run {meta.run_name}, {meta.env_steps} steps, "
-        f"eval return {meta.eval_return if meta.eval_return is not None else 'n/a'})"
+        f"eval return {eval_return})"
     )
     print(
         f"  {meta.env_id}: torque limit +-{meta.max_torque_nm:g} N*m, control period "
