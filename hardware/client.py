@@ -356,14 +356,18 @@ class SerialPlant:
         self._on_state(reply)
 
     def _request(self, message: Message, *, check_state: bool) -> Message:
-        seq = self._send(message)
-        reply = self._await(seq, self.config.handshake_timeout_s, check_state=check_state)
-        if reply is None:
-            raise PlantError(
-                f"the device on {self.url} did not answer {type(message).__name__} within "
-                f"{self.config.handshake_timeout_s} s: check the cable and power"
-            )
-        return reply
+        """Send a set-up request (all are idempotent) until it is answered."""
+        cfg = self.config
+        for _ in range(cfg.handshake_attempts):
+            seq = self._send(message)
+            reply = self._await(seq, cfg.handshake_timeout_s, check_state=check_state)
+            if reply is not None:
+                return reply
+        raise PlantError(
+            f"the device on {self.url} did not answer {type(message).__name__} "
+            f"({cfg.handshake_attempts} attempts of {cfg.handshake_timeout_s} s): check the "
+            "cable and power"
+        )
 
     def _send(self, message: Message) -> int:
         self._seq = (self._seq + 1) & 0xFFFF

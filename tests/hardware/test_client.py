@@ -1,0 +1,243 @@
+"""SerialPlant against the emulator over a real pseudo-terminal (and loopback TCP).
+
+Every failure a user can meet is provoked for real where it can be: a missing port, a busy port,
+a port with nothing (or noise) on the other end, another protocol version, a latched fault, a
+device that goes quiet, disconnects, or whose sensor sticks. Each ends with a PlantError that
+says what to do and the device at zero torque or tripped by its watchdog.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import threading
+import time
+import tty
+from typing import Any
+
+import pytest
+import serial
+
+from ddpg_control.contracts import Plant
+from ddpg_control.errors import ConfigError, PlantError
+from hardware.client import Calibration, SerialConfig, SerialPlant, open_error
+from hardware.device import DeviceConfig
+from hardware.emulator import FaultInjection
+from hardware.protocol import Fault
+
+FAST = SerialConfig(reply_timeout_s=0.02, handshake_timeout_s=0.1)
+
+
+def _drive(plant: SerialPlant, seconds: float, torque_nm: float = 0.5, period_s: float = 0.01):
+    end = time.monotonic() + seconds
+    state = plant.read()
+    while time.monotonic() < end:
+        state = plant.read()
+        plant.apply(torque_nm)
+        time.sleep(period_s)
+    return state
+
+
+def test_serial_plant_is_a_plant_and_ends_at_zero_torque_disarmed(
+    start_emulator: Any,
+) -> None:
+    emu = start_emulator()
+    with SerialPlant(emu.port, FAST) as plant:
+        assert isinstance(plant, Plant)
+        assert plant.max_torque_nm == 2.0
+        assert plant.device is not None and plant.device.counts_per_rev == 16384
+        first = plant.read()
+        assert abs(abs(first.angle_rad) - math.pi) < 0.01 and first.status == 0
+        state = _drive(plant, 0.3, torque_nm=1.0)
+        assert emu.device.armed and emu.physics.torque_nm == 1.0
+        assert state.timestamp_s > first.timestamp_s and state.velocity_rad_s != 0.0
+    assert emu.device.last_torque_command_nm == 0.0 and emu.physics.torque_nm == 0.0
+    assert not emu.device.armed and emu.device.watchdog_trips == 0
+    assert plant.stats.missing_replies == 0 and plant.stats.stale_replies == 0
+    plant.close()  # idempotent
+
+
+def test_calibration_maps_offset_direction_and_torque_scale(start_emulator: Any) -> None:
+    emu = start_emulator(start_angle_rad=math.pi)
+    cal = Calibration(upright_offset_rad=math.pi - 0.25, direction=-1, torque_scale=2.0)
+    with SerialPlant(emu.port, SerialConfig(calibration=cal)) as plant:
+        state = plant.read()
+        assert state.angle_rad == pytest.approx(-0.25, abs=2e-3)  # -(pi - (pi - 0.25))
+        assert plant.max_torque_nm == 1.0  # the device's 2 N*m over the scale of 2
+        plant.apply(0.5)
+        plant.read()
+        assert emu.physics.torque_nm == pytest.approx(-1.0)
+
+
+def test_works_over_a_tcp_url(start_emulator: Any) -> None:
+    emu = start_emulator(tcp_port=0)
+    assert emu.port.startswith("socket://127.0.0.1:")
+    with SerialPlant(emu.port, FAST) as plant:
+        _drive(plant, 0.1)
+    assert emu.device.last_torque_command_nm == 0.0 and not emu.device.armed
+
+
+def test_missing_port_says_so() -> None:
+    with pytest.raises(PlantError, match="does not exist"):
+        SerialPlant("/dev/ttyUSB-nonexistent", FAST).open()
+
+
+def test_busy_port_says_so(start_emulator: Any) -> None:
+    emu = start_emulator()
+    with SerialPlant(emu.port, FAST), pytest.raises(PlantError, match="busy"):
+        SerialPlant(emu.port, FAST).open()
+
+
+def test_permission_denied_is_explained() -> None:
+    # The tests run as root, where a chmod cannot deny access, so feed the error pyserial raises.
+    exc = serial.SerialException(errno.EACCES, "could not open port /dev/ttyUSB0: Permission")
+    assert "dialout" in str(open_error("/dev/ttyUSB0", exc))
+
+
+def _silent_pty() -> tuple[int, int, str]:
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    return master, slave, os.ttyname(slave)
+
+
+def test_nothing_on_the_other_end_fails_the_handshake() -> None:
+    master, slave, path = _silent_pty()
+    try:
+        with pytest.raises(PlantError, match="no valid reply to HELLO.*received nothing"):
+            SerialPlant(path, FAST).open()
+    finally:
+        os.close(master), os.close(slave)
+
+
+def test_noise_on_the_line_points_at_the_baud_rate() -> None:
+    master, slave, path = _silent_pty()
+    stop = threading.Event()
+
+    def babble() -> None:  # what a device at another baud rate looks like
+        while not stop.is_set():
+            os.write(master, bytes(range(0, 250, 7)))
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=babble, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(PlantError, match="baud rate is likely wrong"):
+            SerialPlant(path, FAST).open()
+    finally:
+        stop.set(), thread.join(), os.close(master), os.close(slave)
+
+
+def test_other_protocol_version_is_reported_as_a_mismatch(start_emulator: Any) -> None:
+    emu = start_emulator(device=DeviceConfig(protocol_version=2))
+    with pytest.raises(PlantError, match="version mismatch.*version 2.*speaks 1"):
+        SerialPlant(emu.port, FAST).open()
+    assert not emu.device.armed
+
+
+def test_watchdog_out_of_the_device_range_is_refused(start_emulator: Any) -> None:
+    emu = start_emulator()
+    with pytest.raises(PlantError, match="outside the device's range"):
+        SerialPlant(emu.port, SerialConfig(watchdog_timeout_s=5.0)).open()
+
+
+def test_bad_config_values_are_rejected() -> None:
+    with pytest.raises(ConfigError):
+        SerialConfig(reply_timeout_s=0.0)
+    with pytest.raises(ConfigError):
+        Calibration(direction=0)
+    with pytest.raises(ConfigError):
+        Calibration(torque_scale=math.nan)
+
+
+def test_stalled_host_trips_the_watchdog_and_the_fault_stops_the_run(
+    start_emulator: Any,
+) -> None:
+    emu = start_emulator()
+    plant = SerialPlant(emu.port, FAST).open()
+    try:
+        _drive(plant, 0.1, torque_nm=1.0)
+        time.sleep(0.2)  # a host that hangs for two watchdog periods
+        assert emu.device.faults == Fault.WATCHDOG and emu.physics.torque_nm == 0.0
+        with pytest.raises(PlantError, match="device fault: WATCHDOG"):
+            plant.read()
+    finally:
+        plant.close()
+    # the next run refuses to start until told to clear the fault
+    with pytest.raises(PlantError, match="latched fault.*--clear-faults"):
+        SerialPlant(emu.port, FAST).open()
+    with SerialPlant(emu.port, SerialConfig(clear_faults=True)) as plant:
+        plant.read()
+        assert emu.device.armed and emu.device.faults == 0
+
+
+def test_silent_device_stops_the_caller_within_max_missed_replies(
+    start_emulator: Any,
+) -> None:
+    emu = start_emulator(faults=FaultInjection(reply_latency_s=0.05))
+    config = SerialConfig(reply_timeout_s=0.01, handshake_timeout_s=0.2)
+    plant = SerialPlant(emu.port, config).open()  # the handshake tolerates the latency
+    reads = 0
+    try:
+        with pytest.raises(PlantError, match="stopped answering"):
+            while reads < 10:
+                plant.read()
+                reads += 1
+        assert reads == 1  # the first miss reuses the last state, the second raises
+        assert plant.stats.missing_replies >= 2
+    finally:
+        plant.close()
+    time.sleep(0.15)
+    assert emu.physics.torque_nm == 0.0
+
+
+def test_late_replies_are_counted_as_stale(start_emulator: Any) -> None:
+    emu = start_emulator(faults=FaultInjection(reply_latency_s=0.015))
+    config = SerialConfig(reply_timeout_s=0.01, max_missed_replies=100)
+    with SerialPlant(emu.port, config) as plant:
+        for _ in range(5):
+            plant.read()
+            time.sleep(0.02)
+        plant.read()
+    assert plant.stats.missing_replies >= 5 and plant.stats.stale_replies >= 4
+
+
+def test_corrupted_and_dropped_replies_are_survived_and_counted(
+    start_emulator: Any,
+) -> None:
+    faults = FaultInjection(corrupt_reply_probability=0.1, drop_reply_probability=0.05)
+    emu = start_emulator(faults=faults)
+    config = SerialConfig(reply_timeout_s=0.01, max_missed_replies=5, handshake_attempts=10)
+    with SerialPlant(emu.port, config) as plant:
+        _drive(plant, 0.5, period_s=0.002)
+    assert emu.emulator.replies_corrupted > 0 and emu.emulator.replies_dropped > 0
+    assert plant.stats.missing_replies > 0
+    assert plant._decoder.stats.bad_crc > 0
+    assert emu.device.last_torque_command_nm == 0.0
+
+
+def test_unplugged_device_ends_with_a_clear_error_and_the_device_at_zero(
+    start_emulator: Any,
+) -> None:
+    emu = start_emulator(faults=FaultInjection(disconnect_after_s=0.2))
+    plant = SerialPlant(emu.port, FAST).open()
+    try:
+        with pytest.raises(PlantError, match="lost the connection|stopped answering"):
+            _drive(plant, 2.0, torque_nm=1.0)
+    finally:
+        plant.close()
+    emu.thread.join(timeout=1.0)  # the emulator ends once its watchdog has tripped
+    assert not emu.thread.is_alive()
+    assert emu.device.watchdog_trips == 1 and emu.physics.torque_nm == 0.0
+
+
+def test_stuck_sensor_is_detected(start_emulator: Any) -> None:
+    emu = start_emulator(faults=FaultInjection(stuck_sensor_after_s=0.1))
+    config = SerialConfig(stuck_sensor_s=0.2)
+    plant = SerialPlant(emu.port, config).open()
+    try:
+        with pytest.raises(PlantError, match="sensor is stuck"):
+            _drive(plant, 2.0, torque_nm=1.0)
+    finally:
+        plant.close()
+    assert emu.device.last_torque_command_nm == 0.0 and emu.physics.torque_nm == 0.0
