@@ -1,0 +1,177 @@
+"""End to end through real pseudo-terminals: `ddpg-control emulate` + `run --device`.
+
+Both run as subprocesses, as a user runs them. The emulator's exit summary says what the device
+last received, so each test checks that the motor was left at zero torque (or that the device's
+watchdog tripped) as well as the exit code and the message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import serial
+
+CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
+
+
+class EmulatorProcess:
+    def __init__(self, *options: str) -> None:
+        self.proc = subprocess.Popen(
+            [*CLI, "emulate", *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = self.proc.stdout.readline().strip()
+        assert self.port, self.finish()
+
+    def finish(self, timeout_s: float = 5.0) -> dict[str, str]:
+        """Stop it (if it still runs) and return its exit summary as a dict."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=timeout_s)
+        match = re.search(r"^emulator: (.*)$", err, re.MULTILINE)
+        assert match, f"no emulator summary in:\n{err}"
+        return dict(item.split("=", 1) for item in match.group(1).split())
+
+
+@pytest.fixture
+def emulators() -> Iterator[list[EmulatorProcess]]:
+    started: list[EmulatorProcess] = []
+    yield started
+    for emu in started:
+        if emu.proc.poll() is None:
+            emu.proc.kill()
+            emu.proc.wait()
+
+
+def _run_device(port: str, policy: Path, *options: str, timeout_s: float = 60.0):
+    return subprocess.run(
+        [*CLI, "run", "--device", port, "--policy", str(policy), "--quiet", *options],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+
+
+def _assert_clean_failure(result: subprocess.CompletedProcess[str], code: int, pattern: str):
+    assert result.returncode == code, result.stdout + result.stderr
+    assert re.search(pattern, result.stdout + result.stderr), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_swings_up_and_holds_through_the_emulator(
+    exported_policy: Path, emulators: list[EmulatorProcess], tmp_path: Path
+) -> None:
+    emu = EmulatorProcess()
+    emulators.append(emu)
+    telemetry = tmp_path / "device.csv"
+    result = _run_device(
+        emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = emu.finish()
+    data = np.genfromtxt(telemetry, delimiter=",", names=True)
+    last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
+    assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
+    assert np.all(np.abs(last["angle_rad"]) < 0.1), np.abs(last["angle_rad"]).max()
+    assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
+    assert summary["watchdog_trips"] == "0"
+
+
+def test_sigkill_of_the_host_leaves_the_device_at_zero_within_the_watchdog(
+    exported_policy: Path, emulators: list[EmulatorProcess]
+) -> None:
+    emu = EmulatorProcess()
+    emulators.append(emu)
+    host = subprocess.Popen(
+        [*CLI, "run", "--device", emu.port, "--policy", str(exported_policy), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert host.stderr is not None
+    host.stderr.readline()  # "running ..." is printed once the policy is loaded
+    time.sleep(1.5)  # swinging, with torque on
+    os.kill(host.pid, signal.SIGKILL)
+    host.wait()
+    time.sleep(0.1 + 0.05)  # the 100 ms watchdog plus a margin
+    summary = emu.finish()
+    assert summary["last_torque_command_nm"] != "0.0000"  # the host never said goodbye
+    assert summary["watchdog_trips"] == "1" and summary["applied_torque_nm"] == "0.0000"
+    assert summary["faults"] == "0x01" and summary["armed"] == "0"
+
+
+def test_unplugged_mid_run(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
+    emu = EmulatorProcess("--disconnect-after", "1.0")
+    emulators.append(emu)
+    result = _run_device(emu.port, exported_policy, "--duration", "10")
+    _assert_clean_failure(result, 3, r"plant fault.*(lost the connection|stopped answering)")
+    summary = emu.finish()
+    assert summary["watchdog_trips"] == "1" and summary["applied_torque_nm"] == "0.0000"
+
+
+def test_stuck_sensor_mid_run(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
+    emu = EmulatorProcess("--stuck-after", "0.5")
+    emulators.append(emu)
+    result = _run_device(emu.port, exported_policy, "--duration", "10")
+    _assert_clean_failure(result, 3, r"plant fault.*sensor is stuck")
+    summary = emu.finish()
+    assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
+
+
+def test_slow_device_stops_the_run(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
+    emu = EmulatorProcess("--latency-ms", "40")  # replies later than half a 50 ms period
+    emulators.append(emu)
+    result = _run_device(emu.port, exported_policy, "--duration", "10")
+    _assert_clean_failure(result, 3, r"plant fault.*stopped answering")
+    summary = emu.finish()
+    assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
+
+
+def test_device_fault_before_the_run_is_refused(
+    exported_policy: Path, emulators: list[EmulatorProcess]
+) -> None:
+    emu = EmulatorProcess()
+    emulators.append(emu)
+    with serial.serial_for_url(emu.port, timeout=0.2) as port:  # arm, then go quiet
+        from hardware.protocol import Arm, encode
+
+        port.write(encode(Arm(20, 1.0), 1))
+        port.read(27)
+        time.sleep(0.1)
+    result = _run_device(emu.port, exported_policy, "--duration", "1")
+    _assert_clean_failure(result, 3, r"error: .*latched fault \(WATCHDOG\).*--clear-faults")
+    result = _run_device(emu.port, exported_policy, "--duration", "0.5", "--clear-faults")
+    assert result.returncode == 0, result.stderr
+    summary = emu.finish()
+    assert summary["last_torque_command_nm"] == "0.0000" and summary["faults"] == "0x00"
+
+
+def test_version_mismatch(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
+    emu = EmulatorProcess("--protocol-version", "2")
+    emulators.append(emu)
+    result = _run_device(emu.port, exported_policy)
+    _assert_clean_failure(result, 3, r"error: protocol version mismatch.*version 2")
+    assert emu.finish()["armed"] == "0"
+
+
+def test_missing_and_busy_ports(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
+    result = _run_device("/dev/ttyUSB-does-not-exist", exported_policy)
+    _assert_clean_failure(result, 3, r"error: serial port .* does not exist")
+    emu = EmulatorProcess()
+    emulators.append(emu)
+    with serial.serial_for_url(emu.port, exclusive=True):
+        result = _run_device(emu.port, exported_policy)
+    _assert_clean_failure(result, 3, r"error: serial port .* is busy")
