@@ -268,18 +268,18 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     plant = build_plant(args, clock, policy)
-    try:
+    status = None if args.quiet else _StatusLine()
+    try:  # from here on the plant is closed on every path (run_loop closes it itself)
         policy.check_plant(OBSERVATION_DIM, plant.max_torque_nm)
+        stop = StopRequest()
+        realtime = setup_realtime() if args.realtime else contextlib.nullcontext()
+        with realtime as report, stop_on_signals(stop):
+            if report is not None:
+                print(report.describe(), file=sys.stderr)
+            result = run_loop(plant, policy, clock, config, stop=stop, on_status=status)
     except BaseException:
         plant.close()
         raise
-    status = None if args.quiet else _StatusLine()
-    stop = StopRequest()
-    realtime = setup_realtime() if args.realtime else contextlib.nullcontext()
-    with realtime as report, stop_on_signals(stop):
-        if report is not None:
-            print(report.describe(), file=sys.stderr)
-        result = run_loop(plant, policy, clock, config, stop=stop, on_status=status)
     if status is not None:
         status.finish()
     telemetry_path: Path | None = _telemetry_path(args, kind, policy_path)
