@@ -1,0 +1,133 @@
+"""``ddpg-control eval``: deterministic evaluation of a trained policy over N episodes.
+
+Two steps, kept apart so other policy sources and outputs slot in: :func:`load_policy` turns
+the arguments into a policy callable plus what it was trained on, :func:`build_env` makes the
+environment to evaluate it in.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ddpg_control.runs import BEST_CHECKPOINT, DEFAULT_RUNS_ROOT
+
+HELP = "evaluate a trained policy (default: the latest run's best checkpoint)"
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """A loaded policy and the environment it was trained for."""
+
+    policy: Any  # obs (float32 array) -> torque in N*m
+    description: str
+    env_id: str
+    preset: str
+    obs_dim: int
+    act_dim: int
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("eval", help=HELP, description=HELP + ", without exploration noise.")
+    p.add_argument(
+        "checkpoint",
+        nargs="?",
+        type=Path,
+        help=f"checkpoint file (default: <latest run>/{BEST_CHECKPOINT})",
+    )
+    p.add_argument(
+        "--episodes", type=int, default=100, metavar="N", help="number of episodes (default 100)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="episode i starts from env.reset(seed=SEED + i) (default 0)",
+    )
+    p.add_argument(
+        "--env",
+        metavar="ID",
+        help="evaluate on another env id (default: the one the policy was trained on)",
+    )
+    p.add_argument("--preset", metavar="NAME", help="PyBullet pendulum parameter preset")
+    p.add_argument(
+        "--randomize", action="store_true", help="domain randomisation (PyBullet pendulum only)"
+    )
+    p.add_argument("--render", action="store_true", help="show the episodes in a window")
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_ROOT,
+        metavar="DIR",
+        help="where to look for the latest run (default ./runs)",
+    )
+    p.set_defaults(handler=run)
+
+
+def load_policy(args: argparse.Namespace) -> PolicySource:
+    """The policy to evaluate: ``args.checkpoint`` or the latest run's best checkpoint."""
+    from ddpg_control.agent import actor_policy
+    from ddpg_control.checkpoint import load_actor
+    from ddpg_control.runs import latest_run
+
+    path = args.checkpoint
+    if path is None:
+        path = latest_run(args.runs_dir, containing=BEST_CHECKPOINT) / BEST_CHECKPOINT
+    actor, payload = load_actor(path)
+    env_config = payload["config"].get("env", {}) if isinstance(payload["config"], dict) else {}
+    return PolicySource(
+        policy=actor_policy(actor),
+        description=str(path),
+        env_id=str(payload["env"]["id"]),
+        preset=str(env_config.get("preset", "")),
+        obs_dim=actor.arch.obs_dim,
+        act_dim=actor.arch.act_dim,
+    )
+
+
+def build_env(args: argparse.Namespace, source: PolicySource, render_mode: str | None) -> Any:
+    """The environment to evaluate in, checked against the policy's input and output sizes."""
+    import numpy as np
+
+    from ddpg_control.cli._envs import make_env
+    from ddpg_control.errors import ConfigError
+
+    env_id = args.env or source.env_id
+    preset = (
+        args.preset
+        if args.preset is not None
+        else (source.preset if env_id == source.env_id else "")
+    )
+    env = make_env(env_id, preset, args.randomize, render_mode=render_mode)
+    obs_dim = int(np.prod(env.observation_space.shape))
+    act_dim = int(np.prod(env.action_space.shape))
+    if (obs_dim, act_dim) != (source.obs_dim, source.act_dim):
+        env.close()
+        raise ConfigError(
+            f"{source.description} takes {source.obs_dim} observations and gives "
+            f"{source.act_dim} actions, but {env_id} has {obs_dim} and {act_dim}"
+        )
+    return env
+
+
+def run(args: argparse.Namespace) -> int:
+    from ddpg_control.errors import ConfigError
+    from ddpg_control.evaluation import evaluate
+
+    if args.episodes <= 0:
+        raise ConfigError(f"--episodes must be a positive number, got {args.episodes}")
+    source = load_policy(args)
+    env = build_env(args, source, render_mode="human" if args.render else None)
+    try:
+        result = evaluate(source.policy, env, args.episodes, args.seed)
+    finally:
+        env.close()
+    print(f"policy:  {source.description}")
+    print(f"env:     {args.env or source.env_id}, {args.episodes} episodes, seed {args.seed}")
+    print(
+        f"return:  mean {result.mean_return:.1f}  std {result.std_return:.1f}  "
+        f"min {min(result.returns):.1f}  max {max(result.returns):.1f}"
+    )
+    return 0

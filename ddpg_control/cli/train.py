@@ -1,0 +1,167 @@
+"""``ddpg-control train``: train a DDPG swing-up policy into ``runs/<name>/``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ddpg_control.errors import ConfigError, RunDirectoryError
+from ddpg_control.runs import DEFAULT_RUNS_ROOT, LAST_CHECKPOINT
+
+HELP = "train a DDPG policy (default: Pendulum-v1) into runs/<name>/"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    return value
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help=HELP,
+        description=HELP + ". Every hyperparameter has a default; a TOML config file and "
+        "--set KEY=VALUE override them, and the options below override both.",
+    )
+    p.add_argument(
+        "--env",
+        metavar="ID",
+        help="Gymnasium env id (default Pendulum-v1; "
+        "PyBulletPendulum-v0 for the PyBullet pendulum)",
+    )
+    p.add_argument("--seed", type=_positive_int, help="random seed (default 0)")
+    p.add_argument(
+        "--total-steps",
+        type=_positive_int,
+        metavar="N",
+        help="maximum environment steps (default 30000; training stops earlier "
+        "once the goal return is reached)",
+    )
+    p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config value, e.g. --set agent.tau=0.005 (repeatable)",
+    )
+    p.add_argument("--preset", metavar="NAME", help="PyBullet pendulum parameter preset")
+    p.add_argument(
+        "--randomize",
+        action="store_true",
+        default=None,
+        help="domain randomisation (PyBullet pendulum only)",
+    )
+    p.add_argument("--name", help="run directory name (default: a timestamp)")
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_ROOT,
+        metavar="DIR",
+        help="where run directories go (default ./runs)",
+    )
+    p.add_argument(
+        "--resume",
+        type=Path,
+        metavar="CHECKPOINT_OR_RUN",
+        help=f"continue a run from its {LAST_CHECKPOINT} (or that file itself)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    p.set_defaults(handler=run)
+
+
+def resolve_config(args: argparse.Namespace, base: Any = None) -> Any:
+    """Defaults < config file (or the resumed run's config) < --set < dedicated options."""
+    from ddpg_control.config import TrainConfig, load_config, parse_override, with_overrides
+
+    if base is not None:
+        config = base
+    elif args.config is not None:
+        config = load_config(args.config)
+    else:
+        config = TrainConfig()
+    overrides = [parse_override(text) for text in args.overrides]
+    for key, value in (
+        ("env.id", args.env),
+        ("seed", args.seed),
+        ("total_steps", args.total_steps),
+        ("env.preset", args.preset),
+        ("env.randomize", args.randomize),
+    ):
+        if value is not None:
+            overrides.append((key, value))
+    return with_overrides(config, overrides)
+
+
+def _resume_paths(target: Path) -> tuple[Path, Path]:
+    """(checkpoint, run directory) for ``--resume``: a run directory or a checkpoint file."""
+    checkpoint = target / LAST_CHECKPOINT if target.is_dir() else target
+    if not checkpoint.is_file():
+        raise RunDirectoryError(
+            f"nothing to resume at '{target}': pass a run directory holding {LAST_CHECKPOINT}"
+        )
+    return checkpoint, checkpoint.parent.parent
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ddpg_control.checkpoint import load_checkpoint
+    from ddpg_control.cli._envs import env_factory
+    from ddpg_control.config import TrainConfig
+    from ddpg_control.runs import new_run_dir
+    from ddpg_control.trainer import Progress, train
+
+    resume_from: Path | None = None
+    if args.resume is not None:
+        resume_from, run_dir = _resume_paths(args.resume)
+        base = TrainConfig.from_dict(load_checkpoint(resume_from)["config"])
+        config = resolve_config(args, base)
+    else:
+        config = resolve_config(args)
+    factory = env_factory(config.env.id, config.env.preset, config.env.randomize)
+    if resume_from is None:
+        run_dir = new_run_dir(args.name, root=args.runs_dir)
+
+    bar = tqdm(
+        total=config.total_steps,
+        unit="step",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=args.no_progress,
+        initial=0,
+        desc="train",
+    )
+
+    def show(p: Progress) -> None:
+        bar.n = p.env_steps
+        ep = "-" if p.episode_return is None else f"{p.episode_return:.0f}"
+        ev = "-" if p.eval_return is None else f"{p.eval_return:.0f}"
+        bar.set_postfix_str(f"ep {p.episodes} return {ep} eval {ev}", refresh=False)
+        bar.refresh()
+
+    try:
+        result = train(config, factory, run_dir, resume_from=resume_from, on_progress=show)
+    finally:
+        bar.close()
+    final = result.final_eval
+    how = "goal reached" if result.stopped_early else "step budget used"
+    print(f"run:        {run_dir}")
+    print(
+        f"trained:    {result.env_steps} steps, {result.episodes} episodes, "
+        f"{result.wall_time_s:.1f} s ({how})"
+    )
+    print(
+        f"best.pt:    mean return {final.mean_return:.1f} +- {final.std_return:.1f} "
+        f"over {len(final.returns)} deterministic episodes"
+    )
+    return 0
+
+
+__all__ = ["ConfigError", "add_parser", "run"]
