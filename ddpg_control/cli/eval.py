@@ -38,6 +38,12 @@ def add_parser(subparsers: Any) -> None:
         help=f"checkpoint file (default: <latest run>/{BEST_CHECKPOINT})",
     )
     p.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE.onnx",
+        help="evaluate an exported ONNX policy (the deployed artifact) instead of a checkpoint",
+    )
+    p.add_argument(
         "--episodes", type=int, default=100, metavar="N", help="number of episodes (default 100)"
     )
     p.add_argument(
@@ -57,6 +63,12 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--render", action="store_true", help="show the episodes in a window")
     p.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE.gif",
+        help="also record one deterministic episode (seed SEED) as an animated GIF",
+    )
+    p.add_argument(
         "--runs-dir",
         type=Path,
         default=DEFAULT_RUNS_ROOT,
@@ -72,6 +84,8 @@ def load_policy(args: argparse.Namespace) -> PolicySource:
     from ddpg_control.checkpoint import load_actor
     from ddpg_control.runs import latest_run
 
+    if getattr(args, "policy", None) is not None:
+        return onnx_policy_source(args)
     path = args.checkpoint
     if path is None:
         path = latest_run(args.runs_dir, containing=BEST_CHECKPOINT) / BEST_CHECKPOINT
@@ -84,6 +98,24 @@ def load_policy(args: argparse.Namespace) -> PolicySource:
         preset=str(env_config.get("preset", "")),
         obs_dim=actor.arch.obs_dim,
         act_dim=actor.arch.act_dim,
+    )
+
+
+def onnx_policy_source(args: argparse.Namespace) -> PolicySource:
+    """``--policy FILE.onnx``: the deployed artifact itself, run by onnxruntime (no torch)."""
+    from ddpg_control.errors import ConfigError
+    from export.runtime import OnnxPolicy
+
+    if args.checkpoint is not None:
+        raise ConfigError("pass either a checkpoint or --policy FILE.onnx, not both")
+    policy = OnnxPolicy.load(args.policy)
+    return PolicySource(
+        policy=policy,
+        description=str(args.policy),
+        env_id=policy.env_id,
+        preset=policy.metadata.env_preset,
+        obs_dim=policy.obs_dim,
+        act_dim=policy.metadata.act_dim,
     )
 
 
@@ -130,4 +162,26 @@ def run(args: argparse.Namespace) -> int:
         f"return:  mean {result.mean_return:.1f}  std {result.std_return:.1f}  "
         f"min {min(result.returns):.1f}  max {max(result.returns):.1f}"
     )
+    if args.record is not None:
+        print(f"recorded: {record(args, source)}")
     return 0
+
+
+def record(args: argparse.Namespace, source: PolicySource) -> Path:
+    """Write one deterministic episode as a GIF; Pendulum-v1 is drawn by its PyBullet twin
+    (``PyBulletPendulum-v0`` with the default preset has the same dynamics, and Pendulum-v1's
+    own renderer needs pygame)."""
+    from sim.render import record_episode, save_gif
+
+    if args.record.suffix.lower() != ".gif":
+        from ddpg_control.errors import ConfigError
+
+        raise ConfigError(f"--record needs a .gif file name, got {str(args.record)!r}")
+    if (args.env or source.env_id) == "Pendulum-v1":
+        args = argparse.Namespace(**{**vars(args), "env": "PyBulletPendulum-v0"})
+    env = build_env(args, source, render_mode="rgb_array")
+    try:
+        frames = record_episode(env, source.policy, seed=args.seed)
+        return save_gif(frames, args.record, fps=env.metadata["render_fps"])
+    finally:
+        env.close()

@@ -1,0 +1,134 @@
+"""Cross-evaluation: policies trained on one pendulum, evaluated on all three.
+
+Trains (with ``ddpg-control train``) a policy on Pendulum-v1, on PyBulletPendulum-v0 and on
+PyBulletPendulum-v0 with the realistic preset and domain randomisation, then evaluates each
+one deterministically over N episodes (``reset(seed=10_000 + i)``: seeds the trainer never used
+to pick its best checkpoint) on all three, and prints a Markdown table for docs/sim.md.
+
+    .venv/bin/python bench/cross_eval.py                     # train all three, then evaluate
+    .venv/bin/python bench/cross_eval.py --skip-training     # evaluate runs already there
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+import sim  # noqa: F401  (registers PyBulletPendulum-v0)
+from ddpg_control.checkpoint import load_actor
+from ddpg_control.runs import BEST_CHECKPOINT
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    run_name: str
+    env_id: str
+    train_args: tuple[str, ...]
+    make_kwargs: dict[str, object]
+
+
+VARIANTS = (
+    Variant("Pendulum-v1", "pendulum-v1", "Pendulum-v1", (), {}),
+    Variant("PyBulletPendulum-v0", "pybullet", "PyBulletPendulum-v0", (), {}),
+    Variant(
+        "PyBulletPendulum-v0 realistic + randomize",
+        "pybullet-randomized",
+        "PyBulletPendulum-v0",
+        ("--preset", "realistic", "--randomize"),
+        {"preset": "realistic", "randomize": True},
+    ),
+)
+
+
+def train(variant: Variant, runs_dir: Path, seed: int, total_steps: int) -> float:
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from ddpg_control.cli import main; sys.exit(main())",
+        "train",
+        "--env",
+        variant.env_id,
+        *variant.train_args,
+        "--seed",
+        str(seed),
+        "--total-steps",
+        str(total_steps),
+        "--runs-dir",
+        str(runs_dir),
+        "--name",
+        variant.run_name,
+        "--no-progress",
+    ]
+    print("$", " ".join(command[3:]), flush=True)
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - start
+
+
+def evaluate(actor: torch.nn.Module, variant: Variant, episodes: int) -> list[float]:
+    env = gym.make(variant.env_id, **variant.make_kwargs)
+    returns = []
+    with torch.inference_mode():
+        for i in range(episodes):
+            obs, _ = env.reset(seed=10_000 + i)
+            total, done = 0.0, False
+            while not done:
+                action = actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+                obs, reward, terminated, truncated, _ = env.step(action.astype(np.float32))
+                total += float(reward)
+                done = terminated or truncated
+            returns.append(total)
+    env.close()
+    return returns
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs/cross_eval"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--total-steps", type=int, default=30000)
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--skip-training", action="store_true")
+    args = parser.parse_args()
+
+    if not args.skip_training:
+        for variant in VARIANTS:
+            seconds = train(variant, args.runs_dir, args.seed, args.total_steps)
+            print(f"trained {variant.label} in {seconds:.0f} s", flush=True)
+
+    torch.set_num_threads(1)
+    table: dict[str, dict[str, list[float]]] = {}
+    for trained in VARIANTS:
+        actor, _ = load_actor(args.runs_dir / trained.run_name / BEST_CHECKPOINT)
+        actor.eval()
+        table[trained.label] = {
+            target.label: evaluate(actor, target, args.episodes) for target in VARIANTS
+        }
+        print(f"evaluated the policy trained on {trained.label}", flush=True)
+
+    labels = [v.label for v in VARIANTS]
+    print()
+    print(f"Mean return +- std over {args.episodes} episodes (higher is better; 0 is perfect).")
+    print()
+    print("| trained on \\ evaluated on | " + " | ".join(labels) + " | largest drop |")
+    print("|---" * (len(labels) + 2) + "|")
+    for trained in labels:
+        row = table[trained]
+        means = {t: statistics.fmean(row[t]) for t in labels}
+        cells = [f"{means[t]:.1f} +- {statistics.pstdev(row[t]):.1f}" for t in labels]
+        drop = max(means[trained] - means[t] for t in labels)
+        print(f"| {trained} | " + " | ".join(cells) + f" | {drop:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
