@@ -80,12 +80,12 @@ def add_parser(subparsers: Any) -> None:
 
 def load_policy(args: argparse.Namespace) -> PolicySource:
     """The policy to evaluate: ``args.checkpoint`` or the latest run's best checkpoint."""
+    if getattr(args, "policy", None) is not None:
+        return onnx_policy_source(args)
     from ddpg_control.agent import actor_policy
     from ddpg_control.checkpoint import load_actor
     from ddpg_control.runs import latest_run
 
-    if getattr(args, "policy", None) is not None:
-        return onnx_policy_source(args)
     path = args.checkpoint
     if path is None:
         path = latest_run(args.runs_dir, containing=BEST_CHECKPOINT) / BEST_CHECKPOINT

@@ -38,6 +38,7 @@ def write_checkpoint(
     final_bias: float | None = None,
     env: Mapping[str, Any] | None = None,
     actor_state: dict[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> Path:
     """A checkpoint holding a randomly initialised actor, laid out as training writes it."""
     torch.manual_seed(seed)
@@ -47,12 +48,14 @@ def write_checkpoint(
         with torch.no_grad():
             actor.net[-1].bias.fill_(final_bias)
     env_record = dict(ENV, max_torque_nm=max_torque_nm) if env is None else dict(env)
+    default_config = {"seed": seed, "env": {"id": ENV["id"], "preset": "test-preset"}}
+    config_record = default_config if config is None else dict(config)
     save_checkpoint(
         path,
         {
             "architecture": arch.to_dict(),
             "networks": {"actor": actor.state_dict() if actor_state is None else actor_state},
-            "config": {"seed": seed, "env": {"id": ENV["id"], "preset": "test-preset"}},
+            "config": config_record,
             "env": env_record,
             "progress": dict(PROGRESS),
         },
