@@ -11,6 +11,12 @@ from ddpg_control.config import AgentConfig
 from ddpg_control.networks import Architecture
 from ddpg_control.replay_buffer import Batch
 
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)  # tiny networks: more threads only add contention
+
+
 ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(32, 32), max_torque_nm=2.0)
 
 
@@ -60,11 +66,11 @@ def test_terminal_transitions_do_not_bootstrap() -> None:
     for terminated in (1.0, 0.0):
         agent = _agent(critic_lr=1e-2, gamma=0.9, tau=0.2)
         batch = _batch(terminated)
-        for _ in range(400):
+        for _ in range(250):
             metrics = agent.update(batch)
         results[terminated] = metrics.q_mean
     assert results[1.0] == pytest.approx(1.0, abs=0.1)
-    assert results[0.0] > 3.0  # on its way to 1 / (1 - 0.9) = 10
+    assert results[0.0] > 2.0  # on its way to 1 / (1 - 0.9) = 10
 
 
 def test_update_returns_finite_metrics_and_changes_all_networks() -> None:
