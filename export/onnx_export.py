@@ -6,7 +6,7 @@ reproducible), attaches the metadata, checks and verifies the result through the
 and only then moves it into place (atomically, so a failed export never leaves a half file).
 
 The graph: input ``obs`` float32 [batch, obs_dim], output ``action`` float32 [batch, act_dim] in
-N*m (the torque scale is a constant inside the graph).
+N*m (the torque scale is a constant inside the graph, and the graph clamps to it).
 """
 
 from __future__ import annotations
@@ -127,6 +127,27 @@ def metadata_from_checkpoint(
     )
 
 
+def _bounded(actor: Any) -> Any:
+    """The actor with its torque clamped to +-max_torque_nm inside the graph.
+
+    In torch the clamp changes nothing (``max * tanh`` is within the limit), but onnxruntime's
+    Tanh overshoots 1 by up to 2 ulp (1.0000002 near 8.5), and the artifact promises torques
+    within the limit exactly.
+    """
+    import torch
+
+    class BoundedActor(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.actor = actor
+
+        def forward(self, obs: torch.Tensor) -> torch.Tensor:
+            limit = self.actor.max_torque_nm
+            return torch.minimum(torch.maximum(self.actor(obs), -limit), limit)
+
+    return BoundedActor().eval()
+
+
 def graph_bytes(actor: Any, opset: int) -> bytes:
     """Trace the actor (eval mode, CPU) into an ONNX graph with a dynamic batch axis."""
     import torch
@@ -137,7 +158,7 @@ def graph_bytes(actor: Any, opset: int) -> bytes:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation notice for dynamo=False
         torch.onnx.export(
-            actor,
+            _bounded(actor),
             (dummy,),
             buffer,  # type: ignore[arg-type]  # a file object is accepted at runtime
             input_names=[INPUT_NAME],

@@ -111,6 +111,21 @@ def test_torque_is_scaled_inside_the_graph(make_checkpoint: CheckpointFactory) -
     assert result.verification.max_abs_torque_nm <= 5.0
 
 
+def test_torque_stays_within_the_limit_where_onnxruntime_tanh_overshoots(
+    make_checkpoint: CheckpointFactory,
+) -> None:
+    # onnxruntime's Tanh(8.47554) is 1.0000002; found with a trained policy, fixed by a clamp
+    actor, _ = load_actor(make_checkpoint("base"))
+    state = actor.state_dict()
+    state["net.4.weight"].zero_()
+    state["net.4.bias"].fill_(8.47554)
+    result = export_policy(make_checkpoint("overshoot", actor_state=state))
+    assert result.verification.passed
+    assert result.verification.max_abs_torque_nm == 2.0
+    torques = OnnxPolicy.load(result.path).act_batch(np.zeros((8, 3), dtype=np.float32))
+    assert np.all(torques == np.float32(2.0))
+
+
 def test_opset_override(make_checkpoint: CheckpointFactory, tmp_path: Path) -> None:
     result = export_policy(make_checkpoint(), tmp_path / "p13.onnx", opset=13)
     model = onnx.load(result.path)
