@@ -1,0 +1,93 @@
+"""``ddpg-control train`` through the real entry point: a tiny run, resume, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ddpg_control.cli import main
+from ddpg_control.runs import BEST_CHECKPOINT, LAST_CHECKPOINT
+
+TINY = [
+    "--total-steps", "400",
+    "--set", "learning_starts=100",
+    "--set", "eval_every_steps=200",
+    "--set", "eval_episodes=1",
+    "--set", "final_eval_episodes=2",
+    "--set", "agent.hidden_sizes=[16, 16]",
+    "--no-progress",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def test_train_writes_a_run_directory_and_resumes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--name", "tiny", "--seed", "3", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "runs/tiny" in out and "over 2 deterministic episodes" in out
+    run = Path("runs/tiny")
+    for name in ("config.toml", "metrics.csv", "learning_curve.png", BEST_CHECKPOINT,
+                 LAST_CHECKPOINT):  # fmt: skip
+        assert (run / name).is_file(), name
+    assert "seed = 3" in (run / "config.toml").read_text()
+    assert main(["train", "--resume", "runs/tiny", "--total-steps", "600", "--no-progress"]) == 0
+    assert "600 steps" in capsys.readouterr().out
+    assert "total_steps = 600" in (run / "config.toml").read_text()
+
+
+def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code != 0
+    assert "Traceback" not in captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+    return lines[0]
+
+
+def test_unknown_env_id(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "unknown environment id 'Pendulum-v9'" in _error(
+        capsys, ["train", "--env", "Pendulum-v9", "--no-progress"]
+    )
+    assert not Path("runs").exists()
+
+
+@pytest.mark.parametrize("steps", ["0", "-5"])
+def test_zero_or_negative_steps(capsys: pytest.CaptureFixture[str], steps: str) -> None:
+    assert "total_steps" in _error(capsys, ["train", f"--total-steps={steps}"])
+
+
+def test_not_a_number_of_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--total-steps", "many"])
+    assert exc.value.code == 2
+    assert "expected a whole number" in capsys.readouterr().err
+
+
+def test_config_file_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert "does not exist" in _error(capsys, ["train", "--config", "missing.toml"])
+    Path("bad.toml").write_text("[agent\n")
+    assert "not valid TOML" in _error(capsys, ["train", "--config", "bad.toml"])
+    Path("wrong.toml").write_text("[agent]\ntau = 2.0\n")
+    assert "agent.tau" in _error(capsys, ["train", "--config", "wrong.toml"])
+    Path("dir.toml").mkdir()
+    assert "cannot read" in _error(capsys, ["train", "--config", "dir.toml"])
+    assert "KEY=VALUE" in _error(capsys, ["train", "--set", "tau"])
+
+
+@pytest.mark.parametrize("option", [["--randomize"], ["--preset", "heavy"]])
+def test_pybullet_only_options_on_pendulum_v1(
+    capsys: pytest.CaptureFixture[str], option: list[str]
+) -> None:
+    message = _error(capsys, ["train", *option])
+    assert "only applies to PyBulletPendulum-v0" in message
+
+
+def test_resume_without_a_checkpoint(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "nothing to resume" in _error(capsys, ["train", "--resume", "runs/none"])
+    Path("junk.pt").write_bytes(b"not a checkpoint")
+    assert "corrupt" in _error(capsys, ["train", "--resume", "junk.pt"])
