@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     speedup_p50 = torch_s["p50"] / onnx_s["p50"]
     speedup_p99 = torch_s["p99"] / onnx_s["p99"]
     print(f"actor hidden sizes {list(hidden_sizes)}, {args.calls} calls each, one observation")
+    load_1min = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load average {load_1min:.1f} (1 min) at the end")
     print(f"per call (microseconds), {args.blocks} alternating blocks, same process:\n")
     print("| policy | p50 us | p99 us | max us | mean us |")
     print("|---|---:|---:|---:|---:|")
