@@ -195,3 +195,18 @@ def test_exported_actor_output_matches_eager_torch_per_observation(
         with torch.inference_mode():
             expected = float(actor(torch.from_numpy(obs)[None])[0, 0])
         assert abs(policy(obs) - expected) <= TOLERANCE_NM
+
+
+@pytest.mark.slow
+def test_trained_policy_exports_verified_and_reproducible(
+    trained_run: Path, exported_policy: Path, tmp_path: Path
+) -> None:
+    # a trained actor saturates its tanh, where onnxruntime's Tanh overshoots: the real guard
+    again = export_policy(trained_run / "checkpoints" / "best.pt", tmp_path / "again.onnx")
+    assert again.path.read_bytes() == exported_policy.read_bytes()
+    report = again.verification
+    assert report.passed and report.n_observations >= 1000
+    assert report.max_abs_diff_nm <= TOLERANCE_NM and report.max_abs_torque_nm <= 2.0
+    meta = OnnxPolicy.load(exported_policy).metadata
+    assert meta.run_name == trained_run.name and meta.env_id == "Pendulum-v1"
+    assert meta.eval_return is not None and meta.env_steps > 0
