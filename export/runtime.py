@@ -100,7 +100,10 @@ class OnnxPolicy:
             raise PolicyArtifactError(
                 f"{source} does not exist: {_EXPORT_HINT} (or pass the right file)"
             )
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PolicyArtifactError(f"{source} cannot be read: {exc.strerror}") from exc
         if not data:
             raise PolicyArtifactError(f"{source} is empty: {_EXPORT_HINT}")
         try:
