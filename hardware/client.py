@@ -309,7 +309,7 @@ class SerialPlant:
         port = self._port
         while True:
             try:
-                chunk = port.read(max(1, port.in_waiting))
+                chunk = port.read(max(port.in_waiting, self._decoder.bytes_wanted()))
             except (serial.SerialException, OSError) as exc:
                 raise self._lost(exc) from None
             for packet in self._decoder.feed(chunk):

@@ -86,9 +86,13 @@ class VirtualDevice:
     # -- time ----------------------------------------------------------------------------------
 
     def tick(self, now_s: float) -> None:
-        """Run the watchdog; call often (every millisecond or so)."""
+        """Advance the physics to now and run the watchdog; call every millisecond or so.
+
+        The physics advances here, not only when a request samples it, so the pendulum moves
+        while nobody asks and a request never waits for a long backlog of physics steps.
+        """
+        self._physics.read()
         if self.armed and now_s - self._last_feed_s > self.watchdog_timeout_s:
-            self._physics.read()  # advance the physics to now under the old torque
             self.watchdog_trips += 1
             log.warning(
                 "watchdog: no TORQUE for %.0f ms; torque zero, fault latched",

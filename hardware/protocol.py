@@ -277,6 +277,20 @@ class FrameDecoder:
         """Forget buffered bytes (statistics are kept)."""
         self._buffer.clear()
 
+    def bytes_wanted(self) -> int:
+        """How many more bytes could complete a frame at the earliest (at least 1).
+
+        A reader can ask its port for exactly this many, so it never waits for bytes that are not
+        coming and never reads a byte at a time.
+        """
+        buffered = len(self._buffer)
+        if buffered < HEADER_SIZE:
+            return HEADER_SIZE + CRC_SIZE - buffered
+        length = self._buffer[3]
+        if length > MAX_PAYLOAD:
+            return 1
+        return max(1, HEADER_SIZE + length + CRC_SIZE - buffered)
+
     def feed(self, data: bytes | bytearray) -> list[Packet]:
         buffer = self._buffer
         buffer += data

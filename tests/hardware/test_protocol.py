@@ -118,3 +118,16 @@ def test_stream_decoder_records_a_foreign_protocol_version() -> None:
     decoder = FrameDecoder()
     assert decoder.feed(_with_crc(bytes([3, 0, 0x01, 1, 0]))) == []
     assert decoder.stats.bad_version == 1 and decoder.foreign_version == 3
+
+
+def test_bytes_wanted_never_asks_past_the_end_of_a_frame() -> None:
+    stream = b"\x00\xa5" + b"".join(encode(Torque(float(i)), i) for i in range(20))
+    stream += encode(HelloReply(1, 0, 0, 1, 0, 2.0, 4096, 10, 1000), 99)
+    decoder = FrameDecoder()
+    pos, packets = 0, []
+    while pos < len(stream):
+        want = decoder.bytes_wanted()
+        assert 1 <= want <= len(stream) - pos  # a port delivering exactly this never blocks
+        packets += decoder.feed(stream[pos : pos + want])
+        pos += want
+    assert [p.seq for p in packets] == [*range(20), 99]
