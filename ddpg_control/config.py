@@ -18,7 +18,7 @@ concern::
 
     [stop]
     metric = "eval"
-    goal_return = -150.0
+    goal_return = -155.0
 
 Every value is validated on construction; a bad value raises :class:`ConfigError` saying which
 key is wrong and what it accepts. Torch-free.
@@ -119,13 +119,16 @@ class NoiseConfig:
 class StopConfig:
     """Early stop once the return passes a goal.
 
-    ``metric = "eval"`` stops when a periodic deterministic evaluation reaches ``goal_return``;
-    ``"train"`` is the seed tutorials' rule (mean of the last ``window_episodes`` training
-    returns, which include exploration noise); ``"none"`` always runs ``total_steps``.
+    ``metric = "eval"`` stops when a periodic deterministic evaluation reaches ``goal_return``
+    and a confirming evaluation over ``final_eval_episodes`` (100) agrees: one episode's return
+    depends mostly on its start state (std ~80 on Pendulum-v1), so 10 episodes alone are too
+    noisy to stop on. ``"train"`` is the seed tutorials' rule (mean of the last
+    ``window_episodes`` training returns, which include exploration noise and lag the policy by
+    up to ``window_episodes`` episodes); ``"none"`` always runs ``total_steps``.
     """
 
     metric: StopMetric = "eval"
-    goal_return: float = -150.0
+    goal_return: float = -155.0
     window_episodes: int = 100
 
     def __post_init__(self) -> None:
@@ -147,7 +150,7 @@ class TrainConfig:
     """Everything one training run needs. Never mutated: use :func:`with_overrides`."""
 
     seed: int = 0
-    total_steps: int = 30_000
+    total_steps: int = 20_000
     #: Uniformly random actions (and no updates) for this many first steps.
     learning_starts: int = 1_000
     buffer_size: int = 100_000

@@ -39,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
         "--total-steps",
         type=_positive_int,
         metavar="N",
-        help="maximum environment steps (default 30000; training stops earlier "
+        help="maximum environment steps (default 20000; training stops earlier "
         "once the goal return is reached)",
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
