@@ -145,6 +145,8 @@ def build_env(args: argparse.Namespace, source: PolicySource, render_mode: str |
 
 
 def run(args: argparse.Namespace) -> int:
+    from gymnasium.error import DependencyNotInstalled
+
     from ddpg_control.errors import ConfigError
     from ddpg_control.evaluation import evaluate
 
@@ -154,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
     env = build_env(args, source, render_mode="human" if args.render else None)
     try:
         result = evaluate(source.policy, env, args.episodes, args.seed)
+    except DependencyNotInstalled as exc:  # rendering Pendulum-v1 needs pygame
+        raise ConfigError(f"--render needs a package that is not installed: {exc}") from None
     finally:
         env.close()
     print(f"policy:  {source.description}")
