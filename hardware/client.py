@@ -145,7 +145,17 @@ class SerialPlant:
         except (serial.SerialException, OSError) as exc:
             log.warning("closing %s: %s", self.url, exc)
         self._port = None
-        log.info("link %s: %s; decoder %s", self.url, self.stats, self._decoder.stats)
+        stats, decoder = self.stats, self._decoder.stats
+        troubled = stats.missing_replies or stats.stale_replies or decoder.dropped
+        log.log(
+            logging.WARNING if troubled else logging.INFO,
+            "link %s: %d requests, %d missing and %d late replies, %d bad frames dropped",
+            self.url,
+            stats.requests,
+            stats.missing_replies,
+            stats.stale_replies,
+            decoder.dropped,
+        )
 
     # -- the control tick ----------------------------------------------------------------------
 

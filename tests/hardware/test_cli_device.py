@@ -82,7 +82,6 @@ def test_swings_up_and_holds_through_the_emulator(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     summary = emu.finish()
-    print(result.stdout)
     data = np.genfromtxt(telemetry, delimiter=",", names=True)
     last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
     assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
@@ -139,6 +138,8 @@ def test_slow_device_stops_the_run(exported_policy: Path, emulators: list[Emulat
     emulators.append(emu)
     result = _run_device(emu.port, exported_policy, "--duration", "10")
     _assert_clean_failure(result, 3, r"plant fault.*stopped answering")
+    ticks = re.search(r"ticks\s+(\d+)", result.stdout)
+    assert ticks and int(ticks.group(1)) <= 3  # the loop stops within three periods
     summary = emu.finish()
     assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
 
