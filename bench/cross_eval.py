@@ -3,7 +3,8 @@
 Trains (with ``ddpg-control train``) a policy on Pendulum-v1, on PyBulletPendulum-v0 and on
 PyBulletPendulum-v0 with the realistic preset and domain randomisation, then evaluates each
 one deterministically over N episodes (``reset(seed=10_000 + i)``: seeds the trainer never used
-to pick its best checkpoint) on all three, and prints a Markdown table for docs/sim.md.
+to pick its best checkpoint) on all three plus a harder "stress" variant that no policy trained
+on, and prints a Markdown table for docs/sim.md.
 
     .venv/bin/python bench/cross_eval.py                     # train all three, then evaluate
     .venv/bin/python bench/cross_eval.py --skip-training     # evaluate runs already there
@@ -12,6 +13,7 @@ to pick its best checkpoint) on all three, and prints a Markdown table for docs/
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import subprocess
 import sys
@@ -26,6 +28,7 @@ import torch
 import sim  # noqa: F401  (registers PyBulletPendulum-v0)
 from ddpg_control.checkpoint import load_actor
 from ddpg_control.runs import BEST_CHECKPOINT
+from sim.params import RandomizationRanges
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,26 @@ VARIANTS = (
         ("--preset", "realistic", "--randomize"),
         {"preset": "realistic", "randomize": True},
     ),
+)
+
+#: Evaluation only (no policy is trained on it): the realistic preset with wider ranges than
+#: training saw (heavier, longer, twice the friction, up to 20 ms latency).
+STRESS = Variant(
+    "stress (evaluation only)",
+    "",
+    "PyBulletPendulum-v0",
+    (),
+    {
+        "preset": "realistic",
+        "randomize": True,
+        "ranges": RandomizationRanges(
+            mass_kg=(0.6, 1.4),
+            length_m=(0.8, 1.2),
+            joint_damping_nm_s_rad=(0.0, 0.1),
+            joint_friction_nm=(0.0, 0.2),
+            action_latency_s=(0.0, 0.02),
+        ),
+    },
 )
 
 
@@ -107,27 +130,37 @@ def main() -> None:
             print(f"trained {variant.label} in {seconds:.0f} s", flush=True)
 
     torch.set_num_threads(1)
+    targets = (*VARIANTS, STRESS)
     table: dict[str, dict[str, list[float]]] = {}
     for trained in VARIANTS:
         actor, _ = load_actor(args.runs_dir / trained.run_name / BEST_CHECKPOINT)
         actor.eval()
         table[trained.label] = {
-            target.label: evaluate(actor, target, args.episodes) for target in VARIANTS
+            target.label: evaluate(actor, target, args.episodes) for target in targets
         }
         print(f"evaluated the policy trained on {trained.label}", flush=True)
+    print_table(table, [t.label for t in targets], args.episodes)
 
-    labels = [v.label for v in VARIANTS]
+
+def print_table(table: dict[str, dict[str, list[float]]], labels: list[str], n: int) -> None:
+    own_labels = [v.label for v in VARIANTS]
     print()
-    print(f"Mean return +- std over {args.episodes} episodes (higher is better; 0 is perfect).")
+    print(f"Mean return +- standard error over {n} episodes (higher is better; 0 is perfect).")
+    print("Drop = return on the training env minus return on another env (lower is better).")
     print()
-    print("| trained on \\ evaluated on | " + " | ".join(labels) + " | largest drop |")
-    print("|---" * (len(labels) + 2) + "|")
-    for trained in labels:
-        row = table[trained]
+    print(
+        "| trained on \\ evaluated on | "
+        + " | ".join(labels)
+        + " | largest drop | drop to stress |"
+    )
+    print("|---" * (len(labels) + 3) + "|")
+    for trained, row in table.items():
         means = {t: statistics.fmean(row[t]) for t in labels}
-        cells = [f"{means[t]:.1f} +- {statistics.pstdev(row[t]):.1f}" for t in labels]
-        drop = max(means[trained] - means[t] for t in labels)
-        print(f"| {trained} | " + " | ".join(cells) + f" | {drop:.1f} |")
+        errors = {t: statistics.stdev(row[t]) / math.sqrt(len(row[t])) for t in labels}
+        cells = [f"{means[t]:.1f} +- {errors[t]:.1f}" for t in labels]
+        drop = max(means[trained] - means[t] for t in own_labels if t != trained)
+        stress = means[trained] - means[STRESS.label]
+        print(f"| {trained} | " + " | ".join(cells) + f" | {drop:.1f} | {stress:.1f} |")
 
 
 if __name__ == "__main__":

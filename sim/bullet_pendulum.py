@@ -234,6 +234,27 @@ class PendulumBody:
             )
             pybullet.stepSimulation(physicsClientId=cid)
 
+    def advance_partial(self, torque_nm: float, duration_s: float) -> None:
+        """One physics step shorter than ``physics_dt_s`` (to land exactly on a read time).
+
+        The torque applied is the one due now (the head of the latency line, which is not
+        advanced: latency is counted in whole physics steps).
+        """
+        self._check_open()
+        if not 0.0 < duration_s <= self._params.physics_dt_s:
+            raise ValueError(f"a partial step must be in (0, physics_dt_s], got {duration_s!r}")
+        cid = self._cid
+        command = _pendulum_v1_torque(torque_nm, self._params)
+        applied = self._pending[0] if self._pending else command
+        pybullet.setTimeStep(duration_s, physicsClientId=cid)
+        try:
+            pybullet.setJointMotorControl2(
+                self._body, _JOINT, pybullet.TORQUE_CONTROL, force=applied, physicsClientId=cid
+            )
+            pybullet.stepSimulation(physicsClientId=cid)
+        finally:
+            pybullet.setTimeStep(self._params.physics_dt_s, physicsClientId=cid)
+
     def render_rgb(self, width: int, height: int) -> npt.NDArray[np.uint8]:
         """A frame (height x width x 3, uint8) from a camera in front of the pendulum."""
         self._check_open()

@@ -22,18 +22,24 @@ logger = logging.getLogger(__name__)
 #: Tolerance when deciding whether a physics step has elapsed, so a virtual clock that lands on
 #: exact multiples of the period is not one step short through float rounding.
 _STEP_EPSILON = 1e-9
+#: Remainders shorter than this (seconds) are not simulated: they are float rounding.
+_MIN_PARTIAL_S = 1e-9
 
 
 class SimPlant:
     """A :class:`~ddpg_control.contracts.Plant` backed by the PyBullet pendulum.
 
-    Time comes from ``clock``: :meth:`read` advances the physics from where it stopped up to
-    ``clock.now()`` in whole physics steps (``params.physics_dt_s``), holding the last applied
-    torque (zero-order hold, after ``params.action_latency_s``). A real monotonic clock gives a
-    real-time plant; a virtual clock whose ``sleep_until`` jumps gives fast, exact tests.
+    Time comes from ``clock`` and starts at construction: :meth:`read` (and :meth:`apply`)
+    advance the physics from where it stopped to ``clock.now()``, holding the last applied
+    torque (zero-order hold, after ``params.action_latency_s``). It takes whole physics steps
+    (``params.physics_dt_s``) and, when ``now`` falls between two, one shorter step to land on
+    it, after which whole steps continue from there. So with a real monotonic clock the state
+    is the state at the moment of reading, whatever the loop's phase or jitter; with a virtual
+    clock ticking in multiples of the control period there are only whole steps and the plant
+    reproduces the env step for step.
 
-    The reading is the state after the last whole physics step, with Gaussian sensor noise from
-    ``params`` (drawn from a generator seeded by ``seed``). ``angle_rad`` is wrapped to
+    The reading carries Gaussian sensor noise from ``params`` (drawn from a generator seeded
+    by ``seed``). ``angle_rad`` is wrapped to
     [-pi, pi); ``timestamp_s`` is the simulated time on the ``clock``'s time base. ``status`` is
     always 0 (a simulator has no faults).
 
@@ -68,6 +74,7 @@ class SimPlant:
         self._torque_nm = 0.0
         self._applied: list[float] = []
         self._start_s = clock.now()
+        self._grid_start_s = self._start_s  # whole physics steps are counted from here
         self._steps_done = 0
         self._closed = False
 
@@ -92,7 +99,7 @@ class SimPlant:
     @property
     def sim_time_s(self) -> float:
         """Simulated time reached, on the clock's time base."""
-        return self._start_s + self._steps_done * self._params.physics_dt_s
+        return self._grid_start_s + self._steps_done * self._params.physics_dt_s
 
     def true_state(self) -> tuple[float, float]:
         """The simulated ``(angle_rad, velocity_rad_s)`` at ``clock.now()``, without noise."""
@@ -107,11 +114,15 @@ class SimPlant:
 
     def _advance_to_now(self) -> None:
         dt = self._params.physics_dt_s
-        elapsed_s = self._clock.now() - self._start_s
-        target_steps = math.floor(elapsed_s / dt + _STEP_EPSILON)
+        now_s = self._clock.now()
+        target_steps = math.floor((now_s - self._grid_start_s) / dt + _STEP_EPSILON)
         if target_steps > self._steps_done:
             self._body.advance(self._torque_nm, target_steps - self._steps_done)
             self._steps_done = target_steps
+        remainder_s = now_s - self.sim_time_s
+        if remainder_s > _MIN_PARTIAL_S:
+            self._body.advance_partial(self._torque_nm, min(remainder_s, dt))
+            self._grid_start_s, self._steps_done = now_s, 0
 
     def read(self) -> JointState:
         self._check_open()

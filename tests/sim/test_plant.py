@@ -74,6 +74,21 @@ def test_read_holds_the_last_torque_between_reads() -> None:
         assert plant.read().velocity_rad_s == pytest.approx(3.0, abs=1e-5)
 
 
+def test_reads_at_jittered_times_see_the_state_at_that_moment() -> None:
+    """With a real clock reads fall between physics steps; the plant lands on them exactly."""
+    clock = VirtualClock(0.0)
+    params = preset("default").with_changes(gravity_m_s2=0.0)  # 50 ms physics steps
+    rng = np.random.default_rng(0)
+    with SimPlant(params, clock=clock, start_angle_rad=0.0) as plant:
+        plant.apply(0.5)
+        for k in range(1, 40):
+            clock.sleep_until(0.05 * k + 0.049 * rng.uniform())  # any phase, up to a step late
+            state = plant.read()
+            # Constant 1.5 rad/s^2 from t = 0: the velocity says exactly how long it ran.
+            assert state.velocity_rad_s == pytest.approx(1.5 * clock.now(), abs=1e-9)
+            assert state.timestamp_s == pytest.approx(clock.now(), abs=1e-12)
+
+
 def test_torque_is_clipped_and_every_applied_torque_recorded() -> None:
     clock = VirtualClock()
     plant = SimPlant(clock=clock)
