@@ -98,21 +98,36 @@ def train(variant: Variant, runs_dir: Path, seed: int, total_steps: int) -> floa
     return time.perf_counter() - start
 
 
-def evaluate(actor: torch.nn.Module, variant: Variant, episodes: int) -> list[float]:
+#: An episode "holds" if the true angle stays within this of upright over its last 50 steps.
+HOLD_TOLERANCE_RAD = 0.1
+HOLD_STEPS = 50
+
+
+@dataclass(frozen=True)
+class Outcome:
+    returns: list[float]
+    held: list[bool]
+
+
+def evaluate(actor: torch.nn.Module, variant: Variant, episodes: int) -> Outcome:
     env = gym.make(variant.env_id, **variant.make_kwargs)
-    returns = []
+    returns, held = [], []
     with torch.inference_mode():
         for i in range(episodes):
             obs, _ = env.reset(seed=10_000 + i)
-            total, done = 0.0, False
+            total, done, angles = 0.0, False, []
             while not done:
                 action = actor(torch.as_tensor(obs, dtype=torch.float32)).numpy()
                 obs, reward, terminated, truncated, _ = env.step(action.astype(np.float32))
                 total += float(reward)
                 done = terminated or truncated
+                # Both envs keep the true angle in .state (the observation may be noisy).
+                angles.append(float(env.unwrapped.state[0]))
             returns.append(total)
+            tail = np.abs(np.arctan2(np.sin(angles[-HOLD_STEPS:]), np.cos(angles[-HOLD_STEPS:])))
+            held.append(bool(np.all(tail < HOLD_TOLERANCE_RAD)))
     env.close()
-    return returns
+    return Outcome(returns, held)
 
 
 def main() -> None:
@@ -131,7 +146,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     targets = (*VARIANTS, STRESS)
-    table: dict[str, dict[str, list[float]]] = {}
+    table: dict[str, dict[str, Outcome]] = {}
     for trained in VARIANTS:
         actor, _ = load_actor(args.runs_dir / trained.run_name / BEST_CHECKPOINT)
         actor.eval()
@@ -139,28 +154,37 @@ def main() -> None:
             target.label: evaluate(actor, target, args.episodes) for target in targets
         }
         print(f"evaluated the policy trained on {trained.label}", flush=True)
-    print_table(table, [t.label for t in targets], args.episodes)
+    print_tables(table, [t.label for t in targets], args.episodes)
 
 
-def print_table(table: dict[str, dict[str, list[float]]], labels: list[str], n: int) -> None:
+def print_tables(table: dict[str, dict[str, Outcome]], labels: list[str], n: int) -> None:
     own_labels = [v.label for v in VARIANTS]
+    header = "| trained on \\ evaluated on | " + " | ".join(labels)
+    rule = "|---" * (len(labels) + 1)
     print()
     print(f"Mean return +- standard error over {n} episodes (higher is better; 0 is perfect).")
     print("Drop = return on the training env minus return on another env (lower is better).")
     print()
-    print(
-        "| trained on \\ evaluated on | "
-        + " | ".join(labels)
-        + " | largest drop | drop to stress |"
-    )
-    print("|---" * (len(labels) + 3) + "|")
+    print(header + " | largest drop | drop to stress |")
+    print(rule + "|---|---|")
     for trained, row in table.items():
-        means = {t: statistics.fmean(row[t]) for t in labels}
-        errors = {t: statistics.stdev(row[t]) / math.sqrt(len(row[t])) for t in labels}
+        means = {t: statistics.fmean(row[t].returns) for t in labels}
+        errors = {t: statistics.stdev(row[t].returns) / math.sqrt(n) for t in labels}
         cells = [f"{means[t]:.1f} +- {errors[t]:.1f}" for t in labels]
         drop = max(means[trained] - means[t] for t in own_labels if t != trained)
         stress = means[trained] - means[STRESS.label]
         print(f"| {trained} | " + " | ".join(cells) + f" | {drop:.1f} | {stress:.1f} |")
+    print()
+    print(
+        f"Episodes holding upright (|theta| < {HOLD_TOLERANCE_RAD} rad over the last "
+        f"{HOLD_STEPS} steps), out of {n}."
+    )
+    print()
+    print(header + " |")
+    print(rule + "|")
+    for trained, row in table.items():
+        cells = [str(sum(row[t].held)) for t in labels]
+        print(f"| {trained} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--render", action="store_true", help="show the episodes in a window")
     p.add_argument(
         "--record",
-        type=Path,
+        type=_gif_path,
         metavar="FILE.gif",
         help="also record one deterministic episode (seed SEED) as an animated GIF",
     )
@@ -171,16 +171,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _gif_path(value: str) -> Path:
+    if not value.lower().endswith(".gif"):
+        raise argparse.ArgumentTypeError(f"needs a .gif file name, got {value!r}")
+    return Path(value)
+
+
 def record(args: argparse.Namespace, source: PolicySource) -> Path:
     """Write one deterministic episode as a GIF; Pendulum-v1 is drawn by its PyBullet twin
     (``PyBulletPendulum-v0`` with the default preset has the same dynamics, and Pendulum-v1's
     own renderer needs pygame)."""
     from sim.render import record_episode, save_gif
 
-    if args.record.suffix.lower() != ".gif":
-        from ddpg_control.errors import ConfigError
-
-        raise ConfigError(f"--record needs a .gif file name, got {str(args.record)!r}")
     if (args.env or source.env_id) == "Pendulum-v1":
         args = argparse.Namespace(**{**vars(args), "env": "PyBulletPendulum-v0"})
     env = build_env(args, source, render_mode="rgb_array")
