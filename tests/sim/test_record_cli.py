@@ -31,7 +31,8 @@ def test_eval_record_writes_a_gif_of_the_swing_up(
         first = np.asarray(gif.convert("RGB"))
         gif.seek(gif.n_frames - 1)
         last = np.asarray(gif.convert("RGB"))
-    # Seed 4 starts near hanging down (cos theta = -0.94); the trained policy ends with the rod above the pivot.
+    # Seed 4 starts near hanging down (cos theta = -0.94); the trained policy ends with the
+    # rod above the pivot.
     assert rod_rows(first).mean() > 160
     assert rod_rows(last).mean() < 130
 
