@@ -101,7 +101,8 @@ def add_parser(subparsers: Any) -> None:
         "--telemetry",
         type=Path,
         default=None,
-        help=f"telemetry CSV to write (default: <run dir>/{TELEMETRY_DIR}/<kind>-<time>.csv)",
+        help="telemetry CSV to write, or a folder for it "
+        f"(default: <run dir>/{TELEMETRY_DIR}/<kind>-<time>.csv)",
     )
     parser.add_argument("--quiet", action="store_true", help="no live status line")
     sim = parser.add_argument_group("simulator (--sim)")
@@ -201,10 +202,12 @@ def _period_s(args: argparse.Namespace, policy: OnnxPolicy) -> float:
 
 
 def _telemetry_path(args: argparse.Namespace, kind: str, policy_path: Path) -> Path:
-    if args.telemetry is not None:
-        return Path(args.telemetry)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    return policy_path.parent / TELEMETRY_DIR / f"{kind}-{stamp}.csv"
+    name = f"{kind}-{stamp}.csv"
+    if args.telemetry is not None:
+        given = Path(args.telemetry)
+        return given / name if given.is_dir() or given.suffix == "" else given
+    return policy_path.parent / TELEMETRY_DIR / name
 
 
 class _StatusLine:

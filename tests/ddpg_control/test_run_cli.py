@@ -122,6 +122,25 @@ def test_max_torque_start_angle_and_rate_options(
     assert telemetry["angle_rad"][0] == pytest.approx(1.0, abs=1e-6)
 
 
+def test_telemetry_option_may_name_a_folder(runs: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "tele"
+    code = run_cli(
+        "run",
+        "--sim",
+        "--runs-dir",
+        str(runs),
+        "--virtual-time",
+        "--quiet",
+        "--duration",
+        "1",
+        "--telemetry",
+        str(folder),
+    )
+    assert code == 0
+    (csv,) = folder.glob("sim-*.csv")
+    assert len(Telemetry.read_csv(csv)) == 20
+
+
 def test_leaving_the_velocity_envelope_is_a_safety_stop_exit(
     runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
