@@ -79,6 +79,16 @@ class PendulumBody:
                 + (": is a display available? Use render_mode='rgb_array'" if gui else "")
             )
         self._cid = int(client_id)
+        if gui:
+            # Face the pendulum as the rgb_array camera does (from -y, +x to the right).
+            pybullet.configureDebugVisualizer(pybullet.COV_ENABLE_GUI, 0, physicsClientId=self._cid)
+            pybullet.resetDebugVisualizerCamera(
+                cameraDistance=3.0 * params.length_m,
+                cameraYaw=0.0,
+                cameraPitch=0.0,
+                cameraTargetPosition=[0.0, 0.0, 0.0],
+                physicsClientId=self._cid,
+            )
         self._finalizer = weakref.finalize(self, _disconnect, self._cid)
         self._bullet_defaults = bullet_defaults
         self._params = params
