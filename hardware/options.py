@@ -51,6 +51,14 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
         help="device torque units per N*m, e.g. to correct a measured motor constant (default: 1)",
     )
     group.add_argument(
+        "--stuck-sensor-s",
+        type=float,
+        default=0.5,
+        help="stop when the encoder reads exactly the same for this long while more than 5%% "
+        "of the torque limit is applied; raise it for a rig with much stiction, 0 disables "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
         "--clear-faults",
         action="store_true",
         help="clear a fault the device latched before this run (e.g. its watchdog tripped "
@@ -72,6 +80,7 @@ def serial_config(args: Any, period_s: float) -> SerialConfig:
         watchdog_timeout_s=args.watchdog_ms / 1000.0,
         torque_limit_nm=args.max_torque,
         clear_faults=args.clear_faults,
+        stuck_sensor_s=args.stuck_sensor_s,
         calibration=Calibration(
             upright_offset_rad=args.upright_offset,
             direction=args.direction,

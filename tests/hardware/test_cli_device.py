@@ -144,6 +144,19 @@ def test_slow_device_stops_the_run(exported_policy: Path, emulators: list[Emulat
     assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
 
 
+def test_dropped_and_corrupted_replies_are_survived_and_reported(
+    exported_policy: Path, emulators: list[EmulatorProcess]
+) -> None:
+    emu = EmulatorProcess("--drop-rate", "0.05", "--corrupt-rate", "0.05", "--seed", "3")
+    emulators.append(emu)
+    result = _run_device(emu.port, exported_policy, "--duration", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"link .*: \d+ requests, [1-9]\d* missing", result.stderr), result.stderr
+    summary = emu.finish()
+    assert int(summary["replies_dropped"]) > 0 and int(summary["replies_corrupted"]) > 0
+    assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
+
+
 def test_device_fault_before_the_run_is_refused(
     exported_policy: Path, emulators: list[EmulatorProcess]
 ) -> None:
