@@ -59,6 +59,13 @@ def _describe_faults(faults: int) -> str:
     return "+".join(names) if names else f"{faults:#04x}"
 
 
+def _nack_name(code: int) -> str:
+    try:
+        return NackCode(code).name
+    except ValueError:
+        return f"code {code}"
+
+
 class SerialPlant:
     """A motor driver speaking hardware/PROTOCOL.md, as a Plant. Use it as a context manager."""
 
@@ -121,7 +128,7 @@ class SerialPlant:
 
     def stop(self) -> None:
         """Command zero torque and wait briefly for the device to confirm. Never raises."""
-        if self._port is None:
+        if self._port is None or self.device is None:
             return
         try:
             seq = self._send(Torque(0.0))
@@ -133,13 +140,14 @@ class SerialPlant:
         """Zero torque, disarm, close the port. Safe to call repeatedly."""
         if self._port is None:
             return
-        self.stop()
-        self._armed = False
-        try:
-            seq = self._send(Disarm())
-            self._await(seq, self.config.reply_timeout_s, check_state=False)
-        except PlantError as exc:
-            log.warning("could not confirm disarm: %s", exc)
+        if self.device is not None:  # only a device that answered HELLO is told anything
+            self.stop()
+            self._armed = False
+            try:
+                seq = self._send(Disarm())
+                self._await(seq, self.config.reply_timeout_s, check_state=False)
+            except PlantError as exc:
+                log.warning("could not confirm disarm: %s", exc)
         try:
             self._port.close()
         except (serial.SerialException, OSError) as exc:
@@ -265,7 +273,7 @@ class SerialPlant:
         watchdog_ms = round(self.config.watchdog_timeout_s * 1000)
         reply = self._request(Arm(watchdog_ms, self._device_limit_nm), check_state=False)
         if isinstance(reply, Nack):
-            raise PlantError(f"the device refused to arm ({NackCode(reply.code).name})")
+            raise PlantError(f"the device refused to arm ({_nack_name(reply.code)})")
         if not (isinstance(reply, State) and reply.status & Status.ARMED):
             raise PlantError(f"the device did not arm: {reply}")
         self._armed = True
@@ -346,7 +354,7 @@ class SerialPlant:
             self.stats.nacks += 1
             if check_state:
                 raise PlantError(
-                    f"the device rejected a command ({NackCode(message.code).name} for type "
+                    f"the device rejected a command ({_nack_name(message.code)} for type "
                     f"{message.rejected_type:#04x}); it has zeroed the torque"
                 )
         elif isinstance(message, State) and check_state:
