@@ -30,7 +30,7 @@ import dataclasses
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -342,7 +342,6 @@ __all__ = [
     "TrainConfig",
     "load_config",
     "parse_override",
-    "replace",
     "to_toml",
     "with_overrides",
 ]

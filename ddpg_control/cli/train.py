@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.errors import ConfigError, RunDirectoryError
+from ddpg_control.errors import RunDirectoryError
 from ddpg_control.runs import DEFAULT_RUNS_ROOT, LAST_CHECKPOINT
 
 HELP = "train a DDPG policy (default: Pendulum-v1) into runs/<name>/"
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
     except ValueError:
@@ -34,10 +34,10 @@ def add_parser(subparsers: Any) -> None:
         help="Gymnasium env id (default Pendulum-v1; "
         "PyBulletPendulum-v0 for the PyBullet pendulum)",
     )
-    p.add_argument("--seed", type=_positive_int, help="random seed (default 0)")
+    p.add_argument("--seed", type=_whole_number, help="random seed (default 0)")
     p.add_argument(
         "--total-steps",
-        type=_positive_int,
+        type=_whole_number,
         metavar="N",
         help="maximum environment steps (default 20000; training stops earlier "
         "once the goal return is reached)",
@@ -162,6 +162,3 @@ def run(args: argparse.Namespace) -> int:
         f"over {len(final.returns)} deterministic episodes"
     )
     return 0
-
-
-__all__ = ["ConfigError", "add_parser", "run"]
