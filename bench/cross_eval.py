@@ -7,7 +7,11 @@ to pick its best checkpoint) on all three plus a harder "stress" variant that no
 on, and prints a Markdown table for docs/sim.md.
 
     .venv/bin/python bench/cross_eval.py                     # train all three, then evaluate
+    .venv/bin/python bench/cross_eval.py --seeds 0 1 2       # three training seeds per variant
     .venv/bin/python bench/cross_eval.py --skip-training     # evaluate runs already there
+
+Runs go to ``runs/cross_eval/<variant>-seed<S>``; a run that already has its best checkpoint is
+not trained again.
 """
 
 from __future__ import annotations
@@ -73,6 +77,10 @@ STRESS = Variant(
 )
 
 
+def run_name(variant: Variant, seed: int) -> str:
+    return f"{variant.run_name}-seed{seed}"
+
+
 def train(variant: Variant, runs_dir: Path, seed: int, total_steps: int) -> float:
     command = [
         sys.executable,
@@ -89,7 +97,7 @@ def train(variant: Variant, runs_dir: Path, seed: int, total_steps: int) -> floa
         "--runs-dir",
         str(runs_dir),
         "--name",
-        variant.run_name,
+        run_name(variant, seed),
         "--no-progress",
     ]
     print("$", " ".join(command[3:]), flush=True)
@@ -133,43 +141,58 @@ def evaluate(actor: torch.nn.Module, variant: Variant, episodes: int) -> Outcome
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", type=Path, default=Path("runs/cross_eval"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], metavar="SEED")
     parser.add_argument("--total-steps", type=int, default=30000)
     parser.add_argument("--episodes", type=int, default=100)
-    parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--skip-training", action="store_true", help="never train; runs must exist")
     args = parser.parse_args()
 
-    if not args.skip_training:
+    for seed in args.seeds:
         for variant in VARIANTS:
-            seconds = train(variant, args.runs_dir, args.seed, args.total_steps)
-            print(f"trained {variant.label} in {seconds:.0f} s", flush=True)
+            done = (args.runs_dir / run_name(variant, seed) / BEST_CHECKPOINT).is_file()
+            if not (done or args.skip_training):
+                seconds = train(variant, args.runs_dir, seed, args.total_steps)
+                print(f"trained {variant.label}, seed {seed}, in {seconds:.0f} s", flush=True)
 
     torch.set_num_threads(1)
     targets = (*VARIANTS, STRESS)
-    table: dict[str, dict[str, Outcome]] = {}
+    # table[trained][target] holds one Outcome per training seed.
+    table: dict[str, dict[str, list[Outcome]]] = {v.label: {} for v in VARIANTS}
     for trained in VARIANTS:
-        actor, _ = load_actor(args.runs_dir / trained.run_name / BEST_CHECKPOINT)
-        actor.eval()
-        table[trained.label] = {
-            target.label: evaluate(actor, target, args.episodes) for target in targets
-        }
-        print(f"evaluated the policy trained on {trained.label}", flush=True)
-    print_tables(table, [t.label for t in targets], args.episodes)
+        for seed in args.seeds:
+            actor, _ = load_actor(args.runs_dir / run_name(trained, seed) / BEST_CHECKPOINT)
+            actor.eval()
+            for target in targets:
+                outcome = evaluate(actor, target, args.episodes)
+                table[trained.label].setdefault(target.label, []).append(outcome)
+            print(f"evaluated the policy trained on {trained.label}, seed {seed}", flush=True)
+    print_tables(table, [t.label for t in targets], args.episodes, len(args.seeds))
 
 
-def print_tables(table: dict[str, dict[str, Outcome]], labels: list[str], n: int) -> None:
+def print_tables(
+    table: dict[str, dict[str, list[Outcome]]], labels: list[str], n: int, seeds: int
+) -> None:
     own_labels = [v.label for v in VARIANTS]
     header = "| trained on \\ evaluated on | " + " | ".join(labels)
     rule = "|---" * (len(labels) + 1)
+    spread = "across training seeds" if seeds > 1 else "across episodes"
     print()
-    print(f"Mean return +- standard error over {n} episodes (higher is better; 0 is perfect).")
+    print(
+        f"Mean return over {seeds} training seed(s) x {n} episodes, +- standard error "
+        f"{spread} (higher is better; 0 is perfect)."
+    )
     print("Drop = return on the training env minus return on another env (lower is better).")
     print()
     print(header + " | largest drop | drop to stress |")
     print(rule + "|---|---|")
     for trained, row in table.items():
-        means = {t: statistics.fmean(row[t].returns) for t in labels}
-        errors = {t: statistics.stdev(row[t].returns) / math.sqrt(n) for t in labels}
+        means, errors = {}, {}
+        for t in labels:
+            per_seed = [statistics.fmean(o.returns) for o in row[t]]
+            pooled = [r for o in row[t] for r in o.returns]
+            means[t] = statistics.fmean(pooled)
+            sample = per_seed if seeds > 1 else pooled
+            errors[t] = statistics.stdev(sample) / math.sqrt(len(sample))
         cells = [f"{means[t]:.1f} +- {errors[t]:.1f}" for t in labels]
         drop = max(means[trained] - means[t] for t in own_labels if t != trained)
         stress = means[trained] - means[STRESS.label]
@@ -177,13 +200,13 @@ def print_tables(table: dict[str, dict[str, Outcome]], labels: list[str], n: int
     print()
     print(
         f"Episodes holding upright (|theta| < {HOLD_TOLERANCE_RAD} rad over the last "
-        f"{HOLD_STEPS} steps), out of {n}."
+        f"{HOLD_STEPS} steps), out of {n * seeds}."
     )
     print()
     print(header + " |")
     print(rule + "|")
     for trained, row in table.items():
-        cells = [str(sum(row[t].held)) for t in labels]
+        cells = [str(sum(sum(o.held) for o in row[t])) for t in labels]
         print(f"| {trained} | " + " | ".join(cells) + " |")
 
 
