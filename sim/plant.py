@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from types import TracebackType
 
 import numpy as np
@@ -45,7 +46,8 @@ class SimPlant:
 
     :meth:`apply` clips to ``max_torque_nm`` and refuses non-finite torques (zero torque is
     applied and :class:`~ddpg_control.errors.PlantError` raised). Every torque actually applied
-    is recorded in :attr:`applied_torques_nm`, for safety tests.
+    is recorded in :attr:`applied_torques_nm`, for safety tests; the record keeps the latest
+    ``record_limit`` torques, so a long session (the emulator at 1 kHz for hours) does not grow.
     """
 
     def __init__(
@@ -57,7 +59,10 @@ class SimPlant:
         start_velocity_rad_s: float = 0.0,
         render: bool = False,
         seed: int | None = None,
+        record_limit: int = 100_000,
     ) -> None:
+        if record_limit < 1:
+            raise SimConfigError(f"record_limit must be at least 1, got {record_limit}")
         if params is None:
             params = PendulumParams()
         if not isinstance(params, PendulumParams):
@@ -72,7 +77,7 @@ class SimPlant:
         self._body = PendulumBody(params, gui=render)
         self._body.reset_state(start_angle_rad, start_velocity_rad_s)
         self._torque_nm = 0.0
-        self._applied: list[float] = []
+        self._applied: deque[float] = deque(maxlen=record_limit)
         self._start_s = clock.now()
         self._grid_start_s = self._start_s  # whole physics steps are counted from here
         self._steps_done = 0
@@ -88,7 +93,7 @@ class SimPlant:
 
     @property
     def applied_torques_nm(self) -> tuple[float, ...]:
-        """Every torque applied so far (after clipping), in order; stop() records 0.0."""
+        """The latest torques applied (after clipping), in order; stop() records 0.0."""
         return tuple(self._applied)
 
     @property

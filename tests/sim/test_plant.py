@@ -151,3 +151,10 @@ def test_bad_construction_raises_config_errors() -> None:
         SimPlant(clock=VirtualClock(), start_angle_rad=math.inf)
     with pytest.raises(ConfigError, match="PendulumParams"):
         SimPlant({"mass_kg": 1.0}, clock=VirtualClock())  # type: ignore[arg-type]
+
+
+def test_torque_record_is_bounded_and_keeps_the_latest() -> None:
+    with SimPlant(clock=VirtualClock(), record_limit=3) as plant:
+        for torque in (0.1, 0.2, 0.3, 0.4):
+            plant.apply(torque)
+        assert plant.applied_torques_nm == (0.2, 0.3, 0.4)
