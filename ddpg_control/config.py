@@ -18,7 +18,7 @@ concern::
 
     [stop]
     metric = "eval"
-    goal_return = -155.0
+    goal_return = -150.0
 
 Every value is validated on construction; a bad value raises :class:`ConfigError` saying which
 key is wrong and what it accepts. Torch-free.
@@ -128,7 +128,7 @@ class StopConfig:
     """
 
     metric: StopMetric = "eval"
-    goal_return: float = -155.0
+    goal_return: float = -150.0
     window_episodes: int = 100
 
     def __post_init__(self) -> None:

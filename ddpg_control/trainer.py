@@ -74,6 +74,12 @@ def describe_env(env: Any, randomize: bool = False) -> dict[str, Any]:
     }
 
 
+def episode_seed(seed: int, episode: int) -> int:
+    """The env seed of training episode ``episode``: independent across run seeds (seed 1 does
+    not replay seed 0's start states), and a pure function, so a resumed run continues exactly."""
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
+
+
 class _Trainer:
     def __init__(self, config: TrainConfig, env_factory: EnvFactory, run_dir: Path) -> None:
         self.config = config
@@ -178,7 +184,7 @@ class _Trainer:
     def run(self, runlog: RunLog, on_progress: Callable[[Progress], None] | None) -> TrainResult:
         cfg = self.config
         start = time.perf_counter() - self.wall_time_s
-        obs, _ = self.env.reset(seed=cfg.seed + self.episodes)
+        obs, _ = self.env.reset(seed=episode_seed(cfg.seed, self.episodes))
         self.noise.reset()
         episode_return = 0.0
         last_return: float | None = None
@@ -205,7 +211,7 @@ class _Trainer:
                 last_return = episode_return
                 runlog.episode(self.env_steps, episode_return)
                 episode_return = 0.0
-                obs, _ = self.env.reset(seed=cfg.seed + self.episodes)
+                obs, _ = self.env.reset(seed=episode_seed(cfg.seed, self.episodes))
                 self.noise.reset()
             if self.env_steps >= cfg.learning_starts:
                 metrics = self.agent.update(self.buffer.sample(cfg.agent.batch_size, self.rng))
