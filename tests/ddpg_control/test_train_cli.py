@@ -91,3 +91,22 @@ def test_resume_without_a_checkpoint(capsys: pytest.CaptureFixture[str]) -> None
     assert "nothing to resume" in _error(capsys, ["train", "--resume", "runs/none"])
     Path("junk.pt").write_bytes(b"not a checkpoint")
     assert "corrupt" in _error(capsys, ["train", "--resume", "junk.pt"])
+
+
+def test_train_on_the_pybullet_pendulum_records_its_env(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--env", "PyBulletPendulum-v0", "--preset", "realistic", "--randomize"]
+    tiny = [*TINY, "--total-steps", "200", "--set", "final_eval_episodes=1"]
+    assert main([*argv, "--name", "pb", *tiny]) == 0
+    from ddpg_control.checkpoint import load_checkpoint
+
+    payload = load_checkpoint(Path("runs/pb") / BEST_CHECKPOINT)
+    env = payload["env"]
+    assert env["id"] == "PyBulletPendulum-v0"
+    assert env["randomize"] is True
+    assert env["control_period_s"] == pytest.approx(0.05)
+    assert env["max_torque_nm"] > 0
+    assert env["params"] and all(
+        isinstance(v, int | float | str | bool) for v in env["params"].values()
+    )
+    assert payload["config"]["env"] == {"id": "PyBulletPendulum-v0", "preset": "realistic",
+                                        "randomize": True}  # fmt: skip
