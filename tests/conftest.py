@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 #: The trained_run fixture's run: the default config with a fixed seed, capped in steps so the
-#: whole session stays fast. Seed 0 swings up and holds well before the cap (~3-6k steps).
+#: whole session stays fast (~20 s here). Seed 0 swings up after 3000 steps, but holds within
+#: 0.1 rad of upright from every start only later: the hold offset keeps shrinking long after
+#: the return has levelled off (median 0.08 rad at 8000 steps, 0.03 rad at 10000).
 TRAINED_RUN_SEED = 0
-TRAINED_RUN_MAX_STEPS = 6_000
+TRAINED_RUN_MAX_STEPS = 10_000
 
 
 @pytest.fixture(scope="session")
