@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.runs import BEST_CHECKPOINT, DEFAULT_RUNS_ROOT
+from ddpg_control.cli._options import add_runs_dir_argument
+from ddpg_control.runs import BEST_CHECKPOINT
 
 HELP = "evaluate a trained policy (default: the latest run's best checkpoint)"
 
@@ -68,13 +69,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="FILE.gif",
         help="also record one deterministic episode (seed SEED) as an animated GIF",
     )
-    p.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_ROOT,
-        metavar="DIR",
-        help="where to look for the latest run (default ./runs)",
-    )
+    add_runs_dir_argument(p)
     p.set_defaults(handler=run)
 
 

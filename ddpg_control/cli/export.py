@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.runs import BEST_CHECKPOINT, DEFAULT_RUNS_ROOT, POLICY_FILE, latest_run
+from ddpg_control.cli._options import add_runs_dir_argument
+from ddpg_control.runs import BEST_CHECKPOINT, POLICY_FILE, latest_run
 
 DEFAULT_OPSET = 17  # mirrors export.onnx_export.DEFAULT_OPSET (kept here so --help stays light)
 
@@ -40,12 +41,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)"
     )
-    parser.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_ROOT,
-        help="where to look for the latest run (default: %(default)s/)",
-    )
+    add_runs_dir_argument(parser)
     parser.set_defaults(handler=run)
 
 

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.runs import DEFAULT_RUNS_ROOT, POLICY_FILE, latest_run
+from ddpg_control.cli._options import add_runs_dir_argument
+from ddpg_control.runs import POLICY_FILE, latest_run
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,12 +26,7 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help=f"policy file (default: the latest run's {POLICY_FILE})",
     )
-    parser.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_ROOT,
-        help="where to look for the latest run (default: %(default)s/)",
-    )
+    add_runs_dir_argument(parser)
     parser.set_defaults(handler=run)
 
 

@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from ddpg_control.cli._options import add_runs_dir_argument
 from ddpg_control.errors import RunDirectoryError
-from ddpg_control.runs import DEFAULT_RUNS_ROOT, latest_run
+from ddpg_control.runs import latest_run
 
 TELEMETRY_DIR = "telemetry"  # the folder 'ddpg-control run' writes to, inside the run dir
 
@@ -26,12 +27,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, default=None, help="PNG to write (default: FILE with .png)"
     )
-    parser.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_ROOT,
-        help="where to look for the latest run (default: %(default)s/)",
-    )
+    add_runs_dir_argument(parser)
     parser.set_defaults(handler=run)
 
 

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ddpg_control.cli._options import add_runs_dir_argument
 from ddpg_control.contracts import OBSERVATION_DIM, Clock, Plant
 from ddpg_control.errors import ConfigError
-from ddpg_control.runs import DEFAULT_RUNS_ROOT, POLICY_FILE, latest_run
+from ddpg_control.runs import POLICY_FILE, latest_run
 from ddpg_control.safety import DEFAULT_MAX_VELOCITY_RAD_S
 from hardware.options import add_device_arguments
 
@@ -59,12 +60,7 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help=f"the ONNX policy (default: the latest run's {POLICY_FILE})",
     )
-    parser.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_ROOT,
-        help="where to look for the latest run (default: %(default)s/)",
-    )
+    add_runs_dir_argument(parser)
     parser.add_argument(
         "--duration",
         type=float,

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ddpg_control.cli._options import add_runs_dir_argument
 from ddpg_control.errors import RunDirectoryError
-from ddpg_control.runs import DEFAULT_RUNS_ROOT, LAST_CHECKPOINT
+from ddpg_control.runs import LAST_CHECKPOINT
 
 HELP = "train a DDPG policy (default: Pendulum-v1) into runs/<name>/"
 
@@ -59,13 +60,7 @@ def add_parser(subparsers: Any) -> None:
         help="domain randomisation (PyBullet pendulum only)",
     )
     p.add_argument("--name", help="run directory name (default: a timestamp)")
-    p.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_ROOT,
-        metavar="DIR",
-        help="where run directories go (default ./runs)",
-    )
+    add_runs_dir_argument(p, help="where run directories go")
     p.add_argument(
         "--resume",
         type=Path,
