@@ -24,6 +24,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check ddpg_control sim hardware export tests bench
+	$(BIN)/ruff format --check ddpg_control sim hardware export tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

@@ -28,9 +28,7 @@ Observation = npt.NDArray[np.float32]
 
 def make_observation(angle_rad: float, velocity_rad_s: float) -> Observation:
     """Build the observation ``[cos theta, sin theta, theta_dot]`` (float32, shape (3,))."""
-    return np.array(
-        [math.cos(angle_rad), math.sin(angle_rad), velocity_rad_s], dtype=np.float32
-    )
+    return np.array([math.cos(angle_rad), math.sin(angle_rad), velocity_rad_s], dtype=np.float32)
 
 
 def wrap_angle(angle_rad: float) -> float:

@@ -31,6 +31,7 @@ from export.metadata import INPUT_NAME, OUTPUT_NAME, PolicyMetadata
 from export.runtime import OnnxPolicy
 from export.verify import (
     DEFAULT_RANDOM_OBSERVATIONS,
+    TOLERANCE_NM,
     VerificationReport,
     check_model_bytes,
     max_velocity_of,
@@ -207,6 +208,7 @@ def export_policy(
     output: Path | None = None,
     opset: int = DEFAULT_OPSET,
     n_random: int = DEFAULT_RANDOM_OBSERVATIONS,
+    tolerance_nm: float = TOLERANCE_NM,
 ) -> ExportResult:
     """Export ``checkpoint``'s actor to ``output`` and verify it; raise if verification fails."""
     from ddpg_control.checkpoint import load_actor
@@ -223,11 +225,17 @@ def export_policy(
     )
     tmp = _write_atomically(output, data)
     try:
-        report = verify_policy(actor, OnnxPolicy.load(tmp), observations)
+        report = verify_policy(actor, OnnxPolicy.load(tmp), observations, tolerance_nm)
         if not report.passed:
+            hint = (
+                ""
+                if report.diff_ok or report.max_abs_diff_nm > 1e-4
+                else "; a difference of a few 1e-5 N*m is float32 rounding (onnxruntime and torch "
+                "sum in another order): to accept it, re-export with --tolerance 5e-5"
+            )
             raise PolicyArtifactError(
                 f"the exported policy does not match the checkpoint ({report.summary()}); "
-                f"nothing was written to '{output}'"
+                f"nothing was written to '{output}'{hint}"
             )
         os.replace(tmp, output)
     except BaseException:

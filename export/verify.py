@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from ddpg_control.networks import Actor
 
 TOLERANCE_NM = 1e-5
+#: The loosest tolerance ``export --tolerance`` accepts: beyond it the file is not the actor.
+MAX_TOLERANCE_NM = 1e-3
 DEFAULT_RANDOM_OBSERVATIONS = 1024
 #: Used when the environment's parameters do not name a velocity limit (Pendulum-v1's).
 DEFAULT_MAX_VELOCITY_RAD_S = 8.0
@@ -46,6 +48,11 @@ class VerificationReport:
     def __post_init__(self) -> None:
         if self.n_observations <= 0:
             raise ValueError("a verification needs at least one observation")
+        if not 0 < self.tolerance_nm <= MAX_TOLERANCE_NM:
+            raise PolicyArtifactError(
+                f"verification tolerance must be in (0, {MAX_TOLERANCE_NM:g}] N*m, "
+                f"got {self.tolerance_nm:g}"
+            )
 
     @property
     def diff_ok(self) -> bool:
@@ -110,7 +117,10 @@ def check_model_bytes(model_bytes: bytes) -> None:
 
 
 def verify_policy(
-    actor: Actor, policy: OnnxPolicy, observations: npt.NDArray[np.float32]
+    actor: Actor,
+    policy: OnnxPolicy,
+    observations: npt.NDArray[np.float32],
+    tolerance_nm: float = TOLERANCE_NM,
 ) -> VerificationReport:
     """Compare the loaded artifact with the torch actor on ``observations`` (not raising)."""
     import torch
@@ -130,4 +140,5 @@ def verify_policy(
         max_abs_diff_nm=diff,
         max_abs_torque_nm=float(max(np.max(np.abs(batch)), np.max(np.abs(single)))),
         max_torque_nm=policy.max_torque_nm,
+        tolerance_nm=tolerance_nm,
     )

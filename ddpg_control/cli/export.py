@@ -41,6 +41,16 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)"
     )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-5,
+        metavar="NM",
+        help=(
+            "largest |onnxruntime - torch| torque accepted by the verification, in N*m "
+            "(default: %(default)g; at most 1e-3)"
+        ),
+    )
     add_runs_dir_argument(parser)
     parser.set_defaults(handler=run)
 
@@ -55,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     checkpoint = args.checkpoint
     if checkpoint is None:
         checkpoint = latest_run(args.runs_dir, containing=BEST_CHECKPOINT) / BEST_CHECKPOINT
-    result = export_policy(checkpoint, args.output, opset=args.opset)
+    result = export_policy(checkpoint, args.output, opset=args.opset, tolerance_nm=args.tolerance)
     meta = result.metadata
     print(f"wrote {result.path} ({_size(result.size_bytes)}, {result.size_bytes} bytes)")
     eval_return = "n/a" if meta.eval_return is None else f"{meta.eval_return:.1f}"

@@ -210,3 +210,24 @@ def test_trained_policy_exports_verified_and_reproducible(
     meta = OnnxPolicy.load(exported_policy).metadata
     assert meta.run_name == trained_run.name and meta.env_id == "Pendulum-v1"
     assert meta.eval_return is not None and meta.env_steps > 0
+
+
+def test_float_rounding_beyond_the_tolerance_fails_with_a_way_forward(
+    make_checkpoint: CheckpointFactory, tmp_path: Path
+) -> None:
+    checkpoint = make_checkpoint()
+    output = tmp_path / "strict.onnx"
+    with pytest.raises(PolicyArtifactError, match="re-export with --tolerance"):
+        export_policy(checkpoint, output, tolerance_nm=1e-12)
+    assert not output.exists()
+    loose = export_policy(checkpoint, output, tolerance_nm=1e-4)
+    assert loose.verification.passed and loose.verification.tolerance_nm == 1e-4
+
+
+@pytest.mark.parametrize("tolerance_nm", [0.0, -1e-5, 1e-2])
+def test_nonsense_tolerance_is_refused(
+    make_checkpoint: CheckpointFactory, tmp_path: Path, tolerance_nm: float
+) -> None:
+    with pytest.raises(PolicyArtifactError, match="tolerance must be in"):
+        export_policy(make_checkpoint(), tmp_path / "p.onnx", tolerance_nm=tolerance_nm)
+    assert not (tmp_path / "p.onnx").exists()
