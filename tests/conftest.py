@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from ddpg_control.cli import main
 
 #: The trained_run fixture's run: the default config with a fixed seed, capped in steps so the
 #: whole session stays fast (~20 s here). Seed 0 swings up after 3000 steps, but holds within
@@ -73,3 +76,20 @@ def exported_policy(trained_run: Path) -> Path:
     from export.onnx_export import export_policy
 
     return export_policy(trained_run / BEST_CHECKPOINT, trained_run / POLICY_FILE).path
+
+
+@pytest.fixture
+def cli_error(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], str]:
+    """Run ``ddpg-control ARGV`` in-process; assert it failed with one ``error:`` line and no
+    traceback, and return that line."""
+
+    def run(argv: list[str]) -> str:
+        code = main(argv)
+        captured = capsys.readouterr()
+        assert code != 0
+        assert "Traceback" not in captured.err
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
+        return lines[0]
+
+    return run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ import torch
 from ddpg_control.checkpoint import load_checkpoint, save_checkpoint
 from ddpg_control.cli import main
 from ddpg_control.runs import BEST_CHECKPOINT
+
+CliError = Callable[[list[str]], str]
 
 
 def _mean(out: str) -> float:
@@ -38,49 +41,37 @@ def test_eval_is_deterministic(trained_run: Path, capsys: pytest.CaptureFixture[
     assert capsys.readouterr().out == first
 
 
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    code = main(argv)
-    captured = capsys.readouterr()
-    assert code != 0
-    assert "Traceback" not in captured.err
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
-    return lines[0]
+def test_no_runs_yet(tmp_path: Path, cli_error: CliError) -> None:
+    assert "ddpg-control train" in cli_error(["eval", "--runs-dir", str(tmp_path / "r")])
 
 
-def test_no_runs_yet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert "ddpg-control train" in _error(capsys, ["eval", "--runs-dir", str(tmp_path / "r")])
+def test_missing_checkpoint(tmp_path: Path, cli_error: CliError) -> None:
+    assert "does not exist" in cli_error(["eval", str(tmp_path / "best.pt")])
 
 
-def test_missing_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert "does not exist" in _error(capsys, ["eval", str(tmp_path / "best.pt")])
-
-
-def test_corrupt_checkpoint(
-    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_corrupt_checkpoint(trained_run: Path, tmp_path: Path, cli_error: CliError) -> None:
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"\x00\x01 definitely not torch")
-    assert "corrupt" in _error(capsys, ["eval", str(garbage)])
+    assert "corrupt" in cli_error(["eval", str(garbage)])
     truncated = tmp_path / "truncated.pt"
     data = (trained_run / BEST_CHECKPOINT).read_bytes()
     truncated.write_bytes(data[: len(data) // 2])
-    assert "corrupt" in _error(capsys, ["eval", str(truncated)])
+    assert "corrupt" in cli_error(["eval", str(truncated)])
 
 
 def test_checkpoint_from_another_architecture(
-    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained_run: Path, tmp_path: Path, cli_error: CliError
 ) -> None:
     payload = load_checkpoint(trained_run / BEST_CHECKPOINT)
     payload.pop("format_version")
     payload["architecture"]["hidden_sizes"] = [8, 8]
     other = tmp_path / "other.pt"
     save_checkpoint(other, payload)
-    assert "architecture" in _error(capsys, ["eval", str(other)])
+    assert "architecture" in cli_error(["eval", str(other)])
 
 
 def test_checkpoint_for_another_observation_size(
-    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained_run: Path, tmp_path: Path, cli_error: CliError
 ) -> None:
     payload = load_checkpoint(trained_run / BEST_CHECKPOINT)
     payload.pop("format_version")
@@ -89,13 +80,11 @@ def test_checkpoint_for_another_observation_size(
     payload["networks"]["actor"]["net.0.weight"] = torch.zeros(hidden, 5)
     wide = tmp_path / "wide.pt"
     save_checkpoint(wide, payload)
-    assert "takes 5 observations" in _error(capsys, ["eval", str(wide), "--episodes", "1"])
+    assert "takes 5 observations" in cli_error(["eval", str(wide), "--episodes", "1"])
 
 
-def test_bad_episode_count_and_env(
-    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_episode_count_and_env(trained_run: Path, tmp_path: Path, cli_error: CliError) -> None:
     best = tmp_path / "best.pt"
     shutil.copy(trained_run / BEST_CHECKPOINT, best)
-    assert "--episodes" in _error(capsys, ["eval", str(best), "--episodes", "0"])
-    assert "unknown environment id" in _error(capsys, ["eval", str(best), "--env", "Nope-v1"])
+    assert "--episodes" in cli_error(["eval", str(best), "--episodes", "0"])
+    assert "unknown environment id" in cli_error(["eval", str(best), "--env", "Nope-v1"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ TINY = [
     "--set", "agent.hidden_sizes=[16, 16]",
     "--no-progress",
 ]  # fmt: skip
+
+CliError = Callable[[list[str]], str]
 
 
 @pytest.fixture(autouse=True)
@@ -39,26 +42,16 @@ def test_train_writes_a_run_directory_and_resumes(capsys: pytest.CaptureFixture[
     assert "total_steps = 600" in (run / "config.toml").read_text()
 
 
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    code = main(argv)
-    captured = capsys.readouterr()
-    assert code != 0
-    assert "Traceback" not in captured.err
-    lines = captured.err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
-    return lines[0]
-
-
-def test_unknown_env_id(capsys: pytest.CaptureFixture[str]) -> None:
-    assert "unknown environment id 'Pendulum-v9'" in _error(
-        capsys, ["train", "--env", "Pendulum-v9", "--no-progress"]
+def test_unknown_env_id(cli_error: CliError) -> None:
+    assert "unknown environment id 'Pendulum-v9'" in cli_error(
+        ["train", "--env", "Pendulum-v9", "--no-progress"]
     )
     assert not Path("runs").exists()
 
 
 @pytest.mark.parametrize("steps", ["0", "-5"])
-def test_zero_or_negative_steps(capsys: pytest.CaptureFixture[str], steps: str) -> None:
-    assert "total_steps" in _error(capsys, ["train", f"--total-steps={steps}"])
+def test_zero_or_negative_steps(cli_error: CliError, steps: str) -> None:
+    assert "total_steps" in cli_error(["train", f"--total-steps={steps}"])
 
 
 def test_not_a_number_of_steps(capsys: pytest.CaptureFixture[str]) -> None:
@@ -68,29 +61,27 @@ def test_not_a_number_of_steps(capsys: pytest.CaptureFixture[str]) -> None:
     assert "expected a whole number" in capsys.readouterr().err
 
 
-def test_config_file_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert "does not exist" in _error(capsys, ["train", "--config", "missing.toml"])
+def test_config_file_problems(cli_error: CliError, tmp_path: Path) -> None:
+    assert "does not exist" in cli_error(["train", "--config", "missing.toml"])
     Path("bad.toml").write_text("[agent\n")
-    assert "not valid TOML" in _error(capsys, ["train", "--config", "bad.toml"])
+    assert "not valid TOML" in cli_error(["train", "--config", "bad.toml"])
     Path("wrong.toml").write_text("[agent]\ntau = 2.0\n")
-    assert "agent.tau" in _error(capsys, ["train", "--config", "wrong.toml"])
+    assert "agent.tau" in cli_error(["train", "--config", "wrong.toml"])
     Path("dir.toml").mkdir()
-    assert "cannot read" in _error(capsys, ["train", "--config", "dir.toml"])
-    assert "KEY=VALUE" in _error(capsys, ["train", "--set", "tau"])
+    assert "cannot read" in cli_error(["train", "--config", "dir.toml"])
+    assert "KEY=VALUE" in cli_error(["train", "--set", "tau"])
 
 
 @pytest.mark.parametrize("option", [["--randomize"], ["--preset", "heavy"]])
-def test_pybullet_only_options_on_pendulum_v1(
-    capsys: pytest.CaptureFixture[str], option: list[str]
-) -> None:
-    message = _error(capsys, ["train", *option])
+def test_pybullet_only_options_on_pendulum_v1(cli_error: CliError, option: list[str]) -> None:
+    message = cli_error(["train", *option])
     assert "only applies to PyBulletPendulum-v0" in message
 
 
-def test_resume_without_a_checkpoint(capsys: pytest.CaptureFixture[str]) -> None:
-    assert "nothing to resume" in _error(capsys, ["train", "--resume", "runs/none"])
+def test_resume_without_a_checkpoint(cli_error: CliError) -> None:
+    assert "nothing to resume" in cli_error(["train", "--resume", "runs/none"])
     Path("junk.pt").write_bytes(b"not a checkpoint")
-    assert "corrupt" in _error(capsys, ["train", "--resume", "junk.pt"])
+    assert "corrupt" in cli_error(["train", "--resume", "junk.pt"])
 
 
 def test_train_on_the_pybullet_pendulum_records_its_env(capsys: pytest.CaptureFixture[str]) -> None:
