@@ -22,19 +22,18 @@ $(STAMP): pyproject.toml
 demo: setup
 	@bash scripts/demo.sh
 
-test: setup
-	$(BIN)/ruff check ddpg_control sim hardware export tests bench
-	$(BIN)/ruff format --check ddpg_control sim hardware export tests bench
-	$(BIN)/mypy
+test: lint
 	$(BIN)/pytest -q
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not slow"
 
+# lint-imports checks the layer contracts in pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(BIN)/ruff check ddpg_control sim hardware export tests bench
 	$(BIN)/ruff format --check ddpg_control sim hardware export tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo --no-cache
 
 bench: setup
 	$(BIN)/pip install --quiet -e ".[dev,bench]"

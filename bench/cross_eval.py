@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 import sim  # noqa: F401  (registers PyBulletPendulum-v0)
-from ddpg_control.checkpoint import load_actor
-from ddpg_control.runs import BEST_CHECKPOINT
+from ddpg_control.learning.checkpoint import load_actor
+from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
 from sim.params import RandomizationRanges
 
 

@@ -3,7 +3,8 @@
 Both loops do the same work every tick (``--work-us`` microseconds of CPU, standing in for
 read + inference + write) at 20, 100 and 1000 Hz, one after the other in the same process:
 
-* ours: :class:`ddpg_control.timing.Ticker` on :class:`ddpg_control.timing.MonotonicClock`
+* ours: :class:`ddpg_control.runtime.timing.Ticker` on
+  :class:`ddpg_control.runtime.timing.MonotonicClock`
   (absolute deadlines, sleep then spin the last ``--spin-us``, late ticks skipped);
 * peer: ``while True: work(); time.sleep(period)``, the loop most scripts write.
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ddpg_control.timing import MonotonicClock, Ticker, setup_realtime
+from ddpg_control.runtime.timing import MonotonicClock, Ticker, setup_realtime
 
 
 def make_work(work_us: float) -> Callable[[], None]:

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ddpg_control.checkpoint import load_actor, save_checkpoint
-from ddpg_control.config import AgentConfig
-from ddpg_control.networks import Actor, Architecture
+from ddpg_control.learning.checkpoint import load_actor, save_checkpoint
+from ddpg_control.learning.config import AgentConfig
+from ddpg_control.learning.networks import Actor, Architecture
 from export.onnx_export import export_policy
 from export.runtime import OnnxPolicy
 from export.verify import verification_observations

@@ -3,9 +3,10 @@
 1. Round trip: SerialPlant.read() (QUERY -> STATE through the codec, the pty, the emulator's
    device and physics) against the peer: the same bytes echoed back by a bare pty echo process
    (no protocol, no device, no physics). Both peers run in their own process, like a device.
-2. Loop rate: the real control loop (ddpg_control.control_loop.run_loop: ticker, safety layer,
-   telemetry) with a PD balancing policy on the emulator, at rising rates; for each, the share
-   of missed deadlines and of missing replies. The highest rate with < 0.1 % missed is reported.
+2. Loop rate: the real control loop (ddpg_control.runtime.control_loop.run_loop: ticker,
+   safety layer, telemetry) with a PD balancing policy on the emulator, at rising rates; for
+   each, the share of missed deadlines and of missing replies. The highest rate with < 0.1 %
+   missed is reported.
 
     .venv/bin/python bench/serial_roundtrip.py [--samples 5000] [--seconds 3]
 
@@ -23,12 +24,12 @@ import time
 
 import numpy as np
 
-from ddpg_control.control_loop import LoopConfig, run_loop
-from ddpg_control.timing import MonotonicClock, setup_realtime
+from ddpg_control.runtime.control_loop import LoopConfig, run_loop
+from ddpg_control.runtime.timing import MonotonicClock, setup_realtime
 from hardware.client import SerialConfig, SerialPlant
-from hardware.options import reply_timeout_s
 from hardware.protocol import MessageType as T
 from hardware.protocol import Query, encode, frame_size
+from hardware.serial_config import reply_timeout_s
 
 ECHO = """
 import os, select, sys, tty

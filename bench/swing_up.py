@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ddpg_control.control_loop import LoopConfig, run_loop
-from ddpg_control.runs import DEFAULT_RUNS_ROOT, POLICY_FILE, latest_run
-from ddpg_control.timing import SimulatedClock
+from ddpg_control.cli.runs import DEFAULT_RUNS_ROOT, latest_run
+from ddpg_control.runtime.control_loop import LoopConfig, run_loop
+from ddpg_control.runtime.run_layout import POLICY_FILE
+from ddpg_control.runtime.timing import SimulatedClock
 from export.runtime import OnnxPolicy
 from sim.params import preset
 from sim.plant import SimPlant

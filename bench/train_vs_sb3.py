@@ -3,7 +3,7 @@
 Both train on Pendulum-v1 with the same seeds, one after the other in this process, with the
 same torch thread count. Both are evaluated the same way while they train: every
 ``--eval-every`` env steps, ``--eval-episodes`` deterministic episodes from the same start
-states (ddpg_control.evaluation.evaluate, seeds EVAL_SEED + i). The clock is stopped during
+states (ddpg_control.learning.evaluation.evaluate, seeds EVAL_SEED + i). The clock is stopped during
 those evaluations, so "seconds" is training time only. Reported per seed: env steps and
 seconds until the first evaluation with mean return >= --threshold, and the final policy's
 mean return over ``--final-episodes`` episodes from a separate set of start states (seed 0..).
@@ -33,12 +33,12 @@ import gymnasium
 import numpy as np
 import torch
 
-from ddpg_control.agent import actor_policy
-from ddpg_control.checkpoint import load_actor
-from ddpg_control.config import TrainConfig, with_overrides
-from ddpg_control.evaluation import evaluate
-from ddpg_control.runs import BEST_CHECKPOINT
-from ddpg_control.trainer import EVAL_SEED, train
+from ddpg_control.learning.agent import actor_policy
+from ddpg_control.learning.checkpoint import load_actor
+from ddpg_control.learning.config import TrainConfig, with_overrides
+from ddpg_control.learning.evaluation import evaluate
+from ddpg_control.learning.trainer import EVAL_SEED, train
+from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
 
 ENV_ID = "Pendulum-v1"
 

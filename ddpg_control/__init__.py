@@ -1,8 +1,13 @@
 """ddpg-control: train a pendulum swing-up controller with DDPG and deploy it.
 
-This package's top level stays light: importing ``ddpg_control`` (or the control loop,
-``ddpg_control.contracts``, ``ddpg_control.errors``) never imports torch. The training modules
-import torch where they are used.
+Three layers, imports flowing one way (``cli`` -> ``learning`` -> ``runtime``):
+
+- :mod:`ddpg_control.runtime`: torch-free contracts, errors, timing, safety, control loop,
+  telemetry; what ``sim``, ``hardware`` and ``export`` build on.
+- :mod:`ddpg_control.learning`: DDPG with torch.
+- :mod:`ddpg_control.cli`: the commands, the only place that wires the packages together.
+
+Importing this package imports nothing else.
 """
 
 __version__ = "0.1.0"

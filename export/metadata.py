@@ -12,7 +12,7 @@ Keys (``FORMAT_VERSION`` 1):
 key                value
 ================== =====================================================================
 format_version     ``1``; a reader refuses any other version
-observation_layout ``cos_theta,sin_theta,theta_dot_rad_s`` (see ``ddpg_control.contracts``)
+observation_layout ``cos_theta,sin_theta,theta_dot_rad_s`` (see ``ddpg_control.runtime.contracts``)
 obs_dim, act_dim   sizes of the ``obs`` input and the ``action`` output
 max_torque_nm      the torque limit; the graph's output is already scaled to +-this
 control_period_s   the control period the policy was trained for
@@ -42,7 +42,7 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any
 
-from ddpg_control.errors import PolicyArtifactError
+from ddpg_control.runtime.errors import PolicyArtifactError
 
 FORMAT_VERSION = 1
 

@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from ddpg_control import __version__
-from ddpg_control.contracts import OBSERVATION_LAYOUT
-from ddpg_control.errors import CheckpointError, PolicyArtifactError
+from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
+from ddpg_control.runtime.errors import CheckpointError, PolicyArtifactError
+from ddpg_control.runtime.run_layout import CHECKPOINT_DIR, POLICY_FILE
 from export.metadata import INPUT_NAME, OUTPUT_NAME, PolicyMetadata
 from export.runtime import OnnxPolicy
 from export.verify import (
@@ -58,15 +59,15 @@ class ExportResult:
 def run_location(checkpoint: Path) -> tuple[str, str]:
     """(run name, checkpoint path relative to the run) for ``runs/<name>/checkpoints/x.pt``."""
     resolved = checkpoint.resolve()
-    if resolved.parent.name == "checkpoints":
-        return resolved.parent.parent.name, f"checkpoints/{resolved.name}"
+    if resolved.parent.name == CHECKPOINT_DIR:
+        return resolved.parent.parent.name, f"{CHECKPOINT_DIR}/{resolved.name}"
     return resolved.parent.name, resolved.name
 
 
 def default_output(checkpoint: Path) -> Path:
     """``runs/<name>/policy.onnx`` for a checkpoint inside a run, else next to the checkpoint."""
-    if checkpoint.parent.name == "checkpoints":
-        return checkpoint.parent.parent / "policy.onnx"
+    if checkpoint.parent.name == CHECKPOINT_DIR:
+        return checkpoint.parent.parent / POLICY_FILE
     return checkpoint.with_suffix(".onnx")
 
 
@@ -79,7 +80,8 @@ def _number(value: Any, what: str, checkpoint: Path) -> float:
 def metadata_from_checkpoint(
     payload: dict[str, Any], checkpoint: Path, opset: int, max_torque_nm: float
 ) -> PolicyMetadata:
-    """The artifact's metadata from a checkpoint payload (see ``ddpg_control.checkpoint``)."""
+    """The artifact's metadata from a checkpoint payload (layout:
+    :mod:`ddpg_control.learning.checkpoint`)."""
     import torch
 
     env = payload.get("env")
@@ -211,7 +213,7 @@ def export_policy(
     tolerance_nm: float = TOLERANCE_NM,
 ) -> ExportResult:
     """Export ``checkpoint``'s actor to ``output`` and verify it; raise if verification fails."""
-    from ddpg_control.checkpoint import load_actor
+    from ddpg_control.learning.checkpoint import load_actor
 
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise PolicyArtifactError(f"opset {opset} is not supported: use {MIN_OPSET}..{MAX_OPSET}")

@@ -15,8 +15,8 @@ from typing import Any, NoReturn
 import numpy as np
 import numpy.typing as npt
 
-from ddpg_control.contracts import OBSERVATION_LAYOUT
-from ddpg_control.errors import PolicyArtifactError
+from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
+from ddpg_control.runtime.errors import PolicyArtifactError
 from export.metadata import INPUT_NAME, OUTPUT_NAME, PolicyMetadata
 
 logger = logging.getLogger(__name__)

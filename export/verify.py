@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ddpg_control.contracts import make_observation
-from ddpg_control.errors import PolicyArtifactError
+from ddpg_control.runtime.contracts import make_observation
+from ddpg_control.runtime.errors import PolicyArtifactError
 from export.runtime import OnnxPolicy
 
 if TYPE_CHECKING:
-    from ddpg_control.networks import Actor
+    from ddpg_control.learning.networks import Actor
 
 TOLERANCE_NM = 1e-5
 #: The loosest tolerance ``export --tolerance`` accepts: beyond it the file is not the actor.

@@ -16,7 +16,7 @@ import math
 import sys
 import time
 
-from ddpg_control.errors import DdpgControlError
+from ddpg_control.runtime.errors import DdpgControlError
 from hardware.client import SerialPlant
 from hardware.protocol import DEFAULT_BAUD_RATE
 from hardware.serial_config import SerialConfig

@@ -26,8 +26,8 @@ from typing import Any
 
 import serial
 
-from ddpg_control.contracts import JointState, wrap_angle
-from ddpg_control.errors import PlantError
+from ddpg_control.runtime.contracts import JointState, wrap_angle
+from ddpg_control.runtime.errors import PlantError
 from hardware.protocol import (
     PROTOCOL_VERSION,
     Arm,

@@ -1,7 +1,7 @@
 """The device side of hardware/PROTOCOL.md as a pure state machine: the emulator's firmware.
 
 :class:`VirtualDevice` answers requests, enforces the torque limit and runs the watchdog over a
-physics plant passed in (anything implementing ``ddpg_control.contracts.Plant``, e.g. the
+physics plant passed in (anything implementing ``ddpg_control.runtime.contracts.Plant``, e.g. the
 simulator's real-time pendulum). It does no I/O and reads time only from the ``now_s`` arguments,
 so it is tested without a port and ported to firmware line by line.
 """
@@ -12,8 +12,8 @@ import logging
 import math
 from dataclasses import dataclass
 
-from ddpg_control.contracts import Plant
-from ddpg_control.errors import ConfigError
+from ddpg_control.runtime.contracts import Plant
+from ddpg_control.runtime.errors import ConfigError
 from hardware.protocol import (
     PROTOCOL_MINOR,
     PROTOCOL_VERSION,

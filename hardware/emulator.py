@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ddpg_control.errors import ConfigError
+from ddpg_control.runtime.errors import ConfigError
 from hardware.device import DeviceConfig, VirtualDevice
 from hardware.protocol import FrameDecoder, encode
 

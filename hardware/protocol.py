@@ -21,7 +21,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
-from ddpg_control.errors import PlantError
+from ddpg_control.runtime.errors import PlantError
 from hardware.crc import crc16_ccitt_false
 
 SYNC = b"\xa5\x5a"

@@ -6,8 +6,18 @@ import errno
 import math
 from dataclasses import dataclass, field
 
-from ddpg_control.errors import ConfigError, PlantError
+from ddpg_control.runtime.errors import ConfigError, PlantError
 from hardware.protocol import DEFAULT_BAUD_RATE
+
+#: Reply timeout as a fraction of the control period, and its bounds in seconds.
+REPLY_TIMEOUT_FRACTION = 0.5
+REPLY_TIMEOUT_MIN_S = 0.0005
+REPLY_TIMEOUT_MAX_S = 0.02
+
+
+def reply_timeout_s(period_s: float) -> float:
+    """How long a read waits for its reply: half a period, within [0.5 ms, 20 ms]."""
+    return min(REPLY_TIMEOUT_MAX_S, max(REPLY_TIMEOUT_MIN_S, REPLY_TIMEOUT_FRACTION * period_s))
 
 
 def _check(condition: bool, message: str) -> None:

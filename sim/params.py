@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ddpg_control.errors import ConfigError
+from ddpg_control.runtime.errors import ConfigError
 
 
 class SimConfigError(ConfigError):

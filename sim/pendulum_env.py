@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
-from ddpg_control.contracts import Observation, make_observation, wrap_angle
+from ddpg_control.runtime.contracts import Observation, make_observation, wrap_angle
 from sim.bullet_pendulum import PendulumBody
 from sim.params import PendulumParams, RandomizationRanges, SimConfigError, preset
 
@@ -51,7 +51,7 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
     ## Observation space
 
     ``Box([-1, -1, -max_velocity_rad_s], [1, 1, max_velocity_rad_s], (3,), float32)``, built by
-    :func:`ddpg_control.contracts.make_observation`:
+    :func:`ddpg_control.runtime.contracts.make_observation`:
 
     | Num | Observation        | Min  | Max | Unit  |
     |-----|--------------------|------|-----|-------|

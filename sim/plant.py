@@ -1,7 +1,7 @@
 """The simulated plant: the PyBullet pendulum advanced in (wall-clock or virtual) time.
 
-The control loop drives it through :class:`ddpg_control.contracts.Plant`, exactly as it drives a
-serial motor driver; the hardware emulator puts it behind the serial protocol.
+The control loop drives it through :class:`ddpg_control.runtime.contracts.Plant`, exactly as it
+drives a serial motor driver; the hardware emulator puts it behind the serial protocol.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from types import TracebackType
 
 import numpy as np
 
-from ddpg_control.contracts import Clock, JointState, wrap_angle
-from ddpg_control.errors import PlantError
+from ddpg_control.runtime.contracts import Clock, JointState, wrap_angle
+from ddpg_control.runtime.errors import PlantError
 from sim.bullet_pendulum import PendulumBody
 from sim.params import PendulumParams, SimConfigError
 
@@ -28,7 +28,7 @@ _MIN_PARTIAL_S = 1e-9
 
 
 class SimPlant:
-    """A :class:`~ddpg_control.contracts.Plant` backed by the PyBullet pendulum.
+    """A :class:`~ddpg_control.runtime.contracts.Plant` backed by the PyBullet pendulum.
 
     Time comes from ``clock`` and starts at construction: :meth:`read` (and :meth:`apply`)
     advance the physics from where it stopped to ``clock.now()``, holding the last applied
@@ -45,8 +45,8 @@ class SimPlant:
     always 0 (a simulator has no faults).
 
     :meth:`apply` clips to ``max_torque_nm`` and refuses non-finite torques (zero torque is
-    applied and :class:`~ddpg_control.errors.PlantError` raised). Every torque actually applied
-    is recorded in :attr:`applied_torques_nm`, for safety tests; the record keeps the latest
+    applied and :class:`~ddpg_control.runtime.errors.PlantError` raised). Every torque actually
+    applied is recorded in :attr:`applied_torques_nm`, for safety tests; the record keeps the latest
     ``record_limit`` torques, so a long session (the emulator at 1 kHz for hours) does not grow.
     """
 

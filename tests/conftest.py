@@ -23,8 +23,8 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``checkpoints/best.pt`` (a swing-up-and-hold policy), ``last.pt``, metrics and plots."""
     import gymnasium
 
-    from ddpg_control.config import TrainConfig, with_overrides
-    from ddpg_control.trainer import train
+    from ddpg_control.learning.config import TrainConfig, with_overrides
+    from ddpg_control.learning.trainer import train
 
     config = with_overrides(
         TrainConfig(), [("seed", TRAINED_RUN_SEED), ("total_steps", TRAINED_RUN_MAX_STEPS)]
@@ -47,10 +47,10 @@ REALISTIC_RUN_MAX_STEPS = 10_000
 def randomized_realistic_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real DDPG run on PyBulletPendulum-v0 (preset realistic, randomize on, default config
     otherwise), its best checkpoint exported and verified to ``<run>/policy.onnx``."""
-    from ddpg_control.cli._envs import PYBULLET_ENV_ID, env_factory
-    from ddpg_control.config import TrainConfig, with_overrides
-    from ddpg_control.runs import BEST_CHECKPOINT, POLICY_FILE
-    from ddpg_control.trainer import train
+    from ddpg_control.cli.envs import PYBULLET_ENV_ID, env_factory
+    from ddpg_control.learning.config import TrainConfig, with_overrides
+    from ddpg_control.learning.trainer import train
+    from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
     from export.onnx_export import export_policy
 
     config = with_overrides(
@@ -72,7 +72,7 @@ def randomized_realistic_policy(tmp_path_factory: pytest.TempPathFactory) -> Pat
 def exported_policy(trained_run: Path) -> Path:
     """``trained_run``'s best checkpoint exported (and verified) to ``<run>/policy.onnx``, as
     ``ddpg-control export --onnx`` does: the deployed artifact the loop and device tests run."""
-    from ddpg_control.runs import BEST_CHECKPOINT, POLICY_FILE
+    from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
     from export.onnx_export import export_policy
 
     return export_policy(trained_run / BEST_CHECKPOINT, trained_run / POLICY_FILE).path

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from ddpg_control.errors import ConfigError
+from ddpg_control.runtime.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli._options import add_runs_dir_argument
-from ddpg_control.runs import BEST_CHECKPOINT
+from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
 
 HELP = "evaluate a trained policy (default: the latest run's best checkpoint)"
 
@@ -77,9 +77,9 @@ def load_policy(args: argparse.Namespace) -> PolicySource:
     """The policy to evaluate: ``args.checkpoint`` or the latest run's best checkpoint."""
     if getattr(args, "policy", None) is not None:
         return onnx_policy_source(args)
-    from ddpg_control.agent import actor_policy
-    from ddpg_control.checkpoint import load_actor
-    from ddpg_control.runs import latest_run
+    from ddpg_control.cli.runs import latest_run
+    from ddpg_control.learning.agent import actor_policy
+    from ddpg_control.learning.checkpoint import load_actor
 
     path = args.checkpoint
     if path is None:
@@ -98,7 +98,7 @@ def load_policy(args: argparse.Namespace) -> PolicySource:
 
 def onnx_policy_source(args: argparse.Namespace) -> PolicySource:
     """``--policy FILE.onnx``: the deployed artifact itself, run by onnxruntime (no torch)."""
-    from ddpg_control.errors import ConfigError
+    from ddpg_control.runtime.errors import ConfigError
     from export.runtime import OnnxPolicy
 
     if args.checkpoint is not None:
@@ -118,8 +118,8 @@ def build_env(args: argparse.Namespace, source: PolicySource, render_mode: str |
     """The environment to evaluate in, checked against the policy's input and output sizes."""
     import numpy as np
 
-    from ddpg_control.cli._envs import make_env
-    from ddpg_control.errors import ConfigError
+    from ddpg_control.cli.envs import make_env
+    from ddpg_control.runtime.errors import ConfigError
 
     env_id = args.env or source.env_id
     preset = (
@@ -142,8 +142,8 @@ def build_env(args: argparse.Namespace, source: PolicySource, render_mode: str |
 def run(args: argparse.Namespace) -> int:
     from gymnasium.error import DependencyNotInstalled
 
-    from ddpg_control.errors import ConfigError
-    from ddpg_control.evaluation import evaluate
+    from ddpg_control.learning.evaluation import evaluate
+    from ddpg_control.runtime.errors import ConfigError
 
     if args.episodes <= 0:
         raise ConfigError(f"--episodes must be a positive number, got {args.episodes}")

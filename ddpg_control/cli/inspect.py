@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli._options import add_runs_dir_argument
-from ddpg_control.runs import POLICY_FILE, latest_run
+from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.cli.runs import latest_run
+from ddpg_control.runtime.run_layout import POLICY_FILE
 
 
 def add_parser(subparsers: Any) -> None:

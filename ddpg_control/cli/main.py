@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from ddpg_control import __version__
-from ddpg_control.errors import DdpgControlError
+from ddpg_control.runtime.errors import DdpgControlError
 
 #: Command modules under ddpg_control.cli, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (

@@ -6,11 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli._options import add_runs_dir_argument
-from ddpg_control.errors import RunDirectoryError
-from ddpg_control.runs import latest_run
-
-TELEMETRY_DIR = "telemetry"  # the folder 'ddpg-control run' writes to, inside the run dir
+from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.cli.runs import latest_run
+from ddpg_control.runtime.errors import RunDirectoryError
+from ddpg_control.runtime.run_layout import TELEMETRY_DIR
 
 
 def add_parser(subparsers: Any) -> None:
@@ -43,8 +42,8 @@ def newest_telemetry(runs_dir: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.telemetry import Telemetry
-    from ddpg_control.telemetry_plot import plot_telemetry
+    from ddpg_control.cli.telemetry_plot import plot_telemetry
+    from ddpg_control.runtime.telemetry import Telemetry
 
     source = args.file if args.file is not None else newest_telemetry(args.runs_dir)
     telemetry = Telemetry.read_csv(source)

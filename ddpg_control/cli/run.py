@@ -18,21 +18,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ddpg_control.cli._options import add_runs_dir_argument
-from ddpg_control.contracts import OBSERVATION_DIM, Clock, Plant
-from ddpg_control.errors import ConfigError
-from ddpg_control.runs import POLICY_FILE, latest_run
-from ddpg_control.safety import DEFAULT_MAX_VELOCITY_RAD_S
-from hardware.options import add_device_arguments
+from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.cli.device_plant import add_device_arguments
+from ddpg_control.cli.runs import latest_run
+from ddpg_control.runtime.contracts import OBSERVATION_DIM, Clock, Plant
+from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.runtime.run_layout import POLICY_FILE, TELEMETRY_DIR
+from ddpg_control.runtime.safety import DEFAULT_MAX_VELOCITY_RAD_S
 
 if TYPE_CHECKING:
-    from ddpg_control.control_loop import LoopResult, LoopStatus
+    from ddpg_control.runtime.control_loop import LoopResult, LoopStatus
     from export.runtime import OnnxPolicy
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DURATION_S = 15.0
-TELEMETRY_DIR = "telemetry"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -162,7 +162,7 @@ def build_sim_plant(args: argparse.Namespace, clock: Clock, policy: OnnxPolicy) 
 
 def build_device_plant(args: argparse.Namespace, clock: Clock, policy: OnnxPolicy) -> Plant:
     """A motor driver on a serial port or pyserial URL: opened, handshaken and armed."""
-    from hardware.options import open_device_plant
+    from ddpg_control.cli.device_plant import open_device_plant
 
     period_s = 1.0 / args.rate if args.rate else policy.control_period_s
     plant: Plant = open_device_plant(args, period_s)
@@ -241,9 +241,9 @@ def _report(result: LoopResult, telemetry_path: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.control_loop import LoopConfig, StopRequest, run_loop, stop_on_signals
-    from ddpg_control.safety import SafetyLimits
-    from ddpg_control.timing import MonotonicClock, SimulatedClock, setup_realtime
+    from ddpg_control.runtime.control_loop import LoopConfig, StopRequest, run_loop, stop_on_signals
+    from ddpg_control.runtime.safety import SafetyLimits
+    from ddpg_control.runtime.timing import MonotonicClock, SimulatedClock, setup_realtime
     from export.runtime import OnnxPolicy
 
     if not (math.isfinite(args.duration) and args.duration >= 0):

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli._options import add_runs_dir_argument
-from ddpg_control.errors import RunDirectoryError
-from ddpg_control.runs import LAST_CHECKPOINT
+from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.runtime.errors import RunDirectoryError
+from ddpg_control.runtime.run_layout import LAST_CHECKPOINT
 
 HELP = "train a DDPG policy (default: Pendulum-v1) into runs/<name>/"
 
@@ -73,7 +73,12 @@ def add_parser(subparsers: Any) -> None:
 
 def resolve_config(args: argparse.Namespace, base: Any = None) -> Any:
     """Defaults < config file (or the resumed run's config) < --set < dedicated options."""
-    from ddpg_control.config import TrainConfig, load_config, parse_override, with_overrides
+    from ddpg_control.learning.config import (
+        TrainConfig,
+        load_config,
+        parse_override,
+        with_overrides,
+    )
 
     if base is not None:
         config = base
@@ -107,11 +112,11 @@ def _resume_paths(target: Path) -> tuple[Path, Path]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ddpg_control.checkpoint import load_checkpoint
-    from ddpg_control.cli._envs import env_factory
-    from ddpg_control.config import TrainConfig
-    from ddpg_control.runs import new_run_dir
-    from ddpg_control.trainer import Progress, train
+    from ddpg_control.cli.envs import env_factory
+    from ddpg_control.cli.runs import new_run_dir
+    from ddpg_control.learning.checkpoint import load_checkpoint
+    from ddpg_control.learning.config import TrainConfig
+    from ddpg_control.learning.trainer import Progress, train
 
     resume_from: Path | None = None
     if args.resume is not None:

@@ -13,8 +13,8 @@ import pytest
 import torch
 from onnx import TensorProto, helper
 
-from ddpg_control.checkpoint import save_checkpoint
-from ddpg_control.networks import Actor, Architecture
+from ddpg_control.learning.checkpoint import save_checkpoint
+from ddpg_control.learning.networks import Actor, Architecture
 from export.onnx_export import export_policy
 
 HIDDEN = (64, 64)

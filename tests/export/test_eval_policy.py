@@ -9,10 +9,10 @@ import gymnasium
 import numpy as np
 import pytest
 
-from ddpg_control.agent import actor_policy
-from ddpg_control.checkpoint import load_actor
 from ddpg_control.cli.main import main
-from ddpg_control.evaluation import evaluate
+from ddpg_control.learning.agent import actor_policy
+from ddpg_control.learning.checkpoint import load_actor
+from ddpg_control.learning.evaluation import evaluate
 from export.onnx_export import export_policy
 from export.runtime import OnnxPolicy
 

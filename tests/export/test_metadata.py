@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ddpg_control.contracts import OBSERVATION_LAYOUT
-from ddpg_control.errors import PolicyArtifactError
+from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
+from ddpg_control.runtime.errors import PolicyArtifactError
 from export.metadata import FORMAT_VERSION, KEYS, PolicyMetadata
 
 

@@ -13,8 +13,8 @@ import onnx
 import pytest
 import torch
 
-from ddpg_control.checkpoint import load_actor
-from ddpg_control.errors import CheckpointError, PolicyArtifactError
+from ddpg_control.learning.checkpoint import load_actor
+from ddpg_control.runtime.errors import CheckpointError, PolicyArtifactError
 from export.metadata import KEYS
 from export.onnx_export import export_policy
 from export.runtime import OnnxPolicy

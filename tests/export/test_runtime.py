@@ -15,8 +15,8 @@ import onnx
 import pytest
 from onnx import TensorProto
 
-from ddpg_control.contracts import make_observation
-from ddpg_control.errors import PolicyArtifactError
+from ddpg_control.runtime.contracts import make_observation
+from ddpg_control.runtime.errors import PolicyArtifactError
 from export.metadata import FORMAT_VERSION
 from export.runtime import OnnxPolicy
 

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import serial
 
-from ddpg_control.contracts import Plant
-from ddpg_control.errors import ConfigError, PlantError
+from ddpg_control.runtime.contracts import Plant
+from ddpg_control.runtime.errors import ConfigError, PlantError
 from hardware.client import Calibration, SerialConfig, SerialPlant, open_error
 from hardware.device import DeviceConfig
 from hardware.emulator import FaultInjection

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ddpg_control.timing import SimulatedClock
+from ddpg_control.runtime.timing import SimulatedClock
 from hardware.device import DeviceConfig, VirtualDevice
 from hardware.protocol import (
     Arm,

@@ -13,8 +13,8 @@ from gymnasium.utils.env_checker import check_env
 from gymnasium.utils.passive_env_checker import env_render_passive_checker
 
 import sim
-from ddpg_control.contracts import make_observation
-from ddpg_control.errors import ConfigError
+from ddpg_control.runtime.contracts import make_observation
+from ddpg_control.runtime.errors import ConfigError
 from sim.params import PendulumParams, RandomizationRanges
 
 

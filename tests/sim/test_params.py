@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ddpg_control.errors import ConfigError
+from ddpg_control.runtime.errors import ConfigError
 from sim.params import PRESETS, PendulumParams, RandomizationRanges, preset
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import sim  # noqa: F401  (registers the env)
-from ddpg_control.contracts import Plant, make_observation
-from ddpg_control.errors import ConfigError, PlantError
+from ddpg_control.runtime.contracts import Plant, make_observation
+from ddpg_control.runtime.errors import ConfigError, PlantError
 from sim.params import PendulumParams, preset
 from sim.plant import SimPlant
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from ddpg_control.cli import main
-from ddpg_control.runs import BEST_CHECKPOINT
+from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
 
 
 def rod_rows(frame: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import sim  # noqa: F401  (registers the env)
-from ddpg_control.errors import ConfigError
+from ddpg_control.runtime.errors import ConfigError
 from sim.render import record_episode, save_gif
 
 

@@ -1,0 +1,347 @@
+"""Training configuration: frozen dataclasses, loaded from TOML, overridden from the CLI.
+
+A config file mirrors :class:`TrainConfig`: top-level keys for the run, and one table per
+concern::
+
+    seed = 0
+    total_steps = 20000
+
+    [env]
+    id = "Pendulum-v1"
+
+    [agent]
+    hidden_sizes = [64, 64]
+
+    [noise]
+    kind = "gaussian"
+    sigma = 0.1
+
+    [stop]
+    metric = "eval"
+    goal_return = -150.0
+
+Every value is validated on construction; a bad value raises :class:`ConfigError` saying which
+key is wrong and what it accepts. Torch-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from ddpg_control.runtime.errors import ConfigError
+
+NoiseKind = Literal["gaussian", "ou"]
+StopMetric = Literal["eval", "train", "none"]
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"config value '{key}' {message}")
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """Which Gymnasium environment to train on. ``preset``/``randomize`` are PyBullet-only."""
+
+    id: str = "Pendulum-v1"
+    preset: str = ""
+    randomize: bool = False
+
+    def __post_init__(self) -> None:
+        _require(bool(self.id.strip()), "env.id", "must be a Gymnasium environment id")
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """DDPG networks and update (Lillicrap et al. 2016; the paper's options are switches)."""
+
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    actor_lr: float = 1e-3
+    critic_lr: float = 1e-3
+    gamma: float = 0.98
+    tau: float = 0.01
+    batch_size: int = 128
+    #: L2 penalty on the critic's weights (the paper uses 1e-2); 0 disables it.
+    critic_weight_decay: float = 0.0
+    #: Final layers drawn from U(-b, b) (the paper uses 3e-3); 0 keeps PyTorch's default init.
+    final_layer_init_bound: float = 0.0
+
+    def __post_init__(self) -> None:
+        _require(
+            len(self.hidden_sizes) > 0 and all(h > 0 for h in self.hidden_sizes),
+            "agent.hidden_sizes",
+            f"must be a non-empty list of positive integers, got {list(self.hidden_sizes)}",
+        )
+        for key in ("actor_lr", "critic_lr"):
+            value = getattr(self, key)
+            _require(0 < value < 1, f"agent.{key}", f"must be in (0, 1), got {value}")
+        _require(0 <= self.gamma < 1, "agent.gamma", f"must be in [0, 1), got {self.gamma}")
+        _require(0 < self.tau <= 1, "agent.tau", f"must be in (0, 1], got {self.tau}")
+        _require(self.batch_size > 0, "agent.batch_size", f"must be > 0, got {self.batch_size}")
+        _require(
+            self.critic_weight_decay >= 0,
+            "agent.critic_weight_decay",
+            f"must be >= 0, got {self.critic_weight_decay}",
+        )
+        _require(
+            self.final_layer_init_bound >= 0,
+            "agent.final_layer_init_bound",
+            f"must be >= 0, got {self.final_layer_init_bound}",
+        )
+
+
+@dataclass(frozen=True)
+class NoiseConfig:
+    """Exploration noise, in units of the torque limit (sigma 0.1 = 10 % of max torque)."""
+
+    kind: NoiseKind = "gaussian"
+    sigma: float = 0.1
+    #: Ornstein-Uhlenbeck mean-reversion rate (per step); the seed tutorials use 0.15.
+    theta: float = 0.15
+
+    def __post_init__(self) -> None:
+        _require(
+            self.kind in get_args(NoiseKind),
+            "noise.kind",
+            f"must be one of {list(get_args(NoiseKind))}, got {self.kind!r}",
+        )
+        _require(self.sigma >= 0, "noise.sigma", f"must be >= 0, got {self.sigma}")
+        _require(0 < self.theta <= 1, "noise.theta", f"must be in (0, 1], got {self.theta}")
+
+
+@dataclass(frozen=True)
+class StopConfig:
+    """Early stop once the return passes a goal.
+
+    ``metric = "eval"`` stops when a periodic deterministic evaluation reaches ``goal_return``
+    and a confirming evaluation over ``final_eval_episodes`` (100) agrees: one episode's return
+    depends mostly on its start state (std ~80 on Pendulum-v1), so 10 episodes alone are too
+    noisy to stop on. ``"train"`` is the seed tutorials' rule (mean of the last
+    ``window_episodes`` training returns, which include exploration noise and lag the policy by
+    up to ``window_episodes`` episodes); ``"none"`` always runs ``total_steps``.
+    """
+
+    metric: StopMetric = "eval"
+    goal_return: float = -150.0
+    window_episodes: int = 100
+
+    def __post_init__(self) -> None:
+        _require(
+            self.metric in get_args(StopMetric),
+            "stop.metric",
+            f"must be one of {list(get_args(StopMetric))}, got {self.metric!r}",
+        )
+        _require(math.isfinite(self.goal_return), "stop.goal_return", "must be a finite number")
+        _require(
+            self.window_episodes > 0,
+            "stop.window_episodes",
+            f"must be > 0, got {self.window_episodes}",
+        )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one training run needs. Never mutated: use :func:`with_overrides`."""
+
+    seed: int = 0
+    total_steps: int = 20_000
+    #: Uniformly random actions (and no updates) for this many first steps.
+    learning_starts: int = 1_000
+    buffer_size: int = 100_000
+    #: Deterministic evaluation every this many env steps, over ``eval_episodes`` episodes.
+    eval_every_steps: int = 1_000
+    eval_episodes: int = 10
+    #: Episodes of the final evaluation of the best checkpoint (the figure the README quotes).
+    final_eval_episodes: int = 100
+    #: Torch intra-op threads; 1 is fastest for these small networks.
+    torch_threads: int = 1
+    env: EnvConfig = field(default_factory=EnvConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
+    noise: NoiseConfig = field(default_factory=NoiseConfig)
+    stop: StopConfig = field(default_factory=StopConfig)
+
+    def __post_init__(self) -> None:
+        _require(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
+        _require(
+            self.total_steps > 0,
+            "total_steps",
+            f"must be a positive number of steps, got {self.total_steps}",
+        )
+        _require(
+            self.learning_starts >= 0,
+            "learning_starts",
+            f"must be >= 0, got {self.learning_starts}",
+        )
+        _require(
+            self.buffer_size >= self.agent.batch_size,
+            "buffer_size",
+            f"must be >= agent.batch_size ({self.agent.batch_size}), got {self.buffer_size}",
+        )
+        for key in ("eval_every_steps", "eval_episodes", "final_eval_episodes", "torch_threads"):
+            value = getattr(self, key)
+            _require(value > 0, key, f"must be > 0, got {value}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (lists, not tuples): fits TOML, JSON and a weights-only checkpoint."""
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        return _build(cls, data, prefix="")
+
+
+_SECTIONS: dict[str, type] = {
+    "env": EnvConfig,
+    "agent": AgentConfig,
+    "noise": NoiseConfig,
+    "stop": StopConfig,
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _coerce(key: str, value: Any, default: Any) -> Any:
+    """Check ``value`` against the type of the field's default; ints are accepted as floats."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, tuple):
+        ok = isinstance(value, list | tuple) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        )
+        value = tuple(value) if ok else value
+    else:  # pragma: no cover - every field has one of the types above
+        ok = True
+    if not ok:
+        raise ConfigError(
+            f"config value '{key}' must be of type {type(default).__name__}, got {value!r}"
+        )
+    return value
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config section '{prefix.rstrip('.')}' must be a table")
+    defaults = cls()
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key '{prefix}{unknown[0]}' (known keys: {', '.join(sorted(known))})"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        if cls is TrainConfig and name in _SECTIONS:
+            kwargs[name] = _build(_SECTIONS[name], value, prefix=f"{name}.")
+        else:
+            kwargs[name] = _coerce(prefix + name, value, getattr(defaults, name))
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid config: {exc}") from exc
+
+
+def load_config(path: Path) -> TrainConfig:
+    """Read a TOML config file; missing keys keep their defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file '{path}' does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file '{path}': {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file '{path}' is not valid TOML: {exc}") from None
+    return TrainConfig.from_dict(data)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"agent.actor_lr=3e-4"`` -> ``("agent.actor_lr", 0.0003)``; values use TOML syntax,
+    bare words are taken as strings (``noise.kind=ou``)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"override '{text}' must look like KEY=VALUE, e.g. agent.tau=0.005")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def with_overrides(config: TrainConfig, overrides: Sequence[tuple[str, Any]]) -> TrainConfig:
+    """A new config with dotted keys replaced (``seed``, ``agent.tau``, ``env.id`` ...)."""
+    data = config.to_dict()
+    for key, value in overrides:
+        section, _, name = key.rpartition(".")
+        target = data
+        if section:
+            if section not in _SECTIONS:
+                raise ConfigError(
+                    f"unknown config section '{section}' in '{key}' "
+                    f"(sections: {', '.join(_SECTIONS)})"
+                )
+            target = data[section]
+        if name not in target:
+            raise ConfigError(f"unknown config key '{key}'")
+        target[name] = value
+    return TrainConfig.from_dict(data)
+
+
+def to_toml(config: TrainConfig) -> str:
+    """The resolved config as TOML text; :func:`load_config` reads it back unchanged."""
+    data = config.to_dict()
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for section in _SECTIONS:
+        lines.append("")
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in data[section].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML")
+
+
+__all__ = [
+    "AgentConfig",
+    "EnvConfig",
+    "NoiseConfig",
+    "StopConfig",
+    "TrainConfig",
+    "load_config",
+    "parse_override",
+    "to_toml",
+    "with_overrides",
+]

@@ -1,0 +1,15 @@
+"""What a run directory ``runs/<name>/`` holds, by name: the one place these names are spelled.
+
+``train`` writes the checkpoints, ``export`` the policy next to them, ``run`` its telemetry
+under the policy's folder. Finding and creating run directories is the CLI's
+(:mod:`ddpg_control.cli.runs`).
+"""
+
+from __future__ import annotations
+
+CHECKPOINT_DIR = "checkpoints"
+BEST_CHECKPOINT = f"{CHECKPOINT_DIR}/best.pt"
+LAST_CHECKPOINT = f"{CHECKPOINT_DIR}/last.pt"
+POLICY_FILE = "policy.onnx"
+TELEMETRY_DIR = "telemetry"
+CONFIG_FILE = "config.toml"

@@ -1,0 +1,232 @@
+"""Per-tick telemetry of a control run: record in memory, write/read CSV, summarise.
+
+One CSV per run, one row per executed tick, columns :data:`COLUMNS`:
+
+=================  =====================================================================
+``time_s``         when the tick started, seconds since the run's first deadline
+``angle_rad``      joint angle read this tick (0 = upright, counter-clockwise positive)
+``velocity_rad_s`` joint velocity read this tick
+``torque_cmd_nm``  torque the policy asked for
+``torque_sent_nm`` torque the safety layer let through to the plant
+``read_s``         time spent reading the plant
+``infer_s``        time spent building the observation and asking the policy
+``write_s``        time spent in the safety layer and writing the plant
+``lateness_s``     tick start minus its deadline (how late the loop woke up)
+=================  =====================================================================
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ddpg_control.runtime.contracts import wrap_angle
+from ddpg_control.runtime.errors import ConfigError
+
+COLUMNS: tuple[str, ...] = (
+    "time_s",
+    "angle_rad",
+    "velocity_rad_s",
+    "torque_cmd_nm",
+    "torque_sent_nm",
+    "read_s",
+    "infer_s",
+    "write_s",
+    "lateness_s",
+)
+
+#: A run "holds upright" when the angle stays within this of 0 over the hold window.
+UPRIGHT_TOLERANCE_RAD = 0.1
+HOLD_WINDOW_S = 5.0
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class TelemetryRecorder:
+    """Appends one row per tick; cheap enough for 1 kHz (``array('d')`` per column)."""
+
+    def __init__(self) -> None:
+        self._columns: dict[str, array[float]] = {name: array("d") for name in COLUMNS}
+
+    def __len__(self) -> int:
+        return len(self._columns["time_s"])
+
+    def record(
+        self,
+        time_s: float,
+        angle_rad: float,
+        velocity_rad_s: float,
+        torque_cmd_nm: float,
+        torque_sent_nm: float,
+        read_s: float,
+        infer_s: float,
+        write_s: float,
+        lateness_s: float,
+    ) -> None:
+        c = self._columns
+        c["time_s"].append(time_s)
+        c["angle_rad"].append(angle_rad)
+        c["velocity_rad_s"].append(velocity_rad_s)
+        c["torque_cmd_nm"].append(torque_cmd_nm)
+        c["torque_sent_nm"].append(torque_sent_nm)
+        c["read_s"].append(read_s)
+        c["infer_s"].append(infer_s)
+        c["write_s"].append(write_s)
+        c["lateness_s"].append(lateness_s)
+
+    def tail(self, name: str, count: int) -> FloatArray:
+        column = self._columns[name]
+        return np.asarray(column[max(0, len(column) - count) :], dtype=np.float64)
+
+    def freeze(self) -> Telemetry:
+        return Telemetry({k: np.asarray(v, dtype=np.float64) for k, v in self._columns.items()})
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    """Telemetry columns as float64 arrays of equal length."""
+
+    columns: dict[str, FloatArray]
+
+    def __post_init__(self) -> None:
+        missing = [c for c in COLUMNS if c not in self.columns]
+        if missing:
+            raise ConfigError(f"telemetry lacks column(s) {', '.join(missing)}")
+        lengths = {len(self.columns[c]) for c in COLUMNS}
+        if len(lengths) > 1:
+            raise ConfigError(f"telemetry columns differ in length: {sorted(lengths)}")
+
+    def __len__(self) -> int:
+        return len(self.columns["time_s"])
+
+    def __getitem__(self, name: str) -> FloatArray:
+        return self.columns[name]
+
+    def write_csv(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = np.column_stack([self.columns[c] for c in COLUMNS]) if len(self) else None
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            f.write(",".join(COLUMNS) + "\n")
+            if table is not None:
+                np.savetxt(f, table, delimiter=",", fmt="%.9g")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read_csv(cls, path: Path) -> Telemetry:
+        try:
+            with path.open(encoding="utf-8") as f:
+                header = f.readline().strip().split(",")
+                rows = f.read()
+            data = (
+                np.loadtxt(io.StringIO(rows), delimiter=",", ndmin=2, dtype=np.float64)
+                if rows.strip()
+                else np.zeros((0, len(header)))
+            )
+        except FileNotFoundError:
+            raise ConfigError(
+                f"telemetry file '{path}' does not exist: 'ddpg-control run' writes one "
+                "per run under the run directory's telemetry/ folder"
+            ) from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"'{path}' is not a telemetry CSV ({exc})") from None
+        missing = [c for c in COLUMNS if c not in header]
+        if missing:
+            raise ConfigError(
+                f"'{path}' is not a telemetry CSV: missing column(s) {', '.join(missing)}"
+            )
+        if data.shape[1] != len(header):
+            raise ConfigError(f"'{path}': rows have {data.shape[1]} values, header {len(header)}")
+        return cls({name: data[:, header.index(name)].copy() for name in COLUMNS})
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """p50 / p99 / max of a sample (NaN when the sample is empty)."""
+
+    p50: float
+    p99: float
+    max: float
+
+    @classmethod
+    def of(cls, values: FloatArray) -> Stats:
+        if len(values) == 0:
+            return cls(math.nan, math.nan, math.nan)
+        p50, p99 = np.percentile(values, [50.0, 99.0])
+        return cls(float(p50), float(p99), float(np.max(values)))
+
+    def format_us(self) -> str:
+        return f"p50 {self.p50 * 1e6:8.1f}  p99 {self.p99 * 1e6:8.1f}  max {self.max * 1e6:8.1f} us"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What the end-of-run report says."""
+
+    ticks: int
+    missed_deadlines: int
+    period_s: float
+    elapsed_s: float
+    lateness: Stats
+    read: Stats
+    infer: Stats
+    write: Stats
+    final_angle_rad: float
+    holding_upright: bool
+
+    @property
+    def achieved_rate_hz(self) -> float:
+        return self.ticks / self.elapsed_s if self.elapsed_s > 0 else math.nan
+
+    def lines(self) -> list[str]:
+        scheduled = self.ticks + self.missed_deadlines
+        miss_pct = 100.0 * self.missed_deadlines / scheduled if scheduled else 0.0
+        return [
+            f"ticks        {self.ticks} in {self.elapsed_s:.2f} s "
+            f"({self.achieved_rate_hz:.1f} Hz achieved, {1.0 / self.period_s:.1f} Hz asked)",
+            f"missed       {self.missed_deadlines} deadlines ({miss_pct:.3f}%)",
+            f"lateness     {self.lateness.format_us()}",
+            f"read         {self.read.format_us()}",
+            f"infer        {self.infer.format_us()}",
+            f"write        {self.write.format_us()}",
+            f"final angle  {self.final_angle_rad:+.3f} rad "
+            f"({'holding upright' if self.holding_upright else 'not holding upright'}: "
+            f"|angle| < {UPRIGHT_TOLERANCE_RAD} rad over the last {HOLD_WINDOW_S:g} s)",
+        ]
+
+
+def holding_upright(
+    telemetry: Telemetry,
+    window_s: float = HOLD_WINDOW_S,
+    tolerance_rad: float = UPRIGHT_TOLERANCE_RAD,
+) -> bool:
+    """True when every reading in the last ``window_s`` of the run is within tolerance of 0."""
+    if len(telemetry) == 0:
+        return False
+    t = telemetry["time_s"]
+    recent = telemetry["angle_rad"][t >= t[-1] - window_s]
+    return bool(all(abs(wrap_angle(float(a))) < tolerance_rad for a in recent))
+
+
+def summarize(telemetry: Telemetry, missed_deadlines: int, period_s: float) -> RunSummary:
+    n = len(telemetry)
+    elapsed_s = float(telemetry["time_s"][-1]) + period_s if n else 0.0
+    return RunSummary(
+        ticks=n,
+        missed_deadlines=missed_deadlines,
+        period_s=period_s,
+        elapsed_s=elapsed_s,
+        lateness=Stats.of(telemetry["lateness_s"]),
+        read=Stats.of(telemetry["read_s"]),
+        infer=Stats.of(telemetry["infer_s"]),
+        write=Stats.of(telemetry["write_s"]),
+        final_angle_rad=wrap_angle(float(telemetry["angle_rad"][-1])) if n else math.nan,
+        holding_upright=holding_upright(telemetry),
+    )

@@ -1,0 +1,283 @@
+"""``ddpg-control run --sim`` and ``ddpg-control plot`` end to end: real onnxruntime, real PyBullet.
+
+The policies here are small hand-built ONNX graphs (``max_torque * tanh(obs @ w + b)``) with
+real artifact metadata, so these tests need no training and no torch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from ddpg_control.cli.main import main
+from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
+from ddpg_control.runtime.telemetry import Telemetry
+from export.metadata import PolicyMetadata
+
+DDPG_CONTROL = [sys.executable, "-m", "ddpg_control.cli.main"]
+
+
+def linear_policy(
+    path: Path,
+    weights: tuple[float, float, float] = (0.0, -4.0, -1.0),
+    bias: float = 0.0,
+    max_torque_nm: float = 2.0,
+    period_s: float = 0.05,
+) -> Path:
+    w = numpy_helper.from_array(np.array(weights, dtype=np.float32).reshape(3, 1), "w")
+    b = numpy_helper.from_array(np.array([bias], dtype=np.float32), "b")
+    scale = numpy_helper.from_array(np.array([max_torque_nm], dtype=np.float32), "scale")
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["obs", "w"], ["z"]),
+            helper.make_node("Add", ["z", "b"], ["zb"]),
+            helper.make_node("Tanh", ["zb"], ["t"]),
+            helper.make_node("Mul", ["t", "scale"], ["action"]),
+        ],
+        "linear_policy",
+        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info("action", TensorProto.FLOAT, ["batch", 1])],
+        initializer=[w, b, scale],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
+    metadata = PolicyMetadata(
+        observation_layout=OBSERVATION_LAYOUT,
+        obs_dim=3,
+        act_dim=1,
+        max_torque_nm=max_torque_nm,
+        control_period_s=period_s,
+        env_id="Pendulum-v1",
+        env_preset="",
+        env_params={},
+        env_randomize=None,
+        run_name=path.parent.name,
+        checkpoint="checkpoints/best.pt",
+        checkpoint_sha256="0" * 64,
+        env_steps=0,
+        episodes=0,
+        eval_return=None,
+        train_wall_time_s=0.0,
+        package_version="test",
+        exporter="onnx.helper (test)",
+        opset=17,
+    )
+    for key, value in metadata.to_props().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, path)
+    return path
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    linear_policy(tmp_path / "runs" / "lin" / "policy.onnx")
+    return tmp_path / "runs"
+
+
+def run_cli(*argv: str) -> int:
+    return main(list(argv))
+
+
+def test_run_sim_defaults_to_the_latest_policy_and_writes_telemetry(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli("run", "--sim", "--runs-dir", str(runs), "--virtual-time", "--duration", "3")
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "exit: completed (0)" in out
+    assert "ticks        60 in 3.00 s" in out
+    assert "at 20 Hz" in err and "rate" in err  # the start line and the live status
+    csvs = list((runs / "lin" / "telemetry").glob("sim-*.csv"))
+    assert len(csvs) == 1 and f"telemetry: {csvs[0]}" in out
+    telemetry = Telemetry.read_csv(csvs[0])
+    assert len(telemetry) == 60
+    assert np.abs(telemetry["torque_sent_nm"]).max() <= 2.0
+    assert telemetry["angle_rad"][0] == pytest.approx(-np.pi)  # started hanging down (wrapped)
+
+
+def test_max_torque_start_angle_and_rate_options(
+    runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv = tmp_path / "out.csv"
+    args = ["run", "--sim", "--runs-dir", str(runs), "--virtual-time", "--duration", "1"]
+    args += ["--max-torque", "0.5", "--start-angle", "1.0", "--rate", "50", "--telemetry", str(csv)]
+    code = run_cli(*args)
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "differs from the 20 Hz" in err
+    telemetry = Telemetry.read_csv(csv)
+    assert len(telemetry) == 50
+    assert np.abs(telemetry["torque_sent_nm"]).max() == pytest.approx(0.5)
+    assert np.abs(telemetry["torque_cmd_nm"]).max() > 0.5
+    assert telemetry["angle_rad"][0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_telemetry_option_may_name_a_folder(runs: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "tele"
+    code = run_cli(
+        "run",
+        "--sim",
+        "--runs-dir",
+        str(runs),
+        "--virtual-time",
+        "--quiet",
+        "--duration",
+        "1",
+        "--telemetry",
+        str(folder),
+    )
+    assert code == 0
+    (csv,) = folder.glob("sim-*.csv")
+    assert len(Telemetry.read_csv(csv)) == 20
+
+
+def test_leaving_the_velocity_envelope_is_a_safety_stop_exit(
+    runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = linear_policy(tmp_path / "push" / "policy.onnx", weights=(0, 0, 0), bias=5.0)
+    args = ["run", "--sim", "--policy", str(policy), "--virtual-time", "--max-velocity", "3"]
+    args += ["--start-angle", "0.5"]  # falls from near upright, pushed the same way
+    code = run_cli(*args)
+    out, _ = capsys.readouterr()
+    assert code == 4
+    assert "exit: safety stop (4)" in out and "envelope" in out
+
+
+def test_real_time_run_keeps_time(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = run_cli("run", "--sim", "--runs-dir", str(runs), "--duration", "0.5", "--rate", "100")
+    out, _ = capsys.readouterr()
+    assert code == 0
+    ticks = int(re.search(r"ticks\s+(\d+)", out).group(1))  # type: ignore[union-attr]
+    missed = int(re.search(r"missed\s+(\d+) deadlines", out).group(1))  # type: ignore[union-attr]
+    assert ticks + missed == 50  # every deadline of the 0.5 s either ran or was counted
+    csv = next((runs / "lin" / "telemetry").glob("*.csv"))
+    telemetry = Telemetry.read_csv(csv)
+    assert len(telemetry) == ticks
+    # Every tick belongs to its own deadline on the absolute 10 ms grid (no drift, no repeats).
+    slots = (telemetry["time_s"] - telemetry["lateness_s"]) / 0.01
+    np.testing.assert_allclose(slots, np.round(slots), atol=1e-6)
+    assert np.all(np.diff(np.round(slots)) >= 1)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run"], "one of the arguments --sim --device is required"),
+        (["run", "--sim", "--device", "/dev/null"], "not allowed with argument"),
+    ],
+)
+def test_sim_or_device_is_required_and_exclusive(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        run_cli(*argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_no_policy_says_what_to_run_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli("run", "--sim", "--runs-dir", str(tmp_path / "nothing"))
+    assert code == 2
+    assert "ddpg-control train" in capsys.readouterr().err
+
+
+def test_a_policy_stronger_than_the_plant_is_clipped_to_the_plant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strong = linear_policy(tmp_path / "strong" / "policy.onnx", max_torque_nm=5.0)
+    csv = tmp_path / "strong.csv"
+    args = ["--start-angle", "2.0", "--duration", "2", "--telemetry", str(csv), "--quiet"]
+    code = run_cli("run", "--sim", "--policy", str(strong), "--virtual-time", *args)
+    assert code == 0
+    assert "2 N*m torque limit" in capsys.readouterr().out
+    telemetry = Telemetry.read_csv(csv)
+    assert np.abs(telemetry["torque_cmd_nm"]).max() > 2.0
+    assert np.abs(telemetry["torque_sent_nm"]).max() == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("option", [["--duration", "-1"], ["--rate", "0"], ["--max-torque", "0"]])
+def test_bad_options_are_refused(
+    runs: Path, option: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = run_cli("run", "--sim", "--runs-dir", str(runs), "--virtual-time", *option)
+    assert code == 2
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "reason"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_signals_stop_a_real_run_with_its_exit_code(
+    runs: Path, sig: signal.Signals, code: int, reason: str
+) -> None:
+    proc = subprocess.Popen(
+        [*DDPG_CONTROL, "run", "--sim", "--runs-dir", str(runs), "--duration", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = ""
+    deadline = time.monotonic() + 30
+    while "rate" not in line and time.monotonic() < deadline:  # wait for the loop to run
+        line = proc.stderr.readline()
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == code
+    assert f"exit: {reason} ({code})" in out
+    assert len(list((runs / "lin" / "telemetry").glob("*.csv"))) == 1
+
+
+def test_the_run_path_never_imports_torch(runs: Path) -> None:
+    code = (
+        "import sys\n"
+        "from ddpg_control.cli.main import main\n"
+        f"rc = main(['run', '--sim', '--runs-dir', {str(runs)!r}, '--virtual-time', '--quiet'])\n"
+        "assert rc == 0, rc\n"
+        "import ddpg_control.runtime.control_loop, ddpg_control.runtime.timing\n"
+        "import ddpg_control.runtime.safety\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'torch')\n"
+        "print('TORCH', heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "TORCH []" in done.stdout
+
+
+def test_plot_turns_the_latest_telemetry_into_a_png(
+    runs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("run", "--sim", "--runs-dir", str(runs), "--virtual-time", "--quiet") == 0
+    capsys.readouterr()
+    assert run_cli("plot", "--runs-dir", str(runs)) == 0
+    out = capsys.readouterr().out
+    png = Path(out.split("plot: ")[1].strip())
+    assert png.suffix == ".png" and png.parent == runs / "lin" / "telemetry"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_of_a_bad_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not,telemetry\n")
+    assert run_cli("plot", str(bad)) == 2
+    assert "missing column" in capsys.readouterr().err
+    assert run_cli("plot", "--runs-dir", str(tmp_path / "none")) == 2
+    assert os.path.exists(bad)

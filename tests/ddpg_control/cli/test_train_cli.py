@@ -1,0 +1,103 @@
+"""``ddpg-control train`` through the real entry point: a tiny run, resume, and bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ddpg_control.cli import main
+from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
+
+TINY = [
+    "--total-steps", "400",
+    "--set", "learning_starts=100",
+    "--set", "eval_every_steps=200",
+    "--set", "eval_episodes=1",
+    "--set", "final_eval_episodes=2",
+    "--set", "agent.hidden_sizes=[16, 16]",
+    "--no-progress",
+]  # fmt: skip
+
+CliError = Callable[[list[str]], str]
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+
+def test_train_writes_a_run_directory_and_resumes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--name", "tiny", "--seed", "3", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "runs/tiny" in out and "over 2 deterministic episodes" in out
+    run = Path("runs/tiny")
+    for name in ("config.toml", "metrics.csv", "learning_curve.png", BEST_CHECKPOINT,
+                 LAST_CHECKPOINT):  # fmt: skip
+        assert (run / name).is_file(), name
+    assert "seed = 3" in (run / "config.toml").read_text()
+    assert main(["train", "--resume", "runs/tiny", "--total-steps", "600", "--no-progress"]) == 0
+    assert "600 steps" in capsys.readouterr().out
+    assert "total_steps = 600" in (run / "config.toml").read_text()
+
+
+def test_unknown_env_id(cli_error: CliError) -> None:
+    assert "unknown environment id 'Pendulum-v9'" in cli_error(
+        ["train", "--env", "Pendulum-v9", "--no-progress"]
+    )
+    assert not Path("runs").exists()
+
+
+@pytest.mark.parametrize("steps", ["0", "-5"])
+def test_zero_or_negative_steps(cli_error: CliError, steps: str) -> None:
+    assert "total_steps" in cli_error(["train", f"--total-steps={steps}"])
+
+
+def test_not_a_number_of_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--total-steps", "many"])
+    assert exc.value.code == 2
+    assert "expected a whole number" in capsys.readouterr().err
+
+
+def test_config_file_problems(cli_error: CliError, tmp_path: Path) -> None:
+    assert "does not exist" in cli_error(["train", "--config", "missing.toml"])
+    Path("bad.toml").write_text("[agent\n")
+    assert "not valid TOML" in cli_error(["train", "--config", "bad.toml"])
+    Path("wrong.toml").write_text("[agent]\ntau = 2.0\n")
+    assert "agent.tau" in cli_error(["train", "--config", "wrong.toml"])
+    Path("dir.toml").mkdir()
+    assert "cannot read" in cli_error(["train", "--config", "dir.toml"])
+    assert "KEY=VALUE" in cli_error(["train", "--set", "tau"])
+
+
+@pytest.mark.parametrize("option", [["--randomize"], ["--preset", "heavy"]])
+def test_pybullet_only_options_on_pendulum_v1(cli_error: CliError, option: list[str]) -> None:
+    message = cli_error(["train", *option])
+    assert "only applies to PyBulletPendulum-v0" in message
+
+
+def test_resume_without_a_checkpoint(cli_error: CliError) -> None:
+    assert "nothing to resume" in cli_error(["train", "--resume", "runs/none"])
+    Path("junk.pt").write_bytes(b"not a checkpoint")
+    assert "corrupt" in cli_error(["train", "--resume", "junk.pt"])
+
+
+def test_train_on_the_pybullet_pendulum_records_its_env(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["train", "--env", "PyBulletPendulum-v0", "--preset", "realistic", "--randomize"]
+    tiny = [*TINY, "--total-steps", "200", "--set", "final_eval_episodes=1"]
+    assert main([*argv, "--name", "pb", *tiny]) == 0
+    from ddpg_control.learning.checkpoint import load_checkpoint
+
+    payload = load_checkpoint(Path("runs/pb") / BEST_CHECKPOINT)
+    env = payload["env"]
+    assert env["id"] == "PyBulletPendulum-v0"
+    assert env["randomize"] is True
+    assert env["control_period_s"] == pytest.approx(0.05)
+    assert env["max_torque_nm"] > 0
+    assert env["params"] and all(
+        isinstance(v, int | float | str | bool) for v in env["params"].values()
+    )
+    assert payload["config"]["env"] == {"id": "PyBulletPendulum-v0", "preset": "realistic",
+                                        "randomize": True}  # fmt: skip

@@ -1,0 +1,112 @@
+"""TrainConfig: defaults, TOML round trip, overrides, and bad values as ConfigError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ddpg_control.learning.config import (
+    TrainConfig,
+    load_config,
+    parse_override,
+    to_toml,
+    with_overrides,
+)
+from ddpg_control.runtime.errors import ConfigError
+
+
+def test_resolved_config_round_trips_through_toml(tmp_path: Path) -> None:
+    config = with_overrides(
+        TrainConfig(),
+        [("agent.hidden_sizes", [32, 16]), ("noise.kind", "ou"), ("env.randomize", True)],
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(to_toml(config))
+    assert load_config(path) == config
+
+
+def test_config_file_keeps_defaults_for_missing_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("seed = 7\n[agent]\ntau = 0.005\ngamma = 1e-1\n")
+    config = load_config(path)
+    assert config.seed == 7
+    assert config.agent.tau == 0.005
+    assert config.agent.batch_size == TrainConfig().agent.batch_size
+
+
+def test_integer_is_accepted_where_a_float_is_expected(tmp_path: Path) -> None:
+    config = with_overrides(TrainConfig(), [("stop.goal_return", -150)])
+    assert config.stop.goal_return == -150.0
+    assert isinstance(config.stop.goal_return, float)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("agent.actor_lr=3e-4", ("agent.actor_lr", 3e-4)),
+        ("noise.kind=ou", ("noise.kind", "ou")),
+        ("agent.hidden_sizes=[8, 8]", ("agent.hidden_sizes", [8, 8])),
+        ("env.randomize=true", ("env.randomize", True)),
+        ("seed = 3", ("seed", 3)),
+    ],
+)
+def test_parse_override_reads_toml_values(text: str, expected: tuple[str, object]) -> None:
+    assert parse_override(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ([("total_steps", 0)], "total_steps"),
+        ([("total_steps", -5)], "total_steps"),
+        ([("agent.tau", 0.0)], "agent.tau"),
+        ([("agent.gamma", 1.0)], "agent.gamma"),
+        ([("agent.hidden_sizes", [])], "agent.hidden_sizes"),
+        ([("agent.hidden_sizes", [64, 0])], "agent.hidden_sizes"),
+        ([("noise.kind", "pink")], "noise.kind"),
+        ([("stop.metric", "sometimes")], "stop.metric"),
+        ([("buffer_size", 10)], "buffer_size"),
+        ([("agent.batch_size", "big")], "agent.batch_size"),
+        ([("seed", True)], "seed"),
+        ([("agent.nonsense", 1)], "agent.nonsense"),
+        ([("optimizer.lr", 1)], "optimizer"),
+    ],
+)
+def test_bad_values_raise_config_error_naming_the_key(
+    overrides: list[tuple[str, object]], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        with_overrides(TrainConfig(), overrides)
+
+
+def test_override_without_equals_sign_is_refused() -> None:
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_override("agent.tau")
+
+
+def test_missing_invalid_and_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("seed = = 3\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="cannot read|not valid TOML"):
+        load_config(binary)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[agent]\nlearning_rate = 0.1\n")
+    with pytest.raises(ConfigError, match="agent.learning_rate"):
+        load_config(unknown)
+    section = tmp_path / "section.toml"
+    section.write_text("agent = 3\n")
+    with pytest.raises(ConfigError, match="agent"):
+        load_config(section)
+
+
+def test_configs_are_frozen() -> None:
+    config = TrainConfig()
+    with pytest.raises(AttributeError):
+        config.seed = 1  # type: ignore[misc]

@@ -1,0 +1,32 @@
+import math
+
+import numpy as np
+import pytest
+
+from ddpg_control.runtime.contracts import JointState, make_observation, wrap_angle
+
+
+def test_observation_is_cos_sin_velocity_float32() -> None:
+    obs = make_observation(0.0, 1.5)
+    assert obs.dtype == np.float32
+    assert obs.shape == (3,)
+    np.testing.assert_allclose(obs, [1.0, 0.0, 1.5])
+
+
+def test_observation_hanging_down_and_counter_clockwise_quarter_turn() -> None:
+    np.testing.assert_allclose(make_observation(math.pi, 0.0), [-1.0, 0.0, 0.0], atol=1e-7)
+    np.testing.assert_allclose(make_observation(math.pi / 2, -2.0), [0.0, 1.0, -2.0], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("angle", "wrapped"),
+    [(0.0, 0.0), (math.pi, -math.pi), (3 * math.pi / 2, -math.pi / 2), (-3 * math.pi, -math.pi)],
+)
+def test_wrap_angle_into_minus_pi_to_pi(angle: float, wrapped: float) -> None:
+    assert wrap_angle(angle) == pytest.approx(wrapped)
+
+
+def test_joint_state_is_immutable() -> None:
+    state = JointState(angle_rad=0.1, velocity_rad_s=0.0, timestamp_s=0.0)
+    with pytest.raises(AttributeError):
+        state.angle_rad = 1.0  # type: ignore[misc]
