@@ -15,8 +15,6 @@ import hashlib
 import io
 import logging
 import math
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import numpy as np
 from ddpg_control import __version__
 from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
 from ddpg_control.runtime.errors import CheckpointError, PolicyArtifactError
+from ddpg_control.runtime.files import replacing
 from ddpg_control.runtime.run_layout import CHECKPOINT_DIR, POLICY_FILE
 from export.metadata import INPUT_NAME, OUTPUT_NAME, PolicyMetadata
 from export.runtime import OnnxPolicy
@@ -195,16 +194,6 @@ def with_metadata(model_bytes: bytes, metadata: PolicyMetadata) -> bytes:
     return bytes(model.SerializeToString())
 
 
-def _write_atomically(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    return Path(tmp_name)
-
-
 def export_policy(
     checkpoint: Path,
     output: Path | None = None,
@@ -225,8 +214,8 @@ def export_policy(
     observations = verification_observations(
         max_velocity_of(metadata.env_params), np.random.default_rng(VERIFY_SEED), n_random
     )
-    tmp = _write_atomically(output, data)
-    try:
+    with replacing(output) as tmp:  # written only once verified
+        tmp.write_bytes(data)
         report = verify_policy(actor, OnnxPolicy.load(tmp), observations, tolerance_nm)
         if not report.passed:
             hint = (
@@ -239,9 +228,5 @@ def export_policy(
                 f"the exported policy does not match the checkpoint ({report.summary()}); "
                 f"nothing was written to '{output}'{hint}"
             )
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     logger.info("exported %s to %s: %s", checkpoint, output, report.summary())
     return ExportResult(output, len(data), metadata, report)

@@ -16,17 +16,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
-from ddpg_control.runtime.errors import PolicyArtifactError
+from ddpg_control.runtime.errors import PolicyArtifactError, first_line
 from export.metadata import INPUT_NAME, OUTPUT_NAME, PolicyMetadata
 
 logger = logging.getLogger(__name__)
 
 _EXPORT_HINT = "export one with 'ddpg-control export --onnx'"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _session_options() -> Any:
@@ -119,7 +114,7 @@ class OnnxPolicy:
         except Exception as exc:  # onnxruntime raises its own types for bad files
             raise PolicyArtifactError(
                 f"{source} is not a readable ONNX model (truncated or another file type?): "
-                f"{_first_line(exc)}; {_EXPORT_HINT}"
+                f"{first_line(exc)}; {_EXPORT_HINT}"
             ) from exc
         props = dict(session.get_modelmeta().custom_metadata_map)
         metadata = PolicyMetadata.from_props(props, source)

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ddpg_control.runtime.contracts import make_observation
-from ddpg_control.runtime.errors import PolicyArtifactError
+from ddpg_control.runtime.errors import PolicyArtifactError, first_line
 from export.runtime import OnnxPolicy
 
 if TYPE_CHECKING:
@@ -112,8 +112,9 @@ def check_model_bytes(model_bytes: bytes) -> None:
     try:
         onnx.checker.check_model(onnx.load_from_string(model_bytes), full_check=True)
     except Exception as exc:  # onnx raises ValidationError, InferenceError, DecodeError
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise PolicyArtifactError(f"the exported graph fails onnx.checker: {first}") from exc
+        raise PolicyArtifactError(
+            f"the exported graph fails onnx.checker: {first_line(exc)}"
+        ) from exc
 
 
 def verify_policy(

@@ -6,7 +6,8 @@ import errno
 import math
 from dataclasses import dataclass, field
 
-from ddpg_control.runtime.errors import ConfigError, PlantError
+from ddpg_control.runtime.errors import PlantError
+from ddpg_control.runtime.validation import require
 from hardware.protocol import DEFAULT_BAUD_RATE
 
 #: Reply timeout as a fraction of the control period, and its bounds in seconds.
@@ -18,11 +19,6 @@ REPLY_TIMEOUT_MAX_S = 0.02
 def reply_timeout_s(period_s: float) -> float:
     """How long a read waits for its reply: half a period, within [0.5 ms, 20 ms]."""
     return min(REPLY_TIMEOUT_MAX_S, max(REPLY_TIMEOUT_MIN_S, REPLY_TIMEOUT_FRACTION * period_s))
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigError(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +35,9 @@ class Calibration:
     torque_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        _check(math.isfinite(self.upright_offset_rad), "upright offset must be finite")
-        _check(self.direction in (1, -1), f"direction must be 1 or -1, got {self.direction!r}")
-        _check(
+        require(math.isfinite(self.upright_offset_rad), "upright offset must be finite")
+        require(self.direction in (1, -1), f"direction must be 1 or -1, got {self.direction!r}")
+        require(
             math.isfinite(self.torque_scale) and self.torque_scale > 0,
             f"torque scale must be a finite number > 0, got {self.torque_scale!r}",
         )
@@ -63,18 +59,18 @@ class SerialConfig:
     calibration: Calibration = field(default_factory=Calibration)
 
     def __post_init__(self) -> None:
-        _check(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
+        require(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
         for name in ("reply_timeout_s", "handshake_timeout_s", "watchdog_timeout_s"):
             value = getattr(self, name)
-            _check(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
-        _check(self.handshake_attempts >= 1, "handshake_attempts must be >= 1")
-        _check(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
-        _check(
+            require(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
+        require(self.handshake_attempts >= 1, "handshake_attempts must be >= 1")
+        require(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
+        require(
             math.isfinite(self.stuck_sensor_s) and self.stuck_sensor_s >= 0,
             "stuck_sensor_s must be >= 0",
         )
         if self.torque_limit_nm is not None:
-            _check(
+            require(
                 math.isfinite(self.torque_limit_nm) and self.torque_limit_nm > 0,
                 f"torque limit must be > 0 N*m, got {self.torque_limit_nm!r}",
             )

@@ -10,22 +10,17 @@ where it is written, with a message naming the field, not deep inside PyBullet.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 
 from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.runtime.validation import require_finite
 
 
 class SimConfigError(ConfigError):
     """A simulator parameter, preset name or randomisation range is invalid."""
-
-
-def _require_finite(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SimConfigError(f"{name} must be a finite number, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +50,7 @@ class PendulumParams:
 
     def __post_init__(self) -> None:
         for field in fields(self):
-            _require_finite(field.name, getattr(self, field.name))
+            require_finite(field.name, getattr(self, field.name), SimConfigError)
         positive = (
             "mass_kg",
             "length_m",
@@ -170,8 +165,8 @@ class RandomizationRanges:
                     f"randomisation range {field.name} must be (low, high), got {bounds!r}"
                 )
             low, high = bounds
-            _require_finite(f"{field.name} low", low)
-            _require_finite(f"{field.name} high", high)
+            require_finite(f"{field.name} low", low, SimConfigError)
+            require_finite(f"{field.name} high", high, SimConfigError)
             if low > high:
                 raise SimConfigError(
                     f"randomisation range {field.name} has low {low!r} > high {high!r}; swap them"

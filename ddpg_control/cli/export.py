@@ -9,8 +9,7 @@ from typing import Any
 from ddpg_control.cli.arguments import add_runs_dir_argument
 from ddpg_control.cli.runs import latest_run
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
-
-DEFAULT_OPSET = 17  # mirrors export.onnx_export.DEFAULT_OPSET (kept here so --help stays light)
+from export.onnx_export import DEFAULT_OPSET
 
 
 def add_parser(subparsers: Any) -> None:

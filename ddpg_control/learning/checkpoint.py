@@ -17,33 +17,22 @@ read back with ``torch.load(weights_only=True)``. Layout (``FORMAT_VERSION`` 1):
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ddpg_control.learning.networks import Actor, Architecture
-from ddpg_control.runtime.errors import CheckpointError
+from ddpg_control.runtime.errors import CheckpointError, first_line
+from ddpg_control.runtime.files import replacing
 
 FORMAT_VERSION = 1
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` to ``path`` atomically: a crash mid-save leaves the old file intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format_version": FORMAT_VERSION, **payload}
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp:
+        torch.save({"format_version": FORMAT_VERSION, **payload}, tmp)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -53,9 +42,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
-            f"checkpoint '{path}' is corrupt or not a ddpg-control checkpoint ({first_line})"
+            f"checkpoint '{path}' is corrupt or not a ddpg-control checkpoint ({first_line(exc)})"
         ) from exc
     if not isinstance(payload, dict) or payload.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(
@@ -84,7 +72,7 @@ def load_actor(path: Path) -> tuple[Actor, dict[str, Any]]:
     except (KeyError, RuntimeError) as exc:
         raise CheckpointError(
             f"checkpoint '{path}' does not match its recorded architecture "
-            f"(another network shape?): {str(exc).splitlines()[0]}"
+            f"(another network shape?): {first_line(exc)}"
         ) from exc
     actor.eval()
     return actor, payload

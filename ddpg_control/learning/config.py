@@ -35,14 +35,14 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.runtime.validation import require
 
 NoiseKind = Literal["gaussian", "ou"]
 StopMetric = Literal["eval", "train", "none"]
 
 
 def _require(ok: bool, key: str, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"config value '{key}' {message}")
+    require(ok, f"config value '{key}' {message}")
 
 
 @dataclass(frozen=True)

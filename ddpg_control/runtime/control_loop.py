@@ -29,10 +29,11 @@ from types import FrameType
 import numpy as np
 
 from ddpg_control.runtime.contracts import Clock, Plant, Policy, make_observation
-from ddpg_control.runtime.errors import ConfigError, PlantError, SafetyStop
+from ddpg_control.runtime.errors import PlantError, SafetyStop
 from ddpg_control.runtime.safety import SafetyLayer, SafetyLimits
 from ddpg_control.runtime.telemetry import RunSummary, Telemetry, TelemetryRecorder, summarize
 from ddpg_control.runtime.timing import Ticker
+from ddpg_control.runtime.validation import require, require_positive
 
 log = logging.getLogger(__name__)
 
@@ -119,16 +120,11 @@ class LoopConfig:
     warm_up_calls: int = 3
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.period_s) and self.period_s > 0.0):
-            raise ConfigError(f"period_s must be a finite number > 0, got {self.period_s!r}")
-        if self.duration_s is not None and not (
-            math.isfinite(self.duration_s) and self.duration_s > 0.0
-        ):
-            raise ConfigError(f"duration must be a finite number > 0 s, got {self.duration_s!r}")
-        if self.warm_up_calls < 0:
-            raise ConfigError(f"warm_up_calls must be >= 0, got {self.warm_up_calls!r}")
-        if not (math.isfinite(self.status_interval_s) and self.status_interval_s > 0.0):
-            raise ConfigError(f"status_interval_s must be > 0, got {self.status_interval_s!r}")
+        require_positive("period_s", self.period_s)
+        if self.duration_s is not None:
+            require_positive("duration_s", self.duration_s)
+        require(self.warm_up_calls >= 0, f"warm_up_calls must be >= 0, got {self.warm_up_calls!r}")
+        require_positive("status_interval_s", self.status_interval_s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,3 +41,10 @@ class SafetyStop(DdpgControlError):
     """The safety layer stopped the run (non-finite value, velocity envelope, ...)."""
 
     exit_code = 4
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when the message is empty), for
+    one-line errors that wrap a library's multi-line one."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

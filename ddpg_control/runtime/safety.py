@@ -19,16 +19,12 @@ import math
 from dataclasses import dataclass
 
 from ddpg_control.runtime.contracts import JointState, Plant
-from ddpg_control.runtime.errors import ConfigError, SafetyStop
+from ddpg_control.runtime.errors import SafetyStop
+from ddpg_control.runtime.validation import require_positive
 
 #: Default velocity envelope: Pendulum-v1 caps speed at 8 rad/s; well beyond that something
 #: is wrong (a runaway, a sensor glitch).
 DEFAULT_MAX_VELOCITY_RAD_S = 20.0
-
-
-def _positive_finite(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0.0):
-        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +37,18 @@ class SafetyLimits:
 
     def __post_init__(self) -> None:
         if self.max_torque_nm is not None:
-            _positive_finite("max_torque_nm (--max-torque)", self.max_torque_nm)
+            require_positive("max_torque_nm (--max-torque)", self.max_torque_nm)
         if self.slew_limit_nm_per_s is not None:
-            _positive_finite("slew_limit_nm_per_s (--slew-limit)", self.slew_limit_nm_per_s)
-        _positive_finite("max_velocity_rad_s", self.max_velocity_rad_s)
+            require_positive("slew_limit_nm_per_s (--slew-limit)", self.slew_limit_nm_per_s)
+        require_positive("max_velocity_rad_s", self.max_velocity_rad_s)
 
 
 class SafetyLayer:
     """Checks readings and torques, clips and slew-limits torques, writes them to the plant."""
 
     def __init__(self, torque_limit_nm: float, period_s: float, limits: SafetyLimits) -> None:
-        _positive_finite("torque limit", torque_limit_nm)
-        _positive_finite("period_s", period_s)
+        require_positive("torque limit", torque_limit_nm)
+        require_positive("period_s", period_s)
         self.torque_limit_nm = float(torque_limit_nm)
         self.limits = limits
         self._max_step_nm = (
@@ -71,8 +67,8 @@ class SafetyLayer:
         limits: SafetyLimits,
     ) -> SafetyLayer:
         """The layer for one run: the torque limit is the smallest of the three limits."""
-        _positive_finite("the policy's torque limit", policy_max_torque_nm)
-        _positive_finite("the plant's torque limit", plant_max_torque_nm)
+        require_positive("the policy's torque limit", policy_max_torque_nm)
+        require_positive("the plant's torque limit", plant_max_torque_nm)
         candidates = [policy_max_torque_nm, plant_max_torque_nm]
         if limits.max_torque_nm is not None:
             candidates.append(limits.max_torque_nm)

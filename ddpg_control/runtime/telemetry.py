@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from ddpg_control.runtime.contracts import wrap_angle
 from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.runtime.files import replacing
 
 COLUMNS: tuple[str, ...] = (
     "time_s",
@@ -109,14 +110,11 @@ class Telemetry:
         return self.columns[name]
 
     def write_csv(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
         table = np.column_stack([self.columns[c] for c in COLUMNS]) if len(self) else None
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8") as f:
+        with replacing(path) as tmp, tmp.open("w", encoding="utf-8") as f:
             f.write(",".join(COLUMNS) + "\n")
             if table is not None:
                 np.savetxt(f, table, delimiter=",", fmt="%.9g")
-        tmp.replace(path)
         return path
 
     @classmethod

@@ -1,0 +1,34 @@
+"""Atomic writes: the target holds either its old content or the whole new one, never a part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ddpg_control.runtime.files import replacing, write_atomically
+
+
+def test_write_atomically_creates_folders_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "file.bin"
+    assert write_atomically(target, b"new") == target
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in target.parent.iterdir()] == ["file.bin"]
+
+
+def test_an_error_inside_the_block_keeps_the_old_content(tmp_path: Path) -> None:
+    target = tmp_path / "file.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError, match="verification failed"), replacing(target) as tmp:
+        tmp.write_text("half of the new")
+        raise RuntimeError("verification failed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
+
+
+def test_the_block_can_read_its_file_back_before_it_replaces_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "file.txt"
+    with replacing(target) as tmp:
+        tmp.write_text("checked")
+        assert tmp.read_text() == "checked" and not target.exists()
+    assert target.read_text() == "checked"
