@@ -102,9 +102,8 @@ def metadata_from_checkpoint(
             f"from the environment's limit {env_torque} N*m; the checkpoint is inconsistent"
         )
     eval_return = progress.get("eval_return")
-    config = payload.get("config")
-    env_config = config.get("env") if isinstance(config, dict) else None
-    preset = env.get("preset") or (env_config.get("preset") if isinstance(env_config, dict) else "")
+    env_config = payload["config"].get("env")  # the training config's [env] table
+    preset = env_config.get("preset", "") if isinstance(env_config, dict) else ""
     run_name, checkpoint_rel = run_location(checkpoint)
     return PolicyMetadata(
         observation_layout=OBSERVATION_LAYOUT,

@@ -102,7 +102,7 @@ class NoiseConfig:
 
     kind: NoiseKind = "gaussian"
     sigma: float = 0.1
-    #: Ornstein-Uhlenbeck mean-reversion rate (per step); the seed tutorials use 0.15.
+    #: Ornstein-Uhlenbeck mean-reversion rate per step (0.15 in Lillicrap et al. 2016).
     theta: float = 0.15
 
     def __post_init__(self) -> None:
@@ -122,9 +122,10 @@ class StopConfig:
     ``metric = "eval"`` stops when a periodic deterministic evaluation reaches ``goal_return``
     and a confirming evaluation over ``final_eval_episodes`` (100) agrees: one episode's return
     depends mostly on its start state (std ~80 on Pendulum-v1), so 10 episodes alone are too
-    noisy to stop on. ``"train"`` is the seed tutorials' rule (mean of the last
-    ``window_episodes`` training returns, which include exploration noise and lag the policy by
-    up to ``window_episodes`` episodes); ``"none"`` always runs ``total_steps``.
+    noisy to stop on. ``"train"`` is the rule of a PyTorch Pendulum tutorial (stop once the
+    mean of the last ``window_episodes`` training returns passes the goal, -300 there; those
+    returns include exploration noise and lag the policy by up to ``window_episodes``
+    episodes); ``"none"`` always runs ``total_steps``.
     """
 
     metric: StopMetric = "eval"

@@ -36,7 +36,8 @@ class GaussianNoise:
 class OrnsteinUhlenbeckNoise:
     """Temporally correlated noise: x <- x + theta * (mu - x) + sigma * N(0, 1), per step.
 
-    The seed tutorials' process (theta 0.15, sigma 0.2, mu 0), discretised with dt = 1 step.
+    The process Lillicrap et al. 2016 explore with (theta 0.15, sigma 0.2, mu 0), as a PyTorch
+    Pendulum tutorial also uses it, discretised with dt = 1 step.
     The state starts at ``mu`` and returns there on :meth:`reset`.
     """
 
