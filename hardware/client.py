@@ -21,12 +21,11 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from types import TracebackType
 from typing import Any
 
 import serial
 
-from ddpg_control.runtime.contracts import JointState, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import PlantError
 from hardware.protocol import (
     PROTOCOL_VERSION,
@@ -66,7 +65,7 @@ def _nack_name(code: int) -> str:
         return f"code {code}"
 
 
-class SerialPlant:
+class SerialPlant(Plant):
     """A motor driver speaking hardware/PROTOCOL.md, as a Plant. Use it as a context manager."""
 
     def __init__(self, url: str, config: SerialConfig | None = None) -> None:
@@ -117,14 +116,6 @@ class SerialPlant:
 
     def __enter__(self) -> SerialPlant:
         return self.open() if self._port is None else self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def stop(self) -> None:
         """Command zero torque and wait briefly for the device to confirm. Never raises."""

@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
-from types import TracebackType
 
 import numpy as np
 
-from ddpg_control.runtime.contracts import Clock, JointState, wrap_angle
+from ddpg_control.runtime.contracts import Clock, JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import PlantError
 from sim.bullet_pendulum import PendulumBody
 from sim.params import PendulumParams, SimConfigError
@@ -27,7 +26,7 @@ _STEP_EPSILON = 1e-9
 _MIN_PARTIAL_S = 1e-9
 
 
-class SimPlant:
+class SimPlant(Plant):
     """A :class:`~ddpg_control.runtime.contracts.Plant` backed by the PyBullet pendulum.
 
     Time comes from ``clock`` and starts at construction: :meth:`read` (and :meth:`apply`)
@@ -173,14 +172,3 @@ class SimPlant:
             self._closed = True
             self._body.close()
             logger.debug("simulated plant closed after %.3f s", self.sim_time_s - self._start_s)
-
-    def __enter__(self) -> SimPlant:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,7 @@ class Plant(Protocol):
 
     A plant is a context manager; leaving the context stops it (zero torque) and closes it.
     ``max_torque_nm`` is the plant's own torque limit, which the safety layer respects.
+    A class that names ``Plant`` as its base inherits that context-manager behaviour.
     """
 
     @property
@@ -89,14 +90,16 @@ class Plant(Protocol):
         """Release the plant. Implementations call stop() first."""
         ...
 
-    def __enter__(self) -> Plant: ...
+    def __enter__(self) -> Self:
+        return self
 
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> None: ...
+    ) -> None:
+        self.close()
 
 
 @runtime_checkable
