@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ddpg_control.learning.agent import DDPGAgent, UpdateMetrics, actor_policy
+from ddpg_control.learning.agent import DDPGAgent, Exploration, UpdateMetrics, actor_policy
 from ddpg_control.learning.checkpoint import architecture_of, load_checkpoint, save_checkpoint
 from ddpg_control.learning.config import TrainConfig, to_toml
 from ddpg_control.learning.evaluation import EvalResult, evaluate
@@ -93,12 +93,13 @@ class _Trainer:
         self.env_info = describe_env(self.env, config.env.randomize)
         obs_dim = int(np.prod(self.env.observation_space.shape))
         act_dim = int(np.prod(self.env.action_space.shape))
-        self.max_torque_nm = self.env_info["max_torque_nm"]
-        self.arch = Architecture(obs_dim, act_dim, config.agent.hidden_sizes, self.max_torque_nm)
-        self.agent = DDPGAgent(self.arch, config.agent)
-        self.buffer = ReplayBuffer(config.buffer_size, obs_dim, act_dim)
+        max_torque_nm = self.env_info["max_torque_nm"]
+        self.arch = Architecture(obs_dim, act_dim, config.agent.hidden_sizes, max_torque_nm)
         n = config.noise
-        self.noise = make_noise(n.kind, act_dim, n.sigma, n.theta, self.rng)
+        noise = make_noise(n.kind, act_dim, n.sigma, n.theta, self.rng)
+        exploration = Exploration(config.learning_starts, noise, self.rng)
+        self.agent = DDPGAgent(self.arch, config.agent, exploration)
+        self.buffer = ReplayBuffer(config.buffer_size, obs_dim, act_dim)
         self.env_steps = 0
         self.episodes = 0
         self.best_eval: float | None = None
@@ -111,7 +112,7 @@ class _Trainer:
     def payload(
         self, eval_return: float | None, with_replay: bool, eval_episodes: int | None = None
     ) -> dict[str, Any]:
-        noise_state = getattr(self.noise, "state", None)
+        noise_state = self.agent.noise_state()
         payload: dict[str, Any] = {
             "architecture": self.arch.to_dict(),
             "networks": self.agent.networks_state(),
@@ -163,8 +164,8 @@ class _Trainer:
             rng = payload["rng"]
             self.rng.bit_generator.state = rng["numpy"]
             torch.set_rng_state(rng["torch"])
-            if rng.get("noise_state") is not None and hasattr(self.noise, "state"):
-                self.noise.state = rng["noise_state"].numpy().astype(np.float64)
+            if rng.get("noise_state") is not None:
+                self.agent.load_noise_state(rng["noise_state"].numpy())
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"checkpoint '{path}' cannot be resumed: {exc}") from exc
         progress = payload["progress"]
@@ -186,21 +187,14 @@ class _Trainer:
         cfg = self.config
         start = time.perf_counter() - self.wall_time_s
         obs, _ = self.env.reset(seed=episode_seed(cfg.seed, self.episodes))
-        self.noise.reset()
+        self.agent.reset_noise()
         episode_return = 0.0
         last_return: float | None = None
         last_eval: float | None = None
         metrics = UpdateMetrics(float("nan"), float("nan"), float("nan"))
         stopped_early = False
-        act_dim = self.arch.act_dim
-        max_nm = self.max_torque_nm
         while self.env_steps < cfg.total_steps:
-            if self.env_steps < cfg.learning_starts:
-                action = self.rng.uniform(-max_nm, max_nm, size=act_dim)
-            else:
-                action = self.agent.act(obs) + max_nm * self.noise.sample()
-                action = np.clip(action, -max_nm, max_nm)
-            action32 = action.astype(np.float32)
+            action32 = self.agent.explore(obs, self.env_steps)
             next_obs, reward, terminated, truncated, _ = self.env.step(action32)
             # Time-limit truncation is not termination: those transitions still bootstrap.
             self.buffer.add(obs, action32, float(reward), next_obs, bool(terminated))
@@ -213,7 +207,7 @@ class _Trainer:
                 runlog.episode(self.env_steps, episode_return)
                 episode_return = 0.0
                 obs, _ = self.env.reset(seed=episode_seed(cfg.seed, self.episodes))
-                self.noise.reset()
+                self.agent.reset_noise()
             if self.env_steps >= cfg.learning_starts:
                 metrics = self.agent.update(self.buffer.sample(cfg.agent.batch_size, self.rng))
                 if self.env_steps % 200 == 0:
