@@ -9,9 +9,10 @@ read back with ``torch.load(weights_only=True)``. Layout (``FORMAT_VERSION`` 1):
       "networks": {"actor": state_dict, "critic": ..., "actor_target": ..., "critic_target": ...},
       "optimizers": {"actor": state_dict, "critic": state_dict},   # for resuming
       "config": {...},      # the resolved training config, as plain data
-      "env": {"id": str, "params": {...}},   # environment id and its parameters
+      "env": describe_env(env),   # id, control period, torque limit, parameters
       "progress": {"env_steps": int, "episodes": int, "eval_return": float | None, ...},
       "rng": {...},         # generator states, for bit-identical resumes
+      "replay": {...},      # last.pt only: the replay buffer, for resuming
     }
 """
 
@@ -20,11 +21,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.runtime.errors import CheckpointError, first_line
 from ddpg_control.runtime.files import replacing
+from ddpg_control.runtime.run_layout import LAST_CHECKPOINT
 
 FORMAT_VERSION = 1
 
@@ -76,3 +79,38 @@ def load_actor(path: Path) -> tuple[Actor, dict[str, Any]]:
         ) from exc
     actor.eval()
     return actor, payload
+
+
+def load_resumable(path: Path, arch: Architecture) -> dict[str, Any]:
+    """Read a checkpoint that a run with architecture ``arch`` can resume from: a ``last.pt``,
+    which holds the optimizers and the replay buffer."""
+    payload = load_checkpoint(path)
+    if architecture_of(payload, path) != arch:
+        raise CheckpointError(
+            f"checkpoint '{path}' was trained with another architecture "
+            f"({payload['architecture']}); resume with the run's own config"
+        )
+    if "replay" not in payload or "optimizers" not in payload:
+        raise CheckpointError(
+            f"checkpoint '{path}' cannot be resumed (no replay buffer); resume from "
+            f"{LAST_CHECKPOINT}"
+        )
+    return payload
+
+
+def describe_env(env: Any, randomize: bool = False) -> dict[str, Any]:
+    """The checkpoint's ``env`` entry: id, control period, torque limit, plain parameters."""
+    base = env.unwrapped
+    params: dict[str, Any]
+    if hasattr(base, "params") and hasattr(base.params, "to_dict"):
+        params = dict(base.params.to_dict())
+    else:  # Gymnasium's Pendulum-v1 keeps its constants as attributes
+        names = ("g", "m", "l", "dt", "max_speed", "max_torque")
+        params = {n: float(getattr(base, n)) for n in names if hasattr(base, n)}
+    return {
+        "id": str(env.spec.id) if env.spec is not None else type(base).__name__,
+        "control_period_s": float(base.dt),
+        "max_torque_nm": float(np.asarray(env.action_space.high).reshape(-1)[0]),
+        "params": params,
+        "randomize": bool(randomize),
+    }

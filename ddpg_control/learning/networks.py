@@ -1,7 +1,8 @@
 """The actor and critic networks (Lillicrap et al. 2016).
 
 The actor carries its torque scale as a registered buffer, so a saved or exported actor
-outputs torque in N*m: ``action = max_torque_nm * tanh(mlp(obs))``.
+outputs torque in N*m: ``action = max_torque_nm * tanh(mlp(obs))``. The critic takes the
+action normalised to [-1, 1] (``action / max_torque_nm``); the agent's update does that division.
 """
 
 from __future__ import annotations
@@ -85,7 +86,10 @@ class Actor(nn.Module):
 
 
 class Critic(nn.Module):
-    """Action-value function Q(s, a), with the action in N*m scaled back to [-1, 1]."""
+    """Action-value function Q(s, a), with the action a normalised to [-1, 1]: torque divided
+    by the torque limit. The caller divides (see ``DDPGAgent.update``); ``max_torque_nm``, the
+    divisor, is kept in the state dict, so a checkpoint's critic says what it was trained with.
+    """
 
     max_torque_nm: torch.Tensor
 
@@ -97,5 +101,5 @@ class Critic(nn.Module):
             "max_torque_nm", torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
         )
 
-    def forward(self, obs: torch.Tensor, action_nm: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([obs, action_nm / self.max_torque_nm], dim=-1)).squeeze(-1)
+    def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([obs, action], dim=-1)).squeeze(-1)

@@ -1,6 +1,7 @@
-"""The training runner: act, step, store, update, evaluate, log, save. It orchestrates; the
-update lives in :mod:`ddpg_control.learning.agent`, the files in
-:mod:`ddpg_control.learning.run_log`."""
+"""The training runner. It orchestrates, step by step: roll out (act, step, store), update,
+evaluate and save checkpoints, ask the early-stop rule, finish. The algorithm lives in
+:mod:`ddpg_control.learning.agent`, the stop rules in :mod:`ddpg_control.learning.early_stop`,
+the files in :mod:`ddpg_control.learning.run_log`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,21 @@ from typing import Any
 import numpy as np
 import torch
 
-from ddpg_control.learning.agent import DDPGAgent, UpdateMetrics, actor_policy
-from ddpg_control.learning.checkpoint import architecture_of, load_checkpoint, save_checkpoint
+from ddpg_control.learning.agent import DDPGAgent, Exploration, UpdateMetrics
+from ddpg_control.learning.checkpoint import (
+    describe_env,
+    load_checkpoint,
+    load_resumable,
+    save_checkpoint,
+)
 from ddpg_control.learning.config import TrainConfig, to_toml
-from ddpg_control.learning.evaluation import EvalResult, evaluate
+from ddpg_control.learning.early_stop import EvalOutcome, GoalReached, make_stop_rule
+from ddpg_control.learning.evaluation import EvalResult
+from ddpg_control.learning.evaluator import Evaluator
 from ddpg_control.learning.networks import Architecture
 from ddpg_control.learning.noise import make_noise
 from ddpg_control.learning.replay_buffer import ReplayBuffer
+from ddpg_control.learning.rollout import Rollout
 from ddpg_control.learning.run_log import EvalRow, RunLog
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT
@@ -30,9 +39,10 @@ log = logging.getLogger(__name__)
 #: Builds a fresh environment; the trainer makes one for training and one for evaluation.
 EnvFactory = Callable[[], Any]
 
-#: Evaluation episode i starts from ``reset(seed=EVAL_SEED + i)``: the same start states for
-#: every run and every checkpoint (so evaluations compare), disjoint from training episodes.
-EVAL_SEED = 1_000_000
+#: Update metrics go to TensorBoard every this many env steps; progress goes out every
+#: ``PROGRESS_EVERY_STEPS`` and after each evaluation.
+LOG_UPDATE_EVERY_STEPS = 200
+PROGRESS_EVERY_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -57,62 +67,172 @@ class TrainResult:
     stopped_early: bool
 
 
-def describe_env(env: Any, randomize: bool = False) -> dict[str, Any]:
-    """The checkpoint's ``env`` entry: id, control period, torque limit, plain parameters."""
-    base = env.unwrapped
-    params: dict[str, Any]
-    if hasattr(base, "params") and hasattr(base.params, "to_dict"):
-        params = dict(base.params.to_dict())
-    else:  # Gymnasium's Pendulum-v1 keeps its constants as attributes
-        names = ("g", "m", "l", "dt", "max_speed", "max_torque")
-        params = {n: float(getattr(base, n)) for n in names if hasattr(base, n)}
-    return {
-        "id": str(env.spec.id) if env.spec is not None else type(base).__name__,
-        "control_period_s": float(base.dt),
-        "max_torque_nm": float(np.asarray(env.action_space.high).reshape(-1)[0]),
-        "params": params,
-        "randomize": bool(randomize),
-    }
-
-
-def episode_seed(seed: int, episode: int) -> int:
-    """The env seed of training episode ``episode``: independent across run seeds (seed 1 does
-    not replay seed 0's start states), and a pure function, so a resumed run continues exactly."""
-    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
-
-
 class _Trainer:
     def __init__(self, config: TrainConfig, env_factory: EnvFactory, run_dir: Path) -> None:
         self.config = config
         self.run_dir = run_dir
         torch.set_num_threads(config.torch_threads)
         torch.manual_seed(config.seed)
+        #: One generator for warm-up torques, exploration noise and replay sampling.
         self.rng = np.random.default_rng(config.seed)
         self.env = env_factory()
-        self.eval_env = env_factory()
+        self.evaluator = Evaluator(env_factory())
         self.env_info = describe_env(self.env, config.env.randomize)
         obs_dim = int(np.prod(self.env.observation_space.shape))
         act_dim = int(np.prod(self.env.action_space.shape))
-        self.max_torque_nm = self.env_info["max_torque_nm"]
-        self.arch = Architecture(obs_dim, act_dim, config.agent.hidden_sizes, self.max_torque_nm)
-        self.agent = DDPGAgent(self.arch, config.agent)
-        self.buffer = ReplayBuffer(config.buffer_size, obs_dim, act_dim)
+        max_torque_nm = self.env_info["max_torque_nm"]
+        self.arch = Architecture(obs_dim, act_dim, config.agent.hidden_sizes, max_torque_nm)
         n = config.noise
-        self.noise = make_noise(n.kind, act_dim, n.sigma, n.theta, self.rng)
-        self.env_steps = 0
-        self.episodes = 0
-        self.best_eval: float | None = None
+        noise = make_noise(n.kind, act_dim, n.sigma, n.theta, self.rng)
+        exploration = Exploration(config.learning_starts, noise, self.rng)
+        self.agent = DDPGAgent(self.arch, config.agent, exploration)
+        self.buffer = ReplayBuffer(config.buffer_size, obs_dim, act_dim)
+        self.rollout = Rollout(self.env, self.agent, self.buffer, config.seed)
+        self.stop_rule = make_stop_rule(config.stop)
         self.wall_time_s = 0.0
-        self.eval_time_s = 0.0
-        self.confirmed: EvalResult | None = None
-        self.improved = False
+
+    def close(self) -> None:
+        self.env.close()
+        self.evaluator.env.close()
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self, runlog: RunLog, on_progress: Callable[[Progress], None] | None) -> TrainResult:
+        cfg = self.config
+        rollout = self.rollout
+        start = time.perf_counter() - self.wall_time_s
+        last_return: float | None = None
+        last_eval: float | None = None
+        metrics = UpdateMetrics(float("nan"), float("nan"), float("nan"))
+        goal: GoalReached | None = None
+
+        def report() -> None:
+            if on_progress is not None:
+                steps, episodes = rollout.env_steps, rollout.episodes
+                on_progress(Progress(steps, cfg.total_steps, episodes, last_return, last_eval))
+
+        rollout.start()
+        while rollout.env_steps < cfg.total_steps:
+            episode_return = rollout.step()
+            if episode_return is not None:
+                last_return = episode_return
+                runlog.episode(rollout.env_steps, episode_return)
+            if rollout.env_steps >= cfg.learning_starts:
+                metrics = self.agent.update(self.buffer.sample(cfg.agent.batch_size, self.rng))
+                if rollout.env_steps % LOG_UPDATE_EVERY_STEPS == 0:
+                    runlog.update(rollout.env_steps, *metrics)
+            if rollout.env_steps % PROGRESS_EVERY_STEPS == 0:
+                report()
+            if self.evaluation_due():
+                outcome = self.periodic_evaluation(runlog, metrics, start)
+                last_eval = outcome.result.mean_return
+                report()
+                goal = self.stop_rule.check(
+                    outcome, runlog.episode_returns, self.confirming_evaluation
+                )
+                if goal is not None:
+                    if goal.confirmation is not None:
+                        confirmation = goal.confirmation
+                        self.save_best(confirmation, len(confirmation.returns))
+                    break
+        self.wall_time_s = time.perf_counter() - start
+        return self.finish(goal)
+
+    def evaluation_due(self) -> bool:
+        steps = self.rollout.env_steps
+        return steps % self.config.eval_every_steps == 0 or steps == self.config.total_steps
+
+    def periodic_evaluation(
+        self, runlog: RunLog, metrics: UpdateMetrics, start: float
+    ) -> EvalOutcome:
+        """Evaluate, log a metrics row, save best.pt (if this evaluation is the best so far)
+        and last.pt."""
+        outcome = self.evaluator.periodic(self.agent.actor, self.config.eval_episodes)
+        self.wall_time_s = time.perf_counter() - start
+        runlog.evaluation(self.metrics_row(outcome.result, metrics, runlog))
+        if outcome.improved:
+            self.save_best(outcome.result, eval_episodes=None)
+        last = self.checkpoint_state(outcome.result.mean_return, with_replay=True)
+        save_checkpoint(self.run_dir / LAST_CHECKPOINT, last)
+        return outcome
+
+    def metrics_row(self, result: EvalResult, metrics: UpdateMetrics, runlog: RunLog) -> EvalRow:
+        """The line of ``metrics.csv`` for an evaluation now."""
+        recent = runlog.episode_returns[-10:]
+        return EvalRow(
+            self.rollout.env_steps,
+            self.rollout.episodes,
+            round(self.wall_time_s, 3),
+            round(self.evaluator.time_s, 3),
+            float(np.mean(recent)) if recent else float("nan"),
+            result.mean_return,
+            result.std_return,
+            *metrics,
+        )
+
+    def confirming_evaluation(self) -> EvalResult:
+        """A stop rule's second opinion, over ``final_eval_episodes``."""
+        result = self.evaluator.timed(self.agent.actor, self.config.final_eval_episodes)
+        log.info("step %d: confirming evaluation %.1f", self.rollout.env_steps, result.mean_return)
+        return result
+
+    def finish(self, goal: GoalReached | None) -> TrainResult:
+        """The final figure: a confirmed goal's evaluation, or else the better of the best and
+        the last weights over ``final_eval_episodes`` (which becomes best.pt)."""
+        final = goal.confirmation if goal is not None else None
+        if final is None:
+            final = self.choose_best()
+        log.info(
+            "best checkpoint: mean return %.1f over %d episodes",
+            final.mean_return,
+            len(final.returns),
+        )
+        return TrainResult(
+            self.run_dir,
+            self.rollout.env_steps,
+            self.rollout.episodes,
+            self.wall_time_s,
+            self.evaluator.best_return,
+            final,
+            stopped_early=goal is not None and self.rollout.env_steps < self.config.total_steps,
+        )
 
     # -- checkpoints -------------------------------------------------------------------------
-    def payload(
-        self, eval_return: float | None, with_replay: bool, eval_episodes: int | None = None
+    def save_best(self, evaluation: EvalResult, eval_episodes: int | None) -> None:
+        """The current weights as best.pt, with ``evaluation`` as their figure (over
+        ``eval_episodes``; None: the periodic evaluation's number)."""
+        best = self.checkpoint_state(
+            evaluation.mean_return, with_replay=False, eval_episodes=eval_episodes
+        )
+        save_checkpoint(self.run_dir / BEST_CHECKPOINT, best)
+
+    def choose_best(self) -> EvalResult:
+        """Evaluate the last weights and best.pt's over ``final_eval_episodes``; save the better
+        as best.pt with that evaluation as its figure, and return it."""
+        episodes = self.config.final_eval_episodes
+        best_path = self.run_dir / BEST_CHECKPOINT
+        last = self.evaluator.evaluate(self.agent.actor, episodes)
+        last_state = self.checkpoint_state(
+            last.mean_return, with_replay=False, eval_episodes=len(last.returns)
+        )
+        best_state = load_checkpoint(best_path)
+        self.agent.actor.load_state_dict(best_state["networks"]["actor"])
+        final = self.evaluator.evaluate(self.agent.actor, episodes)
+        if last.mean_return > final.mean_return:
+            final, best_state = last, last_state
+        best_state.pop("format_version", None)
+        best_state["progress"].update(
+            eval_return=final.mean_return, eval_episodes=len(final.returns)
+        )
+        save_checkpoint(best_path, best_state)
+        return final
+
+    def checkpoint_state(
+        self, eval_return: float | None, *, with_replay: bool, eval_episodes: int | None = None
     ) -> dict[str, Any]:
-        noise_state = getattr(self.noise, "state", None)
-        payload: dict[str, Any] = {
+        """Everything a checkpoint holds (layout: :mod:`ddpg_control.learning.checkpoint`);
+        ``with_replay`` adds the replay buffer, which resuming needs."""
+        noise_state = self.agent.noise_state()
+        state: dict[str, Any] = {
             "architecture": self.arch.to_dict(),
             "networks": self.agent.networks_state(),
             "optimizers": self.agent.optimizers_state(),
@@ -120,12 +240,12 @@ class _Trainer:
             "env": self.env_info,
             "progress": {
                 "eval_episodes": eval_episodes or self.config.eval_episodes,
-                "env_steps": self.env_steps,
-                "episodes": self.episodes,
+                "env_steps": self.rollout.env_steps,
+                "episodes": self.rollout.episodes,
                 "eval_return": eval_return,
-                "best_eval_return": self.best_eval,
+                "best_eval_return": self.evaluator.best_return,
                 "wall_time_s": self.wall_time_s,
-                "eval_time_s": self.eval_time_s,
+                "eval_time_s": self.evaluator.time_s,
             },
             "rng": {
                 "numpy": self.rng.bit_generator.state,
@@ -134,191 +254,37 @@ class _Trainer:
             },
         }
         if with_replay:
-            payload["replay"] = {
+            state["replay"] = {
                 k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
                 for k, v in self.buffer.state_dict().items()
             }
-        return payload
+        return state
 
     def restore(self, path: Path) -> None:
-        payload = load_checkpoint(path)
-        if architecture_of(payload, path) != self.arch:
-            raise CheckpointError(
-                f"checkpoint '{path}' was trained with another architecture "
-                f"({payload['architecture']}); resume with the run's own config"
-            )
-        if "replay" not in payload or "optimizers" not in payload:
-            raise CheckpointError(
-                f"checkpoint '{path}' cannot be resumed (no replay buffer); resume from "
-                f"{LAST_CHECKPOINT}"
-            )
+        """Continue from a ``last.pt``: weights, optimizers, replay buffer, generators, counts."""
+        state = load_resumable(path, self.arch)
         try:
-            self.agent.load_state(payload["networks"], payload["optimizers"])
+            self.agent.load_state(state["networks"], state["optimizers"])
             self.buffer.load_state_dict(
                 {
                     k: v.numpy() if isinstance(v, torch.Tensor) else v
-                    for k, v in payload["replay"].items()
+                    for k, v in state["replay"].items()
                 }
             )
-            rng = payload["rng"]
+            rng = state["rng"]
             self.rng.bit_generator.state = rng["numpy"]
             torch.set_rng_state(rng["torch"])
-            if rng.get("noise_state") is not None and hasattr(self.noise, "state"):
-                self.noise.state = rng["noise_state"].numpy().astype(np.float64)
+            if rng.get("noise_state") is not None:
+                self.agent.load_noise_state(rng["noise_state"].numpy())
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"checkpoint '{path}' cannot be resumed: {exc}") from exc
-        progress = payload["progress"]
-        self.env_steps = int(progress["env_steps"])
-        self.episodes = int(progress["episodes"])
-        self.best_eval = progress.get("best_eval_return")
+        progress = state["progress"]
+        self.rollout.env_steps = int(progress["env_steps"])
+        self.rollout.episodes = int(progress["episodes"])
+        self.evaluator.best_return = progress.get("best_eval_return")
+        self.evaluator.time_s = float(progress.get("eval_time_s", 0.0))
         self.wall_time_s = float(progress["wall_time_s"])
-        self.eval_time_s = float(progress.get("eval_time_s", 0.0))
-        log.info("resumed from %s at step %d", path, self.env_steps)
-
-    # -- the loop ----------------------------------------------------------------------------
-    def evaluate(self, episodes: int) -> EvalResult:
-        policy = actor_policy(self.agent.actor)
-        result = evaluate(policy, self.eval_env, episodes, EVAL_SEED)
-        self.agent.actor.train()
-        return result
-
-    def run(self, runlog: RunLog, on_progress: Callable[[Progress], None] | None) -> TrainResult:
-        cfg = self.config
-        start = time.perf_counter() - self.wall_time_s
-        obs, _ = self.env.reset(seed=episode_seed(cfg.seed, self.episodes))
-        self.noise.reset()
-        episode_return = 0.0
-        last_return: float | None = None
-        last_eval: float | None = None
-        metrics = UpdateMetrics(float("nan"), float("nan"), float("nan"))
-        stopped_early = False
-        act_dim = self.arch.act_dim
-        max_nm = self.max_torque_nm
-        while self.env_steps < cfg.total_steps:
-            if self.env_steps < cfg.learning_starts:
-                action = self.rng.uniform(-max_nm, max_nm, size=act_dim)
-            else:
-                action = self.agent.act(obs) + max_nm * self.noise.sample()
-                action = np.clip(action, -max_nm, max_nm)
-            action32 = action.astype(np.float32)
-            next_obs, reward, terminated, truncated, _ = self.env.step(action32)
-            # Time-limit truncation is not termination: those transitions still bootstrap.
-            self.buffer.add(obs, action32, float(reward), next_obs, bool(terminated))
-            obs = next_obs
-            episode_return += float(reward)
-            self.env_steps += 1
-            if terminated or truncated:
-                self.episodes += 1
-                last_return = episode_return
-                runlog.episode(self.env_steps, episode_return)
-                episode_return = 0.0
-                obs, _ = self.env.reset(seed=episode_seed(cfg.seed, self.episodes))
-                self.noise.reset()
-            if self.env_steps >= cfg.learning_starts:
-                metrics = self.agent.update(self.buffer.sample(cfg.agent.batch_size, self.rng))
-                if self.env_steps % 200 == 0:
-                    runlog.update(self.env_steps, *metrics)
-            if on_progress is not None and self.env_steps % 100 == 0:
-                on_progress(
-                    Progress(self.env_steps, cfg.total_steps, self.episodes, last_return, last_eval)
-                )
-            if self.env_steps % cfg.eval_every_steps == 0 or self.env_steps == cfg.total_steps:
-                last_eval = self.periodic_evaluation(runlog, metrics, start)
-                if on_progress is not None:
-                    on_progress(
-                        Progress(
-                            self.env_steps, cfg.total_steps, self.episodes, last_return, last_eval
-                        )
-                    )
-                if self.goal_reached(last_eval, runlog):
-                    stopped_early = self.env_steps < cfg.total_steps
-                    break
-        self.wall_time_s = time.perf_counter() - start
-        return self.finish(stopped_early)
-
-    def periodic_evaluation(self, runlog: RunLog, metrics: UpdateMetrics, start: float) -> float:
-        """Evaluate, log a metrics row, save best (by this evaluation) and last checkpoints."""
-        eval_start = time.perf_counter()
-        result = self.evaluate(self.config.eval_episodes)
-        self.eval_time_s += time.perf_counter() - eval_start
-        self.wall_time_s = time.perf_counter() - start
-        recent = runlog.episode_returns[-10:]
-        runlog.evaluation(
-            EvalRow(
-                self.env_steps,
-                self.episodes,
-                round(self.wall_time_s, 3),
-                round(self.eval_time_s, 3),
-                float(np.mean(recent)) if recent else float("nan"),
-                result.mean_return,
-                result.std_return,
-                *metrics,
-            )
-        )
-        self.improved = self.best_eval is None or result.mean_return > self.best_eval
-        if self.improved:
-            self.best_eval = result.mean_return
-            save_checkpoint(self.run_dir / BEST_CHECKPOINT, self.payload(result.mean_return, False))
-        save_checkpoint(self.run_dir / LAST_CHECKPOINT, self.payload(result.mean_return, True))
-        return result.mean_return
-
-    def goal_reached(self, eval_return: float, runlog: RunLog) -> bool:
-        """The early stop. ``eval``: a new best periodic evaluation passed the goal *and* a
-        confirming evaluation over ``final_eval_episodes`` agrees (a few episodes are too noisy:
-        one episode's return depends mostly on its start state)."""
-        stop = self.config.stop
-        if stop.metric == "train":
-            window = runlog.episode_returns[-stop.window_episodes :]
-            return (
-                len(window) == stop.window_episodes and float(np.mean(window)) >= stop.goal_return
-            )
-        if stop.metric != "eval" or eval_return < stop.goal_return or not self.improved:
-            return False
-        eval_start = time.perf_counter()
-        confirm = self.evaluate(self.config.final_eval_episodes)
-        self.eval_time_s += time.perf_counter() - eval_start
-        log.info("step %d: confirming evaluation %.1f", self.env_steps, confirm.mean_return)
-        if confirm.mean_return < stop.goal_return:
-            return False
-        self.confirmed = confirm
-        save_checkpoint(
-            self.run_dir / BEST_CHECKPOINT,
-            self.payload(confirm.mean_return, False, len(confirm.returns)),
-        )
-        return True
-
-    def finish(self, stopped_early: bool) -> TrainResult:
-        """The final figure: a confirmed early stop's evaluation, or else the better of the
-        best and the last checkpoint over ``final_eval_episodes`` (which becomes best.pt)."""
-        best_path = self.run_dir / BEST_CHECKPOINT
-        final = self.confirmed
-        if final is None:
-            last = self.evaluate(self.config.final_eval_episodes)
-            last_payload = self.payload(last.mean_return, False, len(last.returns))
-            payload = load_checkpoint(best_path)
-            self.agent.actor.load_state_dict(payload["networks"]["actor"])
-            final = self.evaluate(self.config.final_eval_episodes)
-            if last.mean_return > final.mean_return:
-                final, payload = last, last_payload
-            payload.pop("format_version", None)
-            payload["progress"].update(
-                eval_return=final.mean_return, eval_episodes=len(final.returns)
-            )
-            save_checkpoint(best_path, payload)
-        log.info(
-            "best checkpoint: mean return %.1f over %d episodes",
-            final.mean_return,
-            len(final.returns),
-        )
-        return TrainResult(
-            self.run_dir,
-            self.env_steps,
-            self.episodes,
-            self.wall_time_s,
-            self.best_eval,
-            final,
-            stopped_early,
-        )
+        log.info("resumed from %s at step %d", path, self.rollout.env_steps)
 
 
 def train(
@@ -342,10 +308,10 @@ def train(
     try:
         if resume_from is not None:
             trainer.restore(resume_from)
-            if trainer.env_steps >= config.total_steps:
+            if trainer.rollout.env_steps >= config.total_steps:
                 raise ConfigError(
-                    f"the checkpoint is already at step {trainer.env_steps}; pass a larger "
-                    f"--total-steps (now {config.total_steps}) to continue training"
+                    f"the checkpoint is already at step {trainer.rollout.env_steps}; pass a "
+                    f"larger --total-steps (now {config.total_steps}) to continue training"
                 )
         (run_dir / CONFIG_FILE).write_text(to_toml(config), encoding="utf-8")
         runlog = RunLog(run_dir, tensorboard=tensorboard)
@@ -354,5 +320,4 @@ def train(
         finally:
             runlog.close()
     finally:
-        trainer.env.close()
-        trainer.eval_env.close()
+        trainer.close()

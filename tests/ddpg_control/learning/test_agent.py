@@ -1,4 +1,5 @@
-"""The DDPG update: targets, the terminal mask, Polyak averaging, the paper's options."""
+"""The DDPG agent: exploration (warm-up, noise, clipping), the update (targets, the terminal
+mask, Polyak averaging, the paper's options)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from ddpg_control.learning.agent import DDPGAgent, actor_policy, polyak_update
+from ddpg_control.learning.agent import DDPGAgent, Exploration, actor_policy, polyak_update
 from ddpg_control.learning.config import AgentConfig
 from ddpg_control.learning.networks import Architecture
+from ddpg_control.learning.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from ddpg_control.learning.replay_buffer import Batch
 
 
@@ -20,9 +22,15 @@ def _one_thread() -> None:
 ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(32, 32), max_torque_nm=2.0)
 
 
-def _agent(**kwargs: object) -> DDPGAgent:
+def _exploration(warmup_steps: int = 0, sigma: float = 0.1, seed: int = 0) -> Exploration:
+    rng = np.random.default_rng(seed)
+    return Exploration(warmup_steps, GaussianNoise(ARCH.act_dim, sigma, rng), rng)
+
+
+def _agent(exploration: Exploration | None = None, **kwargs: object) -> DDPGAgent:
     torch.manual_seed(0)
-    return DDPGAgent(ARCH, AgentConfig(hidden_sizes=ARCH.hidden_sizes, **kwargs))  # type: ignore[arg-type]
+    config = AgentConfig(hidden_sizes=ARCH.hidden_sizes, **kwargs)  # type: ignore[arg-type]
+    return DDPGAgent(ARCH, config, exploration or _exploration())
 
 
 def _batch(terminated: float, n: int = 64, reward: float = 1.0) -> Batch:
@@ -49,7 +57,7 @@ def test_polyak_update_moves_targets_by_tau_in_place() -> None:
     target = [torch.zeros(3), torch.ones(2)]
     source = [torch.ones(3), torch.full((2,), 3.0)]
     ids = [id(t) for t in target]
-    polyak_update(target, source, tau=0.25)
+    polyak_update(source, target, tau=0.25)
     assert [id(t) for t in target] == ids
     torch.testing.assert_close(target[0], torch.full((3,), 0.25))
     torch.testing.assert_close(target[1], torch.full((2,), 1.5))
@@ -98,3 +106,38 @@ def test_actions_are_torques_within_the_limit() -> None:
     assert torques.shape == (100, 1)
     assert np.all(np.abs(torques) <= 2.0)
     assert agent.act(obs[0]).shape == (1,)
+
+
+def test_explore_draws_uniform_torques_during_the_warm_up() -> None:
+    agent = _agent(_exploration(warmup_steps=1000, seed=3))
+    obs = np.zeros(3, np.float32)
+    torques = np.array([agent.explore(obs, step) for step in range(1000)])
+    assert torques.dtype == np.float32 and torques.shape == (1000, 1)
+    expected = np.random.default_rng(3).uniform(-2.0, 2.0, size=(1000, 1)).astype(np.float32)
+    np.testing.assert_array_equal(torques, expected)  # the actor plays no part
+    assert torques.min() < -1.9 and torques.max() > 1.9
+
+
+def test_explore_after_the_warm_up_adds_scaled_noise_to_mu_and_clips() -> None:
+    agent = _agent(_exploration(warmup_steps=10, sigma=0.1, seed=4))
+    obs = np.random.default_rng(0).normal(size=3).astype(np.float32)
+    noise = np.random.default_rng(4).normal(0.0, 0.1, size=(50, 1))
+    torques = np.array([agent.explore(obs, 10 + i) for i in range(50)])
+    expected = np.clip(agent.act(obs) + 2.0 * noise, -2.0, 2.0).astype(np.float32)
+    np.testing.assert_array_equal(torques, expected)
+
+    loud = _agent(_exploration(warmup_steps=0, sigma=10.0))
+    torques = np.array([loud.explore(obs, i) for i in range(200)])
+    assert np.all(np.abs(torques) <= 2.0)
+    assert np.sum(np.abs(torques) == 2.0) > 100  # most samples were clipped to the limit
+
+
+def test_reset_noise_restarts_the_noise_process() -> None:
+    rng = np.random.default_rng(0)
+    noise = OrnsteinUhlenbeckNoise(1, sigma=0.2, theta=0.15, rng=rng)
+    agent = _agent(Exploration(0, noise, rng))
+    for step in range(20):
+        agent.explore(np.zeros(3, np.float32), step)
+    assert noise.state[0] != 0.0
+    agent.reset_noise()
+    assert noise.state[0] == 0.0

@@ -113,7 +113,7 @@ def test_truncation_is_stored_as_not_terminal(tmp_path: Path) -> None:
     assert not terminated[truncated].any()
 
 
-def test_seed_tutorial_stop_rule_on_training_returns(tmp_path: Path) -> None:
+def test_training_return_stop_rule_stops_once_the_window_is_full(tmp_path: Path) -> None:
     config = short_config(
         ("total_steps", 2000),
         ("stop.metric", "train"),
