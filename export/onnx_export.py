@@ -24,7 +24,7 @@ import numpy as np
 
 from ddpg_control import __version__
 from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
-from ddpg_control.runtime.errors import CheckpointError, PolicyArtifactError
+from ddpg_control.runtime.errors import CheckpointError, PolicyArtifactError, first_line
 from ddpg_control.runtime.files import replacing
 from ddpg_control.runtime.run_layout import CHECKPOINT_DIR, POLICY_FILE
 from export.metadata import INPUT_NAME, OUTPUT_NAME, PolicyMetadata
@@ -193,6 +193,15 @@ def with_metadata(model_bytes: bytes, metadata: PolicyMetadata) -> bytes:
     return bytes(model.SerializeToString())
 
 
+def _tolerance_hint(report: VerificationReport) -> str:
+    if report.diff_ok or report.max_abs_diff_nm > 1e-4:
+        return ""
+    return (
+        "; a difference of a few 1e-5 N*m is float32 rounding (onnxruntime and torch sum in "
+        "another order): to accept it, re-export with --tolerance 5e-5"
+    )
+
+
 def export_policy(
     checkpoint: Path,
     output: Path | None = None,
@@ -213,19 +222,16 @@ def export_policy(
     observations = verification_observations(
         max_velocity_of(metadata.env_params), np.random.default_rng(VERIFY_SEED), n_random
     )
-    with replacing(output) as tmp:  # written only once verified
-        tmp.write_bytes(data)
-        report = verify_policy(actor, OnnxPolicy.load(tmp), observations, tolerance_nm)
-        if not report.passed:
-            hint = (
-                ""
-                if report.diff_ok or report.max_abs_diff_nm > 1e-4
-                else "; a difference of a few 1e-5 N*m is float32 rounding (onnxruntime and torch "
-                "sum in another order): to accept it, re-export with --tolerance 5e-5"
-            )
-            raise PolicyArtifactError(
-                f"the exported policy does not match the checkpoint ({report.summary()}); "
-                f"nothing was written to '{output}'{hint}"
-            )
+    try:
+        with replacing(output) as tmp:  # written only once verified
+            tmp.write_bytes(data)
+            report = verify_policy(actor, OnnxPolicy.load(tmp), observations, tolerance_nm)
+            if not report.passed:
+                raise PolicyArtifactError(
+                    f"the exported policy does not match the checkpoint ({report.summary()}); "
+                    f"nothing was written to '{output}'{_tolerance_hint(report)}"
+                )
+    except OSError as exc:
+        raise PolicyArtifactError(f"cannot write '{output}': {first_line(exc)}") from None
     logger.info("exported %s to %s: %s", checkpoint, output, report.summary())
     return ExportResult(output, len(data), metadata, report)

@@ -92,10 +92,14 @@ class Emulator:
             os.set_blocking(self._master, False)
             return os.ttyname(self._slave)
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.config.tcp_port))
-        listener.listen(1)
-        listener.setblocking(False)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.config.tcp_port))
+            listener.listen(1)
+            listener.setblocking(False)
+        except OSError:
+            listener.close()
+            raise
         self._listener = listener
         return f"socket://127.0.0.1:{listener.getsockname()[1]}"
 

@@ -7,28 +7,59 @@ from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from ddpg_control.cli.arguments import (
+    finite_float,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 from hardware.protocol import DEFAULT_BAUD_RATE
 
 if TYPE_CHECKING:
     from hardware.client import SerialConfig, SerialPlant
 
+#: pyserial URL schemes that connect to a TCP host and port.
+TCP_URL_SCHEMES = ("socket", "rfc2217")
+
+
+def serial_port_or_url(text: str) -> str:
+    """``--device``: a serial port path or a pyserial URL. A ``socket://`` or ``rfc2217://`` URL
+    must name a TCP port 1..65535 after its host, e.g. ``socket://127.0.0.1:5000``."""
+    if not text:
+        raise argparse.ArgumentTypeError("needs a serial port or URL, e.g. /dev/ttyUSB0")
+    scheme, sep, _ = text.partition("://")
+    if sep and scheme.lower() in TCP_URL_SCHEMES:
+        try:
+            port = urlsplit(text).port
+        except ValueError:  # not a number, or beyond 65535
+            port = None
+        if not port:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} needs a TCP port 1..65535 after the host, e.g. {scheme}://127.0.0.1:5000"
+            )
+    return text
+
 
 def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("motor driver (--device)")
     group.add_argument(
-        "--baud", type=int, default=DEFAULT_BAUD_RATE, help="baud rate (default: %(default)s)"
+        "--baud",
+        type=positive_int,
+        default=DEFAULT_BAUD_RATE,
+        help="baud rate (default: %(default)s)",
     )
     group.add_argument(
         "--watchdog-ms",
-        type=int,
+        type=positive_int,
         default=100,
         help="device watchdog: zero torque and a latched fault if no command arrives within "
         "this many ms (default: %(default)s)",
     )
     group.add_argument(
         "--upright-offset",
-        type=float,
+        type=finite_float,
         default=0.0,
         help="the angle in rad the device reads when the pendulum is upright (default: 0)",
     )
@@ -41,13 +72,13 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--torque-scale",
-        type=float,
+        type=positive_float,
         default=1.0,
         help="device torque units per N*m, e.g. to correct a measured motor constant (default: 1)",
     )
     group.add_argument(
         "--stuck-sensor-s",
-        type=float,
+        type=non_negative_float,
         default=0.5,
         help="stop when the encoder reads exactly the same for this long while more than 5%% "
         "of the torque limit is applied; raise it for a rig with much stiction, 0 disables "

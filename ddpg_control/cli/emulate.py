@@ -17,7 +17,16 @@ import threading
 import time
 from typing import Any
 
-from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.cli.arguments import (
+    finite_float,
+    int_in_range,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    probability,
+    tcp_port,
+)
+from ddpg_control.runtime.errors import ConfigError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -34,33 +43,49 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--tcp",
-        type=int,
+        type=tcp_port,
         metavar="PORT",
         default=None,
         help="listen on 127.0.0.1:PORT instead of a pseudo-terminal (0: any free port)",
     )
     parser.add_argument("--duration", type=float, default=0.0, help="seconds; 0 = until Ctrl-C")
     parser.add_argument(
-        "--start-angle", type=float, default=math.pi, help="rad, 0 = upright (default: pi)"
+        "--start-angle", type=finite_float, default=math.pi, help="rad, 0 = upright (default: pi)"
     )
     parser.add_argument(
-        "--max-torque", type=float, default=2.0, help="device torque limit, N*m (default: 2)"
+        "--max-torque",
+        type=positive_float,
+        default=2.0,
+        help="device torque limit, N*m (default: 2)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for injected faults")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for injected faults")
     parser.add_argument(
-        "--protocol-version", type=int, default=1, help="pretend to speak another version"
+        "--protocol-version",
+        type=int_in_range(0, 0xFF),
+        default=1,
+        help="pretend to speak another version (0..255)",
     )
     faults = parser.add_argument_group("fault injection")
-    faults.add_argument("--latency-ms", type=float, default=0.0, help="delay every reply")
-    faults.add_argument("--drop-rate", type=float, default=0.0, help="drop this share of replies")
     faults.add_argument(
-        "--corrupt-rate", type=float, default=0.0, help="flip a bit in this share of replies"
+        "--latency-ms", type=non_negative_float, default=0.0, help="delay every reply"
     )
     faults.add_argument(
-        "--disconnect-after", type=float, default=None, help="seconds after ARM: hang up"
+        "--drop-rate", type=probability, default=0.0, help="drop this share of replies"
     )
     faults.add_argument(
-        "--stuck-after", type=float, default=None, help="seconds after ARM: freeze the sensor"
+        "--corrupt-rate", type=probability, default=0.0, help="flip a bit in this share of replies"
+    )
+    faults.add_argument(
+        "--disconnect-after",
+        type=non_negative_float,
+        default=None,
+        help="seconds after ARM: hang up",
+    )
+    faults.add_argument(
+        "--stuck-after",
+        type=non_negative_float,
+        default=None,
+        help="seconds after ARM: freeze the sensor",
     )
     parser.set_defaults(handler=run)
 
@@ -103,7 +128,15 @@ def run(args: argparse.Namespace) -> int:
             device,
             EmulatorConfig(tcp_port=args.tcp, device=device_config, faults=faults, seed=args.seed),
         )
-        port = emulator.open()
+        try:
+            port = emulator.open()
+        except OSError as exc:
+            if args.tcp is None:
+                raise ConfigError(f"cannot open a pseudo-terminal: {first_line(exc)}") from None
+            raise ConfigError(
+                f"cannot listen on 127.0.0.1:{args.tcp} ({first_line(exc)}): pick another "
+                "--tcp port, or --tcp 0 for any free one"
+            ) from None
         print(port, flush=True)
         if args.duration:
             timer = threading.Timer(args.duration, stop.set)

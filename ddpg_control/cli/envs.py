@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.runtime.errors import ConfigError, first_line
 
 PYBULLET_ENV_ID = "PyBulletPendulum-v0"
 
@@ -45,6 +45,10 @@ def make_env(
         kwargs["render_mode"] = render_mode
     try:
         return gymnasium.make(env_id, **kwargs)
+    except (gymnasium.error.DependencyNotInstalled, ImportError) as exc:
+        raise ConfigError(
+            f"'{env_id}' needs a package that is not installed: {first_line(exc)}"
+        ) from None
     except gymnasium.error.Error as exc:
         known = ", ".join(sorted(k for k in gymnasium.registry if "Pendulum" in k))
         raise ConfigError(
@@ -56,6 +60,42 @@ def make_env(
 
 
 def env_factory(env_id: str, preset: str = "", randomize: bool = False) -> Callable[[], Any]:
-    """A factory for the trainer, checked now so a bad id fails before training starts."""
-    make_env(env_id, preset, randomize).close()
+    """A factory for the trainer, checked now so a bad id or an environment the trainer cannot
+    drive fails before training starts."""
+    env = make_env(env_id, preset, randomize)
+    try:
+        check_trainable(env, env_id)
+    finally:
+        env.close()
     return lambda: make_env(env_id, preset, randomize)
+
+
+def check_trainable(env: Any, env_id: str) -> None:
+    """Raise :class:`ConfigError` unless the trainer can drive ``env``: a flat ``Box``
+    observation, a continuous ``Box`` action space with one limit symmetric about zero (the
+    actor outputs ``limit * tanh``), and a control period (``env.unwrapped.dt``) for the
+    exported policy."""
+    import numpy as np
+    from gymnasium.spaces import Box
+
+    obs_space, action_space = env.observation_space, env.action_space
+    if not isinstance(action_space, Box):
+        problem = f"its action space {action_space} is not a continuous Box"
+    elif not isinstance(obs_space, Box) or len(obs_space.shape) != 1:
+        problem = f"its observation space {obs_space} is not a flat Box"
+    elif not (
+        np.all(np.isfinite(action_space.high))
+        and np.all(action_space.high > 0)
+        and np.all(action_space.high == action_space.high.flat[0])
+        and np.array_equal(action_space.low, -action_space.high)
+    ):
+        problem = f"its action bounds {action_space} are not one limit symmetric about zero"
+    elif not hasattr(env.unwrapped, "dt"):
+        problem = "it has no control period (env.unwrapped.dt)"
+    else:
+        return
+    raise ConfigError(
+        f"cannot train on {env_id}: {problem}; training needs a continuous Box action space "
+        "(one limit, symmetric about zero), a flat Box observation and a control period, "
+        f"e.g. Pendulum-v1 or {PYBULLET_ENV_ID}"
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.cli.arguments import add_runs_dir_argument, file_to_write, non_negative_int
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
 
 HELP = "evaluate a trained policy (default: the latest run's best checkpoint)"
@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--seed",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="episode i starts from env.reset(seed=SEED + i) (default 0)",
     )
@@ -169,13 +169,14 @@ def run(args: argparse.Namespace) -> int:
 def _gif_path(value: str) -> Path:
     if not value.lower().endswith(".gif"):
         raise argparse.ArgumentTypeError(f"needs a .gif file name, got {value!r}")
-    return Path(value)
+    return file_to_write(value)
 
 
 def record(args: argparse.Namespace, source: PolicySource) -> Path:
     """Write one deterministic episode as a GIF; Pendulum-v1 is drawn by its PyBullet twin
     (``PyBulletPendulum-v0`` with the default preset has the same dynamics, and Pendulum-v1's
     own renderer needs pygame)."""
+    from ddpg_control.runtime.errors import ConfigError, first_line
     from sim.render import record_episode, save_gif
 
     if (args.env or source.env_id) == "Pendulum-v1":
@@ -184,5 +185,7 @@ def record(args: argparse.Namespace, source: PolicySource) -> Path:
     try:
         frames = record_episode(env, source.policy, seed=args.seed)
         return save_gif(frames, args.record, fps=env.metadata["render_fps"])
+    except OSError as exc:
+        raise ConfigError(f"cannot write the recording: {first_line(exc)}") from None
     finally:
         env.close()

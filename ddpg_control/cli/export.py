@@ -6,10 +6,25 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.cli.arguments import (
+    add_runs_dir_argument,
+    file_to_write,
+    int_in_range,
+    positive_float,
+)
 from ddpg_control.cli.runs import latest_run
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
-from export.onnx_export import DEFAULT_OPSET
+from export.onnx_export import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+from export.verify import MAX_TOLERANCE_NM
+
+
+def _tolerance_nm(text: str) -> float:
+    value = positive_float(text)
+    if value > MAX_TOLERANCE_NM:
+        raise argparse.ArgumentTypeError(
+            f"value must be at most {MAX_TOLERANCE_NM:g} N*m, got {value!r}"
+        )
+    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,16 +49,19 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--output",
-        type=Path,
+        type=file_to_write,
         default=None,
         help=f"where to write the policy (default: runs/<name>/{POLICY_FILE})",
     )
     parser.add_argument(
-        "--opset", type=int, default=DEFAULT_OPSET, help="ONNX opset (default: %(default)s)"
+        "--opset",
+        type=int_in_range(MIN_OPSET, MAX_OPSET),
+        default=DEFAULT_OPSET,
+        help="ONNX opset (default: %(default)s)",
     )
     parser.add_argument(
         "--tolerance",
-        type=float,
+        type=_tolerance_nm,
         default=1e-5,
         metavar="NM",
         help=(

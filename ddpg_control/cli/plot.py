@@ -8,7 +8,7 @@ from typing import Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument
 from ddpg_control.cli.runs import latest_run
-from ddpg_control.runtime.errors import RunDirectoryError
+from ddpg_control.runtime.errors import ConfigError, RunDirectoryError, first_line
 from ddpg_control.runtime.run_layout import TELEMETRY_DIR
 
 
@@ -24,10 +24,28 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("file", nargs="?", type=Path, default=None, help="telemetry CSV")
     parser.add_argument(
-        "-o", "--output", type=Path, default=None, help="PNG to write (default: FILE with .png)"
+        "-o",
+        "--output",
+        type=_image_path,
+        default=None,
+        help="PNG to write (default: FILE with .png)",
     )
     add_runs_dir_argument(parser)
     parser.set_defaults(handler=run)
+
+
+def _image_path(text: str) -> Path:
+    """``--output``: a file name whose suffix, if it has one, is an image format matplotlib writes
+    (without one, matplotlib adds ``.png``)."""
+    from ddpg_control.cli.telemetry_plot import image_formats
+
+    suffix = Path(text).suffix.lstrip(".").lower()
+    formats = image_formats()
+    if suffix and suffix not in formats:
+        raise argparse.ArgumentTypeError(
+            f"cannot write a .{suffix} image; use one of: {', '.join(formats)}"
+        )
+    return Path(text)
 
 
 def newest_telemetry(runs_dir: Path) -> Path:
@@ -46,8 +64,14 @@ def run(args: argparse.Namespace) -> int:
     from ddpg_control.runtime.telemetry import Telemetry
 
     source = args.file if args.file is not None else newest_telemetry(args.runs_dir)
-    telemetry = Telemetry.read_csv(source)
+    try:
+        telemetry = Telemetry.read_csv(source)
+    except OSError as exc:
+        raise ConfigError(f"cannot read telemetry file '{source}': {first_line(exc)}") from None
     out = args.output if args.output is not None else source.with_suffix(".png")
-    plot_telemetry(telemetry, out, title=str(source))
+    try:
+        plot_telemetry(telemetry, out, title=str(source))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the plot to '{out}': {first_line(exc)}") from None
     print(f"plot: {out}")
     return 0

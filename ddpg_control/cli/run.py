@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument
-from ddpg_control.cli.device_plant import add_device_arguments
+from ddpg_control.cli.arguments import add_runs_dir_argument, finite_float, non_negative_int
+from ddpg_control.cli.device_plant import add_device_arguments, serial_port_or_url
 from ddpg_control.cli.runs import latest_run
 from ddpg_control.runtime.contracts import OBSERVATION_DIM, Clock, Plant
 from ddpg_control.runtime.errors import ConfigError
@@ -52,7 +52,10 @@ def add_parser(subparsers: Any) -> None:
         "--sim", action="store_true", help="run on the PyBullet pendulum in real time"
     )
     target.add_argument(
-        "--device", metavar="PORT", help="run on a motor driver at this serial port or URL"
+        "--device",
+        type=serial_port_or_url,
+        metavar="PORT",
+        help="run on a motor driver at this serial port or URL",
     )
     parser.add_argument(
         "--policy",
@@ -105,12 +108,15 @@ def add_parser(subparsers: Any) -> None:
     sim.add_argument("--gui", action="store_true", help="show the PyBullet window")
     sim.add_argument(
         "--start-angle",
-        type=float,
+        type=finite_float,
         default=math.pi,
         help="start angle in rad, 0 = upright (default: pi, hanging down)",
     )
     sim.add_argument(
-        "--start-velocity", type=float, default=0.0, help="start velocity in rad/s (default: 0)"
+        "--start-velocity",
+        type=finite_float,
+        default=0.0,
+        help="start velocity in rad/s (default: 0)",
     )
     sim.add_argument(
         "--preset",
@@ -118,7 +124,9 @@ def add_parser(subparsers: Any) -> None:
         help="simulator preset, e.g. default or realistic (default: the policy's training "
         "environment's parameters when it was the PyBullet pendulum, else default)",
     )
-    sim.add_argument("--seed", type=int, default=None, help="seed for the simulator's noise")
+    sim.add_argument(
+        "--seed", type=non_negative_int, default=None, help="seed for the simulator's noise"
+    )
     add_device_arguments(parser)
     sim.add_argument(
         "--virtual-time",
@@ -185,8 +193,6 @@ def _period_s(args: argparse.Namespace, policy: OnnxPolicy) -> float:
     trained_s = policy.control_period_s
     if args.rate is None:
         return trained_s
-    if not (math.isfinite(args.rate) and args.rate > 0):
-        raise ConfigError(f"--rate must be a positive number of Hz, got {args.rate}")
     period_s = 1.0 / args.rate
     if not math.isclose(period_s, trained_s, rel_tol=1e-6):
         print(
@@ -248,6 +254,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not (math.isfinite(args.duration) and args.duration >= 0):
         raise ConfigError(f"--duration must be >= 0 seconds (0: until Ctrl-C), got {args.duration}")
+    if args.rate is not None and not (math.isfinite(args.rate) and args.rate > 0):
+        raise ConfigError(f"--rate must be a positive number of Hz, got {args.rate}")
     limits = SafetyLimits(
         max_torque_nm=args.max_torque,
         slew_limit_nm_per_s=args.slew_limit,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from ddpg_control.runtime.errors import RunDirectoryError
+from ddpg_control.runtime.errors import RunDirectoryError, first_line
 from ddpg_control.runtime.run_layout import POLICY_FILE
 
 DEFAULT_RUNS_ROOT = Path("runs")
@@ -24,7 +24,12 @@ def new_run_dir(name: str | None = None, root: Path = DEFAULT_RUNS_ROOT) -> Path
     while path.exists():
         suffix += 1
         path = root / f"{name}-{suffix}"
-    path.mkdir(parents=True)
+    try:
+        path.mkdir(parents=True)
+    except OSError as exc:
+        raise RunDirectoryError(
+            f"cannot create the run directory '{path}': {first_line(exc)}; pass another --runs-dir"
+        ) from None
     return path
 
 

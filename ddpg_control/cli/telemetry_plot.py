@@ -14,6 +14,13 @@ import numpy as np
 from ddpg_control.runtime.telemetry import UPRIGHT_TOLERANCE_RAD, Telemetry, summarize
 
 
+def image_formats() -> list[str]:
+    """The file suffixes :func:`plot_telemetry` can write: matplotlib's image formats."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(FigureCanvasBase.get_supported_filetypes())
+
+
 def plot_telemetry(
     telemetry: Telemetry, out_path: Path, title: str = "", period_s: float | None = None
 ) -> Path:

@@ -7,19 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.cli.arguments import add_runs_dir_argument, run_name, whole_number
 from ddpg_control.runtime.errors import RunDirectoryError
 from ddpg_control.runtime.run_layout import LAST_CHECKPOINT
 
 HELP = "train a DDPG policy (default: Pendulum-v1) into runs/<name>/"
-
-
-def _whole_number(text: str) -> int:
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    return value
 
 
 def add_parser(subparsers: Any) -> None:
@@ -35,10 +27,10 @@ def add_parser(subparsers: Any) -> None:
         help="Gymnasium env id (default Pendulum-v1; "
         "PyBulletPendulum-v0 for the PyBullet pendulum)",
     )
-    p.add_argument("--seed", type=_whole_number, help="random seed (default 0)")
+    p.add_argument("--seed", type=whole_number, help="random seed (default 0)")
     p.add_argument(
         "--total-steps",
-        type=_whole_number,
+        type=whole_number,
         metavar="N",
         help="maximum environment steps (default 20000; training stops earlier "
         "once the goal return is reached)",
@@ -59,7 +51,7 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="domain randomisation (PyBullet pendulum only)",
     )
-    p.add_argument("--name", help="run directory name (default: a timestamp)")
+    p.add_argument("--name", type=run_name, help="run directory name (default: a timestamp)")
     add_runs_dir_argument(p, help="where run directories go")
     p.add_argument(
         "--resume",

@@ -40,6 +40,9 @@ from ddpg_control.runtime.validation import require
 NoiseKind = Literal["gaussian", "ou"]
 StopMetric = Literal["eval", "train", "none"]
 
+#: The largest seed torch takes (``torch.manual_seed`` reads it as 64 bits).
+MAX_SEED = 2**64 - 1
+
 
 def _require(ok: bool, key: str, message: str) -> None:
     require(ok, f"config value '{key}' {message}")
@@ -111,7 +114,11 @@ class NoiseConfig:
             "noise.kind",
             f"must be one of {list(get_args(NoiseKind))}, got {self.kind!r}",
         )
-        _require(self.sigma >= 0, "noise.sigma", f"must be >= 0, got {self.sigma}")
+        _require(
+            math.isfinite(self.sigma) and self.sigma >= 0,
+            "noise.sigma",
+            f"must be a finite number >= 0, got {self.sigma}",
+        )
         _require(0 < self.theta <= 1, "noise.theta", f"must be in (0, 1], got {self.theta}")
 
 
@@ -168,7 +175,7 @@ class TrainConfig:
     stop: StopConfig = field(default_factory=StopConfig)
 
     def __post_init__(self) -> None:
-        _require(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
+        _require(0 <= self.seed <= MAX_SEED, "seed", f"must be in 0..2**64-1, got {self.seed}")
         _require(
             self.total_steps > 0,
             "total_steps",

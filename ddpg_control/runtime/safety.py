@@ -40,7 +40,7 @@ class SafetyLimits:
             require_positive("max_torque_nm (--max-torque)", self.max_torque_nm)
         if self.slew_limit_nm_per_s is not None:
             require_positive("slew_limit_nm_per_s (--slew-limit)", self.slew_limit_nm_per_s)
-        require_positive("max_velocity_rad_s", self.max_velocity_rad_s)
+        require_positive("max_velocity_rad_s (--max-velocity)", self.max_velocity_rad_s)
 
 
 class SafetyLayer:

@@ -231,3 +231,14 @@ def test_nonsense_tolerance_is_refused(
     with pytest.raises(PolicyArtifactError, match="tolerance must be in"):
         export_policy(make_checkpoint(), tmp_path / "p.onnx", tolerance_nm=tolerance_nm)
     assert not (tmp_path / "p.onnx").exists()
+
+
+@pytest.mark.parametrize("where", ["a-folder", "a-file/p.onnx"])
+def test_an_output_that_cannot_be_written_is_one_line(
+    make_checkpoint: CheckpointFactory, tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(PolicyArtifactError, match="cannot write") as exc:
+        export_policy(make_checkpoint(), tmp_path / where)
+    assert "\n" not in str(exc.value)

@@ -28,3 +28,9 @@ def test_latest_run_picks_most_recent_holding_the_file(tmp_path: Path) -> None:
     assert latest_run(tmp_path, containing=POLICY_FILE) == old
     with pytest.raises(RunDirectoryError, match="no run with policy.nope"):
         latest_run(tmp_path, containing="policy.nope")
+
+
+def test_new_run_dir_under_a_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(RunDirectoryError, match="cannot create the run directory"):
+        new_run_dir("x", root=tmp_path / "a-file")

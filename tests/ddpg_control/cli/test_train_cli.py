@@ -101,3 +101,19 @@ def test_train_on_the_pybullet_pendulum_records_its_env(capsys: pytest.CaptureFi
     )
     assert payload["config"]["env"] == {"id": "PyBulletPendulum-v0", "preset": "realistic",
                                         "randomize": True}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("env_id", "problem"),
+    [
+        ("CartPole-v1", "action space Discrete(2) is not a continuous Box"),
+        ("MountainCarContinuous-v0", "no control period"),
+    ],
+)
+def test_an_env_the_trainer_cannot_drive_is_refused_before_training(
+    cli_error: CliError, env_id: str, problem: str
+) -> None:
+    message = cli_error(["train", "--env", env_id, "--no-progress"])
+    assert f"cannot train on {env_id}: " in message and problem in message
+    assert "Pendulum-v1 or PyBulletPendulum-v0" in message
+    assert not Path("runs").exists()

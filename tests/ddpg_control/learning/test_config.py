@@ -69,6 +69,9 @@ def test_parse_override_reads_toml_values(text: str, expected: tuple[str, object
         ([("buffer_size", 10)], "buffer_size"),
         ([("agent.batch_size", "big")], "agent.batch_size"),
         ([("seed", True)], "seed"),
+        ([("seed", -1)], "seed"),
+        ([("seed", 2**64)], "seed"),
+        ([("noise.sigma", float("inf"))], "noise.sigma"),
         ([("agent.nonsense", 1)], "agent.nonsense"),
         ([("optimizer.lr", 1)], "optimizer"),
     ],
@@ -78,6 +81,10 @@ def test_bad_values_raise_config_error_naming_the_key(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         with_overrides(TrainConfig(), overrides)
+
+
+def test_any_seed_torch_takes_is_accepted() -> None:
+    assert with_overrides(TrainConfig(), [("seed", 2**64 - 1)]).seed == 2**64 - 1
 
 
 def test_override_without_equals_sign_is_refused() -> None:

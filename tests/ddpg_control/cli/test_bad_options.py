@@ -1,0 +1,346 @@
+"""Every value-taking option of every command, given a wrong-typed or out-of-range value, is
+refused with one error line and exit code 2 before any work starts: no traceback, no training,
+no evaluation, no control loop, no emulator.
+
+What one row asserts, whichever of the two error paths catches the value:
+
+* exit code 2: argparse's ``SystemExit(2)`` (a ``type=`` check) or ``main``'s return value (a
+  :class:`~ddpg_control.runtime.errors.DdpgControlError` raised by the command);
+* no ``Traceback`` anywhere on stderr;
+* the last stderr line is the error, ``ddpg-control COMMAND: error: argument --OPTION: ...``
+  (argparse, after its usage lines) or ``error: ...`` (the command), and no other line says
+  ``error:``;
+* that line contains the row's expected text: the option's name, or the bad value where the
+  message is about the value (a missing file, an unknown environment).
+
+The table is checked against the parser itself, so a new option cannot go untested unnoticed:
+each value-taking option of each command has rows here or an entry in ``NO_WRONG_VALUE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ddpg_control.cli.main import COMMANDS, build_parser, main
+
+#: The ``tiny_policy`` fixture's file in each row's working directory, for rows whose option is
+#: checked only once the policy is loaded.
+TINY = "tiny.onnx"
+#: A plain file and a folder in each row's working directory.
+A_FILE = "a-file"
+A_FOLDER = "a-folder"
+SIM = ["run", "--sim", "--policy", TINY]
+
+#: (argv, text the error line must contain). Each option gets a wrong-typed value and the
+#: out-of-range values that apply to it.
+ROWS: list[tuple[list[str], str]] = [
+    # train
+    (["train", "--env", "CartPole-v1"], "CartPole-v1"),
+    (["train", "--env", "MountainCarContinuous-v0"], "MountainCarContinuous-v0"),
+    (["train", "--env", "Nope-v9"], "Nope-v9"),
+    (["train", "--env", ""], "env.id"),
+    (["train", "--seed", "abc"], "--seed"),
+    (["train", "--seed", "1.5"], "--seed"),
+    (["train", "--seed", "-1"], "seed"),
+    (["train", "--seed", str(2**64)], "seed"),
+    (["train", "--total-steps", "many"], "--total-steps"),
+    (["train", "--total-steps", "1e3"], "--total-steps"),
+    (["train", "--total-steps", "0"], "total_steps"),
+    (["train", "--total-steps", "-5"], "total_steps"),
+    (["train", "--config", "missing.toml"], "missing.toml"),
+    (["train", "--config", A_FOLDER], A_FOLDER),
+    (["train", "--config", A_FILE], A_FILE),  # not TOML
+    (["train", "--set", "tau"], "KEY=VALUE"),
+    (["train", "--set", "nope=1"], "nope"),
+    (["train", "--set", "seed=abc"], "seed"),
+    (["train", "--set", "agent.tau=2.0"], "agent.tau"),
+    (["train", "--preset", "heavy"], "--preset"),
+    (["train", "--env", "PyBulletPendulum-v0", "--preset", "nope"], "nope"),
+    (["train", "--name", ""], "--name"),
+    (["train", "--name", "a/b"], "--name"),
+    (["train", "--name", ".."], "--name"),
+    (["train", "--runs-dir", A_FILE], A_FILE),
+    (["train", "--resume", "nowhere"], "nowhere"),
+    (["train", "--resume", A_FILE], A_FILE),  # not a checkpoint
+    # eval
+    (["eval", "missing.pt"], "missing.pt"),
+    (["eval", "--policy", "missing.onnx"], "missing.onnx"),
+    (["eval", "--policy", A_FILE], A_FILE),  # not ONNX
+    (["eval", "--episodes", "abc"], "--episodes"),
+    (["eval", "--episodes", "0"], "--episodes"),
+    (["eval", "--episodes", "-3"], "--episodes"),
+    (["eval", "--seed", "abc"], "--seed"),
+    (["eval", "--seed", "-1"], "--seed"),
+    (["eval", "--policy", TINY, "--env", "Nope-v1"], "Nope-v1"),
+    (["eval", "--policy", TINY, "--env", "CartPole-v1"], "CartPole-v1"),
+    (["eval", "--policy", TINY, "--preset", "heavy"], "--preset"),
+    (["eval", "--policy", TINY, "--env", "PyBulletPendulum-v0", "--preset", "nope"], "nope"),
+    (["eval", "--record", "swing.mp4"], "--record"),
+    (["eval", "--record", f"{A_FOLDER}.gif"], "--record"),
+    (["eval", "--runs-dir", "nowhere"], "nowhere"),
+    # export
+    (["export", "--checkpoint", "missing.pt"], "missing.pt"),
+    (["export", "--checkpoint", A_FILE], A_FILE),  # not a checkpoint
+    (["export", "--output", A_FOLDER], "--output"),
+    (["export", "--opset", "abc"], "--opset"),
+    (["export", "--opset", "7"], "--opset"),
+    (["export", "--opset", "99"], "--opset"),
+    (["export", "--tolerance", "abc"], "--tolerance"),
+    (["export", "--tolerance", "0"], "--tolerance"),
+    (["export", "--tolerance", "-0.00001"], "--tolerance"),
+    (["export", "--tolerance", "nan"], "--tolerance"),
+    (["export", "--tolerance", "0.01"], "--tolerance"),
+    (["export", "--runs-dir", "nowhere"], "nowhere"),
+    # inspect
+    (["inspect", "missing.onnx"], "missing.onnx"),
+    (["inspect", A_FILE], A_FILE),  # not ONNX
+    (["inspect", "--runs-dir", "nowhere"], "nowhere"),
+    # run
+    (["run", "--device", ""], "--device"),
+    (["run", "--device", "socket://127.0.0.1:99999"], "--device"),
+    (["run", "--device", "socket://127.0.0.1:0"], "--device"),
+    (["run", "--device", "socket://127.0.0.1:abc"], "--device"),
+    (["run", "--device", "rfc2217://127.0.0.1"], "--device"),
+    (["run", "--sim", "--policy", "missing.onnx"], "missing.onnx"),
+    (["run", "--sim", "--runs-dir", "nowhere"], "nowhere"),
+    (["run", "--sim", "--duration", "abc"], "--duration"),
+    (["run", "--sim", "--duration", "-1"], "--duration"),
+    (["run", "--sim", "--duration", "nan"], "--duration"),
+    (["run", "--sim", "--rate", "abc"], "--rate"),
+    (["run", "--sim", "--rate", "0"], "--rate"),
+    (["run", "--sim", "--rate", "-50"], "--rate"),
+    (["run", "--sim", "--rate", "inf"], "--rate"),
+    (["run", "--sim", "--rate", "nan"], "--rate"),
+    (["run", "--sim", "--max-torque", "abc"], "--max-torque"),
+    (["run", "--sim", "--max-torque", "0"], "--max-torque"),
+    (["run", "--sim", "--max-torque", "-2"], "--max-torque"),
+    (["run", "--sim", "--max-torque", "nan"], "--max-torque"),
+    (["run", "--sim", "--slew-limit", "abc"], "--slew-limit"),
+    (["run", "--sim", "--slew-limit", "0"], "--slew-limit"),
+    (["run", "--sim", "--slew-limit", "inf"], "--slew-limit"),
+    (["run", "--sim", "--max-velocity", "abc"], "--max-velocity"),
+    (["run", "--sim", "--max-velocity", "0"], "--max-velocity"),
+    (["run", "--sim", "--max-velocity", "nan"], "--max-velocity"),
+    (["run", "--sim", "--start-angle", "abc"], "--start-angle"),
+    (["run", "--sim", "--start-angle", "nan"], "--start-angle"),
+    (["run", "--sim", "--start-angle", "inf"], "--start-angle"),
+    (["run", "--sim", "--start-velocity", "abc"], "--start-velocity"),
+    (["run", "--sim", "--start-velocity", "nan"], "--start-velocity"),
+    ([*SIM, "--preset", "nope"], "nope"),
+    (["run", "--sim", "--seed", "abc"], "--seed"),
+    (["run", "--sim", "--seed", "-1"], "--seed"),
+    (["run", "--sim", "--baud", "abc"], "--baud"),
+    (["run", "--sim", "--baud", "9600.5"], "--baud"),
+    (["run", "--sim", "--baud", "0"], "--baud"),
+    (["run", "--sim", "--baud", "-9600"], "--baud"),
+    (["run", "--sim", "--watchdog-ms", "abc"], "--watchdog-ms"),
+    (["run", "--sim", "--watchdog-ms", "0"], "--watchdog-ms"),
+    (["run", "--sim", "--watchdog-ms", "-100"], "--watchdog-ms"),
+    (["run", "--sim", "--upright-offset", "abc"], "--upright-offset"),
+    (["run", "--sim", "--upright-offset", "nan"], "--upright-offset"),
+    (["run", "--sim", "--direction", "abc"], "--direction"),
+    (["run", "--sim", "--direction", "0"], "--direction"),
+    (["run", "--sim", "--direction", "2"], "--direction"),
+    (["run", "--sim", "--torque-scale", "abc"], "--torque-scale"),
+    (["run", "--sim", "--torque-scale", "0"], "--torque-scale"),
+    (["run", "--sim", "--torque-scale", "-1"], "--torque-scale"),
+    (["run", "--sim", "--torque-scale", "inf"], "--torque-scale"),
+    (["run", "--sim", "--stuck-sensor-s", "abc"], "--stuck-sensor-s"),
+    (["run", "--sim", "--stuck-sensor-s", "-0.5"], "--stuck-sensor-s"),
+    (["run", "--sim", "--stuck-sensor-s", "nan"], "--stuck-sensor-s"),
+    # plot
+    (["plot", "missing.csv"], "missing.csv"),
+    (["plot", A_FOLDER], A_FOLDER),
+    (["plot", A_FILE], A_FILE),  # not a telemetry CSV
+    (["plot", "--output", "plot.txt"], "--output"),
+    (["plot", "--runs-dir", "nowhere"], "nowhere"),
+    # emulate
+    (["emulate", "--tcp", "abc"], "--tcp"),
+    (["emulate", "--tcp", "-1"], "--tcp"),
+    (["emulate", "--tcp", "65536"], "--tcp"),
+    (["emulate", "--tcp", "99999"], "--tcp"),
+    (["emulate", "--duration", "abc"], "--duration"),
+    (["emulate", "--duration", "-1"], "--duration"),
+    (["emulate", "--duration", "nan"], "--duration"),
+    (["emulate", "--start-angle", "abc"], "--start-angle"),
+    (["emulate", "--start-angle", "nan"], "--start-angle"),
+    (["emulate", "--max-torque", "abc"], "--max-torque"),
+    (["emulate", "--max-torque", "0"], "--max-torque"),
+    (["emulate", "--max-torque", "-2"], "--max-torque"),
+    (["emulate", "--max-torque", "inf"], "--max-torque"),
+    (["emulate", "--seed", "abc"], "--seed"),
+    (["emulate", "--seed", "-1"], "--seed"),
+    (["emulate", "--protocol-version", "abc"], "--protocol-version"),
+    (["emulate", "--protocol-version", "-1"], "--protocol-version"),
+    (["emulate", "--protocol-version", "256"], "--protocol-version"),
+    (["emulate", "--latency-ms", "abc"], "--latency-ms"),
+    (["emulate", "--latency-ms", "-1"], "--latency-ms"),
+    (["emulate", "--latency-ms", "nan"], "--latency-ms"),
+    (["emulate", "--drop-rate", "abc"], "--drop-rate"),
+    (["emulate", "--drop-rate", "-0.1"], "--drop-rate"),
+    (["emulate", "--drop-rate", "1.5"], "--drop-rate"),
+    (["emulate", "--drop-rate", "nan"], "--drop-rate"),
+    (["emulate", "--corrupt-rate", "abc"], "--corrupt-rate"),
+    (["emulate", "--corrupt-rate", "-1"], "--corrupt-rate"),
+    (["emulate", "--corrupt-rate", "2"], "--corrupt-rate"),
+    (["emulate", "--disconnect-after", "abc"], "--disconnect-after"),
+    (["emulate", "--disconnect-after", "-1"], "--disconnect-after"),
+    (["emulate", "--disconnect-after", "inf"], "--disconnect-after"),
+    (["emulate", "--stuck-after", "abc"], "--stuck-after"),
+    (["emulate", "--stuck-after", "-1"], "--stuck-after"),
+    (["emulate", "--stuck-after", "nan"], "--stuck-after"),
+]
+
+#: Value-taking options no row covers, and why no value of theirs is wrong before the work.
+NO_WRONG_VALUE: dict[tuple[str, str], str] = {
+    # Any path is accepted (a folder gets a file name inside it). The file is written after the
+    # run has happened, and a path that cannot be written is then a warning, not an error.
+    ("run", "--telemetry"): "a telemetry path is only written after the run",
+}
+
+#: Where real work starts (training, evaluating, a plant, the loop): reaching one of these means
+#: a bad value got through.
+WORK = [
+    "ddpg_control.learning.trainer.train",
+    "ddpg_control.learning.evaluation.evaluate",
+    "sim.plant.SimPlant.__init__",
+    "hardware.client.SerialPlant.open",
+    "ddpg_control.runtime.control_loop.run_loop",
+]
+
+
+def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(commands.choices)
+
+
+def option_name(action: argparse.Action) -> str:
+    """An option's long name (``--output`` for ``-o/--output``), a positional's ``dest``."""
+    return max(action.option_strings, key=len) if action.option_strings else action.dest
+
+
+def value_options(parser: argparse.ArgumentParser) -> set[tuple[str, str]]:
+    """(command, name) of every option and positional argument that takes a value."""
+    return {
+        (command, option_name(action))
+        for command, sub in command_parsers(parser).items()
+        for action in sub._actions
+        if action.nargs != 0  # not a flag or --help
+    }
+
+
+def row_option(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[str, str]:
+    """The (command, name) a row tests: the bad value comes last, after its option, or alone
+    as the command's positional argument."""
+    if len(argv) > 2 and argv[-2].startswith("-"):
+        return argv[0], argv[-2]
+    sub = command_parsers(parser)[argv[0]]
+    (positional,) = (a for a in sub._actions if not a.option_strings)
+    return argv[0], positional.dest
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, tiny_policy: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty working directory (no runs) holding the files the rows name; every place real
+    work starts raises instead, and the signal handlers a command may install are put back."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / TINY).write_bytes(tiny_policy.read_bytes())
+    (tmp_path / A_FILE).write_text("neither TOML, nor a checkpoint, nor ONNX, nor CSV\n")
+    (tmp_path / A_FOLDER).mkdir()
+    (tmp_path / f"{A_FOLDER}.gif").mkdir()
+
+    def reached(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the command started its work: the bad value was not refused")
+
+    for target in WORK:
+        monkeypatch.setattr(target, reached)
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield tmp_path
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+
+
+def exit_code_and_stderr(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse
+        code = exc.code if isinstance(exc.code, int) else 1
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "expected"), ROWS, ids=[" ".join(argv) for argv, _ in ROWS])
+def test_bad_value_is_one_error_line_and_exit_code_2(
+    argv: list[str], expected: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = exit_code_and_stderr(argv, capsys)
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines, "no error message"
+    last = lines[-1]
+    assert last.startswith(("error: ", f"ddpg-control {argv[0]}: error: ")), err
+    assert not any("error:" in line for line in lines[:-1]), err
+    assert expected in last, err
+    assert not (workdir / "runs").exists()
+
+
+def test_every_value_taking_option_has_rows_or_a_reason() -> None:
+    parser = build_parser()
+    options = value_options(parser)
+    covered = {row_option(parser, argv) for argv, _ in ROWS}
+    assert covered <= options, f"rows for options the parser does not have: {covered - options}"
+    assert set(NO_WRONG_VALUE) <= options, set(NO_WRONG_VALUE) - options
+    missing = options - covered - set(NO_WRONG_VALUE)
+    assert not missing, f"options with no bad-value rows: {sorted(missing)}"
+
+
+def test_the_top_level_parser_takes_no_values() -> None:
+    parser = build_parser()
+    takes_value = [a for a in parser._actions if a.nargs not in (0, argparse.PARSER)]
+    assert not takes_value
+
+
+def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = exit_code_and_stderr([], capsys)
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith("ddpg-control: error: ")
+    assert "COMMAND" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_of_every_command(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: ddpg-control {command}")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["emulate", "--tcp", "0"],
+        ["emulate", "--tcp", "65535"],
+        ["emulate", "--protocol-version", "2"],
+        ["emulate", "--drop-rate", "1", "--corrupt-rate", "0", "--latency-ms", "0"],
+        ["emulate", "--start-angle", "-3.5", "--disconnect-after", "0", "--stuck-after", "0.5"],
+        ["run", "--device", "/dev/ttyUSB0", "--baud", "115_200", "--watchdog-ms", "1"],
+        ["run", "--device", "socket://127.0.0.1:65535", "--direction", "-1"],
+        ["run", "--device", "socket://localhost:5000?logging=debug", "--torque-scale", "0.5"],
+        ["run", "--sim", "--stuck-sensor-s", "0", "--upright-offset", "-0.1", "--seed", "0"],
+        ["run", "--sim", "--start-angle", "0", "--start-velocity", "-2", "--duration", "0"],
+        ["export", "--opset", "13", "--tolerance", "1e-3", "--output", "new/policy.onnx"],
+        ["export", "--opset", "21", "--tolerance", "1e-12"],
+        ["eval", "--seed", "0", "--record", "new/swing.GIF"],
+        ["train", "--seed", str(2**64 - 1), "--total-steps", "1_000", "--name", "my-run.2"],
+        ["plot", "-o", "plot.pdf"],
+        ["plot", "-o", "no-suffix"],
+    ],
+    ids=" ".join,
+)
+def test_valid_edge_values_still_parse(argv: list[str]) -> None:
+    build_parser().parse_args(argv)

@@ -1,0 +1,66 @@
+"""Which environments the trainer is given: refused with the reason before training starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+from ddpg_control.cli.envs import PYBULLET_ENV_ID, check_trainable, env_factory
+from ddpg_control.runtime.errors import ConfigError
+
+
+class SpacesOnly(gymnasium.Env[Any, Any]):
+    """An environment that only declares its spaces (and a control period), for the check."""
+
+    def __init__(self, observation_space: spaces.Space[Any], action_space: spaces.Space[Any]):
+        self.observation_space = observation_space
+        self.action_space = action_space
+        self.dt = 0.05
+
+
+FLAT_OBS = spaces.Box(-1.0, 1.0, (3,), np.float32)
+TORQUE = spaces.Box(-2.0, 2.0, (1,), np.float32)
+
+
+@pytest.mark.parametrize(
+    ("observation_space", "action_space", "problem"),
+    [
+        (FLAT_OBS, spaces.Discrete(3), "action space Discrete(3) is not a continuous Box"),
+        (FLAT_OBS, spaces.MultiBinary(2), "is not a continuous Box"),
+        (spaces.Box(0, 255, (8, 8, 3), np.uint8), TORQUE, "is not a flat Box"),
+        (spaces.Discrete(16), TORQUE, "observation space Discrete(16) is not a flat Box"),
+        (spaces.Tuple((FLAT_OBS, FLAT_OBS)), TORQUE, "is not a flat Box"),
+        (FLAT_OBS, spaces.Box(0.0, 1.0, (1,), np.float32), "not one limit symmetric about zero"),
+        (FLAT_OBS, spaces.Box(-np.inf, np.inf, (1,)), "not one limit symmetric about zero"),
+        (FLAT_OBS, spaces.Box(np.array([-1, -2]), np.array([1, 2])), "not one limit"),
+    ],
+)
+def test_spaces_the_trainer_cannot_drive_are_refused(
+    observation_space: spaces.Space[Any], action_space: spaces.Space[Any], problem: str
+) -> None:
+    with pytest.raises(ConfigError) as exc:
+        check_trainable(SpacesOnly(observation_space, action_space), "Mine-v0")
+    message = str(exc.value)
+    assert message.startswith("cannot train on Mine-v0: ") and problem in message
+    assert "continuous Box action space" in message and "Pendulum-v1" in message
+    assert "\n" not in message
+
+
+def test_an_environment_without_a_control_period_is_refused() -> None:
+    env = SpacesOnly(FLAT_OBS, TORQUE)
+    del env.dt
+    with pytest.raises(ConfigError, match=r"no control period \(env.unwrapped.dt\)"):
+        check_trainable(env, "Mine-v0")
+
+
+@pytest.mark.parametrize("env_id", ["Pendulum-v1", PYBULLET_ENV_ID])
+def test_the_pendulums_are_trainable(env_id: str) -> None:
+    env_factory(env_id)().close()
+
+
+def test_multi_dimensional_torques_with_one_limit_are_trainable() -> None:
+    check_trainable(SpacesOnly(FLAT_OBS, spaces.Box(-1.5, 1.5, (2,), np.float32)), "Mine-v0")
