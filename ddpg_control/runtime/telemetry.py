@@ -13,11 +13,15 @@ One CSV per run, one row per executed tick, columns :data:`COLUMNS`:
 ``write_s``        time spent in the safety layer and writing the plant
 ``lateness_s``     tick start minus its deadline (how late the loop woke up)
 =================  =====================================================================
+
+Values are written as ``%.9g``. Every row ends with a newline, so a last line without one is a
+write cut short (the process was killed mid-write): :meth:`Telemetry.read_csv` drops it.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 from array import array
 from dataclasses import dataclass
@@ -46,7 +50,13 @@ COLUMNS: tuple[str, ...] = (
 UPRIGHT_TOLERANCE_RAD = 0.1
 HOLD_WINDOW_S = 5.0
 
+#: The CSV's first line, and the format of each row after it.
+CSV_HEADER = ",".join(COLUMNS) + "\n"
+CSV_ROW_FORMAT = ",".join(["%.9g"] * len(COLUMNS)) + "\n"
+
 FloatArray = npt.NDArray[np.float64]
+
+log = logging.getLogger(__name__)
 
 
 class TelemetryRecorder:
@@ -110,19 +120,23 @@ class Telemetry:
         return self.columns[name]
 
     def write_csv(self, path: Path) -> Path:
-        table = np.column_stack([self.columns[c] for c in COLUMNS]) if len(self) else None
+        """Write every row at once, atomically (``path`` holds all of it or its old content)."""
+        table = np.column_stack([self.columns[c] for c in COLUMNS]).tolist() if len(self) else []
         with replacing(path) as tmp, tmp.open("w", encoding="utf-8") as f:
-            f.write(",".join(COLUMNS) + "\n")
-            if table is not None:
-                np.savetxt(f, table, delimiter=",", fmt="%.9g")
+            f.write(CSV_HEADER)
+            f.writelines(CSV_ROW_FORMAT % tuple(row) for row in table)
         return path
 
     @classmethod
     def read_csv(cls, path: Path) -> Telemetry:
+        """Read a telemetry CSV; a last line cut short (no newline) is dropped."""
         try:
             with path.open(encoding="utf-8") as f:
                 header = f.readline().strip().split(",")
-                rows = f.read()
+                text = f.read()
+            rows = text[: text.rfind("\n") + 1]
+            if len(rows) < len(text):
+                log.info("%s: dropped a last line cut short: %r", path, text[len(rows) :])
             data = (
                 np.loadtxt(io.StringIO(rows), delimiter=",", ndmin=2, dtype=np.float64)
                 if rows.strip()
