@@ -1,6 +1,9 @@
-"""Per-tick telemetry of a control run: record in memory, write/read CSV, summarise.
+"""Per-tick telemetry of a control run: where rows go, the CSV format, summaries.
 
-One CSV per run, one row per executed tick, columns :data:`COLUMNS`:
+The loop hands each tick's row to a :class:`TelemetrySink`: :class:`TelemetryRecorder` keeps
+every row in memory (tests, benches, short runs);
+:class:`~ddpg_control.runtime.telemetry_writer.TelemetryWriter` streams them to a CSV file as
+the run goes. One CSV per run, one row per executed tick, columns :data:`COLUMNS`:
 
 =================  =====================================================================
 ``time_s``         when the tick started, seconds since the run's first deadline
@@ -26,6 +29,7 @@ import math
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -59,8 +63,33 @@ FloatArray = npt.NDArray[np.float64]
 log = logging.getLogger(__name__)
 
 
+class TelemetrySink(Protocol):
+    """Where the control loop puts one row per tick (the values of :data:`COLUMNS`).
+
+    ``record`` is called inside the tick, after the torque is written: it must be cheap and
+    must never wait for I/O. ``close`` is called once the plant is at zero torque and closed,
+    on every exit path; it makes sure every recorded row is where the sink promises, or raises.
+    """
+
+    def record(
+        self,
+        time_s: float,
+        angle_rad: float,
+        velocity_rad_s: float,
+        torque_cmd_nm: float,
+        torque_sent_nm: float,
+        read_s: float,
+        infer_s: float,
+        write_s: float,
+        lateness_s: float,
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class TelemetryRecorder:
-    """Appends one row per tick; cheap enough for 1 kHz (``array('d')`` per column)."""
+    """A sink that keeps every row in memory (``array('d')`` per column, 72 bytes a row), for
+    tests, benches and short runs; :meth:`freeze` gives them back as :class:`Telemetry`."""
 
     def __init__(self) -> None:
         self._columns: dict[str, array[float]] = {name: array("d") for name in COLUMNS}
@@ -91,9 +120,8 @@ class TelemetryRecorder:
         c["write_s"].append(write_s)
         c["lateness_s"].append(lateness_s)
 
-    def tail(self, name: str, count: int) -> FloatArray:
-        column = self._columns[name]
-        return np.asarray(column[max(0, len(column) - count) :], dtype=np.float64)
+    def close(self) -> None:
+        """Nothing to flush: the rows stay in memory."""
 
     def freeze(self) -> Telemetry:
         return Telemetry({k: np.asarray(v, dtype=np.float64) for k, v in self._columns.items()})
