@@ -8,11 +8,13 @@ rows:
 * tick count, elapsed time and final angle: from the last row;
 * "holding upright over the last 5 s": exact, from the time of the last reading outside the
   tolerance (the run holds when that reading is older than the window);
-* p50 / p99 of lateness and read/infer/write time: from a :class:`DurationHistograms` per stage,
-  within :data:`RELATIVE_RESOLUTION` / 2 of the exact figure (or 1 ns); max exact.
+* p50 / p99 of lateness and read/infer/write time: from a :class:`DurationHistogram` per
+  stage, within :data:`RELATIVE_RESOLUTION` / 2 of the exact figure (or 1 ns); max exact.
 
-Rows are buffered in blocks of :data:`BLOCK_ROWS` and folded into the histograms with numpy,
-which costs the tick a fraction of a microsecond a row.
+Each tick updates them in plain Python: about 1.2 us a tick in a tight loop, 3-9 us in a real
+1 kHz loop, the same every tick. (Buffering 1024 rows and folding them in with numpy costs
+less on average, but 0.3-0.5 ms for the tick that folds, measured in a 1 kHz loop: a stall,
+where a flat cost is not.)
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from ddpg_control.runtime.contracts import wrap_angle
 from ddpg_control.runtime.telemetry import (
     HOLD_WINDOW_S,
     UPRIGHT_TOLERANCE_RAD,
-    FloatArray,
     RunSummary,
     Stats,
 )
@@ -37,64 +38,62 @@ RELATIVE_RESOLUTION = 1e-4
 #: Durations below this are counted in the first bin, above MAX_DURATION_S in the last one.
 MIN_DURATION_S = 1e-9
 MAX_DURATION_S = 100.0
-#: Rows buffered before they are folded into the statistics.
-BLOCK_ROWS = 1024
 
 _LOG_STEP = math.log1p(RELATIVE_RESOLUTION)
-_POSITIVE_BINS = math.ceil(math.log(MAX_DURATION_S / MIN_DURATION_S) / _LOG_STEP)
+_PER_LOG_STEP = 1.0 / _LOG_STEP
+_PER_MIN_DURATION = 1.0 / MIN_DURATION_S
+_log = math.log  # one global lookup a call instead of two: add() runs four times a tick
+_BINS = 1 + math.ceil(math.log(MAX_DURATION_S / MIN_DURATION_S) / _LOG_STEP)
+
 Counts = npt.NDArray[np.int64]
-_STAGES = ("read_s", "infer_s", "write_s", "lateness_s")
-_FIELDS = ("time_s", "angle_rad", *_STAGES)
 
 
-class DurationHistograms:
-    """Counts of durations in log-spaced bins, one histogram per stage, in fixed memory.
+class DurationHistogram:
+    """Counts of durations in log-spaced bins, for percentiles in fixed memory.
 
     Bin 0 counts durations <= 0 (read back as 0: a simulated clock's timings are all 0); bin
     ``i >= 1`` spans ``[MIN * (1 + r)**(i - 1), MIN * (1 + r)**i)`` with ``r`` =
-    :data:`RELATIVE_RESOLUTION`: about 253,000 bins from 1 ns to 100 s, 2 MB a stage, touched
-    once when built so that no tick pays for a first page fault. A percentile is numpy's
-    default (linear between the two nearest ranks) with each rank read as its bin's geometric
-    centre, then clamped to the exact min and max: within ``r / 2`` of the exact figure, or
-    1 ns below 1 ns.
+    :data:`RELATIVE_RESOLUTION`: about 253,000 bins from 1 ns to 100 s, 2 MB, written once
+    when built so that no tick pays for a first page fault. A percentile is numpy's default
+    (linear between the two nearest ranks) with each rank read as its bin's geometric centre,
+    then clamped to the exact min and max: within ``r / 2`` of the exact figure, or 1 ns below
+    1 ns.
     """
 
-    def __init__(self, stages: int) -> None:
-        self._counts = np.zeros((stages, _POSITIVE_BINS + 1), dtype=np.int64)
-        self._counts.fill(0)  # fault the pages in now, not during a tick
-        self._first_bin = np.arange(stages, dtype=np.intp) * (_POSITIVE_BINS + 1)
+    __slots__ = ("_counts", "count", "max", "min")
+
+    def __init__(self) -> None:
+        self._counts = array("q", [0]) * _BINS
         self.count = 0
-        self.min = np.full(stages, math.inf)
-        self.max = np.full(stages, -math.inf)
+        self.min = math.inf
+        self.max = -math.inf
 
-    def add(self, durations_s: FloatArray) -> None:
-        """Count a block of durations, one row per stage and one column per sample."""
-        if durations_s.shape[1] == 0:
-            return
-        bins = np.zeros(durations_s.shape, dtype=np.intp)
-        positive = durations_s > 0.0
-        steps = np.log(np.maximum(durations_s[positive], MIN_DURATION_S) / MIN_DURATION_S)
-        bins[positive] = 1 + np.minimum(steps / _LOG_STEP, _POSITIVE_BINS - 1).astype(np.intp)
-        np.add.at(self._counts.reshape(-1), (bins + self._first_bin[:, None]).reshape(-1), 1)
-        self.count += durations_s.shape[1]
-        np.minimum(self.min, durations_s.min(axis=1), out=self.min)
-        np.maximum(self.max, durations_s.max(axis=1), out=self.max)
+    def add(self, duration_s: float) -> None:
+        self.count += 1
+        if duration_s > self.max:
+            self.max = duration_s
+        if duration_s < self.min:
+            self.min = duration_s
+        if duration_s > MIN_DURATION_S:
+            index = 1 + int(_log(duration_s * _PER_MIN_DURATION) * _PER_LOG_STEP)
+            self._counts[index if index < _BINS else _BINS - 1] += 1
+        else:
+            self._counts[1 if duration_s > 0.0 else 0] += 1
 
-    def stats(self, stage: int) -> Stats:
+    def stats(self) -> Stats:
         if self.count == 0:
             return Stats(math.nan, math.nan, math.nan)
-        cumulative = np.cumsum(self._counts[stage])
-        low, high = float(self.min[stage]), float(self.max[stage])
-        p50, p99 = (self._percentile(cumulative, q, low, high) for q in (50.0, 99.0))
-        return Stats(p50, p99, high)
+        cumulative = np.cumsum(np.frombuffer(self._counts, dtype=np.int64))
+        p50, p99 = (self._percentile(cumulative, q) for q in (50.0, 99.0))
+        return Stats(p50, p99, self.max)
 
-    def _percentile(self, cumulative: Counts, q: float, low: float, high: float) -> float:
+    def _percentile(self, cumulative: Counts, q: float) -> float:
         rank = (self.count - 1) * q / 100.0
         below = math.floor(rank)
         at_below = _centre_of_bin_holding(cumulative, below)
         at_above = _centre_of_bin_holding(cumulative, min(below + 1, self.count - 1))
         value = at_below + (rank - below) * (at_above - at_below)
-        return min(max(value, low), high)
+        return min(max(value, self.min), self.max)
 
 
 def _centre_of_bin_holding(cumulative: Counts, rank: int) -> float:
@@ -115,16 +114,14 @@ class RunStatistics:
     ) -> None:
         self.hold_window_s = hold_window_s
         self.upright_tolerance_rad = upright_tolerance_rad
-        self._block: array[float] = array("d")
-        self._folded_rows = 0
+        self.ticks = 0
         self._last_time_s = math.nan
         self._last_angle_rad = math.nan
         self._last_tilted_s = -math.inf  # time of the latest reading outside the tolerance
-        self._durations = DurationHistograms(len(_STAGES))
-
-    @property
-    def ticks(self) -> int:
-        return self._folded_rows + len(self._block) // len(_FIELDS)
+        self._read = DurationHistogram()
+        self._infer = DurationHistogram()
+        self._write = DurationHistogram()
+        self._lateness = DurationHistogram()
 
     def record(
         self,
@@ -135,40 +132,29 @@ class RunStatistics:
         write_s: float,
         lateness_s: float,
     ) -> None:
-        block = self._block
-        block.extend((time_s, angle_rad, read_s, infer_s, write_s, lateness_s))
-        if len(block) >= BLOCK_ROWS * len(_FIELDS):
-            self._fold()
-
-    def _fold(self) -> None:
-        if not self._block:
-            return
-        rows = np.frombuffer(self._block, dtype=np.float64).reshape(-1, len(_FIELDS))
-        time_s, angle_rad = rows[:, 0], rows[:, 1]
-        wrapped = np.mod(angle_rad + math.pi, 2.0 * math.pi) - math.pi
-        tilted = ~(np.abs(wrapped) < self.upright_tolerance_rad)
-        if tilted.any():
-            self._last_tilted_s = max(self._last_tilted_s, float(time_s[tilted].max()))
-        self._durations.add(np.ascontiguousarray(rows[:, 2:].T))
-        self._last_time_s = float(time_s[-1])
-        self._last_angle_rad = wrap_angle(float(angle_rad[-1]))
-        self._folded_rows += len(rows)
-        self._block = array("d")
+        self.ticks += 1
+        self._last_time_s = time_s
+        self._last_angle_rad = angle_rad
+        if not abs(wrap_angle(angle_rad)) < self.upright_tolerance_rad:
+            self._last_tilted_s = time_s
+        self._read.add(read_s)
+        self._infer.add(infer_s)
+        self._write.add(write_s)
+        self._lateness.add(lateness_s)
 
     def summary(self, missed_deadlines: int, period_s: float) -> RunSummary:
         """The figures :func:`~ddpg_control.runtime.telemetry.summarize` gives for every row."""
-        self._fold()
-        ticks = self._folded_rows
+        ticks = self.ticks
         return RunSummary(
             ticks=ticks,
             missed_deadlines=missed_deadlines,
             period_s=period_s,
             elapsed_s=self._last_time_s + period_s if ticks else 0.0,
-            lateness=self._durations.stats(_STAGES.index("lateness_s")),
-            read=self._durations.stats(_STAGES.index("read_s")),
-            infer=self._durations.stats(_STAGES.index("infer_s")),
-            write=self._durations.stats(_STAGES.index("write_s")),
-            final_angle_rad=self._last_angle_rad if ticks else math.nan,
+            lateness=self._lateness.stats(),
+            read=self._read.stats(),
+            infer=self._infer.stats(),
+            write=self._write.stats(),
+            final_angle_rad=wrap_angle(self._last_angle_rad) if ticks else math.nan,
             holding_upright=ticks > 0
             and self._last_tilted_s < self._last_time_s - self.hold_window_s,
         )

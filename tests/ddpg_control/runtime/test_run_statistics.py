@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ddpg_control.runtime.run_statistics import (
-    BLOCK_ROWS,
     MIN_DURATION_S,
     RELATIVE_RESOLUTION,
     RunStatistics,
@@ -69,7 +68,7 @@ def random_run(seed: int, ticks: int, hold_from_s: float) -> list[tuple[float, .
 @pytest.mark.parametrize(
     ("ticks", "hold_from_s", "holding"),
     [
-        (3 * BLOCK_ROWS + 17, 0.0, True),  # blocks and a part block; held throughout
+        (3000, 0.0, True),  # held throughout a run shorter than the window
         (9000, 2.0, True),  # held for the last 7 s
         (9000, 4.5, False),  # held for the last 4.5 s only
         (9000, 99.0, False),  # never held
@@ -83,11 +82,19 @@ def test_streamed_summary_equals_the_summary_of_every_row(
     assert exact.holding_upright == holding
 
 
+@pytest.mark.parametrize(("tilted_at_s", "holding"), [(4.5, True), (5.0, False), (10.0, False)])
+def test_the_hold_window_counts_its_first_reading(tilted_at_s: float, holding: bool) -> None:
+    # Readings every 0.5 s up to 10 s; the window is [5 s, 10 s], both ends included.
+    rows = [
+        (0.5 * i, 0.5 if 0.5 * i == tilted_at_s else 0.0, 0.0, 0.0, 0.0, 0.0) for i in range(21)
+    ]
+    streamed, exact = both_ways(rows, period_s=0.5)
+    assert streamed.holding_upright == exact.holding_upright == holding
+
+
 @settings(max_examples=80, deadline=None)
 @given(
-    durations=st.lists(
-        st.one_of(st.just(0.0), st.floats(1e-10, 10.0)), min_size=1, max_size=BLOCK_ROWS + 5
-    ),
+    durations=st.lists(st.one_of(st.just(0.0), st.floats(1e-10, 30.0)), min_size=1, max_size=1200),
     angle=st.floats(-10.0, 10.0),
 )
 def test_percentiles_are_within_the_resolution_for_any_durations(
