@@ -1,17 +1,21 @@
 """A telemetry sink that streams rows to a CSV file while the loop runs, in bounded memory.
 
-Each tick formats its row as a CSV line (about 2 us) and appends it to the current chunk.
-Every ``chunk_s`` of run time (0.5 s by default) the chunk is handed to a writer thread
-through a bounded queue; the thread writes it and flushes it to the operating system. So a
-process killed with SIGKILL leaves a file that holds every row but the last ``chunk_s`` or so
-(the kernel keeps what was flushed), with at most one last line cut short, which
+Each tick formats its row as a CSV line and appends it to the current chunk (2-3 us in a
+tight loop; 5-10 us in a real 1 kHz loop, where caches are cold). Every ``chunk_s`` of run
+time (0.5 s by default) the tick that ends the chunk joins its lines into one block of bytes
+and hands it to a writer thread through a bounded queue (about 0.1 ms at 1 kHz, spent after
+the tick's torque is written); the thread writes it and flushes it to the operating system.
+So a process killed with SIGKILL leaves a file that holds every row but the last ``chunk_s``
+or so (the kernel keeps what was flushed), with at most one last line cut short, which
 :meth:`~ddpg_control.runtime.telemetry.Telemetry.read_csv` drops.
 
-Why the work is split so: formatting a chunk at once takes ~1.5 us a row, 0.75 ms for a 0.5 s
-chunk at 1 kHz, too long for one tick's slack and, done in a thread, held under the GIL long
-enough to delay the loop; a row at a time it is a flat cost. The write itself can block (a
-slow SD card, a disk under writeback pressure) but releases the GIL while it waits, so in the
-thread it never holds up a tick.
+Why the work is split so (``bench/telemetry_sink.py`` measures the alternatives): formatting
+takes ~1.5 us a row, 0.75 ms for a 0.5 s chunk at 1 kHz: too long for one tick's slack, and
+in a thread it would hold the GIL that long, which the loop then waits for. A row at a time
+it is a flat cost. The thread is left only the write, which can block (a slow SD card, a disk
+under writeback pressure) but releases the GIL while it waits, so it never holds up a tick,
+and holds the GIL itself for a few microseconds a chunk, which matters when the loop runs at
+a real-time priority that the thread does not have.
 
 Chunks are not fsynced (an fsync can take tens of milliseconds on flash and is not needed to
 survive the process being killed); the file is fsynced once, at :meth:`TelemetryWriter.close`,
@@ -31,7 +35,7 @@ import stat
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import TextIO
+from typing import BinaryIO
 
 from ddpg_control.runtime.errors import TelemetryError
 from ddpg_control.runtime.telemetry import CSV_HEADER, CSV_ROW_FORMAT
@@ -71,8 +75,8 @@ class TelemetryWriter:
         self.rows_dropped = 0
         self._lines: list[str] = []
         self._chunk_due_s = chunk_s
-        self._queue: queue.Queue[list[str] | None] = queue.Queue(maxsize=max_pending_chunks)
-        self._file: TextIO | None = None
+        self._queue: queue.Queue[tuple[bytes, int] | None] = queue.Queue(max_pending_chunks)
+        self._file: BinaryIO | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
         self._rows_written = 0
@@ -86,9 +90,9 @@ class TelemetryWriter:
         if self._file is not None or self._closed:
             raise TelemetryError(f"telemetry file {self.path} was already opened")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("w", encoding="utf-8")
+        self._file = self.path.open("wb")
         try:
-            self._file.write(CSV_HEADER)
+            self._file.write(CSV_HEADER.encode())
             self._file.flush()
         except BaseException:
             self._file.close()
@@ -144,26 +148,29 @@ class TelemetryWriter:
         """Give the current chunk to the writer thread; drop it if the thread is behind."""
         if self._file is None:
             raise TelemetryError(f"telemetry file {self.path} is not open: call open() first")
-        lines, self._lines = self._lines, []
-        self.rows_recorded += len(lines)
+        rows = len(self._lines)
+        data = "".join(self._lines).encode()
+        self._lines = []
+        self.rows_recorded += rows
         try:
-            self._queue.put(lines, block=wait)
+            self._queue.put((data, rows), block=wait)
         except queue.Full:
             if not self.rows_dropped:
                 log.warning("telemetry: the disk fell behind, dropping rows (%s)", self.path)
-            self.rows_dropped += len(lines)
+            self.rows_dropped += rows
 
     def _write_chunks(self) -> None:
         """The writer thread: write and flush each chunk; after an error, only drain."""
         file = self._file
         assert file is not None
-        while (lines := self._queue.get()) is not None:
+        while (chunk := self._queue.get()) is not None:
             if self._write_error is not None:
                 continue
+            data, rows = chunk
             try:
-                file.write("".join(lines))
+                file.write(data)
                 file.flush()
-                self._rows_written += len(lines)
+                self._rows_written += rows
             except OSError as exc:  # disk full, device gone: the loop goes on, close() says so
                 log.error("telemetry: writing %s failed: %s", self.path, exc)
                 self._write_error = exc
