@@ -80,7 +80,7 @@ class TelemetryWriter:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._rows_written = 0
-        self._write_error: OSError | None = None
+        self._write_error: Exception | None = None
 
     def open(self) -> TelemetryWriter:
         """Create the file (and its folders), write the header, start the writer thread.
@@ -90,13 +90,14 @@ class TelemetryWriter:
         if self._file is not None or self._closed:
             raise TelemetryError(f"telemetry file {self.path} was already opened")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("wb")
+        file = self.path.open("wb")
         try:
-            self._file.write(CSV_HEADER.encode())
-            self._file.flush()
+            file.write(CSV_HEADER.encode())
+            file.flush()
         except BaseException:
-            self._file.close()
+            file.close()
             raise
+        self._file = file
         self._thread = threading.Thread(
             target=self._write_chunks, name=f"telemetry writer ({self.path.name})", daemon=True
         )
@@ -171,7 +172,7 @@ class TelemetryWriter:
                 file.write(data)
                 file.flush()
                 self._rows_written += rows
-            except OSError as exc:  # disk full, device gone: the loop goes on, close() says so
+            except Exception as exc:  # disk full, device gone: the loop goes on, close() says so
                 log.error("telemetry: writing %s failed: %s", self.path, exc)
                 self._write_error = exc
 
