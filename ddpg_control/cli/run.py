@@ -28,6 +28,7 @@ from ddpg_control.runtime.safety import DEFAULT_MAX_VELOCITY_RAD_S
 
 if TYPE_CHECKING:
     from ddpg_control.runtime.control_loop import LoopResult, LoopStatus
+    from ddpg_control.runtime.telemetry_writer import TelemetryWriter
     from export.runtime import OnnxPolicy
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,20 @@ def _telemetry_path(args: argparse.Namespace, kind: str, policy_path: Path) -> P
     return policy_path.parent / TELEMETRY_DIR / name
 
 
+def _open_telemetry(path: Path, virtual_time: bool) -> TelemetryWriter:
+    """The telemetry file, opened before anything moves: a run that cannot be recorded does
+    not start. In virtual time the loop waits for the disk rather than drop rows."""
+    from ddpg_control.runtime.telemetry_writer import TelemetryWriter
+
+    try:
+        return TelemetryWriter(path, wait_when_behind=virtual_time).open()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write telemetry to {path} ({exc.strerror or exc}): name a writable file "
+            "or folder with --telemetry"
+        ) from None
+
+
 class _StatusLine:
     """Live status on stderr: rewritten in place on a terminal, a line a second otherwise."""
 
@@ -236,13 +251,12 @@ class _StatusLine:
             print(file=sys.stderr)
 
 
-def _report(result: LoopResult, telemetry_path: Path | None) -> None:
+def _report(result: LoopResult, telemetry_path: Path) -> None:
     print(f"== run summary ({result.torque_limit_nm:g} N*m torque limit) ==")
     for line in result.summary().lines():
         print("  " + line)
-    if telemetry_path is not None:
-        print(f"telemetry: {telemetry_path}")
-        print(f"  plot it: ddpg-control plot {telemetry_path}")
+    print(f"telemetry: {telemetry_path}")
+    print(f"  plot it: ddpg-control plot {telemetry_path}")
     print(f"exit: {result.reason.value} ({result.exit_code}): {result.message}")
 
 
@@ -268,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
     )
     kind, build_plant = _plant_kind(args)
     clock: Clock = SimulatedClock() if args.virtual_time else MonotonicClock()
+    telemetry_path = _telemetry_path(args, kind, policy_path)
     print(
         f"running {policy_path} on the {'simulator' if kind == 'sim' else args.device} at "
         f"{1.0 / config.period_s:g} Hz for "
@@ -276,24 +291,26 @@ def run(args: argparse.Namespace) -> int:
     )
     plant = build_plant(args, clock, policy)
     status = None if args.quiet else _StatusLine()
-    try:  # from here on the plant is closed on every path (run_loop closes it itself)
+    # From here on the plant and the telemetry file are closed on every path (run_loop closes
+    # both itself; closing again is harmless).
+    try:
         policy.check_plant(OBSERVATION_DIM, plant.max_torque_nm)
         stop = StopRequest()
         realtime = setup_realtime() if args.realtime else contextlib.nullcontext()
-        with realtime as report, stop_on_signals(stop):
+        with (
+            _open_telemetry(telemetry_path, args.virtual_time) as telemetry,
+            realtime as report,
+            stop_on_signals(stop),
+        ):
             if report is not None:
                 print(report.describe(), file=sys.stderr)
-            result = run_loop(plant, policy, clock, config, stop=stop, on_status=status)
+            result = run_loop(
+                plant, policy, clock, config, telemetry=telemetry, stop=stop, on_status=status
+            )
     except BaseException:
         plant.close()
         raise
     if status is not None:
         status.finish()
-    telemetry_path: Path | None = _telemetry_path(args, kind, policy_path)
-    try:
-        result.telemetry.write_csv(telemetry_path)  # type: ignore[arg-type]
-    except OSError as exc:
-        print(f"warning: could not write telemetry to {telemetry_path}: {exc}", file=sys.stderr)
-        telemetry_path = None
     _report(result, telemetry_path)
     return result.exit_code

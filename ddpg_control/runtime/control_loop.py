@@ -4,11 +4,16 @@
 :class:`~ddpg_control.runtime.contracts.Policy` on any
 :class:`~ddpg_control.runtime.contracts.Clock`
 (the real monotonic clock, or a simulated one for tests in virtual time). Each tick is timed
-stage by stage and recorded in telemetry.
+stage by stage; its row goes to a
+:class:`~ddpg_control.runtime.telemetry.TelemetrySink` (kept in memory unless the caller
+passes one, e.g. a :class:`~ddpg_control.runtime.telemetry_writer.TelemetryWriter` that
+streams to a file) and its figures to the run's
+:class:`~ddpg_control.runtime.run_statistics.RunStatistics`, so the end-of-run summary needs
+no row kept in memory.
 
 Every way out of the loop (the duration is over, Ctrl-C, SIGTERM, an exception, a plant fault,
-a safety stop) commands zero torque and closes the plant, then returns a
-:class:`LoopResult` saying why it ended. Torques reach the plant only through the
+a safety stop) commands zero torque, closes the plant, then closes the telemetry sink, and
+returns a :class:`LoopResult` saying why it ended. Torques reach the plant only through the
 :class:`~ddpg_control.runtime.safety.SafetyLayer`, which the loop builds itself.
 
 This module imports numpy and the project's torch-free leaves only: never torch.
@@ -30,8 +35,9 @@ import numpy as np
 
 from ddpg_control.runtime.contracts import Clock, Plant, Policy, make_observation
 from ddpg_control.runtime.errors import PlantError, SafetyStop
+from ddpg_control.runtime.run_statistics import RunStatistics
 from ddpg_control.runtime.safety import SafetyLayer, SafetyLimits
-from ddpg_control.runtime.telemetry import RunSummary, Telemetry, TelemetryRecorder, summarize
+from ddpg_control.runtime.telemetry import RunSummary, Telemetry, TelemetryRecorder, TelemetrySink
 from ddpg_control.runtime.timing import Ticker
 from ddpg_control.runtime.validation import require, require_positive
 
@@ -142,7 +148,11 @@ class LoopStatus:
 
 @dataclass(frozen=True)
 class LoopResult:
-    """How a run ended and what it recorded."""
+    """How a run ended and what it recorded.
+
+    ``telemetry`` holds every row when :func:`run_loop` was given no sink (it kept them in
+    memory); otherwise it is None and the rows are where the sink put them.
+    """
 
     reason: ExitReason
     message: str
@@ -150,7 +160,8 @@ class LoopResult:
     missed_deadlines: int
     period_s: float
     torque_limit_nm: float
-    telemetry: Telemetry
+    statistics: RunStatistics
+    telemetry: Telemetry | None = None
     error: BaseException | None = None
 
     @property
@@ -158,7 +169,7 @@ class LoopResult:
         return self.reason.exit_code
 
     def summary(self) -> RunSummary:
-        return summarize(self.telemetry, self.missed_deadlines, self.period_s)
+        return self.statistics.summary(self.missed_deadlines, self.period_s)
 
 
 StatusCallback = Callable[[LoopStatus], None]
@@ -170,16 +181,23 @@ def run_loop(
     clock: Clock,
     config: LoopConfig,
     *,
+    telemetry: TelemetrySink | None = None,
     stop: StopRequest | None = None,
     on_status: StatusCallback | None = None,
 ) -> LoopResult:
     """Run the loop until the duration is over or something stops it; always end at zero torque.
 
     The plant is stopped and closed on every exit path, including when this function is
-    interrupted by an exception; unexpected errors are returned as ``ExitReason.ERROR``.
+    interrupted by an exception; then ``telemetry`` (default: a new in-memory
+    :class:`TelemetryRecorder`) is closed, so every recorded row is where the sink promises.
+    Unexpected errors are returned as ``ExitReason.ERROR``; a sink that fails to close adds a
+    warning to the message.
     """
     stop = stop or StopRequest()
-    recorder = TelemetryRecorder()
+    kept: TelemetryRecorder | None = None
+    if telemetry is None:
+        kept = telemetry = TelemetryRecorder()
+    statistics = RunStatistics()
     safety: SafetyLayer | None = None
     ticker: Ticker | None = None
     reason = ExitReason.COMPLETED
@@ -192,7 +210,9 @@ def run_loop(
         for _ in range(config.warm_up_calls):  # first inferences are slow; keep them off the grid
             policy(make_observation(math.pi, 0.0))
         ticker = Ticker(clock, config.period_s)
-        message = _loop(plant, policy, clock, config, safety, ticker, recorder, stop, on_status)
+        message = _loop(
+            plant, policy, clock, config, safety, ticker, telemetry, statistics, stop, on_status
+        )
         if stop.requested:
             reason = stop.reason
     except KeyboardInterrupt:
@@ -207,14 +227,16 @@ def run_loop(
     finally:
         stop.shutting_down = True
         message += _shut_down(plant, safety)
+        message += _close_telemetry(telemetry)
     return LoopResult(
         reason=reason,
         message=message,
-        ticks=len(recorder),
+        ticks=statistics.ticks,
         missed_deadlines=ticker.missed if ticker else 0,
         period_s=config.period_s,
         torque_limit_nm=safety.torque_limit_nm if safety else math.nan,
-        telemetry=recorder.freeze(),
+        statistics=statistics,
+        telemetry=kept.freeze() if kept is not None else None,
         error=error,
     )
 
@@ -226,7 +248,8 @@ def _loop(
     config: LoopConfig,
     safety: SafetyLayer,
     ticker: Ticker,
-    recorder: TelemetryRecorder,
+    sink: TelemetrySink,
+    statistics: RunStatistics,
     stop: StopRequest,
     on_status: StatusCallback | None,
 ) -> str:
@@ -234,6 +257,7 @@ def _loop(
     end_s = math.inf if config.duration_s is None else start_s + config.duration_s - 1e-9
     status_due_s = start_s + config.status_interval_s
     status_ticks, status_from_s = 1, start_s  # rate = ticks / time between tick starts
+    status_lateness: list[float] = []  # of the ticks since the last status
     while not stop.requested and ticker.next_deadline_s < end_s:
         tick = ticker.wait()
         if tick.deadline_s >= end_s or stop.requested:
@@ -251,21 +275,27 @@ def _loop(
         t2 = clock.now()
         torque_sent_nm = safety.apply(plant, torque_cmd_nm)
         t3 = clock.now()
-        recorder.record(
-            t0 - start_s,
+        time_s, read_s, infer_s, write_s = t0 - start_s, t1 - t0, t2 - t1, t3 - t2
+        lateness_s = tick.lateness_s
+        statistics.record(time_s, state.angle_rad, read_s, infer_s, write_s, lateness_s)
+        sink.record(
+            time_s,
             state.angle_rad,
             state.velocity_rad_s,
             torque_cmd_nm,
             torque_sent_nm,
-            t1 - t0,
-            t2 - t1,
-            t3 - t2,
-            tick.lateness_s,
+            read_s,
+            infer_s,
+            write_s,
+            lateness_s,
         )
-        if on_status is not None and t3 >= status_due_s:
-            ticks = len(recorder)
+        if on_status is None:
+            continue
+        status_lateness.append(lateness_s)
+        if t3 >= status_due_s:
+            ticks = statistics.ticks
             n = ticks - status_ticks
-            lateness = recorder.tail("lateness_s", max(n, 1))
+            lateness = status_lateness[-max(n, 1) :]
             on_status(
                 LoopStatus(
                     elapsed_s=t3 - start_s,
@@ -279,6 +309,7 @@ def _loop(
             )
             status_ticks, status_from_s = ticks, t0
             status_due_s = t3 + config.status_interval_s
+            status_lateness.clear()
     if stop.requested:
         return "stopped by " + ("Ctrl-C" if stop.reason is ExitReason.INTERRUPTED else "SIGTERM")
     return f"ran for the whole duration ({config.duration_s:g} s)"
@@ -301,3 +332,13 @@ def _shut_down(plant: Plant, safety: SafetyLayer | None) -> str:
         log.error("could not close the plant: %s", exc)
         problems += f"; closing the plant failed ({exc})"
     return problems
+
+
+def _close_telemetry(sink: TelemetrySink) -> str:
+    """Close the sink (after the plant). Returns text to append to the exit message if it failed."""
+    try:
+        sink.close()
+    except BaseException as exc:  # noqa: BLE001 - the run's result is still reported
+        log.error("telemetry: %s", exc)
+        return f"; WARNING: {exc}"
+    return ""

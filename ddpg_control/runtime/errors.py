@@ -37,6 +37,11 @@ class PlantError(DdpgControlError):
     exit_code = 3
 
 
+class TelemetryError(DdpgControlError):
+    """Telemetry could not be written in full (the file could not be written, or rows were
+    dropped because the disk fell behind). The control run itself is unaffected."""
+
+
 class SafetyStop(DdpgControlError):
     """The safety layer stopped the run (non-finite value, velocity envelope, ...)."""
 

@@ -1,6 +1,9 @@
-"""Per-tick telemetry of a control run: record in memory, write/read CSV, summarise.
+"""Per-tick telemetry of a control run: where rows go, the CSV format, summaries.
 
-One CSV per run, one row per executed tick, columns :data:`COLUMNS`:
+The loop hands each tick's row to a :class:`TelemetrySink`: :class:`TelemetryRecorder` keeps
+every row in memory (tests, benches, short runs);
+:class:`~ddpg_control.runtime.telemetry_writer.TelemetryWriter` streams them to a CSV file as
+the run goes. One CSV per run, one row per executed tick, columns :data:`COLUMNS`:
 
 =================  =====================================================================
 ``time_s``         when the tick started, seconds since the run's first deadline
@@ -13,15 +16,20 @@ One CSV per run, one row per executed tick, columns :data:`COLUMNS`:
 ``write_s``        time spent in the safety layer and writing the plant
 ``lateness_s``     tick start minus its deadline (how late the loop woke up)
 =================  =====================================================================
+
+Values are written as ``%.9g``. Every row ends with a newline, so a last line without one is a
+write cut short (the process was killed mid-write): :meth:`Telemetry.read_csv` drops it.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -46,11 +54,42 @@ COLUMNS: tuple[str, ...] = (
 UPRIGHT_TOLERANCE_RAD = 0.1
 HOLD_WINDOW_S = 5.0
 
+#: The CSV's first line, and the format of each row after it.
+CSV_HEADER = ",".join(COLUMNS) + "\n"
+CSV_ROW_FORMAT = ",".join(["%.9g"] * len(COLUMNS)) + "\n"
+
 FloatArray = npt.NDArray[np.float64]
+
+log = logging.getLogger(__name__)
+
+
+class TelemetrySink(Protocol):
+    """Where the control loop puts one row per tick (the values of :data:`COLUMNS`).
+
+    ``record`` is called inside the tick, after the torque is written: it must be cheap and
+    must never wait for I/O. ``close`` is called once the plant is at zero torque and closed,
+    on every exit path; it makes sure every recorded row is where the sink promises, or raises.
+    """
+
+    def record(
+        self,
+        time_s: float,
+        angle_rad: float,
+        velocity_rad_s: float,
+        torque_cmd_nm: float,
+        torque_sent_nm: float,
+        read_s: float,
+        infer_s: float,
+        write_s: float,
+        lateness_s: float,
+    ) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class TelemetryRecorder:
-    """Appends one row per tick; cheap enough for 1 kHz (``array('d')`` per column)."""
+    """A sink that keeps every row in memory (``array('d')`` per column, 72 bytes a row), for
+    tests, benches and short runs; :meth:`freeze` gives them back as :class:`Telemetry`."""
 
     def __init__(self) -> None:
         self._columns: dict[str, array[float]] = {name: array("d") for name in COLUMNS}
@@ -81,9 +120,8 @@ class TelemetryRecorder:
         c["write_s"].append(write_s)
         c["lateness_s"].append(lateness_s)
 
-    def tail(self, name: str, count: int) -> FloatArray:
-        column = self._columns[name]
-        return np.asarray(column[max(0, len(column) - count) :], dtype=np.float64)
+    def close(self) -> None:
+        """Nothing to flush: the rows stay in memory."""
 
     def freeze(self) -> Telemetry:
         return Telemetry({k: np.asarray(v, dtype=np.float64) for k, v in self._columns.items()})
@@ -110,19 +148,23 @@ class Telemetry:
         return self.columns[name]
 
     def write_csv(self, path: Path) -> Path:
-        table = np.column_stack([self.columns[c] for c in COLUMNS]) if len(self) else None
+        """Write every row at once, atomically (``path`` holds all of it or its old content)."""
+        table = np.column_stack([self.columns[c] for c in COLUMNS]).tolist() if len(self) else []
         with replacing(path) as tmp, tmp.open("w", encoding="utf-8") as f:
-            f.write(",".join(COLUMNS) + "\n")
-            if table is not None:
-                np.savetxt(f, table, delimiter=",", fmt="%.9g")
+            f.write(CSV_HEADER)
+            f.writelines(CSV_ROW_FORMAT % tuple(row) for row in table)
         return path
 
     @classmethod
     def read_csv(cls, path: Path) -> Telemetry:
+        """Read a telemetry CSV; a last line cut short (no newline) is dropped."""
         try:
             with path.open(encoding="utf-8") as f:
                 header = f.readline().strip().split(",")
-                rows = f.read()
+                text = f.read()
+            rows = text[: text.rfind("\n") + 1]
+            if len(rows) < len(text):
+                log.info("%s: dropped a last line cut short: %r", path, text[len(rows) :])
             data = (
                 np.loadtxt(io.StringIO(rows), delimiter=",", ndmin=2, dtype=np.float64)
                 if rows.strip()

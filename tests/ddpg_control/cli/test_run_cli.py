@@ -282,3 +282,47 @@ def test_plot_of_a_bad_file_is_a_clear_error(
     assert "missing column" in capsys.readouterr().err
     assert run_cli("plot", "--runs-dir", str(tmp_path / "none")) == 2
     assert os.path.exists(bad)
+
+
+def test_sigkill_of_a_1_khz_run_leaves_the_telemetry_recorded_so_far(
+    runs: Path, tmp_path: Path
+) -> None:
+    csv = tmp_path / "killed.csv"
+    proc = subprocess.Popen(
+        [*DDPG_CONTROL, "run", "--sim", "--runs-dir", str(runs), "--duration", "0"]
+        + ["--rate", "1000", "--telemetry", str(csv)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = ""
+    deadline = time.monotonic() + 30
+    while "lateness p99" not in line and time.monotonic() < deadline:  # the loop is running
+        line = proc.stderr.readline()
+    time.sleep(5.0)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    telemetry = Telemetry.read_csv(csv)
+    assert telemetry["time_s"][-1] - telemetry["time_s"][0] >= 4.0
+
+
+def test_a_telemetry_file_that_cannot_be_written_stops_the_run_before_it_starts(
+    runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a_file").write_text("")
+    code = run_cli(
+        "run",
+        "--sim",
+        "--runs-dir",
+        str(runs),
+        "--virtual-time",
+        "--telemetry",
+        str(tmp_path / "a_file" / "run.csv"),
+    )
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "error: cannot write telemetry to" in err and "--telemetry" in err
+    assert "Traceback" not in err
+    assert "run summary" not in out  # nothing ran

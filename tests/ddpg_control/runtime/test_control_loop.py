@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import os
 import signal
+import tracemalloc
+from pathlib import Path
 from types import TracebackType
 
 import numpy as np
@@ -26,8 +28,10 @@ from ddpg_control.runtime.control_loop import (
     run_loop,
     stop_on_signals,
 )
-from ddpg_control.runtime.errors import ConfigError, PlantError
+from ddpg_control.runtime.errors import ConfigError, PlantError, TelemetryError
 from ddpg_control.runtime.safety import SafetyLimits
+from ddpg_control.runtime.telemetry import COLUMNS, Telemetry, TelemetryRecorder
+from ddpg_control.runtime.telemetry_writer import TelemetryWriter
 from ddpg_control.runtime.timing import SimulatedClock
 
 
@@ -320,3 +324,118 @@ def test_no_torque_beyond_the_limit_ever_reaches_the_plant(
         steps = np.abs(np.diff(driven))
         assert steps.max() <= slew * period_s * (1 + 1e-9)
     assert_ended_at_zero(plant)
+
+
+class Still:
+    """The cheapest plant: never moves; records when it was closed."""
+
+    max_torque_nm = 2.0
+
+    def __init__(self, clock: SimulatedClock) -> None:
+        self.clock = clock
+        self.closed = False
+
+    def read(self) -> JointState:
+        return JointState(0.0, 0.0, self.clock.now(), 0)
+
+    def apply(self, torque_nm: float) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class WatchingSink(TelemetryRecorder):
+    """An in-memory sink that notes whether the plant was closed when the sink was closed."""
+
+    def __init__(self, plant: Pendulum, fail_on_close: bool = False) -> None:
+        super().__init__()
+        self.plant = plant
+        self.fail_on_close = fail_on_close
+        self.plant_closed_at_close: bool | None = None
+
+    def close(self) -> None:
+        self.plant_closed_at_close = self.plant.closed
+        if self.fail_on_close:
+            raise TelemetryError("telemetry run.csv is incomplete: disk full")
+
+
+def test_a_file_sink_gets_every_row_and_is_closed_by_the_loop(tmp_path: Path) -> None:
+    kept = run(Pendulum(SimulatedClock(), angle_rad=2.5), LinearPolicy(SWING), duration_s=3.0)
+    writer = TelemetryWriter(tmp_path / "run.csv", chunk_s=0.5, wait_when_behind=True).open()
+    streamed = run(
+        Pendulum(SimulatedClock(), angle_rad=2.5),
+        LinearPolicy(SWING),
+        duration_s=3.0,
+        telemetry=writer,
+    )
+    assert streamed.telemetry is None  # the rows went to the file, not to memory
+    assert kept.telemetry is not None and streamed.ticks == kept.ticks == 150
+    from_file = Telemetry.read_csv(tmp_path / "run.csv")  # complete: run_loop closed it
+    for name in COLUMNS:
+        np.testing.assert_allclose(from_file[name], kept.telemetry[name], rtol=1e-8, atol=0)
+    assert streamed.summary().lines() == kept.summary().lines()
+
+
+@pytest.mark.parametrize(
+    ("plant_options", "hook", "reason"),
+    [
+        ({}, None, ExitReason.COMPLETED),
+        ({"fault_at_s": 0.5}, None, ExitReason.PLANT_FAULT),
+        ({"nan_at_s": 0.5}, None, ExitReason.SAFETY_STOP),
+        ({}, lambda call: 1 / 0 if call == 25 else None, ExitReason.ERROR),
+        (
+            {},
+            lambda call: _raise(KeyboardInterrupt()) if call == 25 else None,
+            ExitReason.INTERRUPTED,
+        ),
+    ],
+)
+def test_the_sink_is_closed_after_the_plant_on_every_exit_path(
+    plant_options: dict[str, float],
+    hook,
+    reason: ExitReason,  # type: ignore[no-untyped-def]
+) -> None:
+    plant = Pendulum(SimulatedClock(), **plant_options)
+    sink = WatchingSink(plant)
+    result = run(plant, LinearPolicy(SWING, hook=hook), telemetry=sink)
+    assert result.reason is reason
+    assert sink.plant_closed_at_close is True
+    assert len(sink) == result.ticks > 0  # every row recorded before the end is in the sink
+    assert_ended_at_zero(plant)
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+def test_a_sink_that_fails_to_close_still_gives_the_run_s_result() -> None:
+    plant = Pendulum(SimulatedClock())
+    result = run(plant, LinearPolicy(SWING), telemetry=WatchingSink(plant, fail_on_close=True))
+    assert result.reason is ExitReason.COMPLETED and result.ticks == 100
+    assert "WARNING: telemetry run.csv is incomplete: disk full" in result.message
+    assert_ended_at_zero(plant)
+
+
+def test_memory_stays_flat_over_a_long_run_streamed_to_a_file(tmp_path: Path) -> None:
+    def peak_bytes(ticks: int) -> int:
+        clock = SimulatedClock()
+        path = tmp_path / f"{ticks}.csv"
+        writer = TelemetryWriter(path, wait_when_behind=True).open()
+        config = LoopConfig(period_s=0.001, duration_s=ticks * 0.001, warm_up_calls=0)
+        tracemalloc.start()
+        result = run_loop(
+            Still(clock), LinearPolicy([0.0, 0.0, 0.0]), clock, config, telemetry=writer
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert result.ticks == ticks
+        assert len(path.read_text().splitlines()) == ticks + 1
+        return peak
+
+    short, long = peak_bytes(20_000), peak_bytes(200_000)
+    # Keeping the rows would cost 72 bytes a tick: 13 MB more for the long run.
+    assert long < short + 1_000_000, (short, long)

@@ -8,6 +8,8 @@ from ddpg_control.cli.telemetry_plot import plot_telemetry
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.telemetry import (
     COLUMNS,
+    CSV_HEADER,
+    CSV_ROW_FORMAT,
     Stats,
     Telemetry,
     TelemetryRecorder,
@@ -101,3 +103,36 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) > 20_000
+
+
+@pytest.mark.parametrize("cut", ["0.15", "0.15,0.0", "0.15,0.05,-0.025,"])
+def test_a_last_line_cut_short_is_dropped(tmp_path: Path, cut: str) -> None:
+    path = recorded([0.1, 0.2, 0.3]).write_csv(tmp_path / "run.csv")
+    path.write_text(path.read_text() + cut)  # killed while writing a fourth row
+    back = Telemetry.read_csv(path)
+    np.testing.assert_allclose(back["angle_rad"], [0.1, 0.2, 0.3])
+
+
+def test_a_row_cut_inside_its_last_value_is_dropped_not_misread(tmp_path: Path) -> None:
+    path = recorded([0.1, 0.2, 0.3]).write_csv(tmp_path / "run.csv")
+    text = path.read_text()
+    assert text.endswith(",2e-06\n")
+    path.write_text(text[:-2])  # ",2e-0" would parse, as 2.0
+    back = Telemetry.read_csv(path)
+    np.testing.assert_allclose(back["angle_rad"], [0.1, 0.2])
+    assert back["lateness_s"].max() < 1e-5
+
+
+def test_a_header_only_file_cut_before_any_row_reads_as_empty(tmp_path: Path) -> None:
+    path = tmp_path / "run.csv"
+    path.write_text(",".join(COLUMNS) + "\n0.0,3.1")
+    assert len(Telemetry.read_csv(path)) == 0
+
+
+def test_rows_are_written_in_the_csv_row_format(tmp_path: Path) -> None:
+    telemetry = recorded([math.pi, 1e-12])
+    lines = telemetry.write_csv(tmp_path / "run.csv").read_text().splitlines(keepends=True)
+    assert lines[0] == CSV_HEADER
+    for i, line in enumerate(lines[1:]):
+        assert line == CSV_ROW_FORMAT % tuple(float(telemetry[c][i]) for c in COLUMNS)
+    assert lines[1].split(",")[1] == "3.14159265"  # '%.9g'
