@@ -12,75 +12,22 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from ddpg_control.cli.main import main
-from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
 from ddpg_control.runtime.telemetry import Telemetry
-from export.metadata import PolicyMetadata
+
+LinearPolicyWriter = Callable[..., Path]
 
 DDPG_CONTROL = [sys.executable, "-m", "ddpg_control.cli.main"]
 
 
-def linear_policy(
-    path: Path,
-    weights: tuple[float, float, float] = (0.0, -4.0, -1.0),
-    bias: float = 0.0,
-    max_torque_nm: float = 2.0,
-    period_s: float = 0.05,
-) -> Path:
-    w = numpy_helper.from_array(np.array(weights, dtype=np.float32).reshape(3, 1), "w")
-    b = numpy_helper.from_array(np.array([bias], dtype=np.float32), "b")
-    scale = numpy_helper.from_array(np.array([max_torque_nm], dtype=np.float32), "scale")
-    graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["obs", "w"], ["z"]),
-            helper.make_node("Add", ["z", "b"], ["zb"]),
-            helper.make_node("Tanh", ["zb"], ["t"]),
-            helper.make_node("Mul", ["t", "scale"], ["action"]),
-        ],
-        "linear_policy",
-        [helper.make_tensor_value_info("obs", TensorProto.FLOAT, ["batch", 3])],
-        [helper.make_tensor_value_info("action", TensorProto.FLOAT, ["batch", 1])],
-        initializer=[w, b, scale],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=9)
-    metadata = PolicyMetadata(
-        observation_layout=OBSERVATION_LAYOUT,
-        obs_dim=3,
-        act_dim=1,
-        max_torque_nm=max_torque_nm,
-        control_period_s=period_s,
-        env_id="Pendulum-v1",
-        env_preset="",
-        env_params={},
-        env_randomize=None,
-        run_name=path.parent.name,
-        checkpoint="checkpoints/best.pt",
-        checkpoint_sha256="0" * 64,
-        env_steps=0,
-        episodes=0,
-        eval_return=None,
-        train_wall_time_s=0.0,
-        package_version="test",
-        exporter="onnx.helper (test)",
-        opset=17,
-    )
-    for key, value in metadata.to_props().items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, path)
-    return path
-
-
 @pytest.fixture
-def runs(tmp_path: Path) -> Path:
+def runs(tmp_path: Path, linear_policy: LinearPolicyWriter) -> Path:
     linear_policy(tmp_path / "runs" / "lin" / "policy.onnx")
     return tmp_path / "runs"
 
@@ -143,7 +90,10 @@ def test_telemetry_option_may_name_a_folder(runs: Path, tmp_path: Path) -> None:
 
 
 def test_leaving_the_velocity_envelope_is_a_safety_stop_exit(
-    runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    runs: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    linear_policy: LinearPolicyWriter,
 ) -> None:
     policy = linear_policy(tmp_path / "push" / "policy.onnx", weights=(0, 0, 0), bias=5.0)
     args = ["run", "--sim", "--policy", str(policy), "--virtual-time", "--max-velocity", "3"]
@@ -195,7 +145,7 @@ def test_no_policy_says_what_to_run_first(
 
 
 def test_a_policy_stronger_than_the_plant_is_clipped_to_the_plant(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], linear_policy: LinearPolicyWriter
 ) -> None:
     strong = linear_policy(tmp_path / "strong" / "policy.onnx", max_torque_nm=5.0)
     csv = tmp_path / "strong.csv"
