@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from loop_jitter import make_work  # the same busy-wait "work" per tick as the jitter bench
 
 from ddpg_control.runtime.run_statistics import RunStatistics
 from ddpg_control.runtime.telemetry import CSV_HEADER, CSV_ROW_FORMAT, TelemetryRecorder
@@ -185,17 +186,6 @@ def record_cost_ns(make: Callable[[Path], Sink], statistics: bool, folder: Path,
     elapsed = time.perf_counter() - start
     sink.close()
     return elapsed / n * 1e9
-
-
-def make_work(work_us: float) -> Callable[[], None]:
-    work_s = work_us * 1e-6
-
-    def work() -> None:
-        end = time.perf_counter() + work_s
-        while time.perf_counter() < end:
-            pass
-
-    return work
 
 
 def timed_loop(

@@ -12,7 +12,6 @@ import os
 import signal
 import tracemalloc
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 import pytest
@@ -35,7 +34,7 @@ from ddpg_control.runtime.telemetry_writer import TelemetryWriter
 from ddpg_control.runtime.timing import SimulatedClock
 
 
-class Pendulum:
+class Pendulum(Plant):
     def __init__(
         self,
         clock: SimulatedClock,
@@ -88,17 +87,6 @@ class Pendulum:
     def close(self) -> None:
         self.stop()
         self.closed = True
-
-    def __enter__(self) -> Plant:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class LinearPolicy:
