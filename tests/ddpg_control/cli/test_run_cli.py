@@ -36,6 +36,23 @@ def run_cli(*argv: str) -> int:
     return main(list(argv))
 
 
+def start_running(runs: Path, *options: str) -> subprocess.Popen[str]:
+    """``run --sim`` until stopped, as a subprocess, returned once its live status line shows
+    that the loop runs."""
+    proc = subprocess.Popen(
+        [*DDPG_CONTROL, "run", "--sim", "--runs-dir", str(runs), "--duration", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    line = ""
+    deadline = time.monotonic() + 30
+    while "lateness p99" not in line and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+    return proc
+
+
 def test_run_sim_defaults_to_the_latest_policy_and_writes_telemetry(
     runs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -174,17 +191,7 @@ def test_bad_options_are_refused(
 def test_signals_stop_a_real_run_with_its_exit_code(
     runs: Path, sig: signal.Signals, code: int, reason: str
 ) -> None:
-    proc = subprocess.Popen(
-        [*DDPG_CONTROL, "run", "--sim", "--runs-dir", str(runs), "--duration", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    line = ""
-    deadline = time.monotonic() + 30
-    while "rate" not in line and time.monotonic() < deadline:  # wait for the loop to run
-        line = proc.stderr.readline()
+    proc = start_running(runs)
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == code
@@ -238,18 +245,7 @@ def test_sigkill_of_a_1_khz_run_leaves_the_telemetry_recorded_so_far(
     runs: Path, tmp_path: Path
 ) -> None:
     csv = tmp_path / "killed.csv"
-    proc = subprocess.Popen(
-        [*DDPG_CONTROL, "run", "--sim", "--runs-dir", str(runs), "--duration", "0"]
-        + ["--rate", "1000", "--telemetry", str(csv)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    line = ""
-    deadline = time.monotonic() + 30
-    while "lateness p99" not in line and time.monotonic() < deadline:  # the loop is running
-        line = proc.stderr.readline()
+    proc = start_running(runs, "--rate", "1000", "--telemetry", str(csv))
     time.sleep(5.0)
     proc.kill()
     proc.wait(timeout=30)
