@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup demo test test-fast lint bench clean toolchains firmware firmware-test
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 demo: setup
 	@bash scripts/demo.sh
 
-test: lint
+test: lint firmware-test
 	$(BIN)/pytest -q
 
 test-fast: setup
@@ -34,6 +34,25 @@ lint: setup
 	$(BIN)/ruff format --check ddpg_control sim hardware export tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo --no-cache
+
+# Debian toolchains for hardware/firmware (host build, C tests, AVR image, simavr), installed when
+# missing. Ports append their packages to FW_APT_PACKAGES.
+FW_APT_PACKAGES := gcc make libc6-dev gcc-avr avr-libc simavr libsimavr-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+toolchains:
+	@missing=$$(for p in $(FW_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y $$missing; \
+	fi
+
+# the C host device (and the ports' images); see docs/firmware.md
+firmware: toolchains
+	$(MAKE) -C hardware/firmware all
+
+# C unit tests and shared vectors under ASan+UBSan, and the parser fuzz (150,000 frames)
+firmware-test: firmware
+	$(MAKE) -C hardware/firmware test
 
 bench: setup
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
