@@ -41,6 +41,7 @@ from hardware.protocol import (
     NackCode,
     Packet,
     Query,
+    RawFrame,
     State,
     Status,
     Torque,
@@ -341,6 +342,8 @@ class SerialPlant(Plant):
             self.stats.missing_replies += 1
         self.stats.replies += 1
         message = packet.message
+        if isinstance(message, RawFrame):  # only a device's decoder keeps these
+            return None
         if isinstance(message, Nack):
             self.stats.nacks += 1
             if check_state:

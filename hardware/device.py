@@ -28,6 +28,7 @@ from hardware.protocol import (
     Nack,
     NackCode,
     Query,
+    RawFrame,
     State,
     Status,
     Torque,
@@ -102,7 +103,11 @@ class VirtualDevice:
 
     def _fault(self, fault: Fault) -> None:
         self.faults |= fault
+        self._disarm()
+
+    def _disarm(self) -> None:
         self.armed = False
+        self.torque_limited = False
         self._set_torque(0.0)
 
     def _set_torque(self, torque_nm: float) -> None:
@@ -111,10 +116,12 @@ class VirtualDevice:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def handle(self, message: Message, now_s: float) -> Message:
-        """Process one request and return the reply."""
+    def handle(self, message: Message | RawFrame, now_s: float) -> Message | None:
+        """Process one request and return the reply (None: a frame of another version)."""
         self.requests += 1
         self.tick(now_s)
+        if isinstance(message, RawFrame):
+            return self._raw(message)
         if isinstance(message, Hello):
             return self.hello()
         if isinstance(message, Arm):
@@ -124,24 +131,36 @@ class VirtualDevice:
         elif isinstance(message, Torque):
             self.torque_commands += 1
             self.last_torque_command_nm = message.torque_nm
-            if not math.isfinite(message.torque_nm):
+            self.torque_limited = False
+            if not math.isfinite(message.torque_nm):  # zero, stays armed, watchdog not fed
                 self._set_torque(0.0)
                 return Nack(MessageType.TORQUE, NackCode.BAD_ARGUMENT)
-            self._last_feed_s = now_s
-            limit = self.torque_limit_nm
-            clipped = min(limit, max(-limit, message.torque_nm))
-            self.torque_limited = clipped != message.torque_nm
-            self._set_torque(clipped if self.armed else 0.0)
+            if self.armed:
+                self._last_feed_s = now_s
+                limit = self.torque_limit_nm
+                clipped = min(limit, max(-limit, message.torque_nm))
+                self.torque_limited = clipped != message.torque_nm
+                self._set_torque(clipped)
+            else:  # disarmed or faulted: zero, and the STATE without ARMED says so
+                self._set_torque(0.0)
         elif isinstance(message, Disarm):
-            self.armed = False
-            self._set_torque(0.0)
+            self._disarm()
         elif isinstance(message, ClearFault):
             self.faults = 0
-            self.armed = False
-            self._set_torque(0.0)
+            self._disarm()
         elif not isinstance(message, Query):  # a device -> host type sent to the device
             return Nack(_type_code(message), NackCode.UNKNOWN_TYPE)
         return self.sample(now_s)
+
+    def _raw(self, frame: RawFrame) -> Message | None:
+        """A CRC-valid frame that is no message of ours (PROTOCOL.md section 2, step 4)."""
+        if frame.version != self.config.protocol_version:
+            if frame.message_type == MessageType.HELLO and not frame.payload:
+                return self.hello()  # HELLO never changes: answered in any version
+            return None
+        if frame.message_type in _REQUESTS:  # a known request with a wrong payload length
+            return Nack(frame.message_type, NackCode.BAD_ARGUMENT)
+        return Nack(frame.message_type, NackCode.UNKNOWN_TYPE)
 
     def hello(self) -> HelloReply:
         cfg = self.config
@@ -166,6 +185,7 @@ class VirtualDevice:
         if self.faults:
             return Nack(MessageType.ARM, NackCode.FAULTED)
         self.armed = True
+        self.torque_limited = False
         self.torque_limit_nm = min(limit, cfg.max_torque_nm)
         self.watchdog_timeout_s = message.watchdog_timeout_ms / 1000.0
         self._last_feed_s = now_s
@@ -195,9 +215,21 @@ class VirtualDevice:
             | (Status.FAULT if self.faults else 0)
             | (Status.TORQUE_LIMITED if self.torque_limited else 0)
         )
-        stamp_us = int((now_s - self._start_s) * 1e6) & 0xFFFFFFFF
+        stamp_us = round((now_s - self._start_s) * 1e6) & 0xFFFFFFFF
         counts = max(-(2**31), min(2**31 - 1, counts))
         return State(counts, velocity, self.applied_torque_nm, stamp_us, int(status), self.faults)
+
+
+_REQUESTS = frozenset(
+    (
+        MessageType.HELLO,
+        MessageType.ARM,
+        MessageType.TORQUE,
+        MessageType.QUERY,
+        MessageType.DISARM,
+        MessageType.CLEAR_FAULT,
+    )
+)
 
 
 def _type_code(message: Message) -> int:

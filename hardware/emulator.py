@@ -66,6 +66,21 @@ class EmulatorConfig:
     seed: int = 0
 
 
+def answer(
+    decoder: FrameDecoder, device: VirtualDevice, data: bytes, now_s: float
+) -> list[bytes]:
+    """The reply frames to the bytes ``data`` received at ``now_s``: the device's receive path.
+
+    ``decoder`` must keep raw frames (``keep_raw=True``) so the device can answer unknown types.
+    """
+    frames = []
+    for packet in decoder.feed(data, now_s):
+        reply = device.handle(packet.message, now_s)
+        if reply is not None:
+            frames.append(encode(reply, packet.seq, version=device.config.protocol_version))
+    return frames
+
+
 class Emulator:
     """Serves a VirtualDevice on a port. ``open()`` returns the URL/path for the host."""
 
@@ -73,7 +88,7 @@ class Emulator:
         self.device = device
         self.config = config
         self._rng = np.random.default_rng(config.seed)
-        self._decoder = FrameDecoder()
+        self._decoder = FrameDecoder(version=device.config.protocol_version, keep_raw=True)
         self._pending: list[tuple[float, int, bytes]] = []  # (due time, order, frame)
         self._order = 0
         self._master: int | None = None
@@ -182,9 +197,7 @@ class Emulator:
                 self._conn = None
             return
         now = time.monotonic()
-        for packet in self._decoder.feed(data):
-            reply = self.device.handle(packet.message, now)
-            frame = encode(reply, packet.seq, version=self.device.config.protocol_version)
+        for frame in answer(self._decoder, self.device, data, now):
             self._queue(now, frame)
 
     def _queue(self, now: float, frame: bytes) -> None:

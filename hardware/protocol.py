@@ -29,8 +29,11 @@ SYNC = b"\xa5\x5a"
 DEFAULT_BAUD_RATE = 1_000_000
 #: The major protocol version, sent in every frame. A frame with another version is dropped.
 PROTOCOL_VERSION = 1
-#: The minor version (backwards-compatible additions), reported in the HELLO reply.
-PROTOCOL_MINOR = 0
+#: The minor version (backwards-compatible additions), reported in the HELLO reply. 1.1: unknown
+#: types are NACKed, a half frame times out (PROTOCOL.md section 2).
+PROTOCOL_MINOR = 1
+#: A partial frame whose next byte comes later than this is discarded (PROTOCOL.md, Receiving).
+RESYNC_TIMEOUT_S = 0.020
 HEADER_SIZE = 7  # sync(2) version(1) length(1) type(1) seq(2)
 CRC_SIZE = 2
 MAX_PAYLOAD = 64
@@ -148,11 +151,22 @@ Message = Hello | Arm | Torque | Query | Disarm | ClearFault | HelloReply | Stat
 
 
 @dataclass(frozen=True, slots=True)
+class RawFrame:
+    """A CRC-valid frame that is not a message of this version: another version, an unknown type
+    or a wrong payload length. Only a decoder made with ``keep_raw=True`` (a device's) returns
+    these, so the device can answer them (PROTOCOL.md section 2, step 4)."""
+
+    version: int
+    message_type: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Packet:
     """A decoded frame: the sequence number and the message it carried."""
 
     seq: int
-    message: Message
+    message: Message | RawFrame
 
 
 # type -> (message class, payload struct, field names); field order is the wire order.
@@ -251,10 +265,13 @@ class DecoderStats:
     bad_length: int = 0
     bad_version: int = 0
     unknown_type: int = 0
+    timeouts: int = 0  # partial frames discarded after RESYNC_TIMEOUT_S of silence
 
     @property
     def dropped(self) -> int:
-        return self.bad_crc + self.bad_length + self.bad_version + self.unknown_type
+        return (
+            self.bad_crc + self.bad_length + self.bad_version + self.unknown_type + self.timeouts
+        )
 
 
 class FrameDecoder:
@@ -266,9 +283,11 @@ class FrameDecoder:
     one maximum-size frame, so it cannot grow without bound.
     """
 
-    def __init__(self, *, version: int = PROTOCOL_VERSION) -> None:
+    def __init__(self, *, version: int = PROTOCOL_VERSION, keep_raw: bool = False) -> None:
         self._version = version
+        self._keep_raw = keep_raw
         self._buffer = bytearray()
+        self._last_byte_s: float | None = None
         self.stats = DecoderStats()
         #: The version byte of the last CRC-valid frame with another version, if any.
         self.foreign_version: int | None = None
@@ -291,8 +310,16 @@ class FrameDecoder:
             return 1
         return max(1, HEADER_SIZE + length + CRC_SIZE - buffered)
 
-    def feed(self, data: bytes | bytearray) -> list[Packet]:
+    def feed(self, data: bytes | bytearray, now_s: float | None = None) -> list[Packet]:
+        """Decode what ``data`` completes. With ``now_s`` (when the bytes arrived), a partial frame
+        left waiting for more than RESYNC_TIMEOUT_S is discarded first, as a device must."""
         buffer = self._buffer
+        if now_s is not None and data:
+            last = self._last_byte_s
+            if buffer and last is not None and now_s - last > RESYNC_TIMEOUT_S:
+                self.stats.timeouts += 1
+                buffer.clear()
+            self._last_byte_s = now_s
         buffer += data
         packets: list[Packet] = []
         while True:
@@ -323,6 +350,9 @@ class FrameDecoder:
             frame = bytes(buffer[:total])
             del buffer[:total]
             packet = self._accept(frame, length)
+            if packet is None and self._keep_raw:
+                raw = RawFrame(frame[2], frame[4], frame[HEADER_SIZE : HEADER_SIZE + length])
+                packet = Packet(int.from_bytes(frame[5:7], "little"), raw)
             if packet is not None:
                 packets.append(packet)
 

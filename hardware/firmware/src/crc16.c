@@ -6,7 +6,10 @@ uint16_t crc16_update(uint16_t crc, const uint8_t *data, size_t n)
     while (n--) {
         crc ^= (uint16_t)((uint16_t)*data++ << 8);
         for (uint8_t bit = 0; bit < 8; bit++)
-            crc = (crc & 0x8000u) ? (uint16_t)((crc << 1) ^ 0x1021u) : (uint16_t)(crc << 1);
+            if (crc & 0x8000u)
+                crc = (uint16_t)(((uint32_t)crc << 1) ^ 0x1021u);
+            else
+                crc = (uint16_t)((uint32_t)crc << 1);
     }
     return crc;
 }
