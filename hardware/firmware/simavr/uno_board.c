@@ -27,6 +27,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ typedef struct {
     uint8_t from_avr[WIRE_BUFFER];
     size_t from_avr_len;
     uint64_t bytes_in, bytes_out, bytes_lost;
+    avr_cycle_count_t last_out_cycle, out_spacing_min; /* the UART model's TX pace */
     avr_cycle_count_t last_byte_in_cycle;
     frame_timing_t timing;
     /* events for the summary */
@@ -218,6 +220,10 @@ static void on_uart_out(avr_irq_t *irq, uint32_t value, void *param)
     (void)irq;
     board_t *b = param;
     b->bytes_out++;
+    avr_cycle_count_t spacing = b->avr->cycle - b->last_out_cycle;
+    if (b->bytes_out > 1 && (b->out_spacing_min == 0 || spacing < b->out_spacing_min))
+        b->out_spacing_min = spacing;
+    b->last_out_cycle = b->avr->cycle;
     frame_timing_reply_byte(&b->timing, (uint8_t)value, b->avr->cycle);
     if (b->from_avr_len < WIRE_BUFFER)
         b->from_avr[b->from_avr_len++] = (uint8_t)value;
@@ -307,16 +313,21 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
     if (b->bridge_off_count && torque_at && b->bridge_off_cycle >= torque_at)
         off_after_ms = (double)(b->bridge_off_cycle - torque_at) * 1e3 / F_CPU_HZ;
     frame_timing_stats_t lat = frame_timing_stats(&b->timing, F_CPU_HZ);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    double cpu_s = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec * 1e-6
+                   + (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec * 1e-6;
     fprintf(stderr,
             "board: sim_s=%.3f wall_s=%.3f speed=%.3f cycles_per_wall_s=%.0f max_lag_ms=%.1f "
-            "slipped_ms=%.1f "
+            "slipped_ms=%.1f cpu_s=%.3f sim_s_per_cpu_s=%.2f tx_byte_cycles_min=%llu "
             "bytes_in=%llu bytes_out=%llu bytes_lost=%llu replies=%u reply_us_p50=%.1f "
             "reply_us_p99=%.1f reply_us_max=%.1f encoder_edges=%llu bridge_enabled=%d "
             "bridge_on=%llu bridge_off=%llu duty=%.4f motor_torque_nm=%.4f angle_rad=%.4f "
             "velocity_rad_s=%.4f last_byte_in_s=%.4f torque_frames=%u bridge_off_after_last_torque_ms=%.2f "
             "state=%d\n",
             sim_s, wall_s, wall_s > 0 ? sim_s / wall_s : 0.0,
-            wall_s > 0 ? (double)avr->cycle / wall_s : 0.0, max_lag_s * 1e3, slipped_s * 1e3,
+            wall_s > 0 ? (double)avr->cycle / wall_s : 0.0, max_lag_s * 1e3, slipped_s * 1e3, cpu_s,
+            cpu_s > 0 ? sim_s / cpu_s : 0.0, (unsigned long long)b->out_spacing_min,
             (unsigned long long)b->bytes_in, (unsigned long long)b->bytes_out,
             (unsigned long long)b->bytes_lost, lat.count, lat.p50_us, lat.p99_us, lat.max_us,
             (unsigned long long)b->encoder_edges, b->enable_level,

@@ -1,0 +1,160 @@
+"""Firmware in the loop: the ATmega328P image, unmodified, in simavr on the simulated Uno rig.
+
+`make -C hardware/firmware avr board` builds the image (avr-gcc) and the board (libsimavr);
+the board runs the image, bridges its UART to a pseudo-terminal and closes the loop on its pins
+(PWM and direction in, motor and pendulum physics, quadrature encoder pulses out). The host is
+`ddpg-control run --device`, as a user runs it. The board's exit summary tells what the motor
+saw, its trace what the pendulum did, independently of what the firmware reported.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import serial
+
+from hardware.protocol import Fault, FrameDecoder, Query, State, Status, encode
+
+REPO = Path(__file__).resolve().parents[2]
+FIRMWARE_DIR = REPO / "hardware" / "firmware"
+BUILD = FIRMWARE_DIR / "build"
+BOARD = BUILD / "uno-board"
+IMAGE = BUILD / "avr" / "ddpg-fw-uno.elf"
+CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
+#: The encoder counts from power-up, when the pendulum hangs: upright is half a turn away.
+UPRIGHT_OFFSET = repr(math.pi)
+
+
+@pytest.fixture(scope="module")
+def avr_image() -> Path:
+    """The AVR image and the board, built (incrementally) by the firmware Makefile."""
+    result = subprocess.run(
+        ["make", "-C", str(FIRMWARE_DIR), "avr", "board"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"Program:\s+\d+ bytes", (BUILD / "avr" / "size.txt").read_text())
+    return IMAGE
+
+
+class BoardProcess:
+    def __init__(self, image: Path, *options: str) -> None:
+        self.proc = subprocess.Popen(
+            [str(BOARD), *options, str(image)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = self.proc.stdout.readline().strip()
+        assert self.port.startswith("/dev/"), self.finish()
+
+    def finish(self, timeout_s: float = 5.0) -> dict[str, str]:
+        """Stop it (if it still runs) and return its exit summary as a dict."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=timeout_s)
+        match = re.search(r"^board: (.*)$", err, re.MULTILINE)
+        assert match, f"no board summary in:\n{err}"
+        return dict(item.split("=", 1) for item in match.group(1).split())
+
+
+@pytest.fixture
+def boards() -> Iterator[list[BoardProcess]]:
+    started: list[BoardProcess] = []
+    yield started
+    for board in started:
+        if board.proc.poll() is None:
+            board.proc.kill()
+            board.proc.wait()
+
+
+@pytest.mark.slow
+def test_swings_up_and_holds_through_the_avr_firmware_in_simavr(
+    avr_image: Path, exported_policy: Path, boards: list[BoardProcess], tmp_path: Path
+) -> None:
+    trace = tmp_path / "board.csv"
+    board = BoardProcess(avr_image, "--trace", str(trace))
+    boards.append(board)
+    telemetry = tmp_path / "device.csv"
+    result = subprocess.run(
+        [*CLI, "run", "--device", board.port, "--policy", str(exported_policy), "--quiet"]
+        + ["--duration", "15", "--upright-offset", UPRIGHT_OFFSET, "--telemetry", str(telemetry)]
+        # Balanced, the pendulum settles where the policy's holding torque (0.1-0.2 N*m, over
+        # the 5 % threshold) meets gravity and stays within one of the 2400 counts for seconds:
+        # the host's stuck-sensor check would stop a good run (it does at about 8 s).
+        + ["--stuck-sensor-s", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = board.finish()
+    # what the firmware reported (its encoder count, through the protocol)
+    data = np.genfromtxt(telemetry, delimiter=",", names=True)
+    last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
+    assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
+    assert np.all(np.abs(last["angle_rad"]) < 0.1), np.abs(last["angle_rad"]).max()
+    # what the pendulum did (the board's physics), over the last 5 s with the bridge on
+    rig = np.genfromtxt(trace, delimiter=",", names=True)
+    powered = rig[rig["bridge_enabled"] == 1]
+    assert powered["time_s"][-1] - powered["time_s"][0] > 14.5
+    held = powered[powered["time_s"] >= powered["time_s"][-1] - 5.0]
+    assert np.all(np.abs(held["angle_rad"]) < 0.1), np.abs(held["angle_rad"]).max()
+    # the host's two TORQUE 0 and DISARM on exit: the bridge is off, the motor at zero
+    assert summary["bridge_enabled"] == "0" and summary["motor_torque_nm"] == "0.0000"
+    assert int(summary["bridge_on"]) == 1 and int(summary["bridge_off"]) == 1
+    assert int(summary["replies"]) >= 600 and summary["bytes_lost"] == "0"
+
+
+def _query(port: str) -> State:
+    decoder = FrameDecoder()
+    with serial.serial_for_url(port, timeout=0.5) as link:
+        link.write(encode(Query(), 7))
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            for packet in decoder.feed(link.read(64)):
+                if packet.seq == 7 and isinstance(packet.message, State):
+                    return packet.message
+    raise AssertionError("the firmware did not answer QUERY")
+
+
+def test_sigkill_of_the_host_trips_the_avr_watchdog_in_simavr(
+    avr_image: Path, exported_policy: Path, boards: list[BoardProcess]
+) -> None:
+    board = BoardProcess(avr_image)
+    boards.append(board)
+    host = subprocess.Popen(
+        [*CLI, "run", "--device", board.port, "--policy", str(exported_policy), "--quiet"]
+        + ["--upright-offset", UPRIGHT_OFFSET],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert host.stderr is not None
+    for line in host.stderr:  # "running ..." is printed once the policy is loaded
+        if line.startswith("running"):
+            break
+    time.sleep(1.5)  # swinging, with torque on
+    os.kill(host.pid, signal.SIGKILL)
+    host.wait()
+    time.sleep(0.3)  # the 100 ms watchdog in simulated time, which never runs ahead of ours
+    state = _query(board.port)  # the firmware's own account, through the protocol
+    assert state.status & Status.FAULT and not state.status & Status.ARMED
+    assert state.faults == Fault.WATCHDOG and state.torque_nm == 0.0
+    summary = board.finish()
+    # what the motor saw: the bridge switched off once, 100 ms (+ one 1.024 ms tick and the
+    # loop's latency) of simulated time after the last TORQUE ended on the RX line
+    assert int(summary["torque_frames"]) >= 20  # it was swinging: ~30 commands in 1.5 s
+    assert summary["bridge_enabled"] == "0" and summary["motor_torque_nm"] == "0.0000"
+    assert int(summary["bridge_off"]) == 1
+    assert 100.0 <= float(summary["bridge_off_after_last_torque_ms"]) <= 103.0, summary
