@@ -103,7 +103,8 @@ def main() -> None:
         "in simulated time (CPU cycles on the UART, request's last byte in to reply's last "
         f"byte out): p50 {board_summary['reply_us_p50']} us, p99 {board_summary['reply_us_p99']}"
         f" us, max {board_summary['reply_us_max']} us over {board_summary['replies']} replies; "
-        f"UART TX at {board_summary['tx_byte_cycles_min']} cycles a byte at the fastest"
+        f"the firmware writes the first reply byte after {board_summary['reply_start_us_p50']} us"
+        f" (p50); UART TX at {board_summary['tx_byte_cycles_min']} cycles a byte at the fastest"
     )
     print(
         f"paced board during the round trips: {board_summary['sim_s']} s simulated in "

@@ -56,14 +56,19 @@ void frame_timing_request_byte(frame_timing_t *t, uint8_t byte, uint64_t cycle)
 
 void frame_timing_reply_byte(frame_timing_t *t, uint8_t byte, uint64_t cycle)
 {
-    if (!splitter_push(&t->replies, byte) || t->pending_count == 0)
+    int done_frame = splitter_push(&t->replies, byte);
+    if (t->replies.have == 1)
+        t->reply_started = cycle;
+    if (!done_frame || t->pending_count == 0)
         return;
     uint64_t arrived = t->pending[t->pending_head];
     t->pending_head = (uint16_t)((t->pending_head + 1U) % FRAME_TIMING_QUEUE);
     t->pending_count--;
     uint64_t done = cycle + t->cycles_per_byte;
-    if (t->count < FRAME_TIMING_MAX_SAMPLES && done > arrived)
+    if (t->count < FRAME_TIMING_MAX_SAMPLES && done > arrived && t->reply_started >= arrived) {
+        t->starts[t->count] = (uint32_t)(t->reply_started - arrived);
         t->samples[t->count++] = (uint32_t)(done - arrived);
+    }
 }
 
 static int compare_u32(const void *a, const void *b)
@@ -87,6 +92,9 @@ frame_timing_stats_t frame_timing_stats(const frame_timing_t *t, uint64_t cpu_hz
     s.p50_us = sorted[t->count / 2] * us;
     s.p99_us = sorted[(t->count * 99U) / 100U] * us;
     s.max_us = sorted[t->count - 1] * us;
+    memcpy(sorted, t->starts, t->count * sizeof *sorted);
+    qsort(sorted, t->count, sizeof *sorted, compare_u32);
+    s.start_p50_us = sorted[t->count / 2] * us;
     free(sorted);
     return s;
 }

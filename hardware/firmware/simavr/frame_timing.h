@@ -29,6 +29,8 @@ typedef struct {
     uint64_t pending[FRAME_TIMING_QUEUE];       /* arrival cycles of unanswered requests */
     uint16_t pending_head, pending_count;
     uint32_t samples[FRAME_TIMING_MAX_SAMPLES]; /* reply times, cycles */
+    uint32_t starts[FRAME_TIMING_MAX_SAMPLES];  /* request in to the reply's first byte, cycles */
+    uint64_t reply_started;                     /* cycle of the current reply's first byte */
     uint32_t count;
     uint64_t last_torque_cycle; /* arrival of the last TORQUE request (type 0x03) */
     uint32_t torque_frames;
@@ -36,7 +38,8 @@ typedef struct {
 
 typedef struct {
     uint32_t count;
-    double p50_us, p99_us, max_us;
+    double p50_us, p99_us, max_us; /* request in to reply out, both on the wire */
+    double start_p50_us;           /* request in to the firmware writing the reply's first byte */
 } frame_timing_stats_t;
 
 /* 1 Mbaud at 16 MHz as simavr 1.6 times it: 176 cycles a byte. */

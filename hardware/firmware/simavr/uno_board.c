@@ -50,7 +50,7 @@
 #define F_CPU_HZ 16000000UL
 #define PHYSICS_STEP_US 64U /* two PWM periods: the duty average has no beat */
 #define TRACE_EVERY_STEPS 16U /* 1.024 ms */
-#define PACE_EVERY_CYCLES (F_CPU_HZ / 1000U)
+#define PACE_EVERY_CYCLES (F_CPU_HZ / 4000U) /* the pty is served every 250 us */
 #define WIRE_BUFFER 8192U
 #define MAX_LAG_S 0.005
 
@@ -320,7 +320,8 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
     fprintf(stderr,
             "board: sim_s=%.3f wall_s=%.3f speed=%.3f cycles_per_wall_s=%.0f max_lag_ms=%.1f "
             "slipped_ms=%.1f cpu_s=%.3f sim_s_per_cpu_s=%.2f tx_byte_cycles_min=%llu "
-            "bytes_in=%llu bytes_out=%llu bytes_lost=%llu replies=%u reply_us_p50=%.1f "
+            "bytes_in=%llu bytes_out=%llu bytes_lost=%llu replies=%u reply_start_us_p50=%.1f "
+            "reply_us_p50=%.1f "
             "reply_us_p99=%.1f reply_us_max=%.1f encoder_edges=%llu bridge_enabled=%d "
             "bridge_on=%llu bridge_off=%llu duty=%.4f motor_torque_nm=%.4f angle_rad=%.4f "
             "velocity_rad_s=%.4f last_byte_in_s=%.4f torque_frames=%u bridge_off_after_last_torque_ms=%.2f "
@@ -329,7 +330,7 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
             wall_s > 0 ? (double)avr->cycle / wall_s : 0.0, max_lag_s * 1e3, slipped_s * 1e3, cpu_s,
             cpu_s > 0 ? sim_s / cpu_s : 0.0, (unsigned long long)b->out_spacing_min,
             (unsigned long long)b->bytes_in, (unsigned long long)b->bytes_out,
-            (unsigned long long)b->bytes_lost, lat.count, lat.p50_us, lat.p99_us, lat.max_us,
+            (unsigned long long)b->bytes_lost, lat.count, lat.start_p50_us, lat.p50_us, lat.p99_us, lat.max_us,
             (unsigned long long)b->encoder_edges, b->enable_level,
             (unsigned long long)b->bridge_on_count, (unsigned long long)b->bridge_off_count,
             b->dir_level ? b->duty : -b->duty, b->rig.torque_nm,
