@@ -17,13 +17,24 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import serial
 
-from hardware.protocol import Fault, FrameDecoder, Query, State, Status, encode
+from hardware.protocol import (
+    Fault,
+    FrameDecoder,
+    HelloReply,
+    Query,
+    State,
+    Status,
+    decode_frame,
+    encode,
+)
+from tests.hardware.vectors import load
 
 REPO = Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = REPO / "hardware" / "firmware"
@@ -158,3 +169,55 @@ def test_sigkill_of_the_host_trips_the_avr_watchdog_in_simavr(
     assert summary["bridge_enabled"] == "0" and summary["motor_torque_nm"] == "0.0000"
     assert int(summary["bridge_off"]) == 1
     assert 100.0 <= float(summary["bridge_off_after_last_torque_ms"]) <= 103.0, summary
+
+
+def _read_frame(link: serial.Serial) -> bytes:
+    """One whole reply frame as it came off the wire, or b"" if none came within the timeout."""
+    head = link.read(4)
+    if len(head) < 4:
+        return head
+    return head + link.read(head[3] + 5)
+
+
+def test_the_avr_build_of_the_core_answers_the_shared_vectors(
+    avr_image: Path, boards: list[BoardProcess]
+) -> None:
+    """The shared session with no timing in it (hardware/protocol_vectors.txt), replayed to the
+    8-bit build: unknown types, wrong lengths and other versions get the same bytes as from the
+    host build and the Python device. (The other sessions time the watchdog and the resync
+    timeout to the microsecond, which a wall-clock-paced simulator cannot replay.)"""
+    (session,) = [s for s in load().sessions if s.name == "unknown_and_malformed"]
+    assert [step for kind, step in session.steps if kind == "at"] == [(0, 0, 0.0)]
+    board = BoardProcess(avr_image)
+    boards.append(board)
+    checked = 0
+    with serial.serial_for_url(board.port, timeout=0.3) as link:
+        for kind, data in session.steps:
+            if kind == "send":
+                assert isinstance(data, bytes)
+                link.write(data)
+            elif kind == "reply":
+                assert isinstance(data, bytes)
+                got = _read_frame(link)
+                expected = decode_frame(data).message
+                if isinstance(expected, HelloReply):  # the Uno's encoder, not the vectors'
+                    assert got[:7] == data[:7]  # version, length, type, seq
+                    assert decode_frame(got).message == replace(expected, counts_per_rev=2400)
+                else:
+                    assert got == data, (got.hex(" "), data.hex(" "))
+                checked += 1
+            elif kind == "silence":
+                assert link.read(1) == b""
+                checked += 1
+    assert checked == 7
+
+
+def test_the_board_says_what_is_wrong_with_its_arguments(tmp_path: Path, avr_image: Path) -> None:
+    for argv, message in [
+        ([str(tmp_path / "missing.elf")], "error: cannot read the AVR image"),
+        (["--start-angle", "up", str(avr_image)], "error: --start-angle takes radians"),
+        ([], "usage: uno-board"),
+    ]:
+        result = subprocess.run([str(BOARD), *argv], capture_output=True, text=True, timeout=10)
+        assert result.returncode == 2 and result.stderr.startswith(message), result.stderr
+        assert result.stdout == ""
