@@ -30,12 +30,12 @@ PROTOCOL_MD = Path(__file__).resolve().parents[2] / "hardware" / "PROTOCOL.md"
 # The examples printed in PROTOCOL.md, as (message, seq).
 DOCUMENTED = [
     (Hello(), 0x0001),
-    (HelloReply(1, 0, 0, 1, 0, 2.0, 4096, 10, 1000), 0x0001),
+    (HelloReply(1, 1, 0, 2, 0, 2.0, 4096, 10, 1000), 0x0001),
     (Arm(100, 2.0), 0x0002),
     (Torque(1.5), 0x0003),
     (State(-1234, 0.5, 1.5, 123456, 0x01, 0x00), 0x0003),
     (Query(), 0x0004),
-    (State(2048, -3.25, 0.0, 200000, 0x02, 0x01), 0x0004),
+    (State(-1900, -3.25, 0.0, 250000, 0x02, 0x01), 0x0004),
     (Nack(0x02, 3), 0x0005),
     (ClearFault(), 0x0006),
     (Disarm(), 0x0007),
