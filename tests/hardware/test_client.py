@@ -70,8 +70,8 @@ def test_calibration_maps_offset_direction_and_torque_scale(start_emulator: Any)
         assert emu.physics.torque_nm == pytest.approx(-1.0)
 
 
-def test_works_over_a_tcp_url(start_emulator: Any) -> None:
-    emu = start_emulator(tcp_port=0)
+def test_works_over_a_tcp_url(start_python_emulator: Any) -> None:
+    emu = start_python_emulator(tcp_port=0)
     assert emu.port.startswith("socket://127.0.0.1:")
     with SerialPlant(emu.port, FAST) as plant:
         _drive(plant, 0.1)
