@@ -8,6 +8,7 @@ tests use on the in-process Python emulator (``device.armed``, ``physics.torque_
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -111,10 +112,8 @@ class _LinkView(_View):
 
 class _ProcessView(_View):
     def join(self, timeout: float | None = None) -> None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._device.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
 
     def is_alive(self) -> bool:
         return self._device.proc.poll() is None
@@ -169,4 +168,3 @@ class CDevice:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.communicate()
-
