@@ -31,6 +31,7 @@ class EmulatorProcess:
     def __init__(self, command: list[str], *options: str) -> None:
         self.proc = subprocess.Popen(
             [*command, *options],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
