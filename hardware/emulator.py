@@ -66,9 +66,7 @@ class EmulatorConfig:
     seed: int = 0
 
 
-def answer(
-    decoder: FrameDecoder, device: VirtualDevice, data: bytes, now_s: float
-) -> list[bytes]:
+def answer(decoder: FrameDecoder, device: VirtualDevice, data: bytes, now_s: float) -> list[bytes]:
     """The reply frames to the bytes ``data`` received at ``now_s``: the device's receive path.
 
     ``decoder`` must keep raw frames (``keep_raw=True``) so the device can answer unknown types.

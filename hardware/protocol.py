@@ -269,9 +269,7 @@ class DecoderStats:
 
     @property
     def dropped(self) -> int:
-        return (
-            self.bad_crc + self.bad_length + self.bad_version + self.unknown_type + self.timeouts
-        )
+        return self.bad_crc + self.bad_length + self.bad_version + self.unknown_type + self.timeouts
 
 
 class FrameDecoder:

@@ -1,4 +1,9 @@
-"""Fixtures: a real emulator (pendulum physics, virtual device) on a real pseudo-terminal."""
+"""Fixtures: a real emulator (pendulum physics, virtual device) on a real pseudo-terminal.
+
+``start_emulator`` runs every test that takes it twice: against the Python emulator (in-process)
+and against the C firmware core's host build (``ddpg-fw-host``, a subprocess, tests/hardware/
+c_device.py). ``start_python_emulator`` is the Python one alone (TCP, which only it serves).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from hardware.device import DeviceConfig, VirtualDevice
 from hardware.emulator import Emulator, EmulatorConfig, FaultInjection
 from sim.params import PendulumParams
 from sim.plant import SimPlant
+from tests.hardware.c_device import CDevice, emulate_options
 
 
 class WallClock:
@@ -39,7 +45,7 @@ StartEmulator = Callable[..., Running]
 
 
 @pytest.fixture
-def start_emulator() -> Iterator[StartEmulator]:
+def start_python_emulator() -> Iterator[StartEmulator]:
     """Start emulators in background threads; all are stopped and closed after the test."""
     started: list[tuple[Running, threading.Event]] = []
 
@@ -75,3 +81,31 @@ def start_emulator() -> Iterator[StartEmulator]:
         running.thread.join(timeout=5)
         running.emulator.close()
         running.physics.close()
+
+
+@pytest.fixture
+def start_c_device() -> Iterator[StartEmulator]:
+    """Start ddpg-fw-host processes; all are killed after the test."""
+    started: list[CDevice] = []
+
+    def start(
+        *,
+        faults: FaultInjection | None = None,
+        device: DeviceConfig | None = None,
+        start_angle_rad: float = 3.14159,
+    ) -> CDevice:
+        running = CDevice(*emulate_options(faults, device, start_angle_rad))
+        started.append(running)
+        return running
+
+    yield start  # type: ignore[misc]
+    for running in started:
+        running.kill()
+
+
+@pytest.fixture(params=["python", "c"])
+def start_emulator(request: pytest.FixtureRequest) -> StartEmulator:
+    """The Python emulator, then the C host device: the same test against both."""
+    name = "start_python_emulator" if request.param == "python" else "start_c_device"
+    start: StartEmulator = request.getfixturevalue(name)
+    return start

@@ -1,6 +1,8 @@
 """End to end through real pseudo-terminals: `ddpg-control emulate` + `run --device`.
 
-Both run as subprocesses, as a user runs them. The emulator's exit summary says what the device
+Both run as subprocesses, as a user runs them. Every test runs twice: against `emulate` (the
+Python device) and against `ddpg-fw-host` (the C firmware core's host build, same options, same
+summary). The emulator's exit summary says what the device
 last received, so each test checks that the motor was left at zero torque (or that the device's
 watchdog tripped) as well as the exit code and the message.
 """
@@ -13,20 +15,23 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import serial
 
+from tests.hardware.c_device import host_device_binary
+
 CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
 
 
 class EmulatorProcess:
-    def __init__(self, *options: str) -> None:
+    def __init__(self, command: list[str], *options: str) -> None:
         self.proc = subprocess.Popen(
-            [*CLI, "emulate", *options],
+            [*command, *options],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -45,10 +50,21 @@ class EmulatorProcess:
         return dict(item.split("=", 1) for item in match.group(1).split())
 
 
-@pytest.fixture
-def emulators() -> Iterator[list[EmulatorProcess]]:
+StartDevice = Callable[..., EmulatorProcess]
+
+
+@pytest.fixture(params=["python", "c"])
+def emulate(request: pytest.FixtureRequest) -> Iterator[StartDevice]:
+    """Start `ddpg-control emulate` (python) or `ddpg-fw-host` (c) with these options."""
+    command = [*CLI, "emulate"] if request.param == "python" else [str(host_device_binary())]
     started: list[EmulatorProcess] = []
-    yield started
+
+    def start(*options: str) -> EmulatorProcess:
+        emu = EmulatorProcess(command, *options)
+        started.append(emu)
+        return emu
+
+    yield start
     for emu in started:
         if emu.proc.poll() is None:
             emu.proc.kill()
@@ -72,10 +88,9 @@ def _assert_clean_failure(result: subprocess.CompletedProcess[str], code: int, p
 
 @pytest.mark.slow
 def test_swings_up_and_holds_through_the_emulator(
-    exported_policy: Path, emulators: list[EmulatorProcess], tmp_path: Path
+    exported_policy: Path, emulate: StartDevice, tmp_path: Path
 ) -> None:
-    emu = EmulatorProcess()
-    emulators.append(emu)
+    emu = emulate()
     telemetry = tmp_path / "device.csv"
     result = _run_device(
         emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry)
@@ -91,10 +106,9 @@ def test_swings_up_and_holds_through_the_emulator(
 
 
 def test_sigkill_of_the_host_leaves_the_device_at_zero_within_the_watchdog(
-    exported_policy: Path, emulators: list[EmulatorProcess]
+    exported_policy: Path, emulate: StartDevice
 ) -> None:
-    emu = EmulatorProcess()
-    emulators.append(emu)
+    emu = emulate()
     host = subprocess.Popen(
         [*CLI, "run", "--device", emu.port, "--policy", str(exported_policy), "--quiet"],
         stdout=subprocess.DEVNULL,
@@ -113,9 +127,8 @@ def test_sigkill_of_the_host_leaves_the_device_at_zero_within_the_watchdog(
     assert summary["faults"] == "0x01" and summary["armed"] == "0"
 
 
-def test_unplugged_mid_run(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
-    emu = EmulatorProcess("--disconnect-after", "1.0")
-    emulators.append(emu)
+def test_unplugged_mid_run(exported_policy: Path, emulate: StartDevice) -> None:
+    emu = emulate("--disconnect-after", "1.0")
     result = _run_device(emu.port, exported_policy, "--duration", "10")
     _assert_clean_failure(result, 3, r"plant fault.*(lost the connection|stopped answering)")
     emu.proc.wait(timeout=3.0)  # it exits by itself once its watchdog has tripped
@@ -124,18 +137,16 @@ def test_unplugged_mid_run(exported_policy: Path, emulators: list[EmulatorProces
     assert summary["applied_torque_nm"] == "0.0000"
 
 
-def test_stuck_sensor_mid_run(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
-    emu = EmulatorProcess("--stuck-after", "0.5")
-    emulators.append(emu)
+def test_stuck_sensor_mid_run(exported_policy: Path, emulate: StartDevice) -> None:
+    emu = emulate("--stuck-after", "0.5")
     result = _run_device(emu.port, exported_policy, "--duration", "10")
     _assert_clean_failure(result, 3, r"plant fault.*sensor is stuck")
     summary = emu.finish()
     assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
 
 
-def test_slow_device_stops_the_run(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
-    emu = EmulatorProcess("--latency-ms", "40")  # replies later than half a 50 ms period
-    emulators.append(emu)
+def test_slow_device_stops_the_run(exported_policy: Path, emulate: StartDevice) -> None:
+    emu = emulate("--latency-ms", "40")  # replies later than half a 50 ms period
     result = _run_device(emu.port, exported_policy, "--duration", "10")
     _assert_clean_failure(result, 3, r"plant fault.*stopped answering")
     ticks = re.search(r"ticks\s+(\d+)", result.stdout)
@@ -145,10 +156,9 @@ def test_slow_device_stops_the_run(exported_policy: Path, emulators: list[Emulat
 
 
 def test_dropped_and_corrupted_replies_are_survived_and_reported(
-    exported_policy: Path, emulators: list[EmulatorProcess]
+    exported_policy: Path, emulate: StartDevice
 ) -> None:
-    emu = EmulatorProcess("--drop-rate", "0.05", "--corrupt-rate", "0.05", "--seed", "3")
-    emulators.append(emu)
+    emu = emulate("--drop-rate", "0.05", "--corrupt-rate", "0.05", "--seed", "3")
     result = _run_device(emu.port, exported_policy, "--duration", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"link .*: \d+ requests, [1-9]\d* missing", result.stderr), result.stderr
@@ -158,10 +168,9 @@ def test_dropped_and_corrupted_replies_are_survived_and_reported(
 
 
 def test_device_fault_before_the_run_is_refused(
-    exported_policy: Path, emulators: list[EmulatorProcess]
+    exported_policy: Path, emulate: StartDevice
 ) -> None:
-    emu = EmulatorProcess()
-    emulators.append(emu)
+    emu = emulate()
     with serial.serial_for_url(emu.port, timeout=0.2) as port:  # arm, then go quiet
         from hardware.protocol import Arm, encode
 
@@ -176,19 +185,17 @@ def test_device_fault_before_the_run_is_refused(
     assert summary["last_torque_command_nm"] == "0.0000" and summary["faults"] == "0x00"
 
 
-def test_version_mismatch(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
-    emu = EmulatorProcess("--protocol-version", "2")
-    emulators.append(emu)
+def test_version_mismatch(exported_policy: Path, emulate: StartDevice) -> None:
+    emu = emulate("--protocol-version", "2")
     result = _run_device(emu.port, exported_policy)
     _assert_clean_failure(result, 3, r"error: protocol version mismatch.*version 2")
     assert emu.finish()["armed"] == "0"
 
 
-def test_missing_and_busy_ports(exported_policy: Path, emulators: list[EmulatorProcess]) -> None:
+def test_missing_and_busy_ports(exported_policy: Path, emulate: StartDevice) -> None:
     result = _run_device("/dev/ttyUSB-does-not-exist", exported_policy)
     _assert_clean_failure(result, 3, r"error: serial port .* does not exist")
-    emu = EmulatorProcess()
-    emulators.append(emu)
+    emu = emulate()
     with serial.serial_for_url(emu.port, exclusive=True):
         result = _run_device(emu.port, exported_policy)
     _assert_clean_failure(result, 3, r"error: serial port .* is busy")

@@ -70,8 +70,8 @@ def test_calibration_maps_offset_direction_and_torque_scale(start_emulator: Any)
         assert emu.physics.torque_nm == pytest.approx(-1.0)
 
 
-def test_works_over_a_tcp_url(start_emulator: Any) -> None:
-    emu = start_emulator(tcp_port=0)
+def test_works_over_a_tcp_url(start_python_emulator: Any) -> None:
+    emu = start_python_emulator(tcp_port=0)
     assert emu.port.startswith("socket://127.0.0.1:")
     with SerialPlant(emu.port, FAST) as plant:
         _drive(plant, 0.1)
@@ -253,3 +253,37 @@ def test_calibration_helper_prints_raw_readings_and_leaves_zero_torque(
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) >= 3 and abs(float(lines[1].split()[0])) < 0.05
     assert emu.device.last_torque_command_nm == 0.0 and not emu.device.armed
+
+
+def test_hello_reply_whose_protocol_major_differs_from_its_frame_version_is_refused() -> None:
+    # PROTOCOL.md section 3: protocol_major must equal the frame's version byte. A device that
+    # answers in a version-1 frame but says major 2 is refused as a mismatch, never armed.
+    from hardware.protocol import FrameDecoder, Hello, HelloReply, encode
+
+    master, slave, path = _silent_pty()
+    stop = threading.Event()
+    requests: list[object] = []
+
+    def device() -> None:
+        decoder = FrameDecoder()
+        while not stop.is_set():
+            try:
+                data = os.read(master, 256)
+            except BlockingIOError:
+                time.sleep(0.002)
+                continue
+            for packet in decoder.feed(data):
+                requests.append(packet.message)
+                if isinstance(packet.message, Hello):
+                    reply = HelloReply(2, 0, 0, 2, 0, 2.0, 4096, 10, 1000)
+                    os.write(master, encode(reply, packet.seq, version=1))
+
+    os.set_blocking(master, False)
+    thread = threading.Thread(target=device, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(PlantError, match="version mismatch: device reports 2, host speaks 1"):
+            SerialPlant(path, FAST).open()
+    finally:
+        stop.set(), thread.join(), os.close(master), os.close(slave)
+    assert requests and all(isinstance(r, Hello) for r in requests)  # nothing after HELLO

@@ -10,6 +10,7 @@ import pytest
 from hardware.crc import CRC16_CHECK, CRC16_INIT, crc16_ccitt_false, crc16_reference
 from hardware.protocol import (
     MAX_PAYLOAD,
+    RESYNC_TIMEOUT_S,
     Arm,
     ClearFault,
     Disarm,
@@ -17,8 +18,10 @@ from hardware.protocol import (
     Hello,
     HelloReply,
     Nack,
+    Packet,
     ProtocolError,
     Query,
+    RawFrame,
     State,
     Torque,
     decode_frame,
@@ -30,12 +33,12 @@ PROTOCOL_MD = Path(__file__).resolve().parents[2] / "hardware" / "PROTOCOL.md"
 # The examples printed in PROTOCOL.md, as (message, seq).
 DOCUMENTED = [
     (Hello(), 0x0001),
-    (HelloReply(1, 0, 0, 1, 0, 2.0, 4096, 10, 1000), 0x0001),
+    (HelloReply(1, 1, 0, 2, 0, 2.0, 4096, 10, 1000), 0x0001),
     (Arm(100, 2.0), 0x0002),
     (Torque(1.5), 0x0003),
     (State(-1234, 0.5, 1.5, 123456, 0x01, 0x00), 0x0003),
     (Query(), 0x0004),
-    (State(2048, -3.25, 0.0, 200000, 0x02, 0x01), 0x0004),
+    (State(-1900, -3.25, 0.0, 250000, 0x02, 0x01), 0x0004),
     (Nack(0x02, 3), 0x0005),
     (ClearFault(), 0x0006),
     (Disarm(), 0x0007),
@@ -131,3 +134,35 @@ def test_bytes_wanted_never_asks_past_the_end_of_a_frame() -> None:
         packets += decoder.feed(stream[pos : pos + want])
         pos += want
     assert [p.seq for p in packets] == [*range(20), 99]
+
+
+def test_a_half_frame_is_discarded_after_the_resync_timeout() -> None:
+    # PROTOCOL.md section 2: a stray A5 5A 01 40 must not swallow the next HELLO.
+    hello = encode(Hello(), 7)
+    decoder = FrameDecoder()
+    assert decoder.feed(b"\xa5\x5a\x01\x40", now_s=1.0) == []
+    assert decoder.feed(hello, now_s=1.0 + RESYNC_TIMEOUT_S * 1.01) == [Packet(7, Hello())]
+    assert decoder.stats.timeouts == 1
+    # within the timeout the bytes belong together (and here never complete a frame)
+    decoder = FrameDecoder()
+    decoder.feed(b"\xa5\x5a\x01\x40", now_s=1.0)
+    assert decoder.feed(hello, now_s=1.0 + RESYNC_TIMEOUT_S * 0.5) == []
+    # without times (a host's decoder) nothing times out
+    decoder = FrameDecoder()
+    decoder.feed(b"\xa5\x5a\x01\x40")
+    assert decoder.feed(hello) == [] and decoder.stats.timeouts == 0
+
+
+def test_a_device_decoder_keeps_frames_it_cannot_parse_for_the_device_to_answer() -> None:
+    unknown = _with_crc(bytes([1, 0, 0x07, 3, 0]))
+    short_torque = _with_crc(bytes([1, 2, 0x03, 4, 0, 0, 0]))
+    other_version = _with_crc(bytes([2, 0, 0x01, 5, 0]))
+    host = FrameDecoder()
+    assert host.feed(unknown + short_torque + other_version) == []
+    device = FrameDecoder(keep_raw=True)
+    packets = device.feed(unknown + short_torque + other_version)
+    assert packets == [
+        Packet(3, RawFrame(1, 0x07, b"")),
+        Packet(4, RawFrame(1, 0x03, b"\x00\x00")),
+        Packet(5, RawFrame(2, 0x01, b"")),
+    ]

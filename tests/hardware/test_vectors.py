@@ -105,7 +105,10 @@ def test_sessions_through_the_virtual_device(session: Session) -> None:
 def test_protocol_md_section_5_prints_the_section5_session() -> None:
     text = PROTOCOL_MD.read_text()
     section = text[text.index("## 5.") : text.index("## 6.")]
-    printed = [bytes.fromhex(line) for line in re.findall(r"^ {7}((?:[0-9a-f]{2} )*[0-9a-f]{2})$", section, re.M)]
+    printed = [
+        bytes.fromhex(line)
+        for line in re.findall(r"^ {7}((?:[0-9a-f]{2} )*[0-9a-f]{2})$", section, re.M)
+    ]
     session = next(s for s in VECTORS.sessions if s.name == "section5")
     frames = [arg for kind, arg in session.steps if kind in ("send", "reply")]
     assert printed == frames

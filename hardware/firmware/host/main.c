@@ -85,7 +85,7 @@ int main(int argc, char **argv)
     printf("%s\n", path);
     fflush(stdout);
 
-    int stdin_fd = STDIN_FILENO;
+    int stdin_fd = isatty(STDIN_FILENO) ? -1 : STDIN_FILENO; /* never a person's keystrokes */
     uint32_t trips = 0;
     while (!stop_requested) {
         if (host_wait(0.001, stdin_fd))
