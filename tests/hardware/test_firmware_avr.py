@@ -25,12 +25,17 @@ import pytest
 import serial
 
 from hardware.protocol import (
+    Arm,
+    ClearFault,
     Fault,
     FrameDecoder,
+    Hello,
     HelloReply,
+    Message,
     Query,
     State,
     Status,
+    Torque,
     decode_frame,
     encode,
 )
@@ -212,10 +217,49 @@ def test_the_avr_build_of_the_core_answers_the_shared_vectors(
     assert checked == 7
 
 
+def test_the_drivers_fault_line_latches_over_current_and_stops_the_bridge(
+    avr_image: Path, boards: list[BoardProcess]
+) -> None:
+    """The board pulls nFAULT (D4) low 1 s into the simulation, as a driver that tripped on
+    over-current does: the firmware latches OVER_CURRENT, disarms and switches the bridge off,
+    and CLEAR_FAULT does not clear a fault whose line is still low."""
+    board = BoardProcess(avr_image, "--driver-fault-at", "1.0")
+    boards.append(board)
+    with serial.serial_for_url(board.port, timeout=0.5) as link:
+
+        def request(message: Message, seq: int) -> Message:
+            link.write(encode(message, seq))
+            packet = decode_frame(_read_frame(link))
+            assert packet.seq == seq
+            return packet.message
+
+        assert isinstance(request(Hello(), 1), HelloReply)
+        armed = request(Arm(1000, 2.0), 2)
+        assert isinstance(armed, State) and armed.status & Status.ARMED
+        states = []
+        for i in range(40):  # 2 s at 20 Hz
+            states.append(request(Torque(0.5), 3 + i))
+            time.sleep(0.05)
+        first = states[0]
+        assert isinstance(first, State) and first.status == Status.ARMED
+        assert first.torque_nm == 0.5
+        last = states[-1]
+        assert isinstance(last, State)
+        assert last.faults == Fault.OVER_CURRENT and last.status == Status.FAULT
+        assert last.torque_nm == 0.0
+        cleared = request(ClearFault(), 50)
+        assert isinstance(cleared, State) and cleared.faults == Fault.OVER_CURRENT
+    summary = board.finish()
+    assert summary["driver_fault"] == "1" and summary["bridge_enabled"] == "0"
+    assert int(summary["bridge_on"]) == 1 and int(summary["bridge_off"]) == 1
+    assert summary["motor_torque_nm"] == "0.0000"
+
+
 def test_the_board_says_what_is_wrong_with_its_arguments(tmp_path: Path, avr_image: Path) -> None:
     for argv, message in [
         ([str(tmp_path / "missing.elf")], "error: cannot read the AVR image"),
         (["--start-angle", "up", str(avr_image)], "error: --start-angle takes radians"),
+        (["--driver-fault-at", "-1", str(avr_image)], "error: --driver-fault-at takes seconds"),
         ([], "usage: uno-board"),
     ]:
         result = subprocess.run([str(BOARD), *argv], capture_output=True, text=True, timeout=10)

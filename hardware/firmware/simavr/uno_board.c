@@ -2,7 +2,8 @@
  * uno_board.c - firmware in the loop: the unmodified ATmega328P image in simavr, on a simulated
  * Arduino Uno wired to the rig of rig_model.h, its UART on a pseudo-terminal.
  *
- *     uno-board [--start-angle RAD] [--trace FILE.csv] [--free-run] firmware.elf
+ *     uno-board [--start-angle RAD] [--trace FILE.csv] [--driver-fault-at S] [--free-run]
+ *               firmware.elf
  *
  * prints the pty path alone on its first stdout line (as `ddpg-control emulate` does); run
  * `ddpg-control run --device <path> --upright-offset 3.141592653589793` against it (the
@@ -13,7 +14,8 @@
  * each 64 us physics step, PB0 (D8) is the direction and PD7 (D7) the driver's nSLEEP; the
  * physics integrates the motor and the pendulum every 64 us of simulated time and drives the
  * encoder lines PD2/PD3 (INT0/INT1) one quadrature edge per step at most. PD4 (nFAULT) is held
- * high by the driver's pull-up.
+ * high by the driver's pull-up; --driver-fault-at S pulls it low from S seconds of simulated time
+ * on, as a driver that tripped on over-current would (and the driver then drives no current).
  *
  * Time: the simulation is paced to the wall clock (it sleeps when ahead, by polling the pty);
  * when the host computer cannot keep up it lets the wall clock go rather than sprint to catch up,
@@ -66,7 +68,10 @@ typedef struct {
     int enable_level;
     double duty;
     /* the encoder lines */
-    avr_irq_t *encoder_a, *encoder_b;
+    avr_irq_t *encoder_a, *encoder_b, *nfault;
+    /* the driver's fault output: pulled low from driver_fault_at_s on (a negative time: never) */
+    double driver_fault_at_s;
+    int driver_fault;
     uint64_t encoder_edges;
     /* the serial link */
     avr_irq_t *uart_in;
@@ -163,15 +168,16 @@ static void on_enable_pin(avr_irq_t *irq, uint32_t value, void *param)
  * pull-ups to these inputs and make an encoder edge out of every PORTD write). */
 static void set_port_d_inputs(board_t *b, uint8_t ab)
 {
-    uint8_t a = (ab >> 1) & 1, bb = ab & 1;
+    uint8_t a = (ab >> 1) & 1, bb = ab & 1, nfault = !b->driver_fault;
     avr_ioport_external_t ext = {
         .name = 'D',
         .mask = (1 << 2) | (1 << 3) | (1 << 4),
-        .value = (uint8_t)((a << 2) | (bb << 3) | (1 << 4)),
+        .value = (uint8_t)((a << 2) | (bb << 3) | (nfault << 4)),
     };
     avr_ioctl(b->avr, AVR_IOCTL_IOPORT_SET_EXTERNAL('D'), &ext);
     avr_raise_irq(b->encoder_a, a);
     avr_raise_irq(b->encoder_b, bb);
+    avr_raise_irq(b->nfault, nfault);
 }
 
 static void drive_encoder(board_t *b)
@@ -199,7 +205,13 @@ static avr_cycle_count_t physics_step(avr_t *avr, avr_cycle_count_t when, void *
     b->pwm_since = now;
     b->step_started = now;
 
-    double torque = rig_motor_torque_nm(&b->rig, b->enable_level, b->dir_level, b->duty);
+    if (!b->driver_fault && b->driver_fault_at_s >= 0.0
+        && (double)now >= b->driver_fault_at_s * (double)F_CPU_HZ) {
+        b->driver_fault = 1; /* and the driver, having tripped, stops driving the motor */
+        set_port_d_inputs(b, rig_quadrature_ab(b->rig.encoder_counts));
+    }
+    int bridge_on = b->enable_level && !b->driver_fault;
+    double torque = rig_motor_torque_nm(&b->rig, bridge_on, b->dir_level, b->duty);
     rig_step(&b->rig, torque, PHYSICS_STEP_US * 1e-6);
     drive_encoder(b);
     b->steps++;
@@ -298,7 +310,8 @@ static int open_pty(int *slave_out, char *path, size_t path_size)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: uno-board [--start-angle RAD] [--trace FILE.csv] [--free-run] firmware.elf\n");
+    fprintf(stderr, "usage: uno-board [--start-angle RAD] [--trace FILE.csv] "
+                    "[--driver-fault-at S] [--free-run] firmware.elf\n");
     return 2;
 }
 
@@ -325,7 +338,7 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
             "reply_us_p99=%.1f reply_us_max=%.1f encoder_edges=%llu bridge_enabled=%d "
             "bridge_on=%llu bridge_off=%llu duty=%.4f motor_torque_nm=%.4f angle_rad=%.4f "
             "velocity_rad_s=%.4f last_byte_in_s=%.4f torque_frames=%u bridge_off_after_last_torque_ms=%.2f "
-            "state=%d\n",
+            "driver_fault=%d state=%d\n",
             sim_s, wall_s, wall_s > 0 ? sim_s / wall_s : 0.0,
             wall_s > 0 ? (double)avr->cycle / wall_s : 0.0, max_lag_s * 1e3, slipped_s * 1e3, cpu_s,
             cpu_s > 0 ? sim_s / cpu_s : 0.0, (unsigned long long)b->out_spacing_min,
@@ -335,7 +348,7 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
             (unsigned long long)b->bridge_on_count, (unsigned long long)b->bridge_off_count,
             b->dir_level ? b->duty : -b->duty, b->rig.torque_nm,
             remainder(b->rig.angle_rad, 2.0 * M_PI), b->rig.velocity_rad_s, last_in_s,
-            b->timing.torque_frames, off_after_ms, avr->state);
+            b->timing.torque_frames, off_after_ms, b->driver_fault, avr->state);
 }
 
 int main(int argc, char **argv)
@@ -343,12 +356,20 @@ int main(int argc, char **argv)
     double start_angle = M_PI;
     const char *trace_path = NULL, *elf_path = NULL;
     int pacing = 1;
+    double driver_fault_at_s = -1.0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--start-angle") && i + 1 < argc) {
             char *end;
             start_angle = strtod(argv[++i], &end);
             if (*end || !isfinite(start_angle)) {
                 fprintf(stderr, "error: --start-angle takes radians, got %s\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--driver-fault-at") && i + 1 < argc) {
+            char *end;
+            driver_fault_at_s = strtod(argv[++i], &end);
+            if (*end || !isfinite(driver_fault_at_s) || driver_fault_at_s < 0.0) {
+                fprintf(stderr, "error: --driver-fault-at takes seconds >= 0, got %s\n", argv[i]);
                 return 2;
             }
         } else if (!strcmp(argv[i], "--free-run")) {
@@ -422,9 +443,11 @@ int main(int argc, char **argv)
      * of the simulation's time, so the (unused) strict level triggering is off. */
     avr_extint_set_strict_lvl_trig(b->avr, 0, 0);
     avr_extint_set_strict_lvl_trig(b->avr, 1, 0);
-    /* the encoder lines at the state of count 0; nFAULT high (never pulled low here) */
+    /* the encoder lines at the state of count 0; nFAULT high until --driver-fault-at */
     b->encoder_a = avr_io_getirq(b->avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 2);
     b->encoder_b = avr_io_getirq(b->avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 3);
+    b->nfault = avr_io_getirq(b->avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 4);
+    b->driver_fault_at_s = driver_fault_at_s;
     set_port_d_inputs(b, rig_quadrature_ab(0));
     avr_cycle_timer_register_usec(b->avr, PHYSICS_STEP_US, physics_step, b);
 
