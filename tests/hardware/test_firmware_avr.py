@@ -130,6 +130,10 @@ def test_swings_up_and_holds_through_the_avr_firmware_in_simavr(
     assert summary["bridge_enabled"] == "0" and summary["motor_torque_nm"] == "0.0000"
     assert int(summary["bridge_on"]) == 1 and int(summary["bridge_off"]) == 1
     assert int(summary["replies"]) >= 600 and summary["bytes_lost"] == "0"
+    # RAM: static plus the deepest the stack reached (painted RAM the run never touched), with
+    # at least a quarter of the ATmega328P's 2048 bytes never used
+    assert int(summary["ram_static"]) + int(summary["stack_max"]) <= 1536, summary
+    assert int(summary["ram_never_used"]) >= 512
 
 
 def _query(port: str) -> State:

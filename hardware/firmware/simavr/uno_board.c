@@ -55,6 +55,8 @@
 #define PACE_EVERY_CYCLES (F_CPU_HZ / 4000U) /* the pty is served every 250 us */
 #define WIRE_BUFFER 8192U
 #define MAX_LAG_S 0.005
+#define RAM_START 0x100U /* ATmega328P: SRAM after the 32 registers and 224 I/O addresses */
+#define STACK_PAINT 0xA5U
 
 typedef struct {
     avr_t *avr;
@@ -89,6 +91,7 @@ typedef struct {
     uint64_t bridge_on_count, bridge_off_count;
     uint64_t steps;
     FILE *trace;
+    uint16_t ram_static_end;
 } board_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -326,6 +329,11 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
     if (b->bridge_off_count && torque_at && b->bridge_off_cycle >= torque_at)
         off_after_ms = (double)(b->bridge_off_cycle - torque_at) * 1e3 / F_CPU_HZ;
     frame_timing_stats_t lat = frame_timing_stats(&b->timing, F_CPU_HZ);
+    uint32_t untouched = 0;
+    while (b->ram_static_end + untouched <= avr->ramend
+           && avr->data[b->ram_static_end + untouched] == STACK_PAINT)
+        untouched++;
+    uint32_t stack_room = avr->ramend + 1U - b->ram_static_end;
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     double cpu_s = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec * 1e-6
@@ -338,7 +346,7 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
             "reply_us_p99=%.1f reply_us_max=%.1f encoder_edges=%llu bridge_enabled=%d "
             "bridge_on=%llu bridge_off=%llu duty=%.4f motor_torque_nm=%.4f angle_rad=%.4f "
             "velocity_rad_s=%.4f last_byte_in_s=%.4f torque_frames=%u bridge_off_after_last_torque_ms=%.2f "
-            "driver_fault=%d state=%d\n",
+            "driver_fault=%d ram_static=%u stack_max=%u ram_never_used=%u state=%d\n",
             sim_s, wall_s, wall_s > 0 ? sim_s / wall_s : 0.0,
             wall_s > 0 ? (double)avr->cycle / wall_s : 0.0, max_lag_s * 1e3, slipped_s * 1e3, cpu_s,
             cpu_s > 0 ? sim_s / cpu_s : 0.0, (unsigned long long)b->out_spacing_min,
@@ -348,7 +356,9 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
             (unsigned long long)b->bridge_on_count, (unsigned long long)b->bridge_off_count,
             b->dir_level ? b->duty : -b->duty, b->rig.torque_nm,
             remainder(b->rig.angle_rad, 2.0 * M_PI), b->rig.velocity_rad_s, last_in_s,
-            b->timing.torque_frames, off_after_ms, b->driver_fault, avr->state);
+            b->timing.torque_frames, off_after_ms, b->driver_fault,
+            (unsigned)(b->ram_static_end - RAM_START), stack_room - untouched, untouched,
+            avr->state);
 }
 
 int main(int argc, char **argv)
@@ -405,6 +415,11 @@ int main(int argc, char **argv)
     avr_load_firmware(b->avr, &firmware);
     b->avr->frequency = F_CPU_HZ;
     b->avr->sleep = no_sleep;
+    /* Paint the RAM above .data + .bss (the C runtime touches only those): whatever is still
+     * paint at the end was never reached by the stack. */
+    b->ram_static_end = (uint16_t)(RAM_START + firmware.datasize + firmware.bsssize);
+    for (uint32_t a = b->ram_static_end; a <= b->avr->ramend; a++)
+        b->avr->data[a] = STACK_PAINT;
 
     rig_params_t params = rig_default_params();
     rig_init(&b->rig, &params, start_angle);
