@@ -55,7 +55,9 @@ UPRIGHT_OFFSET = repr(math.pi)
 def avr_image() -> Path:
     """The AVR image and the board, built (incrementally) by the firmware Makefile."""
     result = subprocess.run(
-        ["make", "-C", str(FIRMWARE_DIR), "avr", "board"], capture_output=True, text=True
+        ["make", "-C", str(FIRMWARE_DIR), "avr", "avr-test-images", "board"],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"Program:\s+\d+ bytes", (BUILD / "avr" / "size.txt").read_text())
@@ -257,6 +259,33 @@ def test_the_drivers_fault_line_latches_over_current_and_stops_the_bridge(
     assert summary["driver_fault"] == "1" and summary["bridge_enabled"] == "0"
     assert int(summary["bridge_on"]) == 1 and int(summary["bridge_off"]) == 1
     assert summary["motor_torque_nm"] == "0.0000"
+
+
+def test_a_hung_main_loop_is_reset_by_the_avrs_own_watchdog(
+    avr_image: Path, boards: list[BoardProcess]
+) -> None:
+    """The test image's main loop stops once armed (``UNO_TEST_HANG_WHEN_ARMED``): the AVR's
+    hardware watchdog (60 ms) resets the chip, which comes back disarmed with the bridge off,
+    while the rig (the board) carries on."""
+    board = BoardProcess(avr_image.with_name("ddpg-fw-uno-hang.elf"))
+    boards.append(board)
+    with serial.serial_for_url(board.port, timeout=0.3) as link:
+        link.write(encode(Hello(), 1))
+        assert isinstance(decode_frame(_read_frame(link)).message, HelloReply)
+        link.write(encode(Arm(1000, 2.0), 2))
+        armed = decode_frame(_read_frame(link)).message
+        assert isinstance(armed, State) and armed.status == Status.ARMED
+        link.write(encode(Query(), 3))
+        assert _read_frame(link) == b""  # hung: no answer
+        time.sleep(0.2)
+        link.reset_input_buffer()
+        link.write(encode(Query(), 4))
+        packet = decode_frame(_read_frame(link))
+    assert packet.seq == 4 and isinstance(packet.message, State)
+    assert packet.message.status == 0 and packet.message.faults == 0  # a fresh, disarmed chip
+    summary = board.finish()
+    assert summary["resets"] == "1" and summary["bridge_enabled"] == "0"
+    assert int(summary["bridge_off"]) == 1 and summary["motor_torque_nm"] == "0.0000"
 
 
 def test_the_board_says_what_is_wrong_with_its_arguments(tmp_path: Path, avr_image: Path) -> None:

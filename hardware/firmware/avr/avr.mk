@@ -1,6 +1,8 @@
 # avr.mk - the ATmega328P image (Arduino Uno, 16 MHz), included by hardware/firmware/Makefile.
 #   make avr        $(BUILD)/avr/ddpg-fw-uno.elf and .hex, and its flash/RAM use (avr-size)
 #   make flash-uno PORT=/dev/ttyACM0    write the .hex with avrdude through the Uno's bootloader
+#   make avr-test-images    $(BUILD)/avr/ddpg-fw-uno-hang.elf: the image with a main loop that
+#                   hangs once armed, for the test of the AVR's own watchdog (never flash it)
 
 AVR_CC ?= avr-gcc
 AVR_OBJCOPY ?= avr-objcopy
@@ -17,13 +19,19 @@ AVR_CFLAGS := -std=c99 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -We
 	-Iinclude -Iavr
 AVR_LDFLAGS := -mmcu=$(AVR_MCU) -Wl,--gc-sections
 
-.PHONY: avr flash-uno
+.PHONY: avr flash-uno avr-test-images
 all: avr
 avr: $(AVR_HEX) $(AVR_BUILD)/size.txt
 
 $(AVR_ELF): $(FW_CORE_SRC) $(AVR_SRC) $(FW_CORE_HDR) $(AVR_HDR) avr/avr.mk
 	mkdir -p $(AVR_BUILD)
 	$(AVR_CC) $(AVR_CFLAGS) $(AVR_LDFLAGS) -o $@ $(FW_CORE_SRC) $(AVR_SRC)
+
+AVR_HANG_ELF := $(AVR_BUILD)/ddpg-fw-uno-hang.elf
+avr-test-images: $(AVR_HANG_ELF)
+$(AVR_HANG_ELF): $(FW_CORE_SRC) $(AVR_SRC) $(FW_CORE_HDR) $(AVR_HDR) avr/avr.mk
+	mkdir -p $(AVR_BUILD)
+	$(AVR_CC) $(AVR_CFLAGS) -DUNO_TEST_HANG_WHEN_ARMED $(AVR_LDFLAGS) -o $@ $(FW_CORE_SRC) $(AVR_SRC)
 
 $(AVR_HEX): $(AVR_ELF)
 	$(AVR_OBJCOPY) -O ihex -R .eeprom $< $@

@@ -57,6 +57,7 @@
 #define MAX_LAG_S 0.005
 #define RAM_START 0x100U /* ATmega328P: SRAM after the 32 registers and 224 I/O addresses */
 #define STACK_PAINT 0xA5U
+#define PIND_ADDR 0x29U /* ATmega328P, data space */
 
 typedef struct {
     avr_t *avr;
@@ -92,6 +93,8 @@ typedef struct {
     uint64_t steps;
     FILE *trace;
     uint16_t ram_static_end;
+    void (*core_reset)(avr_t *avr); /* simavr's reset of the MCU core, chained */
+    uint64_t resets;
 } board_t;
 
 static volatile sig_atomic_t stop_requested;
@@ -228,6 +231,28 @@ static avr_cycle_count_t physics_step(avr_t *avr, avr_cycle_count_t when, void *
     return when + avr_usec_to_cycles(avr, PHYSICS_STEP_US);
 }
 
+/* A reset of the chip (its watchdog, or the reset pin) is not a reset of the rig: simavr's
+ * avr_reset cancels every cycle timer, the physics step included, and clears the I/O registers,
+ * the input pins' levels included. Put both back, as the world would be. */
+static board_t *reset_board;
+
+static void on_reset(avr_t *avr)
+{
+    board_t *b = reset_board;
+    if (b->core_reset)
+        b->core_reset(avr);
+    if (avr->cycle == 0)
+        return; /* power-up: main() sets things up */
+    b->resets++;
+    b->step_started = b->pwm_since = avr->cycle;
+    b->pwm_high_cycles = 0;
+    avr_cycle_timer_register_usec(avr, PHYSICS_STEP_US, physics_step, b);
+    /* the pin IRQs notify only on a change, and the levels have not changed: write them back */
+    uint8_t ab = rig_quadrature_ab(b->rig.encoder_counts);
+    set_port_d_inputs(b, ab);
+    avr->data[PIND_ADDR] = (uint8_t)((((ab >> 1) & 1) << 2) | ((ab & 1) << 3) | (!b->driver_fault << 4));
+}
+
 /* -- the serial link ----------------------------------------------------------------------- */
 
 static void on_uart_out(avr_irq_t *irq, uint32_t value, void *param)
@@ -346,7 +371,7 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
             "reply_us_p99=%.1f reply_us_max=%.1f encoder_edges=%llu bridge_enabled=%d "
             "bridge_on=%llu bridge_off=%llu duty=%.4f motor_torque_nm=%.4f angle_rad=%.4f "
             "velocity_rad_s=%.4f last_byte_in_s=%.4f torque_frames=%u bridge_off_after_last_torque_ms=%.2f "
-            "driver_fault=%d ram_static=%u stack_max=%u ram_never_used=%u state=%d\n",
+            "driver_fault=%d resets=%llu ram_static=%u stack_max=%u ram_never_used=%u state=%d\n",
             sim_s, wall_s, wall_s > 0 ? sim_s / wall_s : 0.0,
             wall_s > 0 ? (double)avr->cycle / wall_s : 0.0, max_lag_s * 1e3, slipped_s * 1e3, cpu_s,
             cpu_s > 0 ? sim_s / cpu_s : 0.0, (unsigned long long)b->out_spacing_min,
@@ -356,7 +381,7 @@ static void print_summary(board_t *b, double wall_s, double max_lag_s, double sl
             (unsigned long long)b->bridge_on_count, (unsigned long long)b->bridge_off_count,
             b->dir_level ? b->duty : -b->duty, b->rig.torque_nm,
             remainder(b->rig.angle_rad, 2.0 * M_PI), b->rig.velocity_rad_s, last_in_s,
-            b->timing.torque_frames, off_after_ms, b->driver_fault,
+            b->timing.torque_frames, off_after_ms, b->driver_fault, (unsigned long long)b->resets,
             (unsigned)(b->ram_static_end - RAM_START), stack_room - untouched, untouched,
             avr->state);
 }
@@ -465,6 +490,9 @@ int main(int argc, char **argv)
     b->driver_fault_at_s = driver_fault_at_s;
     set_port_d_inputs(b, rig_quadrature_ab(0));
     avr_cycle_timer_register_usec(b->avr, PHYSICS_STEP_US, physics_step, b);
+    reset_board = b;
+    b->core_reset = b->avr->reset;
+    b->avr->reset = on_reset;
 
     char path[128];
     int slave = -1;
