@@ -17,7 +17,7 @@
 static volatile uint8_t rx_ring[RING_SIZE];
 static volatile uint8_t rx_head; /* written by the ISR */
 static volatile uint8_t rx_tail; /* written by the main loop */
-static volatile uint16_t rx_overruns;
+static volatile uint16_t rx_overruns; /* bytes lost to a full ring: for a debugger */
 
 static volatile uint8_t tx_ring[RING_SIZE];
 static volatile uint8_t tx_head; /* written by the main loop */
@@ -66,15 +66,6 @@ int uart_read(void)
 uint8_t uart_rx_pending(void)
 {
     return rx_tail != rx_head;
-}
-
-uint16_t uart_rx_overruns(void)
-{
-    uint8_t sreg = SREG;
-    cli();
-    uint16_t n = rx_overruns;
-    SREG = sreg;
-    return n;
 }
 
 void uart_write(const uint8_t *data, uint8_t n)

@@ -17,7 +17,4 @@ void uart_write(const uint8_t *data, uint8_t n);
 /* True when a received byte waits: the main loop checks it before it sleeps. */
 uint8_t uart_rx_pending(void);
 
-/* Bytes lost because the receive ring was full (the main loop fell behind). */
-uint16_t uart_rx_overruns(void);
-
 #endif /* DDPG_FW_AVR_UART_H */
