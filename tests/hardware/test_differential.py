@@ -1,4 +1,4 @@
-"""Differential test: random sessions through the Python VirtualDevice and the C core, byte for byte.
+"""Differential test: random sessions through the Python VirtualDevice and the C core, bytewise.
 
 A seeded generator writes a long session in the shared vector format (hardware/
 protocol_vectors.txt): requests of every kind with random arguments (NaN and infinite torques,
