@@ -9,6 +9,10 @@
    missed is reported.
 
     .venv/bin/python bench/serial_roundtrip.py [--samples 5000] [--seconds 3]
+    .venv/bin/python bench/serial_roundtrip.py --c-device   # + the C firmware's host build
+
+``--c-device`` also measures the round trip through ``ddpg-fw-host`` (hardware/firmware: the C
+core behind the same pty, ``make firmware`` first) in the same run, as a ratio to the emulator.
 
 Timings on a shared machine are noisy; compare the two peers of one run, not runs.
 """
@@ -62,9 +66,34 @@ def _emulator() -> tuple[subprocess.Popen[str], str]:
     return _start(cmd + (["--tcp", "0"] if TCP else []))
 
 
+def _c_device() -> tuple[subprocess.Popen[str], str]:
+    binary = "hardware/firmware/build/ddpg-fw-host"
+    if not os.path.exists(binary):
+        sys.exit(f"{binary} is missing: run 'make firmware' first")
+    return _start([binary, "--start-angle", "0"])
+
+
+def _read_times(start: object, samples: int) -> tuple[str, list[float]]:
+    """SerialPlant.read() round trips through the device that ``start()`` starts."""
+    device, port = start()  # type: ignore[operator]
+    times = []
+    with SerialPlant(port, SerialConfig(reply_timeout_s=0.05)) as plant:
+        for _ in range(samples):
+            begin = time.perf_counter()
+            plant.read()
+            times.append(time.perf_counter() - begin)
+            plant.apply(0.0)  # feeds the device watchdog; its reply is collected next read
+    device.terminate()
+    device.wait()
+    return port, times
+
+
 def _percentiles_us(samples: list[float]) -> tuple[float, float]:
     p50, p99 = np.percentile(np.array(samples) * 1e6, [50, 99])
     return float(p50), float(p99)
+
+
+C_DEVICE = False  # set by --c-device: also measure the C firmware's host build
 
 
 def round_trip(samples: int) -> None:
@@ -86,21 +115,17 @@ def round_trip(samples: int) -> None:
     echo.kill()
     echo_p50, echo_p99 = _percentiles_us(times)
 
-    emu, emu_port = _emulator()
-    times = []
-    with SerialPlant(emu_port, SerialConfig(reply_timeout_s=0.05)) as plant:
-        for _ in range(samples):
-            start = time.perf_counter()
-            plant.read()
-            times.append(time.perf_counter() - start)
-            plant.apply(0.0)  # feeds the device watchdog; its reply is collected next read
-    emu.terminate()
-    emu.wait()
+    emu_port, times = _read_times(_emulator, samples)
     p50, p99 = _percentiles_us(times)
     print(f"round trip, {samples} samples (microseconds); emulator at {emu_port}:")
     print(f"  bare pty echo ({len(request)} bytes)      p50 {echo_p50:7.1f}  p99 {echo_p99:7.1f}")
     print(f"  SerialPlant.read() via emulator p50 {p50:7.1f}  p99 {p99:7.1f}")
     print(f"  ratio emulator/echo             p50 {p50 / echo_p50:7.2f}  p99 {p99 / echo_p99:7.2f}")
+    if C_DEVICE:
+        _, times = _read_times(_c_device, samples)
+        c50, c99 = _percentiles_us(times)
+        print(f"  SerialPlant.read() via C device p50 {c50:7.1f}  p99 {c99:7.1f}")
+        print(f"  ratio C device/emulator         p50 {c50 / p50:7.2f}  p99 {c99 / p99:7.2f}")
 
 
 class BalancePolicy:
@@ -156,9 +181,10 @@ def main() -> None:
         help="SCHED_FIFO + pinned CPUs for the host (CPU 1) and the peers (CPU 0); needs root",
     )
     parser.add_argument("--tcp", action="store_true", help="emulator on socket:// instead")
+    parser.add_argument("--c-device", action="store_true", help="also the C host device (pty)")
     args = parser.parse_args()
-    global REALTIME, TCP
-    REALTIME, TCP = args.realtime, args.tcp
+    global REALTIME, TCP, C_DEVICE
+    REALTIME, TCP, C_DEVICE = args.realtime, args.tcp, args.c_device
     context = setup_realtime(cpu=1) if args.realtime else contextlib.nullcontext()
     with context as report:
         print(report.describe() if report is not None else "no real-time settings (default)")

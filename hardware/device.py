@@ -93,7 +93,9 @@ class VirtualDevice:
         while nobody asks and a request never waits for a long backlog of physics steps.
         """
         self._physics.read()
-        if self.armed and now_s - self._last_feed_s > self.watchdog_timeout_s:
+        # in whole microseconds, as a device's clock counts (and the C core compares)
+        silent_us = round((now_s - self._last_feed_s) * 1e6)
+        if self.armed and silent_us > round(self.watchdog_timeout_s * 1e6):
             self.watchdog_trips += 1
             log.warning(
                 "watchdog: no TORQUE for %.0f ms; torque zero, fault latched",

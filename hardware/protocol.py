@@ -34,6 +34,7 @@ PROTOCOL_VERSION = 1
 PROTOCOL_MINOR = 1
 #: A partial frame whose next byte comes later than this is discarded (PROTOCOL.md, Receiving).
 RESYNC_TIMEOUT_S = 0.020
+RESYNC_TIMEOUT_US = 20_000
 HEADER_SIZE = 7  # sync(2) version(1) length(1) type(1) seq(2)
 CRC_SIZE = 2
 MAX_PAYLOAD = 64
@@ -314,7 +315,8 @@ class FrameDecoder:
         buffer = self._buffer
         if now_s is not None and data:
             last = self._last_byte_s
-            if buffer and last is not None and now_s - last > RESYNC_TIMEOUT_S:
+            # compared in whole microseconds, like a device's clock (and the C core)
+            if buffer and last is not None and round((now_s - last) * 1e6) > RESYNC_TIMEOUT_US:
                 self.stats.timeouts += 1
                 buffer.clear()
             self._last_byte_s = now_s

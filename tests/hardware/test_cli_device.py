@@ -53,10 +53,7 @@ class EmulatorProcess:
 StartDevice = Callable[..., EmulatorProcess]
 
 
-@pytest.fixture(params=["python", "c"])
-def emulate(request: pytest.FixtureRequest) -> Iterator[StartDevice]:
-    """Start `ddpg-control emulate` (python) or `ddpg-fw-host` (c) with these options."""
-    command = [*CLI, "emulate"] if request.param == "python" else [str(host_device_binary())]
+def _starter(command: list[str]) -> Iterator[StartDevice]:
     started: list[EmulatorProcess] = []
 
     def start(*options: str) -> EmulatorProcess:
@@ -69,6 +66,19 @@ def emulate(request: pytest.FixtureRequest) -> Iterator[StartDevice]:
         if emu.proc.poll() is None:
             emu.proc.kill()
             emu.proc.wait()
+
+
+@pytest.fixture(params=["python", "c"])
+def emulate(request: pytest.FixtureRequest) -> Iterator[StartDevice]:
+    """Start `ddpg-control emulate` (python) or `ddpg-fw-host` (c) with these options."""
+    command = [*CLI, "emulate"] if request.param == "python" else [str(host_device_binary())]
+    yield from _starter(command)
+
+
+@pytest.fixture
+def emulate_python() -> Iterator[StartDevice]:
+    """`ddpg-control emulate` alone, for what does not depend on the device (the port's lock)."""
+    yield from _starter([*CLI, "emulate"])
 
 
 def _run_device(port: str, policy: Path, *options: str, timeout_s: float = 60.0):
@@ -192,10 +202,10 @@ def test_version_mismatch(exported_policy: Path, emulate: StartDevice) -> None:
     assert emu.finish()["armed"] == "0"
 
 
-def test_missing_and_busy_ports(exported_policy: Path, emulate: StartDevice) -> None:
+def test_missing_and_busy_ports(exported_policy: Path, emulate_python: StartDevice) -> None:
     result = _run_device("/dev/ttyUSB-does-not-exist", exported_policy)
     _assert_clean_failure(result, 3, r"error: serial port .* does not exist")
-    emu = emulate()
+    emu = emulate_python()
     with serial.serial_for_url(emu.port, exclusive=True):
         result = _run_device(emu.port, exported_policy)
     _assert_clean_failure(result, 3, r"error: serial port .* is busy")

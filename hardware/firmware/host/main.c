@@ -5,10 +5,12 @@
  * prints the pty path alone on stdout's first line, like `ddpg-control emulate`, and the same
  * exit summary on stderr, so the serial end-to-end tests run against either device.
  */
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "firmware.h"
@@ -69,6 +71,11 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+
+    /* A microcontroller is never descheduled; on a loaded PC ask, best effort, to be woken
+     * first, so a TORQUE waiting in the pty is not read after its watchdog window. */
+    if (setpriority(PRIO_PROCESS, 0, -10) != 0)
+        errno = 0;
 
     const char *path = host_open(&opt);
     if (!path)

@@ -53,8 +53,8 @@ float hal_velocity_rad_s(void);
 
 /* Apply this torque, N*m, already limited and zeroed by the core: |torque_nm| <= max_torque_nm of
  * the firmware configuration, 0.0f whenever disarmed or faulted, always finite. A port turns it
- * into PWM duty and direction (motor constant, supply voltage, back-EMF). Called whenever the
- * torque changes, and with 0.0f before hal_output_enable(false). */
+ * into PWM duty and direction (motor constant, supply voltage, back-EMF). Called at every TORQUE
+ * and whenever the torque changes, and with 0.0f before hal_output_enable(false). */
 void hal_torque_set(float torque_nm);
 
 /* Switch the output stage (H-bridge enable, driver enable pin) on or off. On at ARM, off at

@@ -140,6 +140,12 @@ static void run_line(char *line)
         fake.velocity_rad_s = v;
     } else if (!strcmp(word, "send")) {
         size_t n = parse_hex(after_words(line, 1), bytes, sizeof bytes);
+        if (next_reply == fake.n_replies) { /* all checked: make room (long sessions) */
+            fake_take_replies();
+            next_reply = 0;
+        }
+        if (fake.n_replies > FAKE_MAX_REPLIES / 2)
+            fail("more than 128 replies never checked");
         fake.input = bytes;
         fake.input_n = n;
         fake.input_pos = 0;
