@@ -23,8 +23,6 @@
 #ifndef DDPG_FW_BOARD_UNO_H
 #define DDPG_FW_BOARD_UNO_H
 
-#define BOARD_F_CPU_HZ 16000000UL
-
 /* Encoder: 600 lines, quadrature x4, on the output shaft. */
 #define BOARD_COUNTS_PER_REV 2400UL
 

@@ -26,14 +26,12 @@
 
 static float target_torque_nm;
 static bool enabled;
-static uint16_t duty_steps;
 static bool direction_positive;
 
 static void pwm_off(void)
 {
     TCCR1A = _BV(WGM11); /* OC1A disconnected: D9 follows PORTB, which is low */
     OCR1A = 0;
-    duty_steps = 0;
 }
 
 void motor_init(void)
@@ -52,7 +50,8 @@ void motor_init(void)
     direction_positive = false;
 }
 
-float motor_voltage_for(float torque_nm, float velocity_rad_s)
+/* The winding voltage the motor needs for torque_nm at velocity_rad_s, V (the model). */
+static float voltage_for(float torque_nm, float velocity_rad_s)
 {
     return BOARD_WINDING_RESISTANCE_OHM * torque_nm / BOARD_TORQUE_CONSTANT_NM_A
            + BOARD_TORQUE_CONSTANT_NM_A * velocity_rad_s;
@@ -82,7 +81,7 @@ void motor_update(float velocity_rad_s)
         pwm_off();
         return;
     }
-    float volts = motor_voltage_for(target_torque_nm, velocity_rad_s);
+    float volts = voltage_for(target_torque_nm, velocity_rad_s);
     bool positive = volts >= 0.0f;
     float duty = (positive ? volts : -volts) / BOARD_SUPPLY_V;
     uint16_t steps = duty >= 1.0f ? (uint16_t)(BOARD_PWM_TOP + 1U)
@@ -102,12 +101,6 @@ void motor_update(float velocity_rad_s)
     }
     OCR1A = steps - 1U; /* high for OCR1A + 1 of TOP + 1 cycles; TOP: always high */
     TCCR1A = _BV(COM1A1) | _BV(WGM11); /* non-inverting: high from BOTTOM to the match */
-    duty_steps = steps;
-}
-
-uint16_t motor_duty_steps(void)
-{
-    return duty_steps;
 }
 
 bool motor_driver_fault(void)

@@ -6,7 +6,6 @@
 #define DDPG_FW_AVR_MOTOR_H
 
 #include <stdbool.h>
-#include <stdint.h>
 
 /* Pins driven low (output stage off, PWM low), Timer1 at 20 kHz, nFAULT pull-up on. */
 void motor_init(void);
@@ -20,12 +19,6 @@ void motor_enable(bool on);
 /* Recompute duty and direction from the torque target and the joint velocity (back-EMF). Call
  * every tick and whenever the target changes. */
 void motor_update(float velocity_rad_s);
-
-/* The winding voltage the motor needs for torque_nm at velocity_rad_s, V (the model). */
-float motor_voltage_for(float torque_nm, float velocity_rad_s);
-
-/* The duty applied now, in PWM steps 0..BOARD_PWM_TOP + 1, and its direction (true: positive). */
-uint16_t motor_duty_steps(void);
 
 /* True while the driver pulls nFAULT low (over-current, over-temperature or under-voltage
  * lockout on DRV887x-class drivers). */
