@@ -45,7 +45,8 @@ def test_calibrate_through_the_dynamixel_plant_measures_offset_and_torque_scale(
     assert abs(math.remainder(saved.upright_offset_rad, 2 * math.pi)) < 0.01  # 4096 counts a turn
     # The emulated servo's Kt is the driver's default, so the true scale is 1.
     assert saved.torque_scale == pytest.approx(1.0, rel=0.05)
-    assert saved.options == {"torque_constant_nm_per_a": 1.78, "current_unit_ma": 2.69}
+    assert saved.options["torque_constant_nm_per_a"] == 1.78
+    assert saved.options["current_unit_ma"] == 2.69
     summary = dict(item.split("=", 1) for item in emu.finish().split())
     assert summary["torque_enable"] == "0" and summary["applied_current"] == "0"
     assert summary["bus_watchdog"] == "0"  # armed by the step, disarmed on the way out
