@@ -243,18 +243,6 @@ def test_stuck_sensor_is_detected(start_emulator: Any) -> None:
     assert emu.device.last_torque_command_nm == 0.0 and emu.physics.torque_nm == 0.0
 
 
-def test_calibration_helper_prints_raw_readings_and_leaves_zero_torque(
-    start_emulator: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from hardware.calibrate import main
-
-    emu = start_emulator(start_angle_rad=0.0)
-    assert main([emu.port, "--seconds", "0.25"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) >= 3 and abs(float(lines[1].split()[0])) < 0.05
-    assert emu.device.last_torque_command_nm == 0.0 and not emu.device.armed
-
-
 def test_hello_reply_whose_protocol_major_differs_from_its_frame_version_is_refused() -> None:
     # PROTOCOL.md section 3: protocol_major must equal the frame's version byte. A device that
     # answers in a version-1 frame but says major 2 is refused as a mismatch, never armed.
