@@ -82,7 +82,7 @@ class PositionCommand:
     extra: dict[int, float] = field(default_factory=dict)
 
     def set(self, register: int, value: float) -> None:
-        names = {
+        names: dict[int, str] = {
             Reg.COMMAND_POSITION: "position_rev",
             Reg.COMMAND_VELOCITY: "velocity_rev_s",
             Reg.COMMAND_FEEDFORWARD_TORQUE: "feedforward_torque_nm",
@@ -97,7 +97,7 @@ class PositionCommand:
             self.extra[register] = value
 
     def get(self, register: int) -> float:
-        values = {
+        values: dict[int, float] = {
             Reg.COMMAND_POSITION: self.position_rev,
             Reg.COMMAND_VELOCITY: self.velocity_rev_s,
             Reg.COMMAND_FEEDFORWARD_TORQUE: self.feedforward_torque_nm,
@@ -258,7 +258,7 @@ class MoteusDevice:
 
     def _read(self, read: mp.Read) -> int | float:
         register = read.register
-        values = {
+        values: dict[int, float] = {
             Reg.MODE: float(self.mode),
             Reg.POSITION: self.position_rev,
             Reg.VELOCITY: self.velocity_rev_s,

@@ -217,11 +217,11 @@ class MoteusEmulator:
         if device.first_enabled_s is None:
             return
         since_s = now_s - device.first_enabled_s
-        if faults.silence_after_s is not None and since_s >= faults.silence_after_s:
-            if not self.silent:
-                log.warning("fault injection: the line goes silent")
-                self.silent = True
-                self._pending.clear()
+        silence_s = faults.silence_after_s
+        if silence_s is not None and since_s >= silence_s and not self.silent:
+            log.warning("fault injection: the line goes silent")
+            self.silent = True
+            self._pending.clear()
         if (
             faults.fault is not None
             and faults.fault_after_s is not None
@@ -252,7 +252,9 @@ class MoteusEmulatorSetup:
     start_angle_rad: float = math.pi
 
 
-def serve(setup: MoteusEmulatorSetup, stop: threading.Event, announce: Callable[[str], None]) -> str:
+def serve(
+    setup: MoteusEmulatorSetup, stop: threading.Event, announce: Callable[[str], None]
+) -> str:
     """Run an emulated moteus on a new pty until ``stop``; return the exit summary."""
     from sim.params import PendulumParams
     from sim.plant import SimPlant
