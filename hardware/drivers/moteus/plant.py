@@ -68,6 +68,7 @@ class MoteusConfig:
     """How to talk to the controller. Times in seconds, torques in N*m (host side)."""
 
     can_id: int = 1
+    baud_rate: int = 921_600  # moteus' UART; an fdcanusb ignores it
     torque_limit_nm: float = DEFAULT_TORQUE_LIMIT_NM
     watchdog_timeout_s: float = 0.1
     reply_timeout_s: float = 0.02
@@ -79,6 +80,7 @@ class MoteusConfig:
 
     def __post_init__(self) -> None:
         require(1 <= self.can_id <= 126, f"moteus id must be 1..126, got {self.can_id}")
+        require(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
         for name in (
             "torque_limit_nm",
             "watchdog_timeout_s",
@@ -181,6 +183,7 @@ class MoteusPlant(Plant):
         try:
             self._transport = moteus.Fdcanusb(
                 self.port,
+                baudrate=self.config.baud_rate,
                 command_timeout=timeout_s,
                 response_timeout=timeout_s,
                 max_retries=0,
@@ -360,13 +363,17 @@ class MoteusPlant(Plant):
 
 
 def open_plant(settings: DeviceSettings) -> Plant:
-    """The seam's entry point (hardware/drivers/__init__.py): open, check and stop the moteus."""
-    options = settings.options
-    limit = settings.torque_limit_nm
-    if limit is None:
-        limit = float(options.get("max_torque_nm", DEFAULT_TORQUE_LIMIT_NM))
+    """The seam's entry point (hardware/drivers/__init__.py): open, check and stop the moteus.
+
+    The host's limit is the device's (option ``max_torque_nm``, in device N*m) over the torque
+    scale, or ``settings.torque_limit_nm`` when that is smaller."""
+    device_limit_nm = float(settings.options.get("max_torque_nm", DEFAULT_TORQUE_LIMIT_NM))
+    limit = device_limit_nm / settings.torque_scale
+    if settings.torque_limit_nm is not None:
+        limit = min(limit, settings.torque_limit_nm)
     config = MoteusConfig(
         can_id=settings.device_id,
+        baud_rate=settings.baud,
         torque_limit_nm=limit,
         watchdog_timeout_s=settings.watchdog_ms / 1000.0,
         reply_timeout_s=reply_timeout_s(settings.period_s),
