@@ -139,6 +139,7 @@ class MoteusDevice:
         self.position_commands = 0
         self.stops = 0
         self.last_feedforward_torque_nm: float | None = None
+        self.last_command = "none"  # "position" or "stop": what the host sent last
         self.watchdog_trips = 0
 
     # -- time ----------------------------------------------------------------------------------
@@ -241,6 +242,7 @@ class MoteusDevice:
         return mp.encode_reply(values, errors)
 
     def _command(self, mode: int, command: PositionCommand, now_s: float) -> None:
+        self.last_command = "stop" if mode == Mode.STOPPED else "position"
         if mode == Mode.STOPPED:
             self.stops += 1
             self.enter(Mode.STOPPED)

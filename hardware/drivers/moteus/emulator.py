@@ -131,6 +131,7 @@ class MoteusEmulator:
         last = d.last_feedforward_torque_nm
         return (
             f"frames={d.frames} position_commands={d.position_commands} stops={d.stops} "
+            f"last_command={d.last_command} "
             f"last_feedforward_torque_nm={'none' if last is None else f'{last:.4f}'} "
             f"applied_torque_nm={d.applied_torque_nm:.4f} mode={d.mode} fault={d.fault} "
             f"watchdog_trips={d.watchdog_trips} bad_lines={self.stats.bad_lines} "

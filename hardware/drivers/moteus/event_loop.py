@@ -4,7 +4,8 @@ The moteus package is asyncio; the control loop and the ``Plant`` contract are s
 :class:`EventLoopThread` runs one loop for the life of a plant, so the transport (and its reader
 task) is created once, inside the loop that serves it, and keeps reading between calls;
 :meth:`EventLoopThread.call` hands a coroutine to it and waits at most a deadline, then cancels
-it. The thread is a daemon: a loop stuck in a vendor's call never keeps the process alive.
+it; :meth:`EventLoopThread.submit` queues one without waiting. The thread is a daemon: a loop
+stuck in a vendor's call never keeps the process alive.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ class EventLoopThread:
         except concurrent.futures.TimeoutError:
             future.cancel()
             raise CallTimeout(f"no answer within {timeout_s * 1000:.0f} ms") from None
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Queue ``coroutine`` on the loop and return at once. Coroutines run in the order they
+        were submitted or called, so a later call waits for this one."""
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError("the event loop is not running")
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """Cancel what still runs on the loop, stop it and join the thread. Idempotent."""

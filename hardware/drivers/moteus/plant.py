@@ -8,8 +8,10 @@ starts one asyncio event loop on a dedicated thread (:mod:`.event_loop`), builds
 to clear it, and sends a stop; :meth:`MoteusPlant.close` (or leaving the context, on every exit
 path) sends ``set_stop``, closes the transport and stops the loop.
 
-Per control tick :meth:`read` queries mode, position, velocity, torque and fault, and
-:meth:`apply` sends a position-mode command that is a pure torque command: feed-forward torque,
+Per control tick :meth:`read` queries mode, position, velocity, torque and fault and waits for
+the reply (within a deadline sized from the control period); :meth:`apply` queues a position-mode
+command on the loop and returns at once (its ``OK`` is collected at the next read, which the
+loop runs after it), and the command is a pure torque command: feed-forward torque,
 ``kp_scale = kd_scale = 0``, position NaN ("where it is", so a stray gain could not pull it
 anywhere), ``maximum_torque`` the host's limit, and ``watchdog_timeout``: the moteus goes to
 mode 11 (timeout) and stops driving when no command follows within it, e.g. when the host dies.
@@ -21,6 +23,7 @@ plant returns the project's convention (theta = 0 upright, CCW positive, rad) th
 
 from __future__ import annotations
 
+import concurrent.futures
 import errno
 import fcntl
 import logging
@@ -147,6 +150,7 @@ class MoteusPlant(Plant):
         self._missed_in_a_row = 0
         self._last_problem = ""
         self._last_state: JointState | None = None
+        self._pending_command: concurrent.futures.Future[Any] | None = None
 
     @property
     def name(self) -> str:
@@ -270,7 +274,8 @@ class MoteusPlant(Plant):
 
     def read(self) -> JointState:
         self._require_connected()
-        result = self._exchange(self._controller.query())
+        self._collect_command()
+        result = self._query()
         if result is None:
             if self._last_state is None:
                 raise PlantError(f"{self.name} on {self.port} did not answer its first query")
@@ -294,6 +299,7 @@ class MoteusPlant(Plant):
         cal, cfg = self.config.calibration, self.config
         limit = cfg.torque_limit_nm
         torque_nm = max(-limit, min(limit, torque_nm)) if math.isfinite(torque_nm) else 0.0
+        self._collect_command()
         command = self._controller.set_position(
             position=math.nan,
             velocity=0.0,
@@ -304,7 +310,8 @@ class MoteusPlant(Plant):
             watchdog_timeout=cfg.watchdog_timeout_s,
             query=False,
         )
-        self._exchange(command, is_query=False)
+        self.stats.requests += 1
+        self._pending_command = self._loop.submit(command)
         self._commanding = True
 
     # -- helpers -------------------------------------------------------------------------------
@@ -314,30 +321,48 @@ class MoteusPlant(Plant):
             raise PlantError(f"{self.name} is not connected: call open() or use 'with' first")
 
     def _call(self, coroutine: Any, timeout_s: float) -> Any:
-        # The vendor's own timeouts (command/response_timeout) end a call first; this deadline
-        # is the backstop for a call that hangs anyway.
         return self._loop.call(coroutine, timeout_s)
 
-    def _exchange(self, coroutine: Any, is_query: bool = True) -> Any:
-        """One transaction; a missing reply is counted, too many in a row raise PlantError."""
+    def _collect_command(self) -> None:
+        """Account for the last command: a command that failed (no OK from the line) is counted
+        as a missing reply; the next query decides whether the controller still answers."""
+        pending, self._pending_command = self._pending_command, None
+        if pending is None:
+            return
+        if not pending.done():
+            self._pending_command = pending  # the next query runs after it
+            return
+        exc = pending.exception()
+        if exc is None:
+            self.stats.replies += 1
+            return
+        self.stats.missing_replies += 1
+        self._last_problem = first_line(exc)
+        log.debug("%s: a command went unconfirmed: %s", self.name, self._last_problem)
+
+    def _query(self) -> Any:
+        """One query; a missing reply is counted, too many in a row raise PlantError."""
         self.stats.requests += 1
         try:
-            result = self._call(coroutine, 2 * self.config.reply_timeout_s + 0.01)
+            # The vendor's own timeouts (command/response_timeout) end a query first; this
+            # deadline is the backstop for one that hangs anyway, and covers a command queued
+            # before it.
+            result = self._call(self._controller.query(), 3 * self.config.reply_timeout_s + 0.01)
         except Exception as exc:  # CallTimeout, the vendor's RuntimeError, serial errors
             result, self._last_problem = None, first_line(exc)
         else:
-            if is_query and result is None:
+            if result is None:
                 self._last_problem = "no reply frame"
-            else:
-                self._missed_in_a_row = 0
-                self.stats.replies += 1
-                return result
+        if result is not None:
+            self._missed_in_a_row = 0
+            self.stats.replies += 1
+            return result
         self.stats.missing_replies += 1
         self._missed_in_a_row += 1
         if self._missed_in_a_row >= self.config.max_missed_replies:
             raise PlantError(
                 f"{self.name} on {self.port} stopped answering ({self._missed_in_a_row} "
-                f"requests in a row without a reply; last: {self._last_problem}): check its "
+                f"queries in a row without a reply; last: {self._last_problem}): check its "
                 "power, the CAN cable and termination"
             )
         return None

@@ -55,8 +55,10 @@ def test_calibration_maps_offset_direction_and_torque_scale(start_moteus: StartM
     with MoteusPlant(emu.port, config) as plant:
         assert plant.read().angle_rad == pytest.approx(-(0.5 - 0.2), abs=0.01)
         plant.apply(0.25)
+        plant.read()  # commands are queued; the next read runs after them
         assert emu.device.last_feedforward_torque_nm == pytest.approx(-0.5)
         plant.apply(5.0)  # beyond the host's limit: clipped before it leaves
+        plant.read()
         assert emu.device.last_feedforward_torque_nm == pytest.approx(-2.0)
         assert emu.device.command.max_torque_nm == pytest.approx(2.0)
     assert _left_stopped(emu)
@@ -88,12 +90,12 @@ def test_a_silent_line_stops_the_plant_within_two_requests_and_the_device_watchd
     emu = start_moteus(faults=MoteusFaults(silence_after_s=0.05))
     plant = MoteusPlant(emu.port, MoteusConfig(reply_timeout_s=0.01)).open()
     requests_before = 0
-    expected = r"moteus id 1 on .* stopped answering \(2 requests"
+    expected = r"moteus id 1 on .* stopped answering \(2 queries"
     with pytest.raises(PlantError, match=expected), plant:
         for _ in range(100):
             requests_before = plant.stats.requests
             _tick(plant, 0.5, 1)
-    assert plant.stats.requests - requests_before <= 2
+    assert plant.stats.requests - requests_before <= 4  # two ticks: two queries, two commands
     assert emu.wait_for(lambda: emu.device.watchdog_trips == 1)
     assert emu.device.mode == 11 and emu.device.applied_torque_nm == 0.0
 
@@ -102,6 +104,7 @@ def test_a_timeout_left_by_a_dead_host_is_refused_until_cleared(start_moteus: St
     emu = start_moteus()
     plant = MoteusPlant(emu.port).open()
     plant.apply(0.3)
+    plant.read()
     plant._loop.stop()  # the host "dies": nothing more is sent, not even the stop
     plant._lock.release()
     assert emu.wait_for(lambda: emu.device.mode == 11)
@@ -110,6 +113,7 @@ def test_a_timeout_left_by_a_dead_host_is_refused_until_cleared(start_moteus: St
     with MoteusPlant(emu.port, MoteusConfig(clear_faults=True)) as plant:
         assert plant.read().status == 0
         plant.apply(0.1)
+        plant.read()
         assert emu.device.mode == 10
     assert _left_stopped(emu)
 
@@ -142,6 +146,7 @@ def test_open_plant_takes_the_seam_settings(start_moteus: StartMoteus) -> None:
         assert plant.max_torque_nm == pytest.approx(1.5)  # 3 device N*m / scale 2
         plant.read()
         plant.apply(1.0)
+        plant.read()
         assert emu.device.command.timeout_s == pytest.approx(0.08)
         assert emu.device.last_feedforward_torque_nm == pytest.approx(2.0)
     assert _left_stopped(emu)
