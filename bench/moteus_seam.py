@@ -1,0 +1,207 @@
+"""The cost of the asyncio seam of the moteus driver, and the loop rate it sustains.
+
+1. Round trip, against the emulated moteus (``emulate --driver moteus``, its own process) on a
+   pseudo-terminal: ``MoteusPlant.read()`` (a synchronous call handed to the plant's event-loop
+   thread, the vendor's ``Controller.query()`` there, the reply back) against the peer, the same
+   ``await controller.query()`` made directly inside an asyncio event loop (no thread hop), on
+   the same emulator, in alternating blocks so both see the same machine load. Likewise
+   ``MoteusPlant.apply()`` (queued, not waited for) against ``await set_position(...)``.
+2. Loop rate: the real control loop (run_loop: ticker, safety, telemetry) with a PD balancing
+   policy, through ``--driver moteus`` and, as the peer, ``--driver ddpg`` (this project's own
+   protocol), at rising rates; the highest rate with < 0.1 % missed deadlines for each.
+
+    .venv/bin/python bench/moteus_seam.py [--samples 3000] [--blocks 6] [--seconds 3]
+
+Timings on a shared machine are noisy; compare the peers of one run, not runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from ddpg_control.runtime.control_loop import LoopConfig, run_loop
+from ddpg_control.runtime.timing import MonotonicClock
+from hardware.drivers import DeviceSettings, get_driver, load
+from hardware.drivers.moteus.plant import MoteusConfig, MoteusPlant
+
+#: The pause after each command, in both peers, as in a control loop between ticks.
+GAP_S = 0.003
+
+
+def _emulator(driver: str) -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, "-m", "ddpg_control.cli.main", "emulate", "--driver", driver]
+    proc = subprocess.Popen(
+        [*cmd, "--start-angle", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def _us(samples: list[float]) -> tuple[float, float]:
+    p50, p99 = np.percentile(np.array(samples) * 1e6, [50, 99])
+    return float(p50), float(p99)
+
+
+def _torque_kwargs(torque_nm: float) -> dict[str, Any]:
+    return dict(
+        position=math.nan,
+        velocity=0.0,
+        feedforward_torque=torque_nm,
+        kp_scale=0.0,
+        kd_scale=0.0,
+        maximum_torque=2.0,
+        watchdog_timeout=0.1,
+        query=False,
+    )
+
+
+def raw_asyncio_block(port: str, samples: int) -> tuple[list[float], list[float]]:
+    import moteus
+
+    async def main() -> tuple[list[float], list[float]]:
+        transport = moteus.Fdcanusb(port, command_timeout=0.05, response_timeout=0.05)
+        controller = moteus.Controller(id=1, transport=transport)
+        queries, commands = [], []
+        try:
+            for _ in range(samples):
+                start = time.perf_counter()
+                await controller.query()
+                queries.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                await controller.set_position(**_torque_kwargs(0.0))
+                commands.append(time.perf_counter() - start)
+                await asyncio.sleep(GAP_S)
+            await controller.set_stop()
+        finally:
+            transport.close()
+        return queries, commands
+
+    return asyncio.run(main())
+
+
+def plant_block(port: str, samples: int) -> tuple[list[float], list[float]]:
+    queries, commands = [], []
+    with MoteusPlant(port, MoteusConfig(reply_timeout_s=0.05)) as plant:
+        for _ in range(samples):
+            start = time.perf_counter()
+            plant.read()
+            queries.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            plant.apply(0.0)
+            commands.append(time.perf_counter() - start)
+            time.sleep(GAP_S)  # as a control loop does: the queued command completes meanwhile
+    return queries, commands
+
+
+def round_trip(samples: int, blocks: int) -> None:
+    emu, port = _emulator("moteus")
+    raw_q: list[float] = []
+    raw_c: list[float] = []
+    plant_q: list[float] = []
+    plant_c: list[float] = []
+    per_block = max(1, samples // blocks)
+    try:
+        for _ in range(blocks):
+            q, c = raw_asyncio_block(port, per_block)
+            raw_q += q
+            raw_c += c
+            q, c = plant_block(port, per_block)
+            plant_q += q
+            plant_c += c
+    finally:
+        emu.terminate()
+        emu.wait()
+    rows = [
+        ("await controller.query()", raw_q),
+        ("MoteusPlant.read()", plant_q),
+        ("await controller.set_position()", raw_c),
+        ("MoteusPlant.apply() (queued)", plant_c),
+    ]
+    print(f"round trip, {len(raw_q)} samples each (microseconds), emulated moteus at {port}:")
+    for name, times in rows:
+        p50, p99 = _us(times)
+        print(f"  {name:34s} p50 {p50:8.1f}  p99 {p99:8.1f}")
+    (r50, r99), (p50, p99) = _us(raw_q), _us(plant_q)
+    print(f"  ratio read()/query()              p50 {p50 / r50:8.2f}  p99 {p99 / r99:8.2f}")
+    print(f"  seam cost read() - query()        p50 {p50 - r50:8.1f} us")
+    (r50, _), (p50, _) = _us(raw_c), _us(plant_c)
+    print(f"  ratio apply()/set_position()      p50 {p50 / r50:8.2f}")
+
+
+class BalancePolicy:
+    """PD control about upright: enough to keep the pendulum up at any rate."""
+
+    max_torque_nm = 2.0
+
+    def __call__(self, observation: np.ndarray) -> float:
+        cos_t, sin_t, velocity = (float(v) for v in observation)
+        angle = float(np.arctan2(sin_t, cos_t))
+        return float(np.clip(-10.0 * angle - 2.0 * velocity, -2.0, 2.0))
+
+
+def loop_rates(drivers: list[str], rates_hz: list[float], seconds: float) -> None:
+    print(f"\nreal control loop over each driver's emulator, {seconds:g} s per rate:")
+    print("  driver   rate Hz  achieved Hz  missed deadlines  missing replies  read p50/p99 us")
+    for driver in drivers:
+        spec = get_driver(driver)
+        best = 0.0
+        for rate in rates_hz:
+            period = 1.0 / rate
+            emu, port = _emulator(driver)
+            settings = DeviceSettings(
+                driver=driver,
+                port=port,
+                baud=spec.default_baud,
+                device_id=spec.default_id,
+                period_s=period,
+                stuck_sensor_s=0.0,
+                options=spec.parse_options({}),
+            )
+            try:
+                plant = load(spec.plant)(settings)
+                result = run_loop(
+                    plant,
+                    BalancePolicy(),
+                    MonotonicClock(),
+                    LoopConfig(period_s=period, duration_s=seconds),
+                )
+            finally:
+                emu.terminate()
+                emu.wait()
+            ticks = result.ticks
+            missed = result.missed_deadlines / max(1, ticks + result.missed_deadlines)
+            stats = plant.stats  # type: ignore[attr-defined]
+            lost = stats.missing_replies / max(1, stats.requests)
+            r50, r99 = _us(list(result.telemetry["read_s"]))
+            print(
+                f"  {driver:7s}  {rate:7.0f}  {ticks / seconds:11.1f}  {missed:15.3%}  "
+                f"{lost:15.3%}  {r50:7.1f} / {r99:7.1f}"
+                + ("" if result.exit_code == 0 else f"  ({result.message})")
+            )
+            if missed < 0.001 and result.exit_code == 0:
+                best = max(best, rate)
+        print(f"  {driver}: highest rate with < 0.1% missed deadlines: {best:g} Hz")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=3000)
+    parser.add_argument("--blocks", type=int, default=6)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rates", type=float, nargs="+", default=[100, 200, 300, 500, 1000])
+    parser.add_argument("--drivers", nargs="+", default=["moteus", "ddpg"])
+    args = parser.parse_args()
+    round_trip(args.samples, args.blocks)
+    loop_rates(args.drivers, args.rates, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
