@@ -97,11 +97,26 @@ def test_run_swings_up_and_holds_through_the_moteus_emulator(
     assert _left_stopped(summary) and summary["watchdog_trips"] == "0", summary
 
 
-def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque(
+def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_loaded(
     exported_policy: Path, moteus_emulators: list[MoteusEmulatorProcess]
 ) -> None:
     emu = _start(moteus_emulators, "--fault", "motor_driver", "--fault-after", "0.5")
-    result = _run(emu.port, exported_policy, "--duration", "10")
+    # `run` in a fresh interpreter that then lists what it loaded: the vendor's package and its
+    # dependencies included, which the import contracts cannot see.
+    argv = ["run", "--device", emu.port, "--driver", "moteus", "--policy", str(exported_policy)]
+    code = (
+        "import sys\n"
+        "from ddpg_control.cli.main import main\n"
+        f"rc = main({argv + ['--quiet', '--duration', '10']!r})\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'onnx'})\n"
+        "learning = sorted(m for m in sys.modules if m.startswith('ddpg_control.learning'))\n"
+        "print('HEAVY', heavy + learning, 'MOTEUS', 'moteus' in sys.modules)\n"
+        "sys.exit(rc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "HEAVY [] MOTEUS True" in result.stdout, result.stdout + result.stderr
     assert result.returncode == 3, result.stdout + result.stderr
     errors = [line for line in (result.stdout + result.stderr).splitlines() if "fault code" in line]
     assert errors and all(
