@@ -4,11 +4,13 @@
    pseudo-terminal: ``MoteusPlant.read()`` (a synchronous call handed to the plant's event-loop
    thread, the vendor's ``Controller.query()`` there, the reply back) against the peer, the same
    ``await controller.query()`` made directly inside an asyncio event loop (no thread hop), on
-   the same emulator, in alternating blocks so both see the same machine load. Likewise
-   ``MoteusPlant.apply()`` (queued, not waited for) against ``await set_position(...)``.
+   the same emulator, in alternating blocks so all see the same machine load; for both seams
+   of event_loop.py (its own loop thread, or the loop run inline on the caller's thread).
+   Likewise ``MoteusPlant.apply()`` against ``await set_position(...)``.
 2. Loop rate: the real control loop (run_loop: ticker, safety, telemetry) with a PD balancing
-   policy, through ``--driver moteus`` and, as the peer, ``--driver ddpg`` (this project's own
-   protocol), at rising rates; the highest rate with < 0.1 % missed deadlines for each.
+   policy, through ``--driver moteus`` (both seams) and, as the peer, ``--driver ddpg`` (this
+   project's own protocol), at rising rates; the highest rate with < 0.1 % missed deadlines
+   for each.
 
     .venv/bin/python bench/moteus_seam.py [--samples 3000] [--blocks 6] [--seconds 3]
 
@@ -87,9 +89,10 @@ def raw_asyncio_block(port: str, samples: int) -> tuple[list[float], list[float]
     return asyncio.run(main())
 
 
-def plant_block(port: str, samples: int) -> tuple[list[float], list[float]]:
+def plant_block(port: str, samples: int, event_loop: str) -> tuple[list[float], list[float]]:
     queries, commands = [], []
-    with MoteusPlant(port, MoteusConfig(reply_timeout_s=0.05)) as plant:
+    config = MoteusConfig(reply_timeout_s=0.05, event_loop=event_loop)
+    with MoteusPlant(port, config) as plant:
         for _ in range(samples):
             start = time.perf_counter()
             plant.read()
@@ -103,37 +106,47 @@ def plant_block(port: str, samples: int) -> tuple[list[float], list[float]]:
 
 def round_trip(samples: int, blocks: int) -> None:
     emu, port = _emulator("moteus")
-    raw_q: list[float] = []
-    raw_c: list[float] = []
-    plant_q: list[float] = []
-    plant_c: list[float] = []
+    peers = {
+        "raw": lambda n: raw_asyncio_block(port, n),
+        "thread": lambda n: plant_block(port, n, "thread"),
+        "inline": lambda n: plant_block(port, n, "inline"),
+    }
+    queries: dict[str, list[float]] = {name: [] for name in peers}
+    commands: dict[str, list[float]] = {name: [] for name in peers}
     per_block = max(1, samples // blocks)
     try:
-        for _ in range(blocks):
-            q, c = raw_asyncio_block(port, per_block)
-            raw_q += q
-            raw_c += c
-            q, c = plant_block(port, per_block)
-            plant_q += q
-            plant_c += c
+        for _ in range(blocks):  # alternating, so every peer sees the same machine load
+            for name, block in peers.items():
+                q, c = block(per_block)
+                queries[name] += q
+                commands[name] += c
     finally:
         emu.terminate()
         emu.wait()
     rows = [
-        ("await controller.query()", raw_q),
-        ("MoteusPlant.read()", plant_q),
-        ("await controller.set_position()", raw_c),
-        ("MoteusPlant.apply() (queued)", plant_c),
+        ("await controller.query()", queries["raw"]),
+        ("MoteusPlant.read(), thread seam", queries["thread"]),
+        ("MoteusPlant.read(), inline seam", queries["inline"]),
+        ("await controller.set_position()", commands["raw"]),
+        ("MoteusPlant.apply(), thread (queued)", commands["thread"]),
+        ("MoteusPlant.apply(), inline", commands["inline"]),
     ]
-    print(f"round trip, {len(raw_q)} samples each (microseconds), emulated moteus at {port}:")
+    n = len(queries["raw"])
+    print(f"round trip, {n} samples each (microseconds), emulated moteus at {port}:")
     for name, times in rows:
         p50, p99 = _us(times)
-        print(f"  {name:34s} p50 {p50:8.1f}  p99 {p99:8.1f}")
-    (r50, r99), (p50, p99) = _us(raw_q), _us(plant_q)
-    print(f"  ratio read()/query()              p50 {p50 / r50:8.2f}  p99 {p99 / r99:8.2f}")
-    print(f"  seam cost read() - query()        p50 {p50 - r50:8.1f} us")
-    (r50, _), (p50, _) = _us(raw_c), _us(plant_c)
-    print(f"  ratio apply()/set_position()      p50 {p50 / r50:8.2f}")
+        print(f"  {name:38s} p50 {p50:8.1f}  p99 {p99:8.1f}")
+    r50, r99 = _us(queries["raw"])
+    for seam in ("thread", "inline"):
+        p50, p99 = _us(queries[seam])
+        print(
+            f"  read() {seam:6s} / query(): p50 {p50 / r50:5.2f}  p99 {p99 / r99:5.2f}"
+            f"   seam cost p50 {p50 - r50:8.1f} us"
+        )
+    r50, _ = _us(commands["raw"])
+    for seam in ("thread", "inline"):
+        p50, _ = _us(commands[seam])
+        print(f"  apply() {seam:6s} / set_position(): p50 {p50 / r50:5.2f}")
 
 
 class BalancePolicy:
@@ -149,8 +162,11 @@ class BalancePolicy:
 
 def loop_rates(drivers: list[str], rates_hz: list[float], seconds: float) -> None:
     print(f"\nreal control loop over each driver's emulator, {seconds:g} s per rate:")
-    print("  driver   rate Hz  achieved Hz  missed deadlines  missing replies  read p50/p99 us")
-    for driver in drivers:
+    print(
+        "  driver         rate Hz  achieved Hz  missed deadlines  missing replies  read p50/p99 us"
+    )
+    for entry in drivers:
+        driver, _, event_loop = entry.partition(":")  # e.g. moteus:inline
         spec = get_driver(driver)
         best = 0.0
         for rate in rates_hz:
@@ -163,7 +179,7 @@ def loop_rates(drivers: list[str], rates_hz: list[float], seconds: float) -> Non
                 device_id=spec.default_id,
                 period_s=period,
                 stuck_sensor_s=0.0,
-                options=spec.parse_options({}),
+                options=spec.parse_options({"event_loop": event_loop} if event_loop else {}),
             )
             try:
                 plant = load(spec.plant)(settings)
@@ -180,15 +196,16 @@ def loop_rates(drivers: list[str], rates_hz: list[float], seconds: float) -> Non
             missed = result.missed_deadlines / max(1, ticks + result.missed_deadlines)
             stats = plant.stats  # type: ignore[attr-defined]
             lost = stats.missing_replies / max(1, stats.requests)
-            r50, r99 = _us(list(result.telemetry["read_s"]))
+            reads = list(result.telemetry["read_s"]) or [math.nan]
+            r50, r99 = _us(reads)
             print(
-                f"  {driver:7s}  {rate:7.0f}  {ticks / seconds:11.1f}  {missed:15.3%}  "
+                f"  {entry:13s}  {rate:7.0f}  {ticks / seconds:11.1f}  {missed:15.3%}  "
                 f"{lost:15.3%}  {r50:7.1f} / {r99:7.1f}"
                 + ("" if result.exit_code == 0 else f"  ({result.message})")
             )
             if missed < 0.001 and result.exit_code == 0:
                 best = max(best, rate)
-        print(f"  {driver}: highest rate with < 0.1% missed deadlines: {best:g} Hz")
+        print(f"  {entry}: highest rate with < 0.1% missed deadlines: {best:g} Hz")
 
 
 def main() -> None:
@@ -197,7 +214,7 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rates", type=float, nargs="+", default=[100, 200, 300, 500, 1000])
-    parser.add_argument("--drivers", nargs="+", default=["moteus", "ddpg"])
+    parser.add_argument("--drivers", nargs="+", default=["moteus:thread", "moteus:inline", "ddpg"])
     args = parser.parse_args()
     round_trip(args.samples, args.blocks)
     loop_rates(args.drivers, args.rates, args.seconds)

@@ -160,6 +160,12 @@ DRIVERS: dict[str, DriverSpec] = {
                 2.0,
                 "the torque the moteus gives at its servo.max_current_A, N*m at the output",
             ),
+            "event_loop": (
+                str,
+                "thread",
+                "how the synchronous loop calls the asyncio client: 'thread' (its own event-loop "
+                "thread) or 'inline' (run on the caller's thread; see bench/moteus_seam.py)",
+            ),
         },
         faults=(
             "motor_driver",

@@ -87,3 +87,70 @@ class EventLoopThread:
         thread.join(timeout_s)
         if not thread.is_alive():
             loop.close()
+
+
+class InlineEventLoop:
+    """The other seam: one event loop, run only inside :meth:`call`, on the caller's thread.
+
+    No thread hop per call (the loop thread's wake-up and the caller's are each an OS
+    scheduling delay, large on a loaded machine); in exchange the transport's reader runs only
+    during calls (bytes that arrive between them wait in the kernel's buffer) and
+    :meth:`submit` runs its coroutine to the end before it returns.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._loop is not None
+
+    def start(self) -> None:
+        self._loop = asyncio.new_event_loop()
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout_s: float) -> T:
+        if self._loop is None:
+            coroutine.close()
+            raise RuntimeError("the event loop is not running")
+
+        async def bounded() -> T:
+            return await asyncio.wait_for(coroutine, timeout_s)
+
+        try:
+            return self._loop.run_until_complete(bounded())
+        except TimeoutError:
+            raise CallTimeout(f"no answer within {timeout_s * 1000:.0f} ms") from None
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coroutine`` now (within 1 s) and return its outcome as a finished future."""
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        try:
+            future.set_result(self.call(coroutine, 1.0))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
+
+    def stop(self, timeout_s: float = 1.0) -> None:
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+
+        async def cancel_the_rest() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            loop.run_until_complete(cancel_the_rest())
+        loop.close()
+
+
+def make_event_loop(kind: str, name: str) -> EventLoopThread | InlineEventLoop:
+    """``"thread"``: :class:`EventLoopThread`; ``"inline"``: :class:`InlineEventLoop`."""
+    if kind == "thread":
+        return EventLoopThread(name)
+    if kind == "inline":
+        return InlineEventLoop(name)
+    raise ValueError(f"event loop must be 'thread' or 'inline', got {kind!r}")

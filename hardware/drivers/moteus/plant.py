@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import ConfigError, PlantError, first_line
 from ddpg_control.runtime.validation import require
-from hardware.drivers.moteus.event_loop import CallTimeout, EventLoopThread
+from hardware.drivers.moteus.event_loop import CallTimeout, make_event_loop
 from hardware.drivers.moteus.registers import Mode, describe_fault, describe_mode
 from hardware.serial_config import Calibration, LinkStats, open_error
 
@@ -57,6 +57,10 @@ _MODE, _POSITION, _VELOCITY, _TORQUE, _FAULT = 0x000, 0x001, 0x002, 0x003, 0x00F
 REPLY_TIMEOUT_FRACTION = 0.4
 REPLY_TIMEOUT_MIN_S = 0.005
 REPLY_TIMEOUT_MAX_S = 0.02
+
+#: Which seam between the synchronous plant and the asyncio client (event_loop.py); chosen by
+#: bench/moteus_seam.py, which measures both against the vendor's call made in a loop.
+DEFAULT_EVENT_LOOP = "thread"
 
 #: The host's torque limit when neither --max-torque nor the profile gives one (N*m).
 DEFAULT_TORQUE_LIMIT_NM = 2.0
@@ -80,8 +84,13 @@ class MoteusConfig:
     max_missed_replies: int = 2
     clear_faults: bool = False
     calibration: Calibration = field(default_factory=Calibration)
+    event_loop: str = DEFAULT_EVENT_LOOP  # "thread" or "inline": see event_loop.py
 
     def __post_init__(self) -> None:
+        require(
+            self.event_loop in ("thread", "inline"),
+            f"event_loop must be 'thread' or 'inline', got {self.event_loop!r}",
+        )
         require(1 <= self.can_id <= 126, f"moteus id must be 1..126, got {self.can_id}")
         require(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
         for name in (
@@ -141,7 +150,7 @@ class MoteusPlant(Plant):
         self.port = port
         self.config = config or MoteusConfig()
         self.stats = LinkStats()
-        self._loop = EventLoopThread(f"moteus {port}")
+        self._loop = make_event_loop(self.config.event_loop, f"moteus {port}")
         self._lock = _PortLock(port)
         self._transport: Any = None
         self._controller: Any = None
@@ -403,6 +412,7 @@ def open_plant(settings: DeviceSettings) -> Plant:
         watchdog_timeout_s=settings.watchdog_ms / 1000.0,
         reply_timeout_s=reply_timeout_s(settings.period_s),
         clear_faults=settings.clear_faults,
+        event_loop=str(settings.options.get("event_loop", DEFAULT_EVENT_LOOP)),
         calibration=Calibration(
             upright_offset_rad=settings.upright_offset_rad,
             direction=settings.direction,

@@ -30,11 +30,12 @@ def _left_stopped(emu: RunningMoteus) -> bool:
     return emu.device.mode == 0 and emu.device.applied_torque_nm == 0.0 and emu.device.stops >= 1
 
 
+@pytest.mark.parametrize("event_loop", ["thread", "inline"])
 def test_reads_in_the_project_convention_and_torque_is_counter_clockwise_positive(
-    start_moteus: StartMoteus,
+    start_moteus: StartMoteus, event_loop: str
 ) -> None:
     emu = start_moteus(start_angle_rad=math.pi - 0.3)
-    with MoteusPlant(emu.port) as plant:
+    with MoteusPlant(emu.port, MoteusConfig(event_loop=event_loop)) as plant:
         first = plant.read()
         assert first.angle_rad == pytest.approx(math.pi - 0.3, abs=0.01)  # it falls meanwhile
         assert plant.max_torque_nm == 2.0
@@ -84,11 +85,13 @@ def test_a_watchdog_trip_is_reported_as_mode_11(start_moteus: StartMoteus) -> No
     assert _left_stopped(emu)
 
 
+@pytest.mark.parametrize("event_loop", ["thread", "inline"])
 def test_a_silent_line_stops_the_plant_within_two_requests_and_the_device_watchdog_the_motor(
-    start_moteus: StartMoteus,
+    start_moteus: StartMoteus, event_loop: str
 ) -> None:
     emu = start_moteus(faults=MoteusFaults(silence_after_s=0.05))
-    plant = MoteusPlant(emu.port, MoteusConfig(reply_timeout_s=0.01)).open()
+    plant = MoteusPlant(emu.port, MoteusConfig(reply_timeout_s=0.01, event_loop=event_loop))
+    plant.open()
     requests_before = 0
     expected = r"moteus id 1 on .* stopped answering \(2 queries"
     with pytest.raises(PlantError, match=expected), plant:
@@ -150,6 +153,11 @@ def test_open_plant_takes_the_seam_settings(start_moteus: StartMoteus) -> None:
         assert emu.device.command.timeout_s == pytest.approx(0.08)
         assert emu.device.last_feedforward_torque_nm == pytest.approx(2.0)
     assert _left_stopped(emu)
+
+
+def test_a_bad_event_loop_option_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="event_loop must be 'thread' or 'inline'"):
+        MoteusConfig(event_loop="fibers")
 
 
 def test_without_the_package_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
