@@ -181,7 +181,7 @@ class MoteusPlant(Plant):
             self._loop.call(self._connect(moteus), 5.0)
             state = self._handshake()
             self._check_mode_at_open(state)
-            self._call(self._controller.set_stop(), self.config.handshake_timeout_s)
+            self._stop_at_open()
         except BaseException:
             self.close()
             raise
@@ -192,7 +192,10 @@ class MoteusPlant(Plant):
         return self if self._connected else self.open()
 
     async def _connect(self, moteus: Any) -> None:
-        timeout_s = self.config.reply_timeout_s
+        # The vendor's own timeouts only bound a transaction that hangs: they are fixed for the
+        # life of the transport, so each call's deadline is ours (:meth:`_call`), sized for a
+        # tick or for the handshake.
+        timeout_s = self.config.handshake_timeout_s
         try:
             self._transport = moteus.Fdcanusb(
                 self.port,
@@ -240,6 +243,19 @@ class MoteusPlant(Plant):
                 "then pass --clear-faults to send it a stop first"
             )
         log.warning("%s was in %s; sending a stop (--clear-faults)", self.name, what)
+
+    def _stop_at_open(self) -> None:
+        problem = "no reply"
+        for _ in range(self.config.handshake_attempts):
+            try:
+                self._call(self._controller.set_stop(), self.config.handshake_timeout_s)
+                return
+            except Exception as exc:  # CallTimeout, the vendor's RuntimeError
+                problem = first_line(exc)
+        raise PlantError(
+            f"{self.name} on {self.port} answered a query but did not confirm a stop "
+            f"({problem}): is another program talking to it?"
+        )
 
     def stop(self) -> None:
         """Send ``set_stop`` (zero torque, mode 0) and wait briefly for it. Never raises."""
@@ -353,10 +369,8 @@ class MoteusPlant(Plant):
         """One query; a missing reply is counted, too many in a row raise PlantError."""
         self.stats.requests += 1
         try:
-            # The vendor's own timeouts (command/response_timeout) end a query first; this
-            # deadline is the backstop for one that hangs anyway, and covers a command queued
-            # before it.
-            result = self._call(self._controller.query(), 3 * self.config.reply_timeout_s + 0.01)
+            # Twice the reply timeout: the query may wait behind the command queued before it.
+            result = self._call(self._controller.query(), 2 * self.config.reply_timeout_s)
         except Exception as exc:  # CallTimeout, the vendor's RuntimeError, serial errors
             result, self._last_problem = None, first_line(exc)
         else:
