@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ddpg_control.runtime.control_loop import LoopConfig, run_loop
+from ddpg_control.runtime.errors import DdpgControlError, PlantError
 from ddpg_control.runtime.timing import MonotonicClock
 from hardware.drivers import DeviceSettings, get_driver, load
 from hardware.drivers.moteus.plant import MoteusConfig, MoteusPlant
@@ -73,6 +74,7 @@ def raw_asyncio_block(port: str, samples: int) -> tuple[list[float], list[float]
         controller = moteus.Controller(id=1, transport=transport)
         queries, commands = [], []
         try:
+            await controller.set_stop()  # leaves a timeout a stalled block may have latched
             for _ in range(samples):
                 start = time.perf_counter()
                 await controller.query()
@@ -90,17 +92,24 @@ def raw_asyncio_block(port: str, samples: int) -> tuple[list[float], list[float]
 
 
 def plant_block(port: str, samples: int, event_loop: str) -> tuple[list[float], list[float]]:
-    queries, commands = [], []
-    config = MoteusConfig(reply_timeout_s=0.05, event_loop=event_loop)
-    with MoteusPlant(port, config) as plant:
-        for _ in range(samples):
-            start = time.perf_counter()
-            plant.read()
-            queries.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            plant.apply(0.0)
-            commands.append(time.perf_counter() - start)
-            time.sleep(GAP_S)  # as a control loop does: the queued command completes meanwhile
+    queries: list[float] = []
+    commands: list[float] = []
+    # clear_faults: a stall of the loaded machine longer than the watchdog latches mode 11;
+    # the block then starts again, and the stall is reported.
+    config = MoteusConfig(reply_timeout_s=0.05, event_loop=event_loop, clear_faults=True)
+    while len(queries) < samples:
+        try:
+            with MoteusPlant(port, config) as plant:
+                while len(queries) < samples:
+                    start = time.perf_counter()
+                    plant.read()
+                    queries.append(time.perf_counter() - start)
+                    start = time.perf_counter()
+                    plant.apply(0.0)
+                    commands.append(time.perf_counter() - start)
+                    time.sleep(GAP_S)  # as in a control loop: the queued command completes
+        except PlantError as exc:
+            print(f"  ({event_loop} seam: {exc}; starting the block again)")
     return queries, commands
 
 
@@ -189,6 +198,9 @@ def loop_rates(drivers: list[str], rates_hz: list[float], seconds: float) -> Non
                     MonotonicClock(),
                     LoopConfig(period_s=period, duration_s=seconds),
                 )
+            except DdpgControlError as exc:
+                print(f"  {entry:13s}  {rate:7.0f}  could not start: {exc}")
+                continue
             finally:
                 emu.terminate()
                 emu.wait()
