@@ -129,6 +129,11 @@ def _open(row: Row, port: str, period_s: float) -> Plant:
 
         config = dataclasses.replace(serial_config(settings), max_missed_replies=1000)
         return SerialPlant(port, config).open()
+    if row.driver == "moteus":  # likewise
+        from hardware.drivers.moteus.plant import MoteusPlant, moteus_config
+
+        moteus = dataclasses.replace(moteus_config(settings), max_missed_replies=1000)
+        return MoteusPlant(port, moteus).open()
     plant: Plant = load(get_driver(row.driver).plant)(settings)
     return plant
 

@@ -410,16 +410,15 @@ class MoteusPlant(Plant):
         )
 
 
-def open_plant(settings: DeviceSettings) -> Plant:
-    """The seam's entry point (hardware/drivers/__init__.py): open, check and stop the moteus.
-
-    The host's limit is the device's (option ``max_torque_nm``, in device N*m) over the torque
-    scale, or ``settings.torque_limit_nm`` when that is smaller."""
+def moteus_config(settings: DeviceSettings) -> MoteusConfig:
+    """The plant's configuration from the seam's settings. The host's limit is the device's
+    (option ``max_torque_nm``, in device N*m) over the torque scale, or
+    ``settings.torque_limit_nm`` when that is smaller."""
     device_limit_nm = float(settings.options.get("max_torque_nm", DEFAULT_TORQUE_LIMIT_NM))
     limit = device_limit_nm / settings.torque_scale
     if settings.torque_limit_nm is not None:
         limit = min(limit, settings.torque_limit_nm)
-    config = MoteusConfig(
+    return MoteusConfig(
         can_id=settings.device_id,
         baud_rate=settings.baud,
         torque_limit_nm=limit,
@@ -433,4 +432,8 @@ def open_plant(settings: DeviceSettings) -> Plant:
             torque_scale=settings.torque_scale,
         ),
     )
-    return MoteusPlant(settings.port, config).open()
+
+
+def open_plant(settings: DeviceSettings) -> Plant:
+    """The seam's entry point (hardware/drivers/__init__.py): open, check and stop the moteus."""
+    return MoteusPlant(settings.port, moteus_config(settings)).open()
