@@ -5,6 +5,7 @@ exit code and the message."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -13,12 +14,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from ddpg_control.cli.main import main
 from ddpg_control.runtime.errors import ConfigError
 from hardware.drivers import get_driver
+from hardware.profile import DeviceProfile
 
 pytest.importorskip("moteus")
 
@@ -161,3 +165,21 @@ def test_without_the_moteus_package_the_driver_names_the_extra(
     )
     with pytest.raises(ConfigError, match=r"--driver moteus needs .*ddpg-control\[moteus\]"):
         get_driver("moteus").check_installed()
+
+
+def test_calibrate_through_the_moteus_plant_writes_a_profile_run_can_use(
+    start_driver_emulator: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu = start_driver_emulator("moteus", start_angle_rad=math.pi)
+    profile = tmp_path / "moteus.toml"
+    argv = ["calibrate", "--device", emu.port, "--driver", "moteus", "--profile", str(profile)]
+    extra = ["--seconds", "0.3", "--step-seconds", "1.2", "--gravity-torque", "5"]
+    assert main([*argv, *extra]) == 0, capsys.readouterr().err
+    saved = DeviceProfile.load(profile)
+    assert (saved.driver, saved.device_id, saved.baud) == ("moteus", 1, 921_600)
+    assert abs(math.remainder(saved.upright_offset_rad, 2 * math.pi)) < 0.01  # revolutions -> rad
+    assert saved.direction == 1
+    assert saved.torque_scale == pytest.approx(1.0, rel=0.05)  # the emulator takes N*m as is
+    assert saved.options["max_torque_nm"] == 2.0
+    summary = dict(item.split("=", 1) for item in emu.finish().split())
+    assert summary["last_command"] == "stop" and summary["applied_torque_nm"] == "0.0000"
