@@ -179,9 +179,10 @@ class MoteusPlant(Plant):
         try:
             self._loop.start()
             self._loop.call(self._connect(moteus), 5.0)
-            state = self._handshake()
-            self._check_mode_at_open(state)
+            values = self._handshake()
+            self._check_mode_at_open(values)
             self._stop_at_open()
+            self._last_state = self._joint_state(values)
         except BaseException:
             self.close()
             raise
@@ -302,11 +303,15 @@ class MoteusPlant(Plant):
         self._collect_command()
         result = self._query()
         if result is None:
-            if self._last_state is None:
-                raise PlantError(f"{self.name} on {self.port} did not answer its first query")
+            assert self._last_state is not None  # the handshake's
             return self._last_state
         values: dict[int, Any] = result.values
         self._check_mode(values)
+        state = self._joint_state(values)
+        self._last_state = state
+        return state
+
+    def _joint_state(self, values: dict[int, Any]) -> JointState:
         cal = self.config.calibration
         position_rad = float(values.get(_POSITION, math.nan)) * TWO_PI
         velocity_rad_s = float(values.get(_VELOCITY, math.nan)) * TWO_PI
@@ -316,7 +321,6 @@ class MoteusPlant(Plant):
             timestamp_s=time.monotonic(),
             status=int(values.get(_FAULT, 0)),
         )
-        self._last_state = state
         return state
 
     def apply(self, torque_nm: float) -> None:
