@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import ConfigError, PlantError, first_line
 from ddpg_control.runtime.validation import require
-from hardware.drivers.moteus.event_loop import CallTimeout, make_event_loop
+from hardware.drivers.moteus.event_loop import make_event_loop
 from hardware.drivers.moteus.registers import Mode, describe_fault, describe_mode
 from hardware.serial_config import Calibration, LinkStats, open_error
 
@@ -219,7 +219,7 @@ class MoteusPlant(Plant):
         for _ in range(self.config.handshake_attempts):
             try:
                 result = self._call(self._controller.query(), self.config.handshake_timeout_s)
-            except (CallTimeout, Exception) as exc:  # the vendor raises RuntimeError et al.
+            except Exception as exc:  # CallTimeout, the vendor's RuntimeError, serial errors
                 problem = first_line(exc)
                 continue
             if result is not None:
