@@ -49,12 +49,12 @@ log = logging.getLogger(__name__)
 #: The per-tick SYNC READ: Bus Watchdog (98) up to the end of Present Position (132 + 4).
 READ_START = Address.BUS_WATCHDOG
 READ_LENGTH = Address.PRESENT_POSITION + 4 - READ_START
-#: Unanswered reads in a row before the plant gives up.
-MAX_MISSED_READS = 2
 #: The stuck-sensor check counts only while more than this share of the current limit is applied:
 #: with 4096 counts a turn the position reads exactly the same while the pendulum balances against
 #: a small steady torque (an upright offset a little off), which is no fault.
 STUCK_CURRENT_SHARE = 0.5
+#: Pings before the plant decides no servo answers.
+PING_ATTEMPTS = 3
 #: After a REBOOT the servo needs a moment before it answers again.
 REBOOT_WAIT_S = 0.5
 
@@ -136,8 +136,11 @@ class DynamixelPlant(Plant):
 
     def _configure(self) -> None:
         settings = self.settings
-        model, result, _ = self._ph.ping(self._port, self.servo_id)
-        if result != self._sdk.COMM_SUCCESS:
+        for _ in range(PING_ATTEMPTS):  # the first packet after opening a port may be lost
+            model, result, _ = self._ph.ping(self._port, self.servo_id)
+            if result == self._sdk.COMM_SUCCESS:
+                break
+        else:
             raise PlantError(
                 f"no Dynamixel answers as ID {self.servo_id} on {settings.port} at "
                 f"{settings.baud} baud ({self._ph.getTxRxResult(result)}): check power, "
@@ -258,7 +261,7 @@ class DynamixelPlant(Plant):
             data, result, error = ph.readRx(port, self.servo_id, READ_LENGTH)
         if result != sdk.COMM_SUCCESS or len(data) != READ_LENGTH:
             self._missed += 1
-            if self._missed >= MAX_MISSED_READS or self._last_state is None:
+            if self._missed >= self.settings.max_missed_reads or self._last_state is None:
                 raise PlantError(
                     f"{self.name} stopped answering ({self._missed} reads in a row: "
                     f"{ph.getTxRxResult(result)}): check cable and power; its Bus Watchdog "

@@ -429,6 +429,7 @@ def moteus_config(settings: DeviceSettings) -> MoteusConfig:
         watchdog_timeout_s=settings.watchdog_ms / 1000.0,
         reply_timeout_s=reply_timeout_s(settings.period_s),
         clear_faults=settings.clear_faults,
+        max_missed_replies=settings.max_missed_reads,
         event_loop=str(settings.options.get("event_loop", DEFAULT_EVENT_LOOP)),
         calibration=Calibration(
             upright_offset_rad=settings.upright_offset_rad,

@@ -61,6 +61,10 @@ def bus() -> Iterator[Bus]:
     thread.start()
     port = sdk.PortHandler(path)
     assert port.openPort() and port.setBaudRate(1_000_000)
+    # The SDK polls its port without blocking while it waits for a reply; in this process that
+    # starves the emulator's thread of the GIL on a loaded machine. A 1 ms blocking read (what
+    # the plant's read_wait_ms does) changes how pyserial waits, not the SDK's packet code.
+    port.ser.timeout = 0.001
     try:
         yield Bus(servo, emulator, port, sdk.PacketHandler(2.0))
     finally:
@@ -118,7 +122,8 @@ def test_goal_current_moves_the_pendulum_and_the_table_refuses_what_a_servo_refu
     assert ph.write2ByteTxRx(port, 1, Address.GOAL_CURRENT, limit + 1)[1] == ErrorCode.DATA_LIMIT
     writer = sdk.GroupSyncWrite(port, ph, Address.GOAL_CURRENT, 2)
     writer.addParam(1, [limit & 0xFF, limit >> 8])
-    assert writer.txPacket() == sdk.COMM_SUCCESS
+    assert writer.txPacket() == sdk.COMM_SUCCESS  # no reply: a PING makes sure it arrived
+    assert ph.ping(port, 1)[1] == sdk.COMM_SUCCESS
     time.sleep(0.3)
     velocity, _, _ = ph.read4ByteTxRx(port, 1, Address.PRESENT_VELOCITY)
     assert 0 < velocity < 1 << 31  # turning counter-clockwise

@@ -144,9 +144,11 @@ def test_open_plant_takes_the_seam_settings(start_moteus: StartMoteus) -> None:
         watchdog_ms=80,
         torque_scale=2.0,
         options={"max_torque_nm": 3.0},
+        max_missed_reads=4,
     )
     with open_plant(settings) as plant:
         assert plant.max_torque_nm == pytest.approx(1.5)  # 3 device N*m / scale 2
+        assert isinstance(plant, MoteusPlant) and plant.config.max_missed_replies == 4
         plant.read()
         plant.apply(1.0)
         plant.read()
