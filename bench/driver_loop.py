@@ -49,7 +49,11 @@ while True:
 """
 
 #: Bytes of one tick's request and reply per driver, for the echo peer (request, reply).
-WIRE_BYTES = {"ddpg": (9, 33), "dynamixel": (14 + 16, 11 + 38)}
+WIRE_BYTES = {
+    "ddpg": (9, 33),
+    "dynamixel": (14 + 16, 11 + 38),
+    "moteus": (156, 76),  # the query and the command lines; OK, rcv, OK (with checksums)
+}
 
 
 def _dynamixel_return_delay(port: str, value: int) -> None:
@@ -135,6 +139,11 @@ def _open(row: Row, port: str, period_s: float) -> Plant:
 
         config = dataclasses.replace(serial_config(settings), max_missed_replies=1000)
         return SerialPlant(port, config).open()
+    if row.driver == "moteus":  # likewise
+        from hardware.drivers.moteus.plant import MoteusPlant, moteus_config
+
+        moteus = dataclasses.replace(moteus_config(settings), max_missed_replies=1000)
+        return MoteusPlant(port, moteus).open()
     plant: Plant = load(get_driver(row.driver).plant)(settings)
     return plant
 

@@ -162,6 +162,36 @@ DRIVERS: dict[str, DriverSpec] = {
             "watchdog",
         ),
     ),
+    "moteus": DriverSpec(
+        name="moteus",
+        summary="mjbots moteus over an fdcanusb or its UART, feed-forward torque (moteus)",
+        plant="hardware.drivers.moteus.plant:open_plant",
+        emulator="hardware.drivers.moteus.emulator:serve_emulator",
+        default_baud=921_600,  # moteus' UART; an fdcanusb ignores it
+        requires="moteus",
+        extra="moteus",
+        options={
+            "max_torque_nm": (
+                float,
+                2.0,
+                "the torque the moteus gives at its servo.max_current_A, N*m at the output",
+            ),
+            "event_loop": (
+                str,
+                "thread",
+                "how the synchronous loop calls the asyncio client: 'thread' (its own event-loop "
+                "thread) or 'inline' (run on the caller's thread; see bench/moteus_seam.py)",
+            ),
+        },
+        faults=(
+            "motor_driver",
+            "over_voltage",
+            "encoder",
+            "over_temperature",
+            "under_voltage",
+            "watchdog",
+        ),
+    ),
 }
 
 

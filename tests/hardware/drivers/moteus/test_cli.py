@@ -1,0 +1,185 @@
+"""End to end through a real pseudo-terminal: ``emulate --driver moteus`` and
+``run --device PTY --driver moteus`` as subprocesses, as a user runs them. The emulator's exit
+summary says what the moteus was left doing, so each test checks zero torque as well as the
+exit code and the message."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ddpg_control.cli.main import main
+from ddpg_control.runtime.errors import ConfigError
+from hardware.drivers import get_driver
+from hardware.profile import DeviceProfile
+
+pytest.importorskip("moteus")
+
+CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
+
+
+class MoteusEmulatorProcess:
+    def __init__(self, *options: str) -> None:
+        self.proc = subprocess.Popen(
+            [*CLI, "emulate", "--driver", "moteus", *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = self.proc.stdout.readline().strip()
+        assert self.port.startswith("/dev/"), self.finish()
+
+    def finish(self, timeout_s: float = 5.0) -> dict[str, str]:
+        """Stop it and return its exit summary as a dict."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=timeout_s)
+        match = re.search(r"^emulator: (.*)$", err, re.MULTILINE)
+        assert match, f"no emulator summary in:\n{err}"
+        return dict(item.split("=", 1) for item in match.group(1).split())
+
+
+@pytest.fixture
+def moteus_emulators() -> Iterator[list[MoteusEmulatorProcess]]:
+    started: list[MoteusEmulatorProcess] = []
+    yield started
+    for emu in started:
+        if emu.proc.poll() is None:
+            emu.proc.kill()
+            emu.proc.wait()
+
+
+def _start(started: list[MoteusEmulatorProcess], *options: str) -> MoteusEmulatorProcess:
+    emu = MoteusEmulatorProcess(*options)
+    started.append(emu)
+    return emu
+
+
+def _run(port: str, policy: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "run", "--device", port, "--driver", "moteus", "--policy", str(policy), "--quiet"]
+        + list(options),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _left_stopped(summary: dict[str, str]) -> bool:
+    return (
+        summary["last_command"] == "stop"
+        and summary["mode"] == "0"
+        and summary["applied_torque_nm"] == "0.0000"
+    )
+
+
+@pytest.mark.slow
+def test_run_swings_up_and_holds_through_the_moteus_emulator(
+    exported_policy: Path, moteus_emulators: list[MoteusEmulatorProcess], tmp_path: Path
+) -> None:
+    emu = _start(moteus_emulators)
+    telemetry = tmp_path / "moteus.csv"
+    result = _run(emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry))
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = emu.finish()
+    data = np.genfromtxt(telemetry, delimiter=",", names=True)
+    last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
+    assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
+    assert np.all(np.abs(last["angle_rad"]) < 0.1), np.abs(last["angle_rad"]).max()
+    assert _left_stopped(summary) and summary["watchdog_trips"] == "0", summary
+
+
+def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_loaded(
+    exported_policy: Path, moteus_emulators: list[MoteusEmulatorProcess]
+) -> None:
+    emu = _start(moteus_emulators, "--fault", "motor_driver", "--fault-after", "0.5")
+    # `run` in a fresh interpreter that then lists what it loaded: the vendor's package and its
+    # dependencies included, which the import contracts cannot see.
+    argv = ["run", "--device", emu.port, "--driver", "moteus", "--policy", str(exported_policy)]
+    code = (
+        "import sys\n"
+        "from ddpg_control.cli.main import main\n"
+        f"rc = main({argv + ['--quiet', '--duration', '10']!r})\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'onnx'})\n"
+        "learning = sorted(m for m in sys.modules if m.startswith('ddpg_control.learning'))\n"
+        "print('HEAVY', heavy + learning, 'MOTEUS', 'moteus' in sys.modules)\n"
+        "sys.exit(rc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "HEAVY [] MOTEUS True" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 3, result.stdout + result.stderr
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if "fault code" in line]
+    assert errors and all(
+        "moteus id 1 faulted: mode 1 (fault), fault code 33 (motor driver fault)" in line
+        for line in errors
+    ), result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert _left_stopped(emu.finish())
+
+
+def test_sigkill_of_the_host_lets_the_moteus_watchdog_stop_the_motor(
+    exported_policy: Path, moteus_emulators: list[MoteusEmulatorProcess]
+) -> None:
+    emu = _start(moteus_emulators)
+    host = subprocess.Popen(
+        [*CLI, "run", "--device", emu.port, "--driver", "moteus"]
+        + ["--policy", str(exported_policy), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert host.stderr is not None
+    host.stderr.readline()  # "running ..." once the policy is loaded
+    time.sleep(1.5)  # swinging, with torque on
+    os.kill(host.pid, signal.SIGKILL)
+    host.wait()
+    time.sleep(0.1 + 0.1)  # the 100 ms watchdog plus a margin
+    summary = emu.finish()
+    assert summary["last_command"] == "position"  # the host never said goodbye
+    assert summary["watchdog_trips"] == "1" and summary["mode"] == "11"
+    assert summary["applied_torque_nm"] == "0.0000"
+
+
+def test_without_the_moteus_package_the_driver_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "moteus" else real(name, *a)
+    )
+    with pytest.raises(ConfigError, match=r"--driver moteus needs .*ddpg-control\[moteus\]"):
+        get_driver("moteus").check_installed()
+
+
+def test_calibrate_through_the_moteus_plant_writes_a_profile_run_can_use(
+    start_driver_emulator: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu = start_driver_emulator("moteus", start_angle_rad=math.pi)
+    profile = tmp_path / "moteus.toml"
+    argv = ["calibrate", "--device", emu.port, "--driver", "moteus", "--profile", str(profile)]
+    extra = ["--seconds", "0.3", "--step-seconds", "1.2", "--gravity-torque", "5"]
+    assert main([*argv, *extra]) == 0, capsys.readouterr().err
+    saved = DeviceProfile.load(profile)
+    assert (saved.driver, saved.device_id, saved.baud) == ("moteus", 1, 921_600)
+    assert abs(math.remainder(saved.upright_offset_rad, 2 * math.pi)) < 0.01  # revolutions -> rad
+    assert saved.direction == 1
+    assert saved.torque_scale == pytest.approx(1.0, rel=0.05)  # the emulator takes N*m as is
+    assert saved.options["max_torque_nm"] == 2.0
+    summary = dict(item.split("=", 1) for item in emu.finish().split())
+    assert summary["last_command"] == "stop" and summary["applied_torque_nm"] == "0.0000"
