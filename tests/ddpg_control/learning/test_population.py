@@ -158,3 +158,20 @@ def test_early_stop_fires_when_the_best_member_is_confirmed(tmp_path: Path) -> N
     payload = load_checkpoint(tmp_path / "stop" / BEST_CHECKPOINT)
     assert payload["progress"]["eval_episodes"] == 2
     assert payload["population"]["member"] == result.member
+
+
+def test_a_population_last_checkpoint_is_refused_where_one_learner_is_expected(
+    tmp_path: Path,
+) -> None:
+    train(short_config(("total_steps", 200)), pendulum, tmp_path / "pop", tensorboard=False)
+    last = tmp_path / "pop" / LAST_CHECKPOINT
+    with pytest.raises(CheckpointError, match="population of 3 learners; use the run"):
+        load_actor(last)
+    with pytest.raises(CheckpointError, match="population of 3 learners; resume it with"):
+        train(
+            short_config(("population", 1)),
+            pendulum,
+            tmp_path / "pop",
+            resume_from=last,
+            tensorboard=False,
+        )
