@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ddpg_control.learning.agent import DDPGAgent, Exploration, actor_policy
+from ddpg_control.learning.agent import DDPGAgent, Exploration
 from ddpg_control.learning.checkpoint import (
     architecture_of,
     describe_env,
@@ -32,7 +32,7 @@ from ddpg_control.learning.checkpoint import (
 )
 from ddpg_control.learning.config import TrainConfig
 from ddpg_control.learning.early_stop import EvalOutcome, GoalReached, make_stop_rule
-from ddpg_control.learning.evaluation import EvalResult, evaluate
+from ddpg_control.learning.evaluation import EvalResult
 from ddpg_control.learning.evaluator import EVAL_SEED
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.noise import make_noise
@@ -56,6 +56,46 @@ def member_seed(seed: int, member: int) -> int:
     if member == 0:
         return seed
     return int(np.random.SeedSequence(seed, spawn_key=(member,)).generate_state(1)[0])
+
+
+#: Confirming and final evaluations run this many episodes side by side (at least one env per
+#: member): one batched actor call per step for all of them.
+LOCKSTEP_ENVS = 10
+
+#: A batched policy: observations ``[n, obs_dim]`` -> torques ``[n, act_dim]`` in N*m.
+BatchPolicy = Callable[[np.ndarray], np.ndarray]
+
+
+def evaluate_lockstep(policy: BatchPolicy, envs: list[Any], episodes: int, seed: int) -> EvalResult:
+    """:func:`~ddpg_control.learning.evaluation.evaluate` with ``len(envs)`` episodes at a time:
+    episode i still starts from ``reset(seed=seed + i)``, so the figures compare."""
+    returns = np.zeros(episodes)
+    shape = envs[0].action_space.shape
+    for first in range(0, episodes, len(envs)):
+        batch = list(range(first, min(first + len(envs), episodes)))
+        obs = np.stack([envs[j].reset(seed=seed + i)[0] for j, i in enumerate(batch)])
+        running = list(range(len(batch)))
+        while running:
+            actions = policy(obs).astype(np.float32)
+            still = []
+            for j in running:
+                o, reward, terminated, truncated, _ = envs[j].step(actions[j].reshape(shape))
+                obs[j] = o
+                returns[batch[j]] += float(reward)
+                if not (terminated or truncated):
+                    still.append(j)
+            running = still
+    return EvalResult(float(returns.mean()), float(returns.std()), tuple(returns.tolist()))
+
+
+def actor_batch_policy(actor: Actor) -> BatchPolicy:
+    actor.eval()
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return actor(torch.from_numpy(obs.astype(np.float32))).numpy()
+
+    return policy
 
 
 class Member:
@@ -107,6 +147,9 @@ class PopulationTrainer:
             exploration = Exploration(config.learning_starts, member.noise, member.rng)
             agents.append(DDPGAgent(self.arch, config.agent, exploration))
         self.agent = StackedAgent(self.arch, config.agent, agents)
+        extra = [env_factory() for _ in range(LOCKSTEP_ENVS - size)]
+        #: The envs confirming and final evaluations run side by side.
+        self.lockstep_envs = [m.eval_env for m in self.members] + extra
         self.stop_rule = make_stop_rule(config.stop)
         self.env_steps = 0
         self.best_return: float | None = None
@@ -123,7 +166,8 @@ class PopulationTrainer:
     def close(self) -> None:
         for m in self.members:
             m.env.close()
-            m.eval_env.close()
+        for env in self.lockstep_envs:
+            env.close()
 
     # -- rollout and update ------------------------------------------------------------------
     def step(self) -> list[tuple[int, float]]:
@@ -179,18 +223,15 @@ class PopulationTrainer:
         self.eval_time_s += time.perf_counter() - start
         return [EvalResult(float(r.mean()), float(r.std()), tuple(r.tolist())) for r in returns]
 
-    def member_actor(self, k: int) -> Actor:
-        actor = Actor(self.arch)
-        actor.load_state_dict(self.agent.member_networks(k)["actor"])
-        return actor
+    def evaluate_member(self, k: int, episodes: int) -> EvalResult:
+        return evaluate_lockstep(
+            lambda obs: self.agent.act_member(k, obs), self.lockstep_envs, episodes, EVAL_SEED
+        )
 
     def confirm(self, k: int) -> EvalResult:
         """Member k over ``final_eval_episodes``, as the single learner confirms."""
         start = time.perf_counter()
-        env = self.members[k].eval_env
-        result = evaluate(
-            actor_policy(self.member_actor(k)), env, self.config.final_eval_episodes, EVAL_SEED
-        )
+        result = self.evaluate_member(k, self.config.final_eval_episodes)
         self.eval_time_s += time.perf_counter() - start
         log.info(
             "step %d: member %d confirming evaluation %.1f", self.env_steps, k, result.mean_return
@@ -306,11 +347,12 @@ class PopulationTrainer:
         best_state = load_checkpoint(best_path)
         actor = Actor(architecture_of(best_state, best_path))
         actor.load_state_dict(best_state["networks"]["actor"])
-        env = self.members[0].eval_env
-        final = evaluate(actor_policy(actor), env, episodes, EVAL_SEED)
+        final = evaluate_lockstep(
+            actor_batch_policy(actor), self.lockstep_envs, episodes, EVAL_SEED
+        )
         winner = int(best_state["population"]["member"])
         k = self.last_best
-        last = evaluate(actor_policy(self.member_actor(k)), env, episodes, EVAL_SEED)
+        last = self.evaluate_member(k, episodes)
         if last.mean_return > final.mean_return:
             final, winner = last, k
             best_state = self.member_state(k, last.mean_return, len(last.returns))

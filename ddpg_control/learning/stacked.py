@@ -149,6 +149,15 @@ class StackedAgent:
         out = self.max_torque_nm * torch.tanh(self.actor(x))
         return out.squeeze(1).numpy().astype(np.float64)
 
+    @torch.inference_mode()
+    def act_member(self, k: int, obs: np.ndarray) -> np.ndarray:
+        """mu_k on a batch: ``[n, obs_dim]`` -> ``[n, act_dim]`` float64, N*m."""
+        net = StackedMLP(
+            [w[k : k + 1] for w in self.actor.weights], [b[k : k + 1] for b in self.actor.biases]
+        )
+        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)).unsqueeze(0)
+        return (self.max_torque_nm * torch.tanh(net(x)))[0].numpy().astype(np.float64)
+
     def update(self, batch: Batch) -> np.ndarray:
         """One gradient step per member on its own batch (arrays ``[K, batch, ...]``), then the
         soft target updates. Returns ``[K, 3]``: critic loss, actor loss, mean Q per member."""

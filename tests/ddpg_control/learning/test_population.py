@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from ddpg_control.learning.agent import DDPGAgent, Exploration
+from ddpg_control.learning.agent import DDPGAgent, Exploration, actor_policy
 from ddpg_control.learning.checkpoint import load_actor, load_checkpoint
 from ddpg_control.learning.config import AgentConfig, TrainConfig, with_overrides
-from ddpg_control.learning.networks import Architecture
+from ddpg_control.learning.evaluation import evaluate
+from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.noise import GaussianNoise
-from ddpg_control.learning.population import member_seed
+from ddpg_control.learning.population import actor_batch_policy, evaluate_lockstep, member_seed
 from ddpg_control.learning.replay_buffer import Batch
 from ddpg_control.learning.stacked import StackedAgent
 from ddpg_control.learning.trainer import train
@@ -175,3 +176,14 @@ def test_a_population_last_checkpoint_is_refused_where_one_learner_is_expected(
             resume_from=last,
             tensorboard=False,
         )
+
+
+def test_lockstep_evaluation_matches_the_one_episode_at_a_time_evaluation() -> None:
+    torch.manual_seed(0)
+    actor = Actor(Architecture(3, 1, (16, 16), 2.0))
+    envs = [pendulum() for _ in range(3)]
+    lockstep = evaluate_lockstep(actor_batch_policy(actor), envs, episodes=5, seed=11)
+    one_by_one = evaluate(actor_policy(actor), envs[0], episodes=5, seed=11)
+    np.testing.assert_allclose(lockstep.returns, one_by_one.returns, rtol=1e-4)
+    for env in envs:
+        env.close()
