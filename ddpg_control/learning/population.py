@@ -58,10 +58,6 @@ def member_seed(seed: int, member: int) -> int:
     return int(np.random.SeedSequence(seed, spawn_key=(member,)).generate_state(1)[0])
 
 
-#: Confirming and final evaluations run this many episodes side by side (at least one env per
-#: member): one batched actor call per step for all of them.
-LOCKSTEP_ENVS = 10
-
 #: A batched policy: observations ``[n, obs_dim]`` -> torques ``[n, act_dim]`` in N*m.
 BatchPolicy = Callable[[np.ndarray], np.ndarray]
 
@@ -147,9 +143,9 @@ class PopulationTrainer:
             exploration = Exploration(config.learning_starts, member.noise, member.rng)
             agents.append(DDPGAgent(self.arch, config.agent, exploration))
         self.agent = StackedAgent(self.arch, config.agent, agents)
-        extra = [env_factory() for _ in range(LOCKSTEP_ENVS - size)]
-        #: The envs confirming and final evaluations run side by side.
-        self.lockstep_envs = [m.eval_env for m in self.members] + extra
+        #: Confirming and final evaluations run K episodes side by side on the members'
+        #: evaluation envs, one batched actor call per step for all of them.
+        self.lockstep_envs = [m.eval_env for m in self.members]
         self.stop_rule = make_stop_rule(config.stop)
         self.env_steps = 0
         self.best_return: float | None = None
@@ -166,8 +162,7 @@ class PopulationTrainer:
     def close(self) -> None:
         for m in self.members:
             m.env.close()
-        for env in self.lockstep_envs:
-            env.close()
+            m.eval_env.close()
 
     # -- rollout and update ------------------------------------------------------------------
     def step(self) -> list[tuple[int, float]]:
