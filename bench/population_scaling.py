@@ -11,6 +11,11 @@ population code path (``population = 1`` takes the single-learner trainer, so K 
 periodic evaluation (``--eval-episodes`` deterministic episodes from EVAL_SEED + i).
 
     .venv/bin/python bench/population_scaling.py --steps 5000 --rounds 2
+    .venv/bin/python bench/population_scaling.py --update-only --rounds 5
+
+``--update-only`` times the update alone (the issue's figures): one :meth:`StackedAgent.update`
+of K 64-64 learners at batch 128 on fixed random batches, against one
+:meth:`DDPGAgent.update` (the single-learner path) measured in the same round, interleaved.
 """
 
 from __future__ import annotations
@@ -20,14 +25,76 @@ import csv
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium
+import numpy as np
 import torch
 
-from ddpg_control.learning.config import TrainConfig, with_overrides
+from ddpg_control.learning.agent import DDPGAgent, Exploration
+from ddpg_control.learning.config import AgentConfig, TrainConfig, with_overrides
+from ddpg_control.learning.networks import Architecture
+from ddpg_control.learning.noise import GaussianNoise
 from ddpg_control.learning.population import PopulationTrainer
 from ddpg_control.learning.population_log import PopulationLog
+from ddpg_control.learning.replay_buffer import Batch
+from ddpg_control.learning.stacked import StackedAgent
+
+ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(64, 64), max_torque_nm=2.0)
+
+
+def agent(seed: int) -> DDPGAgent:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    return DDPGAgent(ARCH, AgentConfig(), Exploration(0, GaussianNoise(1, 0.1, rng), rng))
+
+
+def batch(size: int, rng: np.random.Generator) -> Batch:
+    return Batch(
+        rng.normal(size=(size, 128, 3)).astype(np.float32),
+        rng.uniform(-2, 2, size=(size, 128, 1)).astype(np.float32),
+        rng.normal(size=(size, 128)).astype(np.float32),
+        rng.normal(size=(size, 128, 3)).astype(np.float32),
+        np.zeros((size, 128), dtype=np.float32),
+    )
+
+
+def time_updates(update: Callable[[Batch], object], data: Batch, repeats: int) -> float:
+    """Mean ms per call of ``update(data)``, after a warm-up."""
+    for _ in range(20):
+        update(data)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        update(data)
+    return (time.perf_counter() - start) / repeats * 1e3
+
+
+def update_only(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(0)
+    single = agent(0)
+    one = Batch(*(part[0] for part in batch(1, rng)))
+    stacked = {
+        k: StackedAgent(ARCH, AgentConfig(), [agent(s) for s in range(k)]) for k in args.sizes
+    }
+    data = {k: batch(k, rng) for k in args.sizes}
+    ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
+    print("| round | single-learner ms | " + " | ".join(f"K={k} ms (x)" for k in args.sizes) + " |")
+    print("|---" * (len(args.sizes) + 2) + "|")
+    for rnd in range(1, args.rounds + 1):
+        base = time_updates(single.update, one, args.repeats)
+        cells = []
+        for k in args.sizes:
+            ms = time_updates(stacked[k].update, data[k], args.repeats)
+            ratios[k].append(ms / base)
+            cells.append(f"{ms:.2f} ({ms / base:.2f})")
+        print(f"| {rnd} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
+    print()
+    for k, values in ratios.items():
+        print(
+            f"K = {k}: median {statistics.median(values):.2f}x one single-learner update "
+            f"(rounds {min(values):.2f}-{max(values):.2f})"
+        )
 
 
 def run_once(size: int, args: argparse.Namespace) -> tuple[float, float, list[float], float]:
@@ -70,8 +137,13 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=1000)
     parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--update-only", action="store_true", help="time the update alone")
+    parser.add_argument("--repeats", type=int, default=300, help="updates per timing")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.update_only:
+        update_only(args)
+        return
 
     ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
     print("| round | K | train s | x K=1 | per learner s | choose s | member returns | best.pt |")
