@@ -140,6 +140,9 @@ def test_population_is_deterministic_and_resumes_exactly(tmp_path: Path) -> None
     )
     assert result.env_steps == 400
     assert_same_population(tmp_path / "a" / LAST_CHECKPOINT, tmp_path / "split" / LAST_CHECKPOINT)
+    with (tmp_path / "split" / "metrics.csv").open() as fh:
+        rows = [(int(r["env_steps"]), int(r["member"])) for r in csv.DictReader(fh)]
+    assert rows == [(steps, k) for steps in (200, 400) for k in range(3)]
     with pytest.raises(CheckpointError, match="population of 3"):
         train(
             short_config(("population", 2), ("total_steps", 600)),
