@@ -35,7 +35,7 @@ import torch
 
 from ddpg_control.learning.agent import actor_policy
 from ddpg_control.learning.checkpoint import load_actor
-from ddpg_control.learning.config import TrainConfig, with_overrides
+from ddpg_control.learning.config import TrainConfig, parse_override, with_overrides
 from ddpg_control.learning.evaluation import evaluate
 from ddpg_control.learning.evaluator import EVAL_SEED
 from ddpg_control.learning.trainer import train
@@ -71,6 +71,7 @@ def run_ours(seed: int, args: argparse.Namespace) -> Outcome:
             ("eval_every_steps", args.eval_every),
             ("eval_episodes", args.eval_episodes),
             ("torch_threads", args.threads),
+            *(parse_override(text) for text in args.ours_set),
         ],
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,6 +159,13 @@ def main() -> None:
     parser.add_argument("--final-episodes", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1, help="torch threads for both")
     parser.add_argument("--skip-sb3", action="store_true")
+    parser.add_argument(
+        "--ours-set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override our config, e.g. --ours-set population=4 (repeatable)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 

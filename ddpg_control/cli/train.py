@@ -35,6 +35,14 @@ def add_parser(subparsers: Any) -> None:
         help="maximum environment steps (default 20000; training stops earlier "
         "once the goal return is reached)",
     )
+    p.add_argument(
+        "--population",
+        type=whole_number,
+        metavar="K",
+        help="train K independent learners side by side (networks stacked, each its own "
+        "seed, env, replay buffer and noise) and deliver the best as best.pt; "
+        "--total-steps counts steps per learner (default 1)",
+    )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
     p.add_argument(
         "--set",
@@ -85,6 +93,7 @@ def resolve_config(args: argparse.Namespace, base: Any = None) -> Any:
         ("total_steps", args.total_steps),
         ("env.preset", args.preset),
         ("env.randomize", args.randomize),
+        ("population", args.population),
     ):
         if value is not None:
             overrides.append((key, value))
@@ -153,4 +162,9 @@ def run(args: argparse.Namespace) -> int:
         f"best.pt:    mean return {final.mean_return:.1f} +- {final.std_return:.1f} "
         f"over {len(final.returns)} deterministic episodes"
     )
+    if result.member is not None:
+        print(
+            f"population: {result.population} learners; best.pt is member {result.member} "
+            f"(seed {result.member_seed})"
+        )
     return 0

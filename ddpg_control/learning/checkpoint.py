@@ -27,7 +27,7 @@ import torch
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.runtime.errors import CheckpointError, first_line
 from ddpg_control.runtime.files import replacing
-from ddpg_control.runtime.run_layout import LAST_CHECKPOINT
+from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 FORMAT_VERSION = 1
 
@@ -69,6 +69,7 @@ def architecture_of(payload: dict[str, Any], path: Path | None = None) -> Archit
 def load_actor(path: Path) -> tuple[Actor, dict[str, Any]]:
     """Rebuild the trained actor (eval mode, CPU) and return it with the checkpoint payload."""
     payload = load_checkpoint(path)
+    _refuse_population_state(payload, path, f"use the run's {BEST_CHECKPOINT}, one learner")
     actor = Actor(architecture_of(payload, path))
     try:
         actor.load_state_dict(payload["networks"]["actor"], strict=True)
@@ -85,6 +86,7 @@ def load_resumable(path: Path, arch: Architecture) -> dict[str, Any]:
     """Read a checkpoint that a run with architecture ``arch`` can resume from: a ``last.pt``,
     which holds the optimizers and the replay buffer."""
     payload = load_checkpoint(path)
+    _refuse_population_state(payload, path, "resume it with the run's own --population")
     if architecture_of(payload, path) != arch:
         raise CheckpointError(
             f"checkpoint '{path}' was trained with another architecture "
@@ -96,6 +98,15 @@ def load_resumable(path: Path, arch: Architecture) -> dict[str, Any]:
             f"{LAST_CHECKPOINT}"
         )
     return payload
+
+
+def _refuse_population_state(payload: dict[str, Any], path: Path, hint: str) -> None:
+    """A population's last.pt holds K stacked learners, not one."""
+    population = payload.get("population")
+    if isinstance(population, dict) and "members" in population:
+        raise CheckpointError(
+            f"checkpoint '{path}' holds a population of {population.get('size')} learners; {hint}"
+        )
 
 
 def describe_env(env: Any, randomize: bool = False) -> dict[str, Any]:

@@ -169,6 +169,9 @@ class TrainConfig:
     final_eval_episodes: int = 100
     #: Torch intra-op threads; 1 is fastest for these small networks.
     torch_threads: int = 1
+    #: Independent learners trained side by side, their networks stacked; the best member is
+    #: delivered as best.pt (:mod:`ddpg_control.learning.population`). 1: a single learner.
+    population: int = 1
     env: EnvConfig = field(default_factory=EnvConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)
@@ -191,7 +194,13 @@ class TrainConfig:
             "buffer_size",
             f"must be >= agent.batch_size ({self.agent.batch_size}), got {self.buffer_size}",
         )
-        for key in ("eval_every_steps", "eval_episodes", "final_eval_episodes", "torch_threads"):
+        for key in (
+            "eval_every_steps",
+            "eval_episodes",
+            "final_eval_episodes",
+            "torch_threads",
+            "population",
+        ):
             value = getattr(self, key)
             _require(value > 0, key, f"must be > 0, got {value}")
 

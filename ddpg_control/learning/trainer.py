@@ -65,6 +65,10 @@ class TrainResult:
     best_eval_return: float | None
     final_eval: EvalResult
     stopped_early: bool
+    #: Population runs: how many members, and which member (and its seed) is best.pt.
+    population: int = 1
+    member: int | None = None
+    member_seed: int | None = None
 
 
 class _Trainer:
@@ -304,6 +308,10 @@ def train(
     ``resume_from`` (a ``last.pt``) training continues where that checkpoint stopped.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
+    if config.population > 1:
+        return _train_population(
+            config, env_factory, run_dir, resume_from, on_progress, tensorboard
+        )
     trainer = _Trainer(config, env_factory, run_dir)
     try:
         if resume_from is not None:
@@ -319,5 +327,37 @@ def train(
             return trainer.run(runlog, on_progress)
         finally:
             runlog.close()
+    finally:
+        trainer.close()
+
+
+def _train_population(
+    config: TrainConfig,
+    env_factory: EnvFactory,
+    run_dir: Path,
+    resume_from: Path | None,
+    on_progress: Callable[[Progress], None] | None,
+    tensorboard: bool,
+) -> TrainResult:
+    """:func:`train` for ``config.population`` > 1 (:mod:`ddpg_control.learning.population`)."""
+    from ddpg_control.learning.population import PopulationTrainer
+    from ddpg_control.learning.population_log import PopulationLog
+
+    trainer = PopulationTrainer(config, env_factory, run_dir)
+    try:
+        if resume_from is not None:
+            trainer.restore(resume_from)
+            if trainer.env_steps >= config.total_steps:
+                raise ConfigError(
+                    f"the checkpoint is already at step {trainer.env_steps}; pass a "
+                    f"larger --total-steps (now {config.total_steps}) to continue training"
+                )
+        (run_dir / CONFIG_FILE).write_text(to_toml(config), encoding="utf-8")
+        runlog = PopulationLog(run_dir, trainer.seeds, tensorboard=tensorboard)
+        try:
+            result: TrainResult = trainer.run(runlog, on_progress)
+        finally:
+            runlog.close(trainer.best_member)
+        return result
     finally:
         trainer.close()

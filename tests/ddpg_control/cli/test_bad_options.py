@@ -55,6 +55,8 @@ ROWS: list[tuple[list[str], str]] = [
     (["train", "--total-steps", "1e3"], "--total-steps"),
     (["train", "--total-steps", "0"], "total_steps"),
     (["train", "--total-steps", "-5"], "total_steps"),
+    (["train", "--population", "many"], "--population"),
+    (["train", "--population", "0"], "population"),
     (["train", "--config", "missing.toml"], "missing.toml"),
     (["train", "--config", A_FOLDER], A_FOLDER),
     (["train", "--config", A_FILE], A_FILE),  # not TOML

@@ -117,3 +117,14 @@ def test_an_env_the_trainer_cannot_drive_is_refused_before_training(
     assert f"cannot train on {env_id}: " in message and problem in message
     assert "Pendulum-v1 or PyBulletPendulum-v0" in message
     assert not Path("runs").exists()
+
+
+def test_population_on_the_pybullet_pendulum_delivers_a_policy_export_takes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["train", "--name", "pop", "--population", "2", "--env", "PyBulletPendulum-v0"]
+    assert main([*args, "--preset", "realistic", "--randomize", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "population: 2 learners; best.pt is member" in out
+    assert main(["export", "--onnx"]) == 0
+    assert Path("runs/pop/policy.onnx").is_file()

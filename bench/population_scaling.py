@@ -1,0 +1,170 @@
+"""Population training: wall-clock of K = 1, 2, 4, 8, 16 stacked learners for the same step budget.
+
+Every K trains on Pendulum-v1 for ``--steps`` env steps per member (no early stop), one after
+the other in this process, with the same seed and torch thread count; the rounds repeat the
+whole sweep so load from other work on the machine hits every K alike. "train s" is the
+trainer's own clock (rollout, updates, the periodic evaluations of all members and the
+checkpoints; not the final 100-episode choice of best.pt, reported apart as "choose s").
+The ratio is to K = 1 *in the same round*: the cost of K learners against one, on the
+population code path (``population = 1`` takes the single-learner trainer, so K = 1 here is
+``population = 1`` run through :class:`PopulationTrainer` directly). Per member: its last
+periodic evaluation (``--eval-episodes`` deterministic episodes from EVAL_SEED + i).
+
+    .venv/bin/python bench/population_scaling.py --steps 5000 --rounds 2
+    .venv/bin/python bench/population_scaling.py --update-only --rounds 5
+
+``--update-only`` times the update alone (the issue's figures): one :meth:`StackedAgent.update`
+of K 64-64 learners at batch 128 on fixed random batches, against one
+:meth:`DDPGAgent.update` (the single-learner path) measured in the same round, interleaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import gymnasium
+import numpy as np
+import torch
+
+from ddpg_control.learning.agent import DDPGAgent, Exploration
+from ddpg_control.learning.config import AgentConfig, TrainConfig, with_overrides
+from ddpg_control.learning.networks import Architecture
+from ddpg_control.learning.noise import GaussianNoise
+from ddpg_control.learning.population import PopulationTrainer
+from ddpg_control.learning.population_log import PopulationLog
+from ddpg_control.learning.replay_buffer import Batch
+from ddpg_control.learning.stacked import StackedAgent
+
+ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(64, 64), max_torque_nm=2.0)
+
+
+def agent(seed: int) -> DDPGAgent:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    return DDPGAgent(ARCH, AgentConfig(), Exploration(0, GaussianNoise(1, 0.1, rng), rng))
+
+
+def batch(size: int, rng: np.random.Generator) -> Batch:
+    return Batch(
+        rng.normal(size=(size, 128, 3)).astype(np.float32),
+        rng.uniform(-2, 2, size=(size, 128, 1)).astype(np.float32),
+        rng.normal(size=(size, 128)).astype(np.float32),
+        rng.normal(size=(size, 128, 3)).astype(np.float32),
+        np.zeros((size, 128), dtype=np.float32),
+    )
+
+
+def time_updates(update: Callable[[Batch], object], data: Batch, repeats: int) -> float:
+    """Mean ms per call of ``update(data)``, after a warm-up."""
+    for _ in range(20):
+        update(data)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        update(data)
+    return (time.perf_counter() - start) / repeats * 1e3
+
+
+def update_only(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(0)
+    single = agent(0)
+    one = Batch(*(part[0] for part in batch(1, rng)))
+    stacked = {
+        k: StackedAgent(ARCH, AgentConfig(), [agent(s) for s in range(k)]) for k in args.sizes
+    }
+    data = {k: batch(k, rng) for k in args.sizes}
+    ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
+    print("| round | single-learner ms | " + " | ".join(f"K={k} ms (x)" for k in args.sizes) + " |")
+    print("|---" * (len(args.sizes) + 2) + "|")
+    for rnd in range(1, args.rounds + 1):
+        base = time_updates(single.update, one, args.repeats)
+        cells = []
+        for k in args.sizes:
+            ms = time_updates(stacked[k].update, data[k], args.repeats)
+            ratios[k].append(ms / base)
+            cells.append(f"{ms:.2f} ({ms / base:.2f})")
+        print(f"| {rnd} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
+    print()
+    for k, values in ratios.items():
+        print(
+            f"K = {k}: median {statistics.median(values):.2f}x one single-learner update "
+            f"(rounds {min(values):.2f}-{max(values):.2f})"
+        )
+
+
+def run_once(size: int, args: argparse.Namespace) -> tuple[float, float, list[float], float]:
+    """(train s, choose s, last evaluation per member, delivered return over 100 episodes)."""
+    config = with_overrides(
+        TrainConfig(),
+        [
+            ("seed", args.seed),
+            ("total_steps", args.steps),
+            ("eval_every_steps", args.eval_every),
+            ("eval_episodes", args.eval_episodes),
+            ("torch_threads", args.threads),
+            ("stop.metric", "none"),
+        ],
+    )
+    # PopulationTrainer takes population from the config; K = 1 is allowed here on purpose.
+    config = TrainConfig.from_dict({**config.to_dict(), "population": size})
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp)
+        trainer = PopulationTrainer(config, lambda: gymnasium.make("Pendulum-v1"), run_dir)
+        runlog = PopulationLog(run_dir, trainer.seeds, tensorboard=False)
+        try:
+            start = time.perf_counter()
+            result = trainer.run(runlog, None)
+            total = time.perf_counter() - start
+        finally:
+            trainer.close()
+        with (run_dir / "metrics.csv").open() as fh:
+            rows = list(csv.DictReader(fh))
+        last = [float(r["eval_return_mean"]) for r in rows[-size:]]
+    return result.wall_time_s, total - result.wall_time_s, last, result.final_eval.mean_return
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument("--steps", type=int, default=5000, help="env steps per member")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--eval-episodes", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--update-only", action="store_true", help="time the update alone")
+    parser.add_argument("--repeats", type=int, default=300, help="updates per timing")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.update_only:
+        update_only(args)
+        return
+
+    ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
+    print("| round | K | train s | x K=1 | per learner s | choose s | member returns | best.pt |")
+    print("|---|---|---|---|---|---|---|---|")
+    for rnd in range(1, args.rounds + 1):
+        base: float | None = None
+        for size in args.sizes:
+            train_s, choose_s, members, delivered = run_once(size, args)
+            base = train_s if base is None else base
+            ratios[size].append(train_s / base)
+            print(
+                f"| {rnd} | {size} | {train_s:.1f} | {train_s / base:.2f} | {train_s / size:.2f} "
+                f"| {choose_s:.1f} | {' '.join(f'{r:.0f}' for r in members)} | "
+                f"{delivered:.1f} |",
+                flush=True,
+            )
+    print()
+    for size, values in ratios.items():
+        spread = f"{min(values):.2f}-{max(values):.2f}"
+        print(f"K = {size}: median {statistics.median(values):.2f}x K=1 (rounds: {spread})")
+
+
+if __name__ == "__main__":
+    main()

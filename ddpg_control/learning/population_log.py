@@ -1,0 +1,131 @@
+"""What a population run leaves besides checkpoints: ``metrics.csv`` with one row per member per
+evaluation (the single learner's columns plus ``member`` and ``member_seed``), TensorBoard
+scalars per member, and ``learning_curve.png`` with every member as a thin line and the
+delivered member drawn bold."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ddpg_control.learning.run_log import CURVE_FILE, METRICS_FILE, TENSORBOARD_DIR, EvalRow
+
+log = logging.getLogger(__name__)
+
+#: The columns a population's metrics.csv adds after the single learner's.
+MEMBER_COLUMNS = ("member", "member_seed")
+
+
+class PopulationLog:
+    """Appends to the run directory's metrics; :meth:`close` draws the learning curve."""
+
+    def __init__(self, run_dir: Path, seeds: list[int], tensorboard: bool = True) -> None:
+        self.run_dir = run_dir
+        self.seeds = seeds
+        self.episode_steps: list[list[int]] = [[] for _ in seeds]
+        self.episode_returns: list[list[float]] = [[] for _ in seeds]
+        #: (member, row) for every evaluation row, earlier runs' rows first when resuming.
+        self.eval_rows: list[tuple[int, EvalRow]] = []
+        self._writer: Any = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(log_dir=str(run_dir / TENSORBOARD_DIR))
+        self._csv_path = run_dir / METRICS_FILE
+        self._load_existing_rows()
+
+    def _load_existing_rows(self) -> None:
+        if not self._csv_path.is_file():
+            return
+        casts = {f.name: int if f.type == "int" else float for f in fields(EvalRow)}
+        with self._csv_path.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                try:
+                    values = {name: cast(row[name]) for name, cast in casts.items()}
+                    self.eval_rows.append((int(row["member"]), EvalRow(**values)))  # type: ignore[arg-type]
+                except (KeyError, ValueError, TypeError):
+                    log.warning("ignoring an unreadable row in %s", self._csv_path)
+
+    def episode(self, member: int, env_steps: int, episode_return: float) -> None:
+        self.episode_steps[member].append(env_steps)
+        self.episode_returns[member].append(episode_return)
+        if self._writer is not None:
+            self._writer.add_scalar(f"member{member}/episode_return", episode_return, env_steps)
+
+    def update(self, env_steps: int, metrics: np.ndarray) -> None:
+        """``metrics``: ``[K, 3]`` critic loss, actor loss, mean Q per member."""
+        if self._writer is not None:
+            for k, (critic, actor, q) in enumerate(metrics.tolist()):
+                self._writer.add_scalar(f"member{k}/loss_critic", critic, env_steps)
+                self._writer.add_scalar(f"member{k}/loss_actor", actor, env_steps)
+                self._writer.add_scalar(f"member{k}/q_mean", q, env_steps)
+
+    def evaluation(self, rows: list[EvalRow]) -> None:
+        """One evaluation: row k is member k's."""
+        new_file = not self._csv_path.is_file()
+        with self._csv_path.open("a", newline="") as fh:
+            writer = csv.writer(fh)
+            if new_file:
+                writer.writerow([f.name for f in fields(EvalRow)] + list(MEMBER_COLUMNS))
+            for k, row in enumerate(rows):
+                writer.writerow([*asdict(row).values(), k, self.seeds[k]])
+                self.eval_rows.append((k, row))
+                if self._writer is not None:
+                    name = f"member{k}/eval_return_mean"
+                    self._writer.add_scalar(name, row.eval_return_mean, row.env_steps)
+        if self._writer is not None:
+            self._writer.flush()
+
+    def close(self, chosen: int | None) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self.plot(self.run_dir / CURVE_FILE, chosen)
+
+    def plot(self, path: Path, chosen: int | None) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+        for k in range(len(self.seeds)):
+            rows = [r for m, r in self.eval_rows if m == k]
+            if not rows:
+                continue
+            steps = [r.env_steps for r in rows]
+            means = [r.eval_return_mean for r in rows]
+            if k == chosen:
+                ax.plot(
+                    steps,
+                    means,
+                    "o-",
+                    color="C3",
+                    lw=2.2,
+                    ms=4,
+                    zorder=3,
+                    label=f"member {k} (seed {self.seeds[k]}): delivered as best.pt",
+                )
+            else:
+                ax.plot(
+                    steps,
+                    means,
+                    "-",
+                    color="0.45",
+                    lw=0.8,
+                    alpha=0.7,
+                    label="other members" if k == (1 if chosen == 0 else 0) else None,
+                )
+        ax.set_xlabel("environment steps (per member)")
+        ax.set_ylabel("deterministic evaluation return (mean)")
+        ax.set_title(f"{self.run_dir.name}: population of {len(self.seeds)}")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path)
+        plt.close(fig)

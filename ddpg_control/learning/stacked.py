@@ -1,0 +1,232 @@
+"""K independent DDPG learners as one: their networks stacked along a leading member axis.
+
+Every layer of K same-shaped MLPs is one weight tensor ``[K, in, out]`` and one bias
+``[K, 1, out]``; a forward pass over ``[K, batch, in]`` is one ``torch.baddbmm`` per layer for all
+K members, so the per-operation overhead (most of the time of a 64-64 update) is paid once,
+not K times. The update is :meth:`DDPGAgent.update`'s, member by member: each member's loss is
+its own batch mean, and the summed loss has exactly that member's gradient in that member's
+slice. Adam is elementwise, so one (fused) Adam over the stacked tensors is K independent Adams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ddpg_control.learning.agent import DDPGAgent
+from ddpg_control.learning.config import AgentConfig
+from ddpg_control.learning.networks import Architecture
+from ddpg_control.learning.replay_buffer import Batch
+
+
+class StackedMLP:
+    """K MLPs (Linear-ReLU-...-Linear) of one shape, as stacked tensors."""
+
+    def __init__(self, weights: list[torch.Tensor], biases: list[torch.Tensor]) -> None:
+        self.weights = weights  # [K, in, out] each
+        self.biases = biases  # [K, 1, out] each
+
+    @classmethod
+    def from_sequentials(cls, nets: Sequence[nn.Sequential]) -> StackedMLP:
+        layers = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
+        weights, biases = [], []
+        for i in range(len(layers[0])):
+            w = torch.stack([member[i].weight.detach().t() for member in layers]).contiguous()
+            b = torch.stack([member[i].bias.detach() for member in layers]).unsqueeze(1)
+            weights.append(w)
+            biases.append(b.contiguous())
+        return cls(weights, biases)
+
+    @property
+    def members(self) -> int:
+        return self.weights[0].shape[0]
+
+    def parameters(self) -> list[torch.Tensor]:
+        """Weights and biases interleaved, layer by layer: ``nn.Sequential.parameters()``'s
+        order."""
+        return [t for pair in zip(self.weights, self.biases, strict=True) for t in pair]
+
+    def requires_grad_(self, flag: bool) -> StackedMLP:
+        for t in self.parameters():
+            t.requires_grad_(flag)
+        return self
+
+    def clone(self) -> StackedMLP:
+        return StackedMLP(
+            [w.detach().clone() for w in self.weights], [b.detach().clone() for b in self.biases]
+        )
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """``[K, batch, in]`` -> ``[K, batch, out]``, member k through MLP k."""
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = torch.relu(x)
+        return x
+
+    def member_state(self, k: int) -> dict[str, torch.Tensor]:
+        """Member k as an ``nn.Sequential`` state dict (``0.weight``, ``0.bias``, ``2.weight``
+        ...)."""
+        state: dict[str, torch.Tensor] = {}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            state[f"{2 * i}.weight"] = w[k].detach().t().contiguous().clone()
+            state[f"{2 * i}.bias"] = b[k, 0].detach().clone()
+        return state
+
+    def load_member(self, k: int, state: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+                w[k].copy_(state[f"{2 * i}.weight"].t())
+                b[k, 0].copy_(state[f"{2 * i}.bias"])
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        state = {}
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            state[f"{i}.weight"] = w.detach().clone()
+            state[f"{i}.bias"] = b.detach().clone()
+        return state
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        with torch.no_grad():
+            for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+                for name, t in ((f"{i}.weight", w), (f"{i}.bias", b)):
+                    if state[name].shape != t.shape:
+                        raise ValueError(
+                            f"{name}: shape {tuple(state[name].shape)}, expected {tuple(t.shape)}"
+                        )
+                    t.copy_(state[name])
+
+
+_NETWORKS = ("actor", "critic", "actor_target", "critic_target")
+
+
+class StackedAgent:
+    """K DDPG learners stacked: :meth:`update` is K :meth:`DDPGAgent.update` calls in one.
+
+    Built from K agents (each made under its own ``torch.manual_seed``), copying their weights.
+    """
+
+    def __init__(self, arch: Architecture, config: AgentConfig, agents: Sequence[DDPGAgent]):
+        self.arch = arch
+        self.config = config
+        self.size = len(agents)
+        self.actor = StackedMLP.from_sequentials([a.actor.net for a in agents])
+        self.critic = StackedMLP.from_sequentials([a.critic.net for a in agents])
+        self.actor_target = StackedMLP.from_sequentials([a.actor_target.net for a in agents])
+        self.critic_target = StackedMLP.from_sequentials([a.critic_target.net for a in agents])
+        self.actor.requires_grad_(True)
+        self.critic.requires_grad_(True)
+        self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
+        self.actor_optimizer = torch.optim.Adam(
+            self.actor.parameters(), lr=config.actor_lr, fused=True
+        )
+        self.critic_optimizer = torch.optim.Adam(
+            [
+                {"params": self.critic.weights, "weight_decay": config.critic_weight_decay},
+                {"params": self.critic.biases, "weight_decay": 0.0},
+            ],
+            lr=config.critic_lr,
+            fused=True,
+        )
+
+    def _nets(self) -> dict[str, StackedMLP]:
+        return {
+            "actor": self.actor,
+            "critic": self.critic,
+            "actor_target": self.actor_target,
+            "critic_target": self.critic_target,
+        }
+
+    @torch.inference_mode()
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """mu_k(obs_k) for every member k: ``[K, obs_dim]`` -> ``[K, act_dim]`` float64, N*m."""
+        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)).unsqueeze(1)
+        out = self.max_torque_nm * torch.tanh(self.actor(x))
+        return out.squeeze(1).numpy().astype(np.float64)
+
+    @torch.inference_mode()
+    def act_member(self, k: int, obs: np.ndarray) -> np.ndarray:
+        """mu_k on a batch: ``[n, obs_dim]`` -> ``[n, act_dim]`` float64, N*m."""
+        net = StackedMLP(
+            [w[k : k + 1] for w in self.actor.weights], [b[k : k + 1] for b in self.actor.biases]
+        )
+        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)).unsqueeze(0)
+        return (self.max_torque_nm * torch.tanh(net(x)))[0].numpy().astype(np.float64)
+
+    def update(self, batch: Batch) -> np.ndarray:
+        """One gradient step per member on its own batch (arrays ``[K, batch, ...]``), then the
+        soft target updates. Returns ``[K, 3]``: critic loss, actor loss, mean Q per member."""
+        obs = torch.from_numpy(batch.obs)
+        action = torch.from_numpy(batch.action_nm) / self.max_torque_nm
+        reward = torch.from_numpy(batch.reward)
+        not_done = 1.0 - torch.from_numpy(batch.terminated)
+
+        with torch.no_grad():
+            next_obs = torch.from_numpy(batch.next_obs)
+            next_action = torch.tanh(self.actor_target(next_obs))
+            next_q = self.critic_target(torch.cat([next_obs, next_action], dim=-1)).squeeze(-1)
+            target_q = reward + self.config.gamma * not_done * next_q
+        q = self.critic(torch.cat([obs, action], dim=-1)).squeeze(-1)
+        critic_loss = (q - target_q).square().mean(dim=1)
+        critic_params = self.critic.parameters()
+        grads = torch.autograd.grad(critic_loss.sum(), critic_params)
+        for p, g in zip(critic_params, grads, strict=True):
+            p.grad = g
+        self.critic_optimizer.step()
+
+        actor_q = self.critic(torch.cat([obs, torch.tanh(self.actor(obs))], dim=-1))
+        actor_loss = -actor_q.squeeze(-1).mean(dim=1)
+        actor_params = self.actor.parameters()
+        grads = torch.autograd.grad(actor_loss.sum(), actor_params)
+        for p, g in zip(actor_params, grads, strict=True):
+            p.grad = g
+        self.actor_optimizer.step()
+
+        with torch.no_grad():
+            tau = self.config.tau
+            torch._foreach_lerp_(self.critic_target.parameters(), critic_params, tau)
+            torch._foreach_lerp_(self.actor_target.parameters(), actor_params, tau)
+            metrics = torch.stack([critic_loss, actor_loss, q.mean(dim=1)], dim=1)
+        return metrics.numpy().copy()
+
+    # -- one member as a single learner ------------------------------------------------------
+    def member_networks(self, k: int) -> dict[str, dict[str, torch.Tensor]]:
+        """Member k's networks in :meth:`DDPGAgent.networks_state`'s layout."""
+        torque = self.max_torque_nm.clone()
+        return {
+            name: {
+                **{f"net.{key}": t for key, t in net.member_state(k).items()},
+                "max_torque_nm": torque,
+            }
+            for name, net in self._nets().items()
+        }
+
+    def load_member_networks(self, k: int, networks: dict[str, dict[str, torch.Tensor]]) -> None:
+        for name, net in self._nets().items():
+            net.load_member(
+                k, {key[4:]: t for key, t in networks[name].items() if key.startswith("net.")}
+            )
+
+    # -- save and load -----------------------------------------------------------------------
+    def networks_state(self) -> dict[str, dict[str, torch.Tensor]]:
+        return {name: net.state_dict() for name, net in self._nets().items()}
+
+    def optimizers_state(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor_optimizer.state_dict(),
+            "critic": self.critic_optimizer.state_dict(),
+        }
+
+    def load_state(self, networks: dict[str, Any], optimizers: dict[str, Any]) -> None:
+        for name, net in self._nets().items():
+            net.load_state_dict(networks[name])
+        self.actor_optimizer.load_state_dict(optimizers["actor"])
+        self.critic_optimizer.load_state_dict(optimizers["critic"])
+
+
+__all__ = ["StackedAgent", "StackedMLP"]
