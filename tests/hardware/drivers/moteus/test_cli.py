@@ -104,7 +104,7 @@ def test_run_swings_up_and_holds_through_the_moteus_emulator(
 def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_loaded(
     exported_policy: Path, moteus_emulators: list[MoteusEmulatorProcess]
 ) -> None:
-    emu = _start(moteus_emulators, "--fault", "motor_driver", "--fault-after", "0.5")
+    emu = _start(moteus_emulators, "--fault", "motor_driver", "--fault-after", "0.3")
     # `run` in a fresh interpreter that then lists what it loaded: the vendor's package and its
     # dependencies included, which the import contracts cannot see.
     argv = ["run", "--device", emu.port, "--driver", "moteus", "--policy", str(exported_policy)]
@@ -144,7 +144,7 @@ def test_sigkill_of_the_host_lets_the_moteus_watchdog_stop_the_motor(
     )
     assert host.stderr is not None
     host.stderr.readline()  # "running ..." once the policy is loaded
-    time.sleep(1.5)  # swinging, with torque on
+    time.sleep(1.0)  # swinging, with torque on
     os.kill(host.pid, signal.SIGKILL)
     host.wait()
     time.sleep(0.1 + 0.1)  # the 100 ms watchdog plus a margin
