@@ -1,0 +1,458 @@
+"""OdrivePlant: an ODrive axis on firmware 0.5.x, driven in torque mode over its ASCII protocol.
+
+Lifecycle (as :class:`hardware.client.SerialPlant`): the constructor stores the configuration;
+:meth:`OdrivePlant.open` (or entering the context) opens the port with an exclusive lock, checks
+the firmware (0.5.x), refuses or clears errors latched before this run, reads the torque limit
+(``min(torque_lim, current_lim * torque_constant)``), sets ``control_mode`` TORQUE_CONTROL,
+``input_torque`` 0, ``config.watchdog_timeout`` and ``config.enable_watchdog``, requests
+CLOSED_LOOP_CONTROL and waits until the axis reports it. :meth:`OdrivePlant.close` (every exit
+path) sends ``c axis 0``, requests IDLE, disables the watchdog (else it would trip in IDLE and
+latch an error for the next run) and closes the port. If the host dies without that, the
+ODrive's own watchdog trips within ``watchdog_timeout_s`` and the axis falls to IDLE.
+
+Every request carries the protocol's checksum, so the device ignores a damaged line and the
+host drops a damaged reply. Writes have no reply on this firmware: set-up reads each value back.
+
+Per control tick :meth:`read` sends ``f axis`` and ``r axisN.current_state`` in one write and
+waits for both replies; a state other than CLOSED_LOOP_CONTROL reads the axis, motor, encoder
+and controller errors and raises PlantError naming the flags. :meth:`apply` sends ``c axis
+torque`` (no reply; it feeds the watchdog). Positions are in turns and torques in N*m on the
+device; :class:`~hardware.serial_config.Calibration` maps them to the project's convention.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import serial
+
+from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.errors import PlantError
+from ddpg_control.runtime.validation import require
+from hardware.drivers.odrive.ascii import (
+    ChecksumError,
+    LineSplitter,
+    decode_reply,
+    encode_request,
+    parse_feedback,
+)
+from hardware.drivers.odrive.errors import (
+    ERROR_PROPERTIES,
+    AxisState,
+    ControlMode,
+    describe_errors,
+    state_name,
+)
+from hardware.serial_config import Calibration, open_error
+
+log = logging.getLogger(__name__)
+
+#: ODrive's UART default (``config.uart_baudrate``); USB CDC ignores the baud rate.
+DEFAULT_ODRIVE_BAUD_RATE = 115200
+#: The firmware line this driver speaks.
+SUPPORTED_FIRMWARE = (0, 5)
+#: Replies the firmware sends when it rejects a request.
+FIRMWARE_REJECTIONS = ("invalid", "unknown command", "not implemented")
+TURN_RAD = 2.0 * math.pi
+
+
+@dataclass(frozen=True, slots=True)
+class OdriveConfig:
+    """How to talk to the ODrive. Times in seconds, torques in N*m (host side)."""
+
+    axis: int = 0
+    baud_rate: int = DEFAULT_ODRIVE_BAUD_RATE
+    reply_timeout_s: float = 0.02
+    setup_timeout_s: float = 0.25
+    closed_loop_timeout_s: float = 1.0
+    watchdog_timeout_s: float = 0.1
+    torque_limit_nm: float | None = None  # None: the ODrive's own limit
+    max_missed_replies: int = 2
+    clear_errors: bool = False
+    calibration: Calibration = field(default_factory=Calibration)
+
+    def __post_init__(self) -> None:
+        require(self.axis in (0, 1), f"ODrive axis must be 0 or 1, got {self.axis!r}")
+        require(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
+        for name in (
+            "reply_timeout_s",
+            "setup_timeout_s",
+            "closed_loop_timeout_s",
+            "watchdog_timeout_s",
+        ):
+            value = getattr(self, name)
+            require(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
+        require(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
+        if self.torque_limit_nm is not None:
+            require(
+                math.isfinite(self.torque_limit_nm) and self.torque_limit_nm > 0,
+                f"torque limit must be > 0 N*m, got {self.torque_limit_nm!r}",
+            )
+
+
+class OdrivePlant(Plant):
+    """One ODrive axis in torque control, as a Plant. Use it as a context manager."""
+
+    def __init__(self, url: str, config: OdriveConfig | None = None) -> None:
+        self.url = url
+        self.config = config or OdriveConfig()
+        self.firmware: tuple[int, int, int] | None = None
+        self._port: Any = None
+        self._lines = LineSplitter(b"\n")
+        self._device_limit_nm = 0.0
+        self._closed_loop = False
+        self._missed_in_a_row = 0
+        self._last_state: JointState | None = None
+        self.requests = 0
+        self.missing_replies = 0
+        self.bad_replies = 0
+
+    @property
+    def _axis(self) -> str:
+        return f"axis{self.config.axis}"
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def max_torque_nm(self) -> float:
+        if self.firmware is None:
+            raise PlantError("the ODrive plant is not connected: call open() or use 'with' first")
+        return self._device_limit_nm / self.config.calibration.torque_scale
+
+    def open(self) -> OdrivePlant:
+        """Open the port, check the ODrive, enter torque-mode closed loop. Closes on failure."""
+        try:
+            self._port = serial.serial_for_url(
+                self.url,
+                baudrate=self.config.baud_rate,
+                timeout=self.config.reply_timeout_s,
+                write_timeout=max(0.1, self.config.reply_timeout_s),
+                exclusive=True,
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise open_error(self.url, exc) from None
+        try:
+            self._write(b"\n")  # end whatever partial line the device holds
+            self._resync()
+            self.firmware = self._check_firmware()
+            self._check_errors()
+            self._device_limit_nm = self._torque_limit()
+            self._enter_closed_loop()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __enter__(self) -> OdrivePlant:
+        return self.open() if self._port is None else self
+
+    def stop(self) -> None:
+        """Command zero torque (``c axis 0``). Never raises."""
+        if self._port is None or self.firmware is None:
+            return
+        try:
+            self._send(f"c {self.config.axis} 0")
+        except PlantError as exc:
+            log.warning("could not send zero torque: %s", exc)
+
+    def close(self) -> None:
+        """Zero torque, IDLE, watchdog off, close the port. Safe to call repeatedly."""
+        if self._port is None:
+            return
+        if self.firmware is not None:  # only a device that answered is told anything
+            self.stop()
+            axis = self._axis
+            try:
+                self._send(f"w {axis}.requested_state {int(AxisState.IDLE)}")
+                self._send(f"w {axis}.config.enable_watchdog 0")
+                state = self._read_int(f"{axis}.current_state")
+                if state != AxisState.IDLE:
+                    log.warning("the ODrive reports %s after IDLE was requested", state_name(state))
+            except PlantError as exc:
+                log.warning("could not confirm IDLE: %s", exc)
+        try:
+            self._port.close()
+        except (serial.SerialException, OSError) as exc:
+            log.warning("closing %s: %s", self.url, exc)
+        self._port = None
+        self._closed_loop = False
+        log.log(
+            logging.WARNING if self.missing_replies or self.bad_replies else logging.INFO,
+            "link %s: %d requests, %d missing and %d bad replies",
+            self.url,
+            self.requests,
+            self.missing_replies,
+            self.bad_replies,
+        )
+
+    # -- the control tick ----------------------------------------------------------------------
+
+    def read(self) -> JointState:
+        axis = self.config.axis
+        replies = self._transact(
+            [f"f {axis}", f"r {self._axis}.current_state"], self.config.reply_timeout_s
+        )
+        parsed = self._parse_tick(replies) if replies is not None else None
+        if parsed is None:
+            self._missed_in_a_row += 1
+            if self._missed_in_a_row >= self.config.max_missed_replies or self._last_state is None:
+                raise PlantError(
+                    f"the ODrive on {self.url} stopped answering ({self._missed_in_a_row} "
+                    f"requests in a row without a valid reply within "
+                    f"{self.config.reply_timeout_s} s): check the cable and power; its "
+                    "watchdog sets the axis IDLE"
+                )
+            log.debug("no reply to feedback; reusing the last state")
+            return self._last_state
+        self._missed_in_a_row = 0
+        (pos_turns, vel_turns_s), state = parsed
+        if state != AxisState.CLOSED_LOOP_CONTROL:
+            raise self._fault(state)
+        if not (math.isfinite(pos_turns) and math.isfinite(vel_turns_s)):
+            raise PlantError(f"the ODrive reports a non-finite position or velocity {replies!r}")
+        cal = self.config.calibration
+        self._last_state = JointState(
+            angle_rad=wrap_angle(cal.direction * (pos_turns * TURN_RAD - cal.upright_offset_rad)),
+            velocity_rad_s=cal.direction * vel_turns_s * TURN_RAD,
+            timestamp_s=time.monotonic(),
+        )
+        return self._last_state
+
+    def apply(self, torque_nm: float) -> None:
+        if not math.isfinite(torque_nm):
+            raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
+        cal = self.config.calibration
+        device_nm = cal.direction * cal.torque_scale * torque_nm
+        limit = self._device_limit_nm
+        self._send(f"c {self.config.axis} {min(limit, max(-limit, device_nm)):.6f}")
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def _check_firmware(self) -> tuple[int, int, int]:
+        names = ("fw_version_major", "fw_version_minor", "fw_version_revision")
+        replies = self._transact([f"r {n}" for n in names], self.config.setup_timeout_s)
+        if replies is None:
+            raise PlantError(
+                f"no valid reply from an ODrive on {self.url} (baud {self.config.baud_rate}): "
+                "check the port, the baud rate (config.uart_baudrate, 115200 by default), that "
+                "the UART is enabled and wired TX->GPIO2, RX->GPIO1, GND->GND, or use its USB "
+                "port; see docs/hardware.md"
+            )
+        try:
+            major, minor, revision = (int(text) for text in replies)
+        except ValueError:
+            raise PlantError(
+                f"the device on {self.url} does not answer like an ODrive: {replies!r}"
+            ) from None
+        log.info("ODrive on %s: firmware %d.%d.%d", self.url, major, minor, revision)
+        if (major, minor) != SUPPORTED_FIRMWARE:
+            raise PlantError(
+                f"the ODrive on {self.url} runs firmware {major}.{minor}.{revision}; this driver "
+                "speaks the 0.5.x interface (ODrive v3.x: axis.error, motor.error, ...). "
+                "Firmware 0.6 reports active_errors and disarm_reason instead: flash 0.5.6 "
+                "or use another driver"
+            )
+        return major, minor, revision
+
+    def _read_errors(self) -> dict[str, int]:
+        names = [name for name, _ in ERROR_PROPERTIES]
+        replies = self._transact(
+            [f"r {self._axis}.{name}" for name in names], self.config.setup_timeout_s
+        )
+        if replies is None:
+            raise PlantError(f"the ODrive on {self.url} did not answer the error reads")
+        try:
+            return {name: int(text) for name, text in zip(names, replies, strict=True)}
+        except ValueError:
+            raise PlantError(f"the ODrive sent unreadable error values {replies!r}") from None
+
+    def _check_errors(self) -> None:
+        errors = self._read_errors()
+        if not any(errors.values()):
+            return
+        text = describe_errors(self.config.axis, errors)
+        if not self.config.clear_errors:
+            raise PlantError(
+                f"the ODrive reports errors from before this run ({text}): find the cause (a "
+                "watchdog error means the last host stopped without setting IDLE), then run "
+                "again with --clear-faults"
+            )
+        log.warning("clearing ODrive errors %s", text)
+        self._send("sc")
+        errors = self._read_errors()
+        if any(errors.values()):
+            raise PlantError(
+                f"the ODrive errors persist after clearing: "
+                f"{describe_errors(self.config.axis, errors)}"
+            )
+
+    def _torque_limit(self) -> float:
+        motor = f"{self._axis}.motor.config"
+        constant = self._read_float(f"{motor}.torque_constant")
+        current_lim = self._read_float(f"{motor}.current_lim")
+        torque_lim = self._read_float(f"{motor}.torque_lim")
+        device_nm = min(torque_lim, current_lim * constant)
+        if not (math.isfinite(device_nm) and device_nm > 0):
+            raise PlantError(
+                f"the ODrive's torque limit is {device_nm!r} N*m (torque_constant {constant}, "
+                f"current_lim {current_lim}, torque_lim {torque_lim}): set "
+                "motor.config.torque_constant to 8.27 / Kv and a current_lim with odrivetool"
+            )
+        log.info(
+            "ODrive torque limit %.3f N*m (torque_constant %.4f N*m/A, current_lim %.1f A)",
+            device_nm,
+            constant,
+            current_lim,
+        )
+        cfg = self.config
+        if cfg.torque_limit_nm is not None:
+            return min(device_nm, cfg.torque_limit_nm * cfg.calibration.torque_scale)
+        return device_nm
+
+    def _enter_closed_loop(self) -> None:
+        axis, n = self._axis, self.config.axis
+        self._send(f"w {axis}.controller.config.control_mode {int(ControlMode.TORQUE_CONTROL)}")
+        self._send(f"w {axis}.controller.input_torque 0")
+        self._send(f"w {axis}.config.watchdog_timeout {self.config.watchdog_timeout_s:.6f}")
+        self._send(f"u {n}")
+        self._send(f"w {axis}.config.enable_watchdog 1")
+        mode = self._read_int(f"{axis}.controller.config.control_mode")
+        watchdog = self._read_float(f"{axis}.config.watchdog_timeout")
+        if (
+            mode != ControlMode.TORQUE_CONTROL
+            or abs(watchdog - self.config.watchdog_timeout_s) > 1e-4
+        ):
+            raise PlantError(
+                f"the ODrive did not take the settings (control_mode {mode}, watchdog_timeout "
+                f"{watchdog}): is another program writing to it?"
+            )
+        self._send(f"w {axis}.requested_state {int(AxisState.CLOSED_LOOP_CONTROL)}")
+        deadline = time.monotonic() + self.config.closed_loop_timeout_s
+        while True:
+            self._send(f"u {n}")
+            state = self._read_int(f"{axis}.current_state")
+            if state == AxisState.CLOSED_LOOP_CONTROL:
+                self._closed_loop = True
+                return
+            if state == AxisState.IDLE or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        errors = self._read_errors()
+        raise PlantError(
+            f"the ODrive did not enter closed-loop control (it is in {state_name(state)}): "
+            f"{describe_errors(n, errors)}. Calibrate the motor and encoder with odrivetool "
+            "first (docs/hardware.md)"
+        )
+
+    def _fault(self, state: int) -> PlantError:
+        try:
+            errors = self._read_errors()
+        except PlantError as exc:
+            return PlantError(
+                f"the ODrive left closed-loop control ({state_name(state)}) and its errors "
+                f"could not be read ({exc}); torque is zero"
+            )
+        if any(errors.values()):
+            return PlantError(
+                f"ODrive fault: {describe_errors(self.config.axis, errors)} (axis "
+                f"{state_name(state)}, torque zero). Fix the cause, then run again with "
+                "--clear-faults"
+            )
+        return PlantError(
+            f"the ODrive left closed-loop control ({state_name(state)}) with no error set: was "
+            "it rebooted or set IDLE by another program? Torque is zero"
+        )
+
+    # -- link ----------------------------------------------------------------------------------
+
+    def _parse_tick(self, replies: list[str]) -> tuple[tuple[float, float], int] | None:
+        try:
+            return parse_feedback(replies[0]), int(replies[1])
+        except ValueError:
+            for text in replies:
+                if text.startswith(FIRMWARE_REJECTIONS):
+                    raise PlantError(
+                        f"the ODrive rejected a request ({text!r}): is axis "
+                        f"{self.config.axis} present on this board?"
+                    ) from None
+            self.bad_replies += 1
+            self._resync()
+            return None
+
+    def _read_float(self, name: str) -> float:
+        text = self._read_property(name)
+        try:
+            return float(text)
+        except ValueError:
+            raise PlantError(f"the ODrive answered {text!r} to 'r {name}'") from None
+
+    def _read_int(self, name: str) -> int:
+        text = self._read_property(name)
+        try:
+            return int(text)
+        except ValueError:
+            raise PlantError(f"the ODrive answered {text!r} to 'r {name}'") from None
+
+    def _read_property(self, name: str) -> str:
+        replies = self._transact([f"r {name}"], self.config.setup_timeout_s)
+        if replies is None:
+            raise PlantError(
+                f"the ODrive on {self.url} did not answer 'r {name}' within "
+                f"{self.config.setup_timeout_s} s: check the cable and power"
+            )
+        return replies[0]
+
+    def _send(self, command: str) -> None:
+        self._write(encode_request(command))
+        self.requests += 1
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._port.write(data)
+        except (serial.SerialException, OSError) as exc:
+            raise self._lost(exc) from None
+
+    def _lost(self, exc: BaseException) -> PlantError:
+        return PlantError(
+            f"lost the connection to the ODrive on {self.url} ({exc}): was it unplugged or "
+            "powered off? Its watchdog sets the axis IDLE"
+        )
+
+    def _resync(self) -> None:
+        """Drop whatever is in flight, so a late reply is not taken for the next one."""
+        try:
+            self._port.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            raise self._lost(exc) from None
+        self._lines.reset()
+
+    def _transact(self, commands: list[str], timeout_s: float) -> list[str] | None:
+        """Send ``commands`` in one write; return their replies (one line each), or None when
+        they did not all arrive intact within ``timeout_s``."""
+        self._write(b"".join(encode_request(c) for c in commands))
+        self.requests += len(commands)
+        deadline = time.monotonic() + timeout_s
+        replies: list[str] = []
+        port = self._port
+        while len(replies) < len(commands):
+            try:
+                chunk = port.read(max(1, port.in_waiting))
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(exc) from None
+            for line in self._lines.feed(chunk):
+                try:
+                    replies.append(decode_reply(line, with_checksum=True))
+                except ChecksumError as exc:
+                    log.debug("%s", exc)
+                    self.bad_replies += 1
+                    self._resync()
+                    return None
+            if len(replies) < len(commands) and time.monotonic() >= deadline:
+                self.missing_replies += len(commands) - len(replies)
+                self._resync()
+                return None
+        return replies
