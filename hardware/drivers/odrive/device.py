@@ -51,6 +51,7 @@ class OdriveDeviceConfig:
     torque_constant_nm_per_a: float = 0.04
     current_lim_a: float = 50.0
     vbus_voltage_v: float = 24.0
+    firmware_version: tuple[int, int, int] = FIRMWARE_VERSION
 
     def __post_init__(self) -> None:
         require_positive("torque constant", self.torque_constant_nm_per_a)
@@ -96,6 +97,7 @@ class VirtualOdrive:
         self.errors = {"axis": 0, "motor": 0, "encoder": 0, "controller": 0}
         self.control_mode = int(ControlMode.POSITION_CONTROL)  # the firmware's default
         self.input_torque_nm = 0.0
+        self.input_pos_turns = 0.0  # stored only: position control is not emulated
         self.watchdog_timeout_s = 0.0
         self.enable_watchdog = False
         self.torque_constant = config.torque_constant_nm_per_a
@@ -283,7 +285,7 @@ class VirtualOdrive:
     def _info(self, command: str) -> list[str]:
         return [
             "Hardware version: {}.{}-{}V".format(*HARDWARE_VERSION),
-            "Firmware version: {}.{}.{}".format(*FIRMWARE_VERSION),
+            "Firmware version: {}.{}.{}".format(*self.config.firmware_version),
             "Serial number: 3E8A0000EMUL",
         ]
 
@@ -339,9 +341,9 @@ class VirtualOdrive:
         cfg = self.config
         table = {
             "vbus_voltage": _Property(float, lambda: cfg.vbus_voltage_v),
-            "fw_version_major": _Property(int, lambda: FIRMWARE_VERSION[0]),
-            "fw_version_minor": _Property(int, lambda: FIRMWARE_VERSION[1]),
-            "fw_version_revision": _Property(int, lambda: FIRMWARE_VERSION[2]),
+            "fw_version_major": _Property(int, lambda: cfg.firmware_version[0]),
+            "fw_version_minor": _Property(int, lambda: cfg.firmware_version[1]),
+            "fw_version_revision": _Property(int, lambda: cfg.firmware_version[2]),
             "hw_version_major": _Property(int, lambda: HARDWARE_VERSION[0]),
             "hw_version_minor": _Property(int, lambda: HARDWARE_VERSION[1]),
             "axis0.current_state": _Property(int, lambda: self.state),
@@ -354,6 +356,9 @@ class VirtualOdrive:
             ),
             "axis0.controller.config.control_mode": _Property(
                 int, lambda: self.control_mode, self._set("control_mode")
+            ),
+            "axis0.controller.input_pos": _Property(
+                float, lambda: self.input_pos_turns, self._set("input_pos_turns")
             ),
             "axis0.controller.input_torque": _Property(
                 float, lambda: self.input_torque_nm, self._set("input_torque_nm")

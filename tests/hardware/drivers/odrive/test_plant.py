@@ -1,0 +1,139 @@
+"""OdrivePlant against the virtual ODrive on a real pseudo-terminal, through pyserial."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+import serial
+
+from ddpg_control.runtime.errors import PlantError
+from hardware.drivers.odrive.ascii import checksum
+from hardware.drivers.odrive.device import OdriveDeviceConfig
+from hardware.drivers.odrive.emulator import OdriveFaults
+from hardware.drivers.odrive.errors import AxisError, AxisState, ControlMode
+from hardware.drivers.odrive.plant import OdriveConfig, OdrivePlant
+from hardware.serial_config import Calibration
+
+from .conftest import StartOdrive
+
+
+def _tick(plant: OdrivePlant, torque_nm: float, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        plant.read()
+        plant.apply(torque_nm)
+        time.sleep(0.005)
+
+
+def test_documented_lines_over_the_pty_get_the_documented_replies(
+    start_odrive: StartOdrive,
+) -> None:
+    odrive = start_odrive()
+    with serial.serial_for_url(odrive.port, timeout=0.5) as port:
+        port.write(b"r vbus_voltage *94\n")  # wrong checksum: ignored, no reply
+        port.write(b"r vbus_voltage *93\n")  # the documented example
+        assert port.readline() == f"24.000000*{checksum('24.000000')}\r\n".encode()
+        port.write(b"r vbus_voltage\r")  # no checksum asked, none given; CR ends a line too
+        assert port.readline() == b"24.000000\r\n"
+        port.write(b"c 0 0.5!f 0\n")  # '!' ends a line; c has no reply
+        pos, vel = (float(v) for v in port.readline().split())
+        assert pos == pytest.approx(3.0 / (2 * math.pi), abs=0.01)
+    assert odrive.emulator.bad_checksums == 1
+    assert odrive.device.last_torque_command_nm == 0.5
+
+
+def test_open_enters_torque_mode_closed_loop_with_the_watchdog_and_close_leaves_idle(
+    start_odrive: StartOdrive,
+) -> None:
+    odrive = start_odrive()
+    device = odrive.device
+    config = OdriveConfig(watchdog_timeout_s=0.05, torque_limit_nm=1.5)
+    with OdrivePlant(odrive.port, config) as plant:
+        assert device.state == AxisState.CLOSED_LOOP_CONTROL
+        assert device.control_mode == ControlMode.TORQUE_CONTROL
+        assert device.enable_watchdog and device.watchdog_timeout_s == pytest.approx(0.05)
+        assert plant.max_torque_nm == 1.5 and plant.firmware == (0, 5, 6)
+        state = plant.read()
+        assert state.angle_rad == pytest.approx(3.0, abs=0.05)  # turns -> rad, 0 upright
+        plant.apply(5.0)
+        plant.read()
+        assert device.last_torque_command_nm == 1.5  # clipped to the asked limit
+    assert device.state == AxisState.IDLE and not device.enable_watchdog
+    assert device.last_torque_command_nm == 0.0 and device.applied_torque_nm == 0.0
+    assert device.watchdog_trips == 0 and device.errors["axis"] == 0
+
+
+def test_calibration_maps_direction_offset_and_torque_scale(start_odrive: StartOdrive) -> None:
+    odrive = start_odrive(start_angle_rad=0.5)
+    calibration = Calibration(upright_offset_rad=0.2, direction=-1, torque_scale=2.0)
+    with OdrivePlant(odrive.port, OdriveConfig(calibration=calibration)) as plant:
+        state = plant.read()
+        assert state.angle_rad == pytest.approx(-(0.5 - 0.2), abs=0.02)
+        assert plant.max_torque_nm == pytest.approx(2.0 / 2.0)
+        plant.apply(0.25)
+        plant.read()
+        assert odrive.device.last_torque_command_nm == -0.5
+
+
+@pytest.mark.parametrize(
+    ("faults", "message"),
+    [
+        (
+            OdriveFaults(error_after_s=0.2, error="drv_fault"),
+            r"ODrive fault: axis0\.error=MOTOR_FAILED axis0\.motor\.error=DRV_FAULT",
+        ),
+        (
+            OdriveFaults(error_after_s=0.2, error="encoder_no_response"),
+            r"axis0\.error=ENCODER_FAILED axis0\.encoder\.error=NO_RESPONSE",
+        ),
+        (
+            OdriveFaults(watchdog_trip_after_s=0.2),
+            r"ODrive fault: axis0\.error=WATCHDOG_TIMER_EXPIRED ",
+        ),
+        (OdriveFaults(silence_after_s=0.2), r"stopped answering"),
+    ],
+)
+def test_every_fault_ends_in_a_plant_error_naming_it_and_zero_torque(
+    start_odrive: StartOdrive, faults: OdriveFaults, message: str
+) -> None:
+    odrive = start_odrive(faults=faults)
+    with (
+        pytest.raises(PlantError, match=message),
+        OdrivePlant(odrive.port, OdriveConfig(watchdog_timeout_s=0.05)) as plant,
+    ):
+        _tick(plant, 1.0, 2.0)
+    time.sleep(0.01)
+    assert odrive.device.applied_torque_nm == 0.0 and odrive.device.state == AxisState.IDLE
+
+
+def test_errors_latched_before_the_run_are_refused_unless_cleared(
+    start_odrive: StartOdrive,
+) -> None:
+    odrive = start_odrive()
+    with OdrivePlant(odrive.port, OdriveConfig(watchdog_timeout_s=0.05)) as plant:
+        plant.read()
+        odrive.device.ignore_feeds = True  # as if the host had died: the watchdog trips
+        time.sleep(0.1)
+        odrive.device.ignore_feeds = False
+    assert odrive.device.errors["axis"] == AxisError.WATCHDOG_TIMER_EXPIRED
+    with pytest.raises(PlantError, match=r"errors from before .*WATCHDOG_TIMER_EXPIRED.*--clear"):
+        OdrivePlant(odrive.port).open()
+    assert odrive.device.state == AxisState.IDLE
+    with OdrivePlant(odrive.port, OdriveConfig(clear_errors=True)) as plant:
+        plant.read()
+        assert odrive.device.state == AxisState.CLOSED_LOOP_CONTROL
+    assert odrive.device.errors["axis"] == 0
+
+
+def test_other_firmware_is_refused_by_name(start_odrive: StartOdrive) -> None:
+    odrive = start_odrive(device=OdriveDeviceConfig(firmware_version=(0, 6, 10)))
+    with pytest.raises(PlantError, match=r"firmware 0\.6\.10.*active_errors"):
+        OdrivePlant(odrive.port).open()
+    assert odrive.device.state == AxisState.IDLE and odrive.device.torque_commands == 0
+
+
+def test_a_port_without_an_odrive_says_what_to_check() -> None:
+    with pytest.raises(PlantError, match=r"does not exist"):
+        OdrivePlant("/dev/ttyODRIVE-missing").open()
