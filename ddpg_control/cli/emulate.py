@@ -87,7 +87,48 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="seconds after ARM: freeze the sensor",
     )
+    add_driver_emulator_arguments(parser, faults)
     parser.set_defaults(handler=run)
+
+
+def add_driver_emulator_arguments(parser: Any, faults: Any) -> None:
+    """``--driver`` and the fault options every vendor emulator shares."""
+    from hardware.drivers import DRIVERS, driver_names
+
+    parser.add_argument(
+        "--driver",
+        choices=driver_names(),
+        default="ddpg",
+        help="which device to emulate: ddpg (this project's protocol, default) or a vendor's "
+        "protocol on a pseudo-terminal",
+    )
+    parser.add_argument(
+        "--device-id",
+        type=int_in_range(0, 252),
+        default=None,
+        help="the emulated device's id on its bus (default: the driver's, 1 for most)",
+    )
+    faults.add_argument(
+        "--silence-after",
+        type=non_negative_float,
+        default=None,
+        help="vendor drivers: seconds after the device is first enabled, stop answering "
+        "(the port stays open)",
+    )
+    kinds = "; ".join(f"{n}: {', '.join(s.faults)}" for n, s in DRIVERS.items() if s.faults)
+    faults.add_argument(
+        "--fault",
+        choices=sorted({kind for spec in DRIVERS.values() for kind in spec.faults}),
+        default=None,
+        metavar="KIND",
+        help=f"vendor drivers: the device fault to raise at --fault-after ({kinds})",
+    )
+    faults.add_argument(
+        "--fault-after",
+        type=non_negative_float,
+        default=None,
+        help="vendor drivers: seconds after the device is first enabled, raise --fault",
+    )
 
 
 class _WallClock:
@@ -106,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not (math.isfinite(args.duration) and args.duration >= 0):
         raise ConfigError(f"--duration must be >= 0 s, got {args.duration}")
+    if args.driver != "ddpg" or args.fault or args.silence_after is not None:
+        return run_driver_emulator(args)
     faults = FaultInjection(
         reply_latency_s=args.latency_ms / 1000.0,
         drop_reply_probability=args.drop_rate,
@@ -148,4 +191,64 @@ def run(args: argparse.Namespace) -> int:
             emulator.close()
             stop.set()
         print(f"emulator: {emulator.summary()}", file=sys.stderr, flush=True)
+    return 0
+
+
+#: ``emulate`` options that only this project's own emulator (``--driver ddpg``) has.
+DDPG_ONLY = {
+    "tcp": None,
+    "protocol_version": 1,
+    "drop_rate": 0.0,
+    "corrupt_rate": 0.0,
+    "disconnect_after": None,
+    "stuck_after": None,
+}
+
+
+def run_driver_emulator(args: argparse.Namespace) -> int:
+    """``emulate --driver X``: the driver's own emulator on a pseudo-terminal."""
+    from hardware.drivers import EmulatorOptions, get_driver, load
+
+    spec = get_driver(args.driver)
+    for name, default in DDPG_ONLY.items():
+        if getattr(args, name) != default:
+            raise ConfigError(
+                f"--{name.replace('_', '-')} is an option of --driver ddpg only; "
+                f"--driver {spec.name} injects --silence-after, --fault and --latency-ms"
+            )
+    if args.fault is not None and args.fault not in spec.faults:
+        raise ConfigError(
+            f"--fault {args.fault!r}: --driver {spec.name} can raise "
+            + (", ".join(spec.faults) or "no device fault")
+        )
+    if (args.fault is None) != (args.fault_after is None):
+        raise ConfigError("--fault and --fault-after go together")
+    spec.check_installed()
+    options = EmulatorOptions(
+        max_torque_nm=args.max_torque,
+        start_angle_rad=args.start_angle,
+        device_id=spec.default_id if args.device_id is None else args.device_id,
+        baud=spec.default_baud,
+        seed=args.seed,
+        reply_latency_s=args.latency_ms / 1000.0,
+        silence_after_s=args.silence_after,
+        fault=args.fault,
+        fault_after_s=args.fault_after,
+    )
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    if args.duration:
+        timer = threading.Timer(args.duration, stop.set)
+        timer.daemon = True
+        timer.start()
+
+    def announce(port: str) -> None:
+        print(port, flush=True)
+
+    try:
+        summary = load(spec.emulator)(options, stop, announce)
+    except OSError as exc:
+        raise ConfigError(f"cannot open a pseudo-terminal: {first_line(exc)}") from None
+    print(f"emulator: {summary}", file=sys.stderr, flush=True)
     return 0

@@ -1,1 +1,167 @@
-"""Drivers for vendors' motor controllers, each a ``Plant`` beside our own protocol's client."""
+"""The motor drivers ``--driver`` can name, and the one seam every driver plugs into.
+
+A driver is a row of :data:`DRIVERS`: what opens its :class:`~ddpg_control.runtime.contracts.Plant`
+(``plant``), what serves its emulator (``emulator``), the vendor package it needs (``requires``,
+imported only inside the driver) and the pip extra that installs it (``extra``), its default baud
+rate and device id, the driver-specific settings a profile may carry (``options``) and the faults
+its emulator can inject (``faults``). Entry points are ``"module:function"`` strings, so naming a
+driver here imports none of its code; :func:`load` imports one when it is used.
+
+The two functions a driver provides (see docs/driver-seam in the notes, and
+``hardware/drivers/dynamixel/`` for a full example):
+
+* ``open_plant(settings: DeviceSettings) -> Plant``: open the port, configure and arm the
+  device, return the plant ready for ``read``/``apply``. Every failure is a
+  :class:`~ddpg_control.runtime.errors.PlantError` with one line naming the device's own fault;
+  ``close()`` leaves zero torque (and the device disarmed) on every path.
+* ``serve_emulator(options: EmulatorOptions, stop: threading.Event, announce) -> str``: open a
+  pseudo-terminal, call ``announce(path)`` once it can be opened, serve the vendor's protocol
+  with the PyBullet pendulum behind it until ``stop`` is set (or the emulated device has nothing
+  left to do), return the one-line summary ``key=value ...`` the CLI prints as ``emulator: ...``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ddpg_control.runtime.errors import ConfigError
+
+#: A driver-specific setting: (type, default, help). Types are float, int or str.
+OptionSpec = tuple[type, float | int | str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class DriverSpec:
+    name: str
+    summary: str
+    plant: str  # "module:function" -> open_plant(settings) -> Plant
+    emulator: str  # "module:function" -> serve_emulator(options, stop, announce) -> summary
+    default_baud: int
+    default_id: int = 1
+    requires: str | None = None  # the vendor's import name; None: pyserial is enough
+    extra: str | None = None  # the pip extra that installs ``requires``
+    options: Mapping[str, OptionSpec] = field(default_factory=dict)
+    faults: tuple[str, ...] = ()  # what ``emulate --fault`` may name
+
+    def check_installed(self) -> None:
+        """Raise a one-line ConfigError naming the extra when the vendor package is missing."""
+        if self.requires is None or importlib.util.find_spec(self.requires) is not None:
+            return
+        raise ConfigError(
+            f"--driver {self.name} needs the Python package '{self.requires}': "
+            f"pip install 'ddpg-control[{self.extra}]'"
+        )
+
+    def parse_options(self, given: Mapping[str, Any]) -> dict[str, float | int | str]:
+        """The driver's options: its defaults, overridden by ``given`` (profile or command line).
+        Unknown names and values of the wrong type are a one-line ConfigError."""
+        values: dict[str, float | int | str] = {k: spec[1] for k, spec in self.options.items()}
+        for key, raw in given.items():
+            if key not in self.options:
+                known = ", ".join(sorted(self.options)) or "none"
+                raise ConfigError(
+                    f"driver {self.name} has no option {key!r} (its options: {known})"
+                )
+            kind = self.options[key][0]
+            try:
+                value = kind(raw)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"driver option {key} needs a {kind.__name__}, got {raw!r}"
+                ) from None
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"driver option {key} must be finite, got {raw!r}")
+            values[key] = value
+        return values
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSettings:
+    """Everything a driver needs to open its plant, resolved from the command line, the device
+    profile and the driver's defaults (in that order of precedence).
+
+    ``angle_rad = wrap(direction * (device_angle_rad - upright_offset_rad))``;
+    ``device_torque_nm = direction * torque_scale * torque_nm`` (as hardware/serial_config.py's
+    Calibration). ``torque_limit_nm`` is the host's limit (None: the device's own).
+    """
+
+    driver: str
+    port: str
+    baud: int
+    device_id: int
+    period_s: float
+    watchdog_ms: int = 100
+    upright_offset_rad: float = 0.0
+    direction: int = 1
+    torque_scale: float = 1.0
+    torque_limit_nm: float | None = None
+    stuck_sensor_s: float = 0.5
+    clear_faults: bool = False
+    options: Mapping[str, float | int | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorOptions:
+    """What ``emulate --driver X`` passes to the driver's emulator."""
+
+    max_torque_nm: float = 2.0
+    start_angle_rad: float = math.pi
+    device_id: int = 1
+    baud: int = 1_000_000
+    seed: int = 0
+    reply_latency_s: float = 0.0
+    silence_after_s: float | None = None  # after the device is first enabled: stop answering
+    fault: str | None = None  # one of the driver's ``faults``
+    fault_after_s: float | None = None  # after the device is first enabled
+
+
+DRIVERS: dict[str, DriverSpec] = {
+    "ddpg": DriverSpec(
+        name="ddpg",
+        summary="this project's own protocol (hardware/PROTOCOL.md)",
+        plant="hardware.drivers.ddpg:open_plant",
+        emulator="hardware.drivers.ddpg:serve_emulator",
+        default_baud=1_000_000,
+    ),
+    "dynamixel": DriverSpec(
+        name="dynamixel",
+        summary="ROBOTIS Dynamixel X series, Protocol 2.0, current-based torque (dynamixel-sdk)",
+        plant="hardware.drivers.dynamixel.plant:open_plant",
+        emulator="hardware.drivers.dynamixel.emulator:serve_emulator",
+        default_baud=57_600,
+        requires="dynamixel_sdk",
+        extra="dynamixel",
+        options={
+            "torque_constant_nm_per_a": (
+                float,
+                1.78,
+                "output torque per ampere of Present Current (XM430-W350: about 1.78)",
+            ),
+            "current_unit_ma": (float, 2.69, "mA per Goal/Present Current unit (X series 2.69)"),
+        },
+        faults=("overload", "overheating", "electrical_shock", "encoder", "input_voltage"),
+    ),
+}
+
+
+def driver_names() -> tuple[str, ...]:
+    return tuple(DRIVERS)
+
+
+def get_driver(name: str) -> DriverSpec:
+    try:
+        return DRIVERS[name]
+    except KeyError:
+        raise ConfigError(f"unknown driver {name!r}: pick one of {', '.join(DRIVERS)}") from None
+
+
+def load(entry: str) -> Callable[..., Any]:
+    """Import ``"module:function"`` and return the function."""
+    module, _, name = entry.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function

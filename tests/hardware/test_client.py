@@ -241,15 +241,3 @@ def test_stuck_sensor_is_detected(start_emulator: Any) -> None:
     finally:
         plant.close()
     assert emu.device.last_torque_command_nm == 0.0 and emu.physics.torque_nm == 0.0
-
-
-def test_calibration_helper_prints_raw_readings_and_leaves_zero_torque(
-    start_emulator: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from hardware.calibrate import main
-
-    emu = start_emulator(start_angle_rad=0.0)
-    assert main([emu.port, "--seconds", "0.25"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) >= 3 and abs(float(lines[1].split()[0])) < 0.05
-    assert emu.device.last_torque_command_nm == 0.0 and not emu.device.armed

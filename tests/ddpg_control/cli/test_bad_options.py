@@ -35,6 +35,9 @@ TINY = "tiny.onnx"
 A_FILE = "a-file"
 A_FOLDER = "a-folder"
 SIM = ["run", "--sim", "--policy", TINY]
+#: A device run that fails while its settings are resolved, before any port is opened.
+DEVICE = ["run", "--device", "/dev/null", "--policy", TINY]
+CAL = ["calibrate", "--device", "/dev/null"]
 
 #: (argv, text the error line must contain). Each option gets a wrong-typed value and the
 #: out-of-range values that apply to it.
@@ -153,6 +156,14 @@ ROWS: list[tuple[list[str], str]] = [
     (["run", "--sim", "--stuck-sensor-s", "abc"], "--stuck-sensor-s"),
     (["run", "--sim", "--stuck-sensor-s", "-0.5"], "--stuck-sensor-s"),
     (["run", "--sim", "--stuck-sensor-s", "nan"], "--stuck-sensor-s"),
+    (["run", "--sim", "--driver", "nope"], "--driver"),
+    (["run", "--sim", "--device-id", "abc"], "--device-id"),
+    (["run", "--sim", "--device-id", "-1"], "--device-id"),
+    (["run", "--sim", "--driver-option", "torque_constant"], "--driver-option"),
+    (["run", "--sim", "--driver-option", "=1"], "--driver-option"),
+    ([*DEVICE, "--driver-option", "nope=1"], "nope"),
+    ([*DEVICE, "--profile", "missing.toml"], "missing.toml"),
+    ([*DEVICE, "--profile", A_FILE], A_FILE),  # not TOML
     # plot
     (["plot", "missing.csv"], "missing.csv"),
     (["plot", A_FOLDER], A_FOLDER),
@@ -194,6 +205,38 @@ ROWS: list[tuple[list[str], str]] = [
     (["emulate", "--stuck-after", "abc"], "--stuck-after"),
     (["emulate", "--stuck-after", "-1"], "--stuck-after"),
     (["emulate", "--stuck-after", "nan"], "--stuck-after"),
+    (["emulate", "--driver", "nope"], "--driver"),
+    (["emulate", "--device-id", "abc"], "--device-id"),
+    (["emulate", "--device-id", "-1"], "--device-id"),
+    (["emulate", "--device-id", "253"], "--device-id"),
+    (["emulate", "--silence-after", "abc"], "--silence-after"),
+    (["emulate", "--silence-after", "-1"], "--silence-after"),
+    (["emulate", "--fault", "nope"], "--fault"),
+    (["emulate", "--fault-after", "abc"], "--fault-after"),
+    (["emulate", "--fault-after", "nan"], "--fault-after"),
+    # calibrate
+    (["calibrate", "--device", ""], "--device"),
+    ([*CAL, "--seconds", "abc"], "--seconds"),
+    ([*CAL, "--seconds", "0"], "--seconds"),
+    ([*CAL, "--step-nm", "abc"], "--step-nm"),
+    ([*CAL, "--step-nm", "-0.3"], "--step-nm"),
+    ([*CAL, "--step-seconds", "nan"], "--step-seconds"),
+    ([*CAL, "--step-seconds", "0"], "--step-seconds"),
+    ([*CAL, "--gravity-torque", "abc"], "--gravity-torque"),
+    ([*CAL, "--gravity-torque", "-5"], "--gravity-torque"),
+    ([*CAL, "--max-torque", "abc"], "--max-torque"),
+    ([*CAL, "--max-torque", "0"], "--max-torque"),
+    ([*CAL, "--driver", "nope"], "--driver"),
+    ([*CAL, "--profile", A_FILE], A_FILE),  # not TOML
+    ([*CAL, "--device-id", "-1"], "--device-id"),
+    ([*CAL, "--driver-option", "key"], "--driver-option"),
+    ([*CAL, "--driver-option", "nope=1"], "nope"),
+    ([*CAL, "--baud", "0"], "--baud"),
+    ([*CAL, "--watchdog-ms", "abc"], "--watchdog-ms"),
+    ([*CAL, "--upright-offset", "nan"], "--upright-offset"),
+    ([*CAL, "--direction", "0"], "--direction"),
+    ([*CAL, "--torque-scale", "0"], "--torque-scale"),
+    ([*CAL, "--stuck-sensor-s", "-1"], "--stuck-sensor-s"),
 ]
 
 #: Value-taking options no row covers, and why no value of theirs is wrong before the work.
@@ -211,6 +254,7 @@ WORK = [
     "ddpg_control.learning.evaluation.evaluate",
     "sim.plant.SimPlant.__init__",
     "hardware.client.SerialPlant.open",
+    "hardware.drivers.load",
     "ddpg_control.runtime.control_loop.run_loop",
 ]
 
