@@ -146,6 +146,15 @@ DRIVERS: dict[str, DriverSpec] = {
         },
         faults=("overload", "overheating", "electrical_shock", "encoder", "input_voltage"),
     ),
+    "odrive": DriverSpec(
+        name="odrive",
+        summary="ODrive v3.x (firmware 0.5.x) in torque mode, ASCII protocol over UART or USB",
+        plant="hardware.drivers.odrive.plant:open_plant",
+        emulator="hardware.drivers.odrive.emulator:serve_emulator",
+        default_baud=115_200,
+        default_id=0,
+        faults=("drv_fault", "encoder_no_response", "overspeed", "watchdog"),
+    ),
 }
 
 

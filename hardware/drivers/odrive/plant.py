@@ -33,6 +33,7 @@ import serial
 from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import PlantError
 from ddpg_control.runtime.validation import require
+from hardware.drivers import DeviceSettings
 from hardware.drivers.odrive.ascii import (
     ChecksumError,
     LineSplitter,
@@ -47,7 +48,7 @@ from hardware.drivers.odrive.errors import (
     describe_errors,
     state_name,
 )
-from hardware.serial_config import Calibration, open_error
+from hardware.serial_config import Calibration, open_error, reply_timeout_s
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,7 @@ class OdriveConfig:
     torque_limit_nm: float | None = None  # None: the ODrive's own limit
     max_missed_replies: int = 2
     clear_errors: bool = False
+    stuck_sensor_s: float = 0.5  # 0 disables the stuck-sensor check
     calibration: Calibration = field(default_factory=Calibration)
 
     def __post_init__(self) -> None:
@@ -87,6 +89,10 @@ class OdriveConfig:
             value = getattr(self, name)
             require(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
         require(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
+        require(
+            math.isfinite(self.stuck_sensor_s) and self.stuck_sensor_s >= 0,
+            "stuck_sensor_s must be >= 0",
+        )
         if self.torque_limit_nm is not None:
             require(
                 math.isfinite(self.torque_limit_nm) and self.torque_limit_nm > 0,
@@ -107,6 +113,9 @@ class OdrivePlant(Plant):
         self._closed_loop = False
         self._missed_in_a_row = 0
         self._last_state: JointState | None = None
+        self._last_raw: tuple[float, float] | None = None
+        self._stuck_since_s: float | None = None
+        self._last_torque_nm = 0.0
         self.requests = 0
         self.missing_replies = 0
         self.bad_replies = 0
@@ -154,6 +163,7 @@ class OdrivePlant(Plant):
         """Command zero torque (``c axis 0``). Never raises."""
         if self._port is None or self.firmware is None:
             return
+        self._last_torque_nm = 0.0
         try:
             self._send(f"c {self.config.axis} 0")
         except PlantError as exc:
@@ -214,11 +224,13 @@ class OdrivePlant(Plant):
             raise self._fault(state)
         if not (math.isfinite(pos_turns) and math.isfinite(vel_turns_s)):
             raise PlantError(f"the ODrive reports a non-finite position or velocity {replies!r}")
+        now_s = time.monotonic()
+        self._check_stuck(pos_turns, vel_turns_s, now_s)
         cal = self.config.calibration
         self._last_state = JointState(
             angle_rad=wrap_angle(cal.direction * (pos_turns * TURN_RAD - cal.upright_offset_rad)),
             velocity_rad_s=cal.direction * vel_turns_s * TURN_RAD,
-            timestamp_s=time.monotonic(),
+            timestamp_s=now_s,
         )
         return self._last_state
 
@@ -228,7 +240,25 @@ class OdrivePlant(Plant):
         cal = self.config.calibration
         device_nm = cal.direction * cal.torque_scale * torque_nm
         limit = self._device_limit_nm
-        self._send(f"c {self.config.axis} {min(limit, max(-limit, device_nm)):.6f}")
+        self._last_torque_nm = min(limit, max(-limit, device_nm))
+        self._send(f"c {self.config.axis} {self._last_torque_nm:.6f}")
+
+    def _check_stuck(self, pos_turns: float, vel_turns_s: float, now_s: float) -> None:
+        """Torque applied but the encoder reads exactly the same: stuck sensor or blocked joint."""
+        window_s = self.config.stuck_sensor_s
+        raw = (pos_turns, vel_turns_s)
+        pushing = abs(self._last_torque_nm) > 0.05 * self._device_limit_nm
+        if window_s <= 0 or raw != self._last_raw or not pushing:
+            self._stuck_since_s = None
+        elif self._stuck_since_s is None:
+            self._stuck_since_s = now_s
+        elif now_s - self._stuck_since_s > window_s:
+            raise PlantError(
+                f"the ODrive encoder has read exactly {pos_turns} turns for "
+                f"{now_s - self._stuck_since_s:.2f} s while {self._last_torque_nm:.2f} N*m is "
+                "commanded: the encoder is stuck or the joint is blocked; check the encoder"
+            )
+        self._last_raw = raw
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -456,3 +486,31 @@ class OdrivePlant(Plant):
                 self._resync()
                 return None
         return replies
+
+
+def odrive_config(settings: DeviceSettings) -> OdriveConfig:
+    """The driver seam's settings as an OdriveConfig (``device_id`` is the axis, 0 or 1)."""
+    if settings.device_id not in (0, 1):
+        raise PlantError(
+            f"an ODrive has axis 0 and axis 1, not {settings.device_id}: pass --device-id 0 or 1"
+        )
+    return OdriveConfig(
+        axis=settings.device_id,
+        baud_rate=settings.baud,
+        reply_timeout_s=reply_timeout_s(settings.period_s),
+        watchdog_timeout_s=settings.watchdog_ms / 1000.0,
+        torque_limit_nm=settings.torque_limit_nm,
+        clear_errors=settings.clear_faults,
+        stuck_sensor_s=settings.stuck_sensor_s,
+        calibration=Calibration(
+            upright_offset_rad=settings.upright_offset_rad,
+            direction=settings.direction,
+            torque_scale=settings.torque_scale,
+        ),
+    )
+
+
+def open_plant(settings: DeviceSettings) -> Plant:
+    """``run --device PORT --driver odrive``: the ODrive axis opened in torque-mode closed loop."""
+    plant: Plant = OdrivePlant(settings.port, odrive_config(settings)).open()
+    return plant

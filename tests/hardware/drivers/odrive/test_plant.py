@@ -81,15 +81,15 @@ def test_calibration_maps_direction_offset_and_torque_scale(start_odrive: StartO
     ("faults", "message"),
     [
         (
-            OdriveFaults(error_after_s=0.2, error="drv_fault"),
+            OdriveFaults(fault="drv_fault", fault_after_s=0.2),
             r"ODrive fault: axis0\.error=MOTOR_FAILED axis0\.motor\.error=DRV_FAULT",
         ),
         (
-            OdriveFaults(error_after_s=0.2, error="encoder_no_response"),
+            OdriveFaults(fault="encoder_no_response", fault_after_s=0.2),
             r"axis0\.error=ENCODER_FAILED axis0\.encoder\.error=NO_RESPONSE",
         ),
         (
-            OdriveFaults(watchdog_trip_after_s=0.2),
+            OdriveFaults(fault="watchdog", fault_after_s=0.2),
             r"ODrive fault: axis0\.error=WATCHDOG_TIMER_EXPIRED ",
         ),
         (OdriveFaults(silence_after_s=0.2), r"stopped answering"),
