@@ -3,9 +3,12 @@
 Lifecycle (as :class:`hardware.client.SerialPlant`): the constructor stores the configuration;
 :meth:`OdrivePlant.open` (or entering the context) opens the port with an exclusive lock, checks
 the firmware (0.5.x), refuses or clears errors latched before this run, reads the torque limit
-(``min(torque_lim, current_lim * torque_constant)``), sets ``control_mode`` TORQUE_CONTROL,
-``input_torque`` 0, ``config.watchdog_timeout`` and ``config.enable_watchdog``, requests
-CLOSED_LOOP_CONTROL and waits until the axis reports it. :meth:`OdrivePlant.close` (every exit
+(``min(torque_lim, current_lim * torque_constant)``) and sets ``control_mode`` TORQUE_CONTROL,
+``input_torque`` 0 and ``config.watchdog_timeout``. The first :meth:`read` or :meth:`apply`
+feeds and enables the watchdog (``config.enable_watchdog``), requests CLOSED_LOOP_CONTROL and
+waits until the axis reports it: so the axis is powered only once the loop runs and feeds the
+watchdog every tick, and whatever the host does between ``open()`` and its first tick cannot
+trip it. :meth:`OdrivePlant.close` (every exit
 path) sends ``c axis 0``, requests IDLE, disables the watchdog (else it would trip in IDLE and
 latch an error for the next run) and closes the port. If the host dies without that, the
 ODrive's own watchdog trips within ``watchdog_timeout_s`` and the axis falls to IDLE.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +63,26 @@ SUPPORTED_FIRMWARE = (0, 5)
 #: Replies the firmware sends when it rejects a request.
 FIRMWARE_REJECTIONS = ("invalid", "unknown command", "not implemented")
 TURN_RAD = 2.0 * math.pi
+#: A request still unanswered after this long is given up, and the input flushed.
+ABANDON_AFTER_S = 0.5
+
+
+def _reply_shape(command: str) -> int:
+    """How many fields the reply to ``command`` has: ``f`` -> ``pos vel``, ``r`` -> a value."""
+    return 2 if command.startswith("f") else 1
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A request waiting for its reply line."""
+
+    fields: int
+    sent_s: float
+    text: str | None = None
+    done: bool = False
+
+    def fits(self, text: str) -> bool:
+        return text.startswith(FIRMWARE_REJECTIONS) or len(text.split()) == self.fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +96,7 @@ class OdriveConfig:
     closed_loop_timeout_s: float = 1.0
     watchdog_timeout_s: float = 0.1
     torque_limit_nm: float | None = None  # None: the ODrive's own limit
-    max_missed_replies: int = 2
+    max_missed_replies: int = 3
     clear_errors: bool = False
     stuck_sensor_s: float = 0.5  # 0 disables the stuck-sensor check
     calibration: Calibration = field(default_factory=Calibration)
@@ -109,6 +133,7 @@ class OdrivePlant(Plant):
         self.firmware: tuple[int, int, int] | None = None
         self._port: Any = None
         self._lines = LineSplitter(b"\n")
+        self._waiting: deque[_Waiting] = deque()
         self._device_limit_nm = 0.0
         self._closed_loop = False
         self._missed_in_a_row = 0
@@ -150,7 +175,7 @@ class OdrivePlant(Plant):
             self.firmware = self._check_firmware()
             self._check_errors()
             self._device_limit_nm = self._torque_limit()
-            self._enter_closed_loop()
+            self._configure()
         except BaseException:
             self.close()
             raise
@@ -202,6 +227,8 @@ class OdrivePlant(Plant):
     # -- the control tick ----------------------------------------------------------------------
 
     def read(self) -> JointState:
+        if not self._closed_loop:
+            self._enter_closed_loop()
         axis = self.config.axis
         replies = self._transact(
             [f"f {axis}", f"r {self._axis}.current_state"], self.config.reply_timeout_s
@@ -237,6 +264,8 @@ class OdrivePlant(Plant):
     def apply(self, torque_nm: float) -> None:
         if not math.isfinite(torque_nm):
             raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
+        if not self._closed_loop:
+            self._enter_closed_loop()
         cal = self.config.calibration
         device_nm = cal.direction * cal.torque_scale * torque_nm
         limit = self._device_limit_nm
@@ -343,13 +372,13 @@ class OdrivePlant(Plant):
             return min(device_nm, cfg.torque_limit_nm * cfg.calibration.torque_scale)
         return device_nm
 
-    def _enter_closed_loop(self) -> None:
-        axis, n = self._axis, self.config.axis
+    def _configure(self) -> None:
+        """Torque mode, zero input torque and the watchdog timeout, each read back (writes
+        have no reply)."""
+        axis = self._axis
         self._send(f"w {axis}.controller.config.control_mode {int(ControlMode.TORQUE_CONTROL)}")
         self._send(f"w {axis}.controller.input_torque 0")
         self._send(f"w {axis}.config.watchdog_timeout {self.config.watchdog_timeout_s:.6f}")
-        self._send(f"u {n}")
-        self._send(f"w {axis}.config.enable_watchdog 1")
         mode = self._read_int(f"{axis}.controller.config.control_mode")
         watchdog = self._read_float(f"{axis}.config.watchdog_timeout")
         if (
@@ -360,6 +389,12 @@ class OdrivePlant(Plant):
                 f"the ODrive did not take the settings (control_mode {mode}, watchdog_timeout "
                 f"{watchdog}): is another program writing to it?"
             )
+
+    def _enter_closed_loop(self) -> None:
+        """Feed and enable the watchdog, request CLOSED_LOOP_CONTROL and wait for it."""
+        axis, n = self._axis, self.config.axis
+        self._send(f"u {n}")
+        self._send(f"w {axis}.config.enable_watchdog 1")
         self._send(f"w {axis}.requested_state {int(AxisState.CLOSED_LOOP_CONTROL)}")
         deadline = time.monotonic() + self.config.closed_loop_timeout_s
         while True:
@@ -368,8 +403,10 @@ class OdrivePlant(Plant):
             if state == AxisState.CLOSED_LOOP_CONTROL:
                 self._closed_loop = True
                 return
-            if state == AxisState.IDLE or time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 break
+            if state == AxisState.IDLE and self._read_int(f"{axis}.error"):
+                break  # refused (the state machine takes a moment to leave IDLE otherwise)
             time.sleep(0.01)
         errors = self._read_errors()
         raise PlantError(
@@ -410,7 +447,6 @@ class OdrivePlant(Plant):
                         f"{self.config.axis} present on this board?"
                     ) from None
             self.bad_replies += 1
-            self._resync()
             return None
 
     def _read_float(self, name: str) -> float:
@@ -459,33 +495,57 @@ class OdrivePlant(Plant):
         except (serial.SerialException, OSError) as exc:
             raise self._lost(exc) from None
         self._lines.reset()
+        self._waiting.clear()
 
     def _transact(self, commands: list[str], timeout_s: float) -> list[str] | None:
         """Send ``commands`` in one write; return their replies (one line each), or None when
-        they did not all arrive intact within ``timeout_s``."""
+        they did not all arrive intact within ``timeout_s``.
+
+        The device answers in order but a line it could not read gets no reply, so replies are
+        matched to a queue of every request still waiting for one: a late reply goes to its own
+        (abandoned) request, and a reply whose shape (``pos vel`` or one value) does not fit the
+        oldest waiting request means that request was lost on the way.
+        """
+        now = time.monotonic()
+        if self._waiting and now - self._waiting[0].sent_s > ABANDON_AFTER_S:
+            self.missing_replies += sum(1 for r in self._waiting if r.text is None)
+            self._waiting.clear()
+            self._resync()
         self._write(b"".join(encode_request(c) for c in commands))
         self.requests += len(commands)
-        deadline = time.monotonic() + timeout_s
-        replies: list[str] = []
+        mine = [_Waiting(_reply_shape(c), now) for c in commands]
+        self._waiting.extend(mine)
+        deadline = now + timeout_s
         port = self._port
-        while len(replies) < len(commands):
+        while not all(r.done for r in mine):
             try:
                 chunk = port.read(max(1, port.in_waiting))
             except (serial.SerialException, OSError) as exc:
                 raise self._lost(exc) from None
             for line in self._lines.feed(chunk):
-                try:
-                    replies.append(decode_reply(line, with_checksum=True))
-                except ChecksumError as exc:
-                    log.debug("%s", exc)
-                    self.bad_replies += 1
-                    self._resync()
-                    return None
-            if len(replies) < len(commands) and time.monotonic() >= deadline:
-                self.missing_replies += len(commands) - len(replies)
-                self._resync()
+                self._on_reply(line)
+            if not all(r.done for r in mine) and time.monotonic() >= deadline:
+                self.missing_replies += sum(1 for r in mine if not r.done)
                 return None
-        return replies
+        if any(r.text is None for r in mine):
+            return None
+        return [r.text for r in mine if r.text is not None]
+
+    def _on_reply(self, line: bytes) -> None:
+        try:
+            text: str | None = decode_reply(line, with_checksum=True)
+        except ChecksumError as exc:
+            log.debug("%s", exc)
+            self.bad_replies += 1
+            text = None
+        while self._waiting:
+            request = self._waiting.popleft()
+            if text is None or request.fits(text):
+                request.text, request.done = text, True
+                return
+            request.done = True  # the device never got this one: no reply will come
+            self.missing_replies += 1
+        self.bad_replies += 1  # a reply nobody waits for
 
 
 def odrive_config(settings: DeviceSettings) -> OdriveConfig:

@@ -44,18 +44,20 @@ def test_documented_lines_over_the_pty_get_the_documented_replies(
     assert odrive.device.last_torque_command_nm == 0.5
 
 
-def test_open_enters_torque_mode_closed_loop_with_the_watchdog_and_close_leaves_idle(
+def test_open_sets_torque_mode_the_first_tick_enters_closed_loop_and_close_leaves_idle(
     start_odrive: StartOdrive,
 ) -> None:
     odrive = start_odrive()
     device = odrive.device
     config = OdriveConfig(watchdog_timeout_s=0.05, torque_limit_nm=1.5)
     with OdrivePlant(odrive.port, config) as plant:
-        assert device.state == AxisState.CLOSED_LOOP_CONTROL
         assert device.control_mode == ControlMode.TORQUE_CONTROL
-        assert device.enable_watchdog and device.watchdog_timeout_s == pytest.approx(0.05)
+        assert device.watchdog_timeout_s == pytest.approx(0.05)
         assert plant.max_torque_nm == 1.5 and plant.firmware == (0, 5, 6)
+        time.sleep(0.1)  # the host may take its time before the loop starts: nothing trips
+        assert device.state == AxisState.IDLE and not device.enable_watchdog
         state = plant.read()
+        assert device.state == AxisState.CLOSED_LOOP_CONTROL and device.enable_watchdog
         assert state.angle_rad == pytest.approx(3.0, abs=0.05)  # turns -> rad, 0 upright
         plant.apply(5.0)
         plant.read()
