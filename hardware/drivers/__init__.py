@@ -144,7 +144,14 @@ DRIVERS: dict[str, DriverSpec] = {
             ),
             "current_unit_ma": (float, 2.69, "mA per Goal/Present Current unit (X series 2.69)"),
         },
-        faults=("overload", "overheating", "electrical_shock", "encoder", "input_voltage"),
+        faults=(
+            "overload",
+            "overheating",
+            "electrical_shock",
+            "encoder",
+            "input_voltage",
+            "watchdog",
+        ),
     ),
     "odrive": DriverSpec(
         name="odrive",

@@ -1,0 +1,336 @@
+"""DynamixelPlant: one DYNAMIXEL X series servo in current control as a ``Plant``, through
+ROBOTIS' ``dynamixel-sdk`` (imported here, when the driver is used: ``pip install
+'ddpg-control[dynamixel]'``).
+
+Open: ping the ID at the baud rate, turn the torque off, refuse (or, with ``clear_faults``,
+REBOOT away) a latched Hardware Error Status or a tripped Bus Watchdog, set Operating Mode 0
+(current) if it is not, read Current Limit, zero Goal Current, arm the Bus Watchdog
+(``watchdog_ms`` rounded up to its 20 ms unit), enable the torque. Each tick: ``read`` is one
+SYNC READ of Bus Watchdog (98) .. Present Position (132..135), one round trip, whose status
+packet also carries the Alert bit (a hardware error: then Hardware Error Status (70) is read and
+named in the error); ``apply`` is one SYNC WRITE of Goal Current (no status packet, so no
+second round trip): ``current = direction * torque_scale * nm / Kt / unit``, clipped to the
+Current Limit and the host's limit. Close, on every path: Goal Current 0, Torque Enable 0,
+Bus Watchdog 0 (so a torque-off servo keeps no armed watchdog), port closed; it never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import struct
+import time
+from typing import Any
+
+from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.errors import ConfigError, PlantError
+from hardware.drivers import DeviceSettings
+from hardware.drivers.dynamixel.protocol import (
+    ALERT,
+    BUS_WATCHDOG_MAX,
+    BUS_WATCHDOG_TRIPPED,
+    BUS_WATCHDOG_UNIT_MS,
+    COUNTS_PER_REV,
+    CURRENT_CONTROL_MODE,
+    OPERATING_MODES,
+    VELOCITY_UNIT_RPM,
+    Address,
+    describe_error,
+    describe_hardware_error,
+)
+from hardware.serial_config import open_error
+
+log = logging.getLogger(__name__)
+
+#: The per-tick SYNC READ: Bus Watchdog (98) up to the end of Present Position (132 + 4).
+READ_START = Address.BUS_WATCHDOG
+READ_LENGTH = Address.PRESENT_POSITION + 4 - READ_START
+#: Unanswered reads in a row before the plant gives up.
+MAX_MISSED_READS = 2
+#: After a REBOOT the servo needs a moment before it answers again.
+REBOOT_WAIT_S = 0.5
+
+
+class DynamixelPlant(Plant):
+    def __init__(self, settings: DeviceSettings) -> None:
+        self.settings = settings
+        self.servo_id = settings.device_id
+        options = settings.options
+        self.torque_constant = float(options.get("torque_constant_nm_per_a", 1.78))
+        self.amps_per_unit = float(options.get("current_unit_ma", 2.69)) / 1000.0
+        self._sdk: Any = None
+        self._port: Any = None
+        self._ph: Any = None
+        self._writer: Any = None
+        self.model_number = 0
+        self.current_limit = 0
+        self._limit_units = 0
+        self._enabled = False
+        self._missed = 0
+        self._last_state: JointState | None = None
+        self._last_counts: int | None = None
+        self._stuck_since_s: float | None = None
+        self._last_current = 0
+        self.present_current_a = 0.0  # from the last read
+        self.reads = 0
+
+    @property
+    def name(self) -> str:
+        return f"Dynamixel ID {self.servo_id} on {self.settings.port}"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def max_torque_nm(self) -> float:
+        if self._port is None:
+            raise PlantError("the Dynamixel plant is not open: call open() or use 'with' first")
+        return (
+            self._limit_units
+            * self.amps_per_unit
+            * self.torque_constant
+            / (self.settings.torque_scale)
+        )
+
+    def open(self) -> DynamixelPlant:
+        settings = self.settings
+        import dynamixel_sdk as sdk  # the driver's extra; checked by the registry before
+
+        self._sdk = sdk
+        port = sdk.PortHandler(settings.port)
+        try:
+            port.openPort()
+        except Exception as exc:  # pyserial raises SerialException / OSError
+            raise open_error(settings.port, exc) from None
+        self._port = port
+        try:
+            if not port.setBaudRate(settings.baud):
+                raise ConfigError(
+                    f"baud rate {settings.baud} is not one dynamixel-sdk can set: use 57600 "
+                    "(factory), 115200, 1000000, 2000000, 3000000 or 4000000"
+                )
+            self._ph = sdk.PacketHandler(2.0)
+            self._writer = sdk.GroupSyncWrite(port, self._ph, Address.GOAL_CURRENT, 2)
+            self._configure()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __enter__(self) -> DynamixelPlant:
+        return self.open() if self._port is None else self
+
+    def _configure(self) -> None:
+        settings = self.settings
+        model, result, _ = self._ph.ping(self._port, self.servo_id)
+        if result != self._sdk.COMM_SUCCESS:
+            raise PlantError(
+                f"no Dynamixel answers as ID {self.servo_id} on {settings.port} at "
+                f"{settings.baud} baud ({self._ph.getTxRxResult(result)}): check power, "
+                "the ID (--device-id) and the baud rate (--baud) with Dynamixel Wizard"
+            )
+        self.model_number = model
+        self._write(Address.TORQUE_ENABLE, 1, 0)
+        self._clear_latched_faults()
+        mode = self._read(Address.OPERATING_MODE, 1)
+        if mode != CURRENT_CONTROL_MODE:
+            log.info("Operating Mode %s (%s) -> 0 (current)", mode, OPERATING_MODES.get(mode, "?"))
+            self._write(Address.OPERATING_MODE, 1, CURRENT_CONTROL_MODE)
+        delay = self._read(Address.RETURN_DELAY_TIME, 1)
+        if delay:
+            log.warning(
+                "Return Delay Time is %d (%d us per reply): set it to 0 (docs/hardware.md)",
+                delay,
+                2 * delay,
+            )
+        self.current_limit = self._read(Address.CURRENT_LIMIT, 2)
+        units = self.current_limit
+        if settings.torque_limit_nm is not None:
+            host_units = settings.torque_limit_nm * settings.torque_scale
+            units = min(units, int(host_units / self.torque_constant / self.amps_per_unit))
+        if units <= 0:
+            raise PlantError(
+                f"{self.name}: Current Limit (38) is {self.current_limit}: the servo "
+                "cannot make torque; raise it with Dynamixel Wizard"
+            )
+        self._limit_units = units
+        self._write(Address.GOAL_CURRENT, 2, 0)
+        watchdog = min(
+            BUS_WATCHDOG_MAX, max(1, math.ceil(settings.watchdog_ms / BUS_WATCHDOG_UNIT_MS))
+        )
+        self._write(Address.BUS_WATCHDOG, 1, 0)
+        self._write(Address.BUS_WATCHDOG, 1, watchdog)
+        self._write(Address.TORQUE_ENABLE, 1, 1)
+        self._enabled = True
+        log.info(
+            "%s: model %d, current limit %d (%.3f N*m), Bus Watchdog %d ms, torque on",
+            self.name,
+            model,
+            units,
+            self.max_torque_nm,
+            watchdog * BUS_WATCHDOG_UNIT_MS,
+        )
+
+    def _clear_latched_faults(self) -> None:
+        hw = self._read(Address.HARDWARE_ERROR_STATUS, 1)
+        watchdog = self._read(Address.BUS_WATCHDOG, 1)
+        if not hw and watchdog != BUS_WATCHDOG_TRIPPED:
+            return
+        latched = (
+            f"Hardware Error Status {describe_hardware_error(hw)} ({hw:#04x})"
+            if hw
+            else "a tripped Bus Watchdog (the last host stopped sending)"
+        )
+        if not self.settings.clear_faults:
+            raise PlantError(
+                f"{self.name} has {latched} latched: fix the cause, then pass --clear-faults "
+                "(it reboots the servo / clears the watchdog)"
+            )
+        if hw:
+            result, error = self._ph.reboot(self._port, self.servo_id)
+            self._check(result, error & ~ALERT, "rebooting")
+            time.sleep(REBOOT_WAIT_S)
+            log.warning("%s: rebooted to clear %s", self.name, latched)
+        self._write(Address.BUS_WATCHDOG, 1, 0)
+
+    def stop(self) -> None:
+        """Goal Current 0 (SYNC WRITE, no reply). Never raises."""
+        if self._writer is None:
+            return
+        try:
+            self._send_current(0)
+        except Exception as exc:  # a dead port: the Bus Watchdog stops the servo
+            log.warning("could not send zero current: %s", exc)
+
+    def close(self) -> None:
+        """Zero current, torque off, watchdog off, port closed. Safe to call repeatedly."""
+        if self._port is None:
+            return
+        if self._ph is not None:
+            self.stop()
+            for address, size in ((Address.TORQUE_ENABLE, 1), (Address.BUS_WATCHDOG, 1)):
+                try:
+                    self._write(address, size, 0, attempts=2)
+                except PlantError as exc:
+                    log.warning("could not turn the servo off cleanly: %s", exc)
+        self._enabled = False
+        try:
+            self._port.closePort()
+        except Exception as exc:
+            log.warning("closing %s: %s", self.settings.port, exc)
+        self._port = None
+        self._writer = None
+
+    # -- the control tick ------------------------------------------------------------------------
+
+    def read(self) -> JointState:
+        sdk, ph, port = self._sdk, self._ph, self._port
+        self.reads += 1
+        result = ph.syncReadTx(port, READ_START, READ_LENGTH, [self.servo_id], 1, False)
+        data: list[int] = []
+        error = 0
+        if result == sdk.COMM_SUCCESS:
+            data, result, error = ph.readRx(port, self.servo_id, READ_LENGTH)
+        if result != sdk.COMM_SUCCESS or len(data) != READ_LENGTH:
+            self._missed += 1
+            if self._missed >= MAX_MISSED_READS or self._last_state is None:
+                raise PlantError(
+                    f"{self.name} stopped answering ({self._missed} reads in a row: "
+                    f"{ph.getTxRxResult(result)}): check cable and power; its Bus Watchdog "
+                    "stops the motor"
+                )
+            return self._last_state
+        self._missed = 0
+        if error & ALERT:
+            hw = self._read(Address.HARDWARE_ERROR_STATUS, 1)
+            raise PlantError(
+                f"{self.name} reports a hardware error: {describe_hardware_error(hw)} "
+                f"(Hardware Error Status {hw:#04x}); torque off. Fix the cause, then "
+                "--clear-faults reboots it"
+            )
+        raw = bytes(data)
+        if raw[0] == BUS_WATCHDOG_TRIPPED:
+            raise PlantError(
+                f"{self.name}: its Bus Watchdog tripped (no instruction within "
+                f"{self.settings.watchdog_ms} ms) and it stopped the motor; raise --watchdog-ms "
+                "or the loop's priority (--realtime)"
+            )
+        base = READ_START
+        current = struct.unpack_from("<h", raw, Address.PRESENT_CURRENT - base)[0]
+        velocity = struct.unpack_from("<i", raw, Address.PRESENT_VELOCITY - base)[0]
+        counts = struct.unpack_from("<i", raw, Address.PRESENT_POSITION - base)[0]
+        now = time.monotonic()
+        self._check_stuck(counts, now)
+        s = self.settings
+        raw_angle = counts * 2.0 * math.pi / COUNTS_PER_REV
+        raw_velocity = velocity * VELOCITY_UNIT_RPM * 2.0 * math.pi / 60.0
+        self.present_current_a = current * self.amps_per_unit
+        self._last_state = JointState(
+            angle_rad=wrap_angle(s.direction * (raw_angle - s.upright_offset_rad)),
+            velocity_rad_s=s.direction * raw_velocity,
+            timestamp_s=now,
+        )
+        return self._last_state
+
+    def apply(self, torque_nm: float) -> None:
+        if not math.isfinite(torque_nm):
+            raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
+        s = self.settings
+        device_nm = s.direction * s.torque_scale * torque_nm
+        units = round(device_nm / self.torque_constant / self.amps_per_unit)
+        self._send_current(max(-self._limit_units, min(self._limit_units, units)))
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _send_current(self, units: int) -> None:
+        self._last_current = units
+        writer = self._writer
+        writer.clearParam()
+        writer.addParam(self.servo_id, list(struct.pack("<h", units)))
+        writer.txPacket()
+
+    def _check_stuck(self, counts: int, now: float) -> None:
+        limit_s = self.settings.stuck_sensor_s
+        pushing = abs(self._last_current) > 0.05 * self._limit_units
+        if not limit_s or counts != self._last_counts or not pushing:
+            self._last_counts, self._stuck_since_s = counts, None
+            return
+        if self._stuck_since_s is None:
+            self._stuck_since_s = now
+        elif now - self._stuck_since_s >= limit_s:
+            raise PlantError(
+                f"{self.name}: Present Position stayed at {counts} for {limit_s:g} s while "
+                "current was applied: is the encoder or the horn loose? (--stuck-sensor-s)"
+            )
+
+    def _read(self, address: int, size: int) -> int:
+        reader = {1: self._ph.read1ByteTxRx, 2: self._ph.read2ByteTxRx, 4: self._ph.read4ByteTxRx}
+        value, result, error = reader[size](self._port, self.servo_id, address)
+        self._check(result, error & ~ALERT, f"reading {Address(address).name}")
+        return int(value)
+
+    def _write(self, address: int, size: int, value: int, attempts: int = 1) -> None:
+        writer = {
+            1: self._ph.write1ByteTxRx,
+            2: self._ph.write2ByteTxRx,
+            4: self._ph.write4ByteTxRx,
+        }[size]
+        raw = value & ((1 << (8 * size)) - 1)
+        for attempt in range(attempts):
+            result, error = writer(self._port, self.servo_id, address, raw)
+            if result == self._sdk.COMM_SUCCESS or attempt == attempts - 1:
+                break
+        self._check(result, error & ~ALERT, f"writing {value} to {Address(address).name}")
+
+    def _check(self, result: int, error: int, what: str) -> None:
+        if result != self._sdk.COMM_SUCCESS:
+            raise PlantError(
+                f"{self.name}: no reply {what} ({self._ph.getTxRxResult(result)}): check cable, "
+                "power, ID and baud rate"
+            )
+        if error:
+            raise PlantError(f"{self.name} refused {what}: {describe_error(error)}")
+
+
+def open_plant(settings: DeviceSettings) -> Plant:
+    plant: Plant = DynamixelPlant(settings).open()
+    return plant
