@@ -160,7 +160,13 @@ DRIVERS: dict[str, DriverSpec] = {
         emulator="hardware.drivers.odrive.emulator:serve_emulator",
         default_baud=115_200,
         default_id=0,
-        faults=("drv_fault", "encoder_no_response", "overspeed", "watchdog"),
+        faults=(
+            "drv_fault",
+            "encoder_no_response",
+            "overspeed",
+            "dc_bus_over_voltage",
+            "watchdog",
+        ),
     ),
 }
 

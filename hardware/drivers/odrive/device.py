@@ -36,6 +36,7 @@ from hardware.drivers.odrive.errors import (
     ControlMode,
     EncoderError,
     MotorError,
+    OdriveError,
 )
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,9 @@ class Fault:
     """An error the emulator can inject: the axis flag and the component's flag under it."""
 
     axis_error: AxisError
-    component: str  # "motor", "encoder" or "controller"
+    component: str  # "motor", "encoder", "controller" or "axis" (none below the axis)
     component_error: int
+    board_error: OdriveError = OdriveError(0)  # the board's own ``error``
 
 
 #: Injectable faults by name (``emulate --driver odrive --error NAME``).
@@ -73,6 +75,10 @@ FAULTS = {
     "drv_fault": Fault(AxisError.MOTOR_FAILED, "motor", MotorError.DRV_FAULT),
     "encoder_no_response": Fault(AxisError.ENCODER_FAILED, "encoder", EncoderError.NO_RESPONSE),
     "overspeed": Fault(AxisError.CONTROLLER_FAILED, "controller", ControllerError.OVERSPEED),
+    # the board disarms every axis with motor.error=SYSTEM_LEVEL (ODrive::disarm_with_error)
+    "dc_bus_over_voltage": Fault(
+        AxisError.MOTOR_FAILED, "motor", MotorError.SYSTEM_LEVEL, OdriveError.DC_BUS_OVER_VOLTAGE
+    ),
 }
 
 
@@ -94,7 +100,7 @@ class VirtualOdrive:
         self.config = config
         self._physics = physics
         self.state = AxisState.IDLE
-        self.errors = {"axis": 0, "motor": 0, "encoder": 0, "controller": 0}
+        self.errors = {"board": 0, "axis": 0, "motor": 0, "encoder": 0, "controller": 0}
         self.control_mode = int(ControlMode.POSITION_CONTROL)  # the firmware's default
         self.input_torque_nm = 0.0
         self.input_pos_turns = 0.0  # stored only: position control is not emulated
@@ -143,6 +149,7 @@ class VirtualOdrive:
         self.errors["axis"] |= fault.axis_error
         if fault.component != "axis":
             self.errors[fault.component] |= fault.component_error
+        self.errors["board"] |= fault.board_error
         self._enter(AxisState.IDLE)
 
     def _enter(self, state: AxisState) -> None:
@@ -380,7 +387,9 @@ class VirtualOdrive:
                 float, lambda: self.applied_torque_nm / self.torque_constant
             ),
         }
-        for component in ("axis", "motor", "encoder", "controller"):
-            path = "axis0.error" if component == "axis" else f"axis0.{component}.error"
+        for component in ("board", "axis", "motor", "encoder", "controller"):
+            path = {"board": "error", "axis": "axis0.error"}.get(
+                component, f"axis0.{component}.error"
+            )
             table[path] = _Property(int, self._get_error(component), self._set_error(component))
         return table

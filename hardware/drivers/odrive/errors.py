@@ -34,6 +34,20 @@ class ControlMode(IntEnum):
     POSITION_CONTROL = 3
 
 
+class OdriveError(IntFlag):
+    """The board's own ``error`` (DC bus, brake resistor); it disarms every axis with
+    ``motor.error=SYSTEM_LEVEL``."""
+
+    CONTROL_ITERATION_MISSED = 0x1
+    DC_BUS_UNDER_VOLTAGE = 0x2
+    DC_BUS_OVER_VOLTAGE = 0x4
+    DC_BUS_OVER_REGEN_CURRENT = 0x8
+    DC_BUS_OVER_CURRENT = 0x10
+    BRAKE_DEADTIME_VIOLATION = 0x20
+    BRAKE_DUTY_CYCLE_NAN = 0x40
+    INVALID_BRAKE_RESISTANCE = 0x80
+
+
 class AxisError(IntFlag):
     INVALID_STATE = 0x1
     MOTOR_FAILED = 0x40
@@ -104,12 +118,19 @@ class ControllerError(IntFlag):
 
 
 #: The error property of each component under ``axisN.``, with its flags, in report order.
-ERROR_PROPERTIES: tuple[tuple[str, type[IntFlag]], ...] = (
+AXIS_ERROR_PROPERTIES: tuple[tuple[str, type[IntFlag]], ...] = (
     ("error", AxisError),
     ("motor.error", MotorError),
     ("encoder.error", EncoderError),
     ("controller.error", ControllerError),
 )
+
+
+def error_properties(axis: int) -> tuple[tuple[str, type[IntFlag]], ...]:
+    """Every error property to read for ``axis`` (full ASCII property paths) with its flags:
+    the axis's own, its motor's, encoder's and controller's, then the board's ``error``."""
+    under_axis = tuple((f"axis{axis}.{name}", flags) for name, flags in AXIS_ERROR_PROPERTIES)
+    return (*under_axis, ("error", OdriveError))
 
 
 def flag_names(value: int, flags: type[IntFlag]) -> str:
@@ -124,14 +145,15 @@ def flag_names(value: int, flags: type[IntFlag]) -> str:
 def describe_errors(axis: int, values: dict[str, int]) -> str:
     """One line naming every error set, e.g. ``axis0.error=MOTOR_FAILED axis0.motor.error=...``.
 
-    ``values`` maps the property under the axis (``"error"``, ``"motor.error"``, ...) to what
-    the device read.
+    ``values`` maps the property paths of :func:`error_properties` to what the device read; the
+    board's own ``error`` is shown as ``odrv.error``.
     """
     parts = []
-    for name, flags in ERROR_PROPERTIES:
-        value = values.get(name, 0)
+    for path, flags in error_properties(axis):
+        value = values.get(path, 0)
         if value:
-            parts.append(f"axis{axis}.{name}={flag_names(value, flags)}")
+            label = "odrv.error" if path == "error" else path
+            parts.append(f"{label}={flag_names(value, flags)}")
     return " ".join(parts) if parts else "no error flags set"
 
 

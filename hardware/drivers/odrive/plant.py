@@ -46,10 +46,10 @@ from hardware.drivers.odrive.ascii import (
     parse_feedback,
 )
 from hardware.drivers.odrive.errors import (
-    ERROR_PROPERTIES,
     AxisState,
     ControlMode,
     describe_errors,
+    error_properties,
     state_name,
 )
 from hardware.serial_config import Calibration, open_error, reply_timeout_s
@@ -318,10 +318,8 @@ class OdrivePlant(Plant):
         return major, minor, revision
 
     def _read_errors(self) -> dict[str, int]:
-        names = [name for name, _ in ERROR_PROPERTIES]
-        replies = self._transact(
-            [f"r {self._axis}.{name}" for name in names], self.config.setup_timeout_s
-        )
+        names = [path for path, _ in error_properties(self.config.axis)]
+        replies = self._transact([f"r {name}" for name in names], self.config.setup_timeout_s)
         if replies is None:
             raise PlantError(f"the ODrive on {self.url} did not answer the error reads")
         try:

@@ -91,6 +91,11 @@ def test_calibration_maps_direction_offset_and_torque_scale(start_odrive: StartO
             r"axis0\.error=ENCODER_FAILED axis0\.encoder\.error=NO_RESPONSE",
         ),
         (
+            OdriveFaults(fault="dc_bus_over_voltage", fault_after_s=0.2),
+            r"axis0\.error=MOTOR_FAILED axis0\.motor\.error=SYSTEM_LEVEL "
+            r"odrv\.error=DC_BUS_OVER_VOLTAGE",
+        ),
+        (
             OdriveFaults(fault="watchdog", fault_after_s=0.2),
             r"ODrive fault: axis0\.error=WATCHDOG_TIMER_EXPIRED ",
         ),
