@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import os
 import select
 import threading
@@ -143,7 +144,7 @@ def servo_config(options: EmulatorOptions) -> ServoConfig:
     """An XM430-W350-like servo whose Current Limit is the emulator's torque limit."""
     base = ServoConfig(servo_id=options.device_id)
     amps_per_unit = base.current_unit_ma / 1000.0
-    limit = int(options.max_torque_nm / base.torque_constant_nm_per_a / amps_per_unit)
+    limit = math.ceil(options.max_torque_nm / base.torque_constant_nm_per_a / amps_per_unit)
     return ServoConfig(servo_id=options.device_id, current_limit=min(1193, limit))
 
 

@@ -5,7 +5,7 @@ ROBOTIS' ``dynamixel-sdk`` (imported here, when the driver is used: ``pip instal
 Open: ping the ID at the baud rate, turn the torque off, refuse (or, with ``clear_faults``,
 REBOOT away) a latched Hardware Error Status or a tripped Bus Watchdog, set Operating Mode 0
 (current) if it is not, read Current Limit, zero Goal Current, arm the Bus Watchdog
-(``watchdog_ms`` rounded up to its 20 ms unit), enable the torque. Each tick: ``read`` is one
+(``watchdog_ms`` rounded up to its 20 ms unit) with the first ``apply``, enable the torque. Each tick: ``read`` is one
 SYNC READ of Bus Watchdog (98) .. Present Position (132..135), one round trip, whose status
 packet also carries the Alert bit (a hardware error: then Hardware Error Status (70) is read and
 named in the error); ``apply`` is one SYNC WRITE of Goal Current (no status packet, so no
@@ -47,6 +47,10 @@ READ_START = Address.BUS_WATCHDOG
 READ_LENGTH = Address.PRESENT_POSITION + 4 - READ_START
 #: Unanswered reads in a row before the plant gives up.
 MAX_MISSED_READS = 2
+#: The stuck-sensor check counts only while more than this share of the current limit is applied:
+#: with 4096 counts a turn the position reads exactly the same while the pendulum balances against
+#: a small steady torque (an upright offset a little off), which is no fault.
+STUCK_CURRENT_SHARE = 0.5
 #: After a REBOOT the servo needs a moment before it answers again.
 REBOOT_WAIT_S = 0.5
 
@@ -66,6 +70,7 @@ class DynamixelPlant(Plant):
         self.current_limit = 0
         self._limit_units = 0
         self._enabled = False
+        self._watchdog_armed = False
         self._missed = 0
         self._last_state: JointState | None = None
         self._last_counts: int | None = None
@@ -154,13 +159,10 @@ class DynamixelPlant(Plant):
             )
         self._limit_units = units
         self._write(Address.GOAL_CURRENT, 2, 0)
-        watchdog = min(
-            BUS_WATCHDOG_MAX, max(1, math.ceil(settings.watchdog_ms / BUS_WATCHDOG_UNIT_MS))
-        )
         self._write(Address.BUS_WATCHDOG, 1, 0)
-        self._write(Address.BUS_WATCHDOG, 1, watchdog)
         self._write(Address.TORQUE_ENABLE, 1, 1)
         self._enabled = True
+        watchdog = self._watchdog_units
         log.info(
             "%s: model %d, current limit %d (%.3f N*m), Bus Watchdog %d ms, torque on",
             self.name,
@@ -169,6 +171,17 @@ class DynamixelPlant(Plant):
             self.max_torque_nm,
             watchdog * BUS_WATCHDOG_UNIT_MS,
         )
+
+    @property
+    def _watchdog_units(self) -> int:
+        units = math.ceil(self.settings.watchdog_ms / BUS_WATCHDOG_UNIT_MS)
+        return min(BUS_WATCHDOG_MAX, max(1, units))
+
+    def _arm_watchdog(self) -> None:
+        """Arm the Bus Watchdog before the first current is sent, not in open(): the loop may
+        take longer than the watchdog to start, and until then Goal Current is 0 anyway."""
+        self._write(Address.BUS_WATCHDOG, 1, self._watchdog_units)
+        self._watchdog_armed = True
 
     def _clear_latched_faults(self) -> None:
         hw = self._read(Address.HARDWARE_ERROR_STATUS, 1)
@@ -194,7 +207,7 @@ class DynamixelPlant(Plant):
 
     def stop(self) -> None:
         """Goal Current 0 (SYNC WRITE, no reply). Never raises."""
-        if self._writer is None:
+        if self._writer is None or not self._enabled:
             return
         try:
             self._send_current(0)
@@ -205,11 +218,14 @@ class DynamixelPlant(Plant):
         """Zero current, torque off, watchdog off, port closed. Safe to call repeatedly."""
         if self._port is None:
             return
-        if self._ph is not None:
+        if self._ph is not None and self.model_number:  # a servo answered
             self.stop()
-            for address, size in ((Address.TORQUE_ENABLE, 1), (Address.BUS_WATCHDOG, 1)):
+            # The watchdog is disarmed only if this plant armed it: a trip the last host left
+            # stays latched for --clear-faults.
+            offs = [Address.TORQUE_ENABLE] + ([Address.BUS_WATCHDOG] if self._enabled else [])
+            for address in offs:
                 try:
-                    self._write(address, size, 0, attempts=2)
+                    self._write(address, 1, 0, attempts=2)
                 except PlantError as exc:
                     log.warning("could not turn the servo off cleanly: %s", exc)
         self._enabled = False
@@ -277,6 +293,8 @@ class DynamixelPlant(Plant):
         s = self.settings
         device_nm = s.direction * s.torque_scale * torque_nm
         units = round(device_nm / self.torque_constant / self.amps_per_unit)
+        if not self._watchdog_armed:
+            self._arm_watchdog()
         self._send_current(max(-self._limit_units, min(self._limit_units, units)))
 
     # -- internals -------------------------------------------------------------------------------
@@ -290,7 +308,7 @@ class DynamixelPlant(Plant):
 
     def _check_stuck(self, counts: int, now: float) -> None:
         limit_s = self.settings.stuck_sensor_s
-        pushing = abs(self._last_current) > 0.05 * self._limit_units
+        pushing = abs(self._last_current) > STUCK_CURRENT_SHARE * self._limit_units
         if not limit_s or counts != self._last_counts or not pushing:
             self._last_counts, self._stuck_since_s = counts, None
             return

@@ -1,0 +1,194 @@
+"""End to end through real pseudo-terminals: ``emulate --driver dynamixel`` + ``run --device PTY
+--driver dynamixel``, both subprocesses as a user runs them. The emulator's exit summary says
+what the servo was left doing, so each test checks zero current as well as the exit and message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
+
+
+class DynamixelEmulatorProcess:
+    def __init__(self, *options: str) -> None:
+        self.proc = subprocess.Popen(
+            [*CLI, "emulate", "--driver", "dynamixel", *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = self.proc.stdout.readline().strip()
+        assert self.port, self.finish()
+
+    def finish(self, timeout_s: float = 5.0) -> dict[str, str]:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        _, err = self.proc.communicate(timeout=timeout_s)
+        match = re.search(r"^emulator: (.*)$", err, re.MULTILINE)
+        assert match, f"no emulator summary in:\n{err}"
+        return dict(item.split("=", 1) for item in match.group(1).split())
+
+
+@pytest.fixture
+def emulators() -> Iterator[list[DynamixelEmulatorProcess]]:
+    started: list[DynamixelEmulatorProcess] = []
+    yield started
+    for emu in started:
+        if emu.proc.poll() is None:
+            emu.proc.kill()
+            emu.proc.wait()
+
+
+def _start(emulators: list[DynamixelEmulatorProcess], *options: str) -> DynamixelEmulatorProcess:
+    emu = DynamixelEmulatorProcess(*options)
+    emulators.append(emu)
+    return emu
+
+
+def _run(port: str, policy: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *CLI,
+            "run",
+            "--device",
+            port,
+            "--driver",
+            "dynamixel",
+            "--policy",
+            str(policy),
+            "--quiet",
+            *options,
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _popen_run(port: str, policy: Path, *options: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "--device",
+            port,
+            "--driver",
+            "dynamixel",
+            "--policy",
+            str(policy),
+            "--quiet",
+            *options,
+        ],  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _one_line_failure(result: subprocess.CompletedProcess[str], pattern: str) -> None:
+    out = result.stdout + result.stderr
+    assert result.returncode == 3, out
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) <= 1 and "Traceback" not in result.stderr, out
+    assert re.search(pattern, out), out
+
+
+def _left_at_zero(summary: dict[str, str]) -> None:
+    assert summary["applied_current"] == "0" and summary["applied_torque_nm"] == "0.0000"
+
+
+@pytest.mark.slow
+def test_swings_up_and_holds_through_the_dynamixel_emulator(
+    exported_policy: Path, emulators: list[DynamixelEmulatorProcess], tmp_path: Path
+) -> None:
+    emu = _start(emulators)
+    telemetry = tmp_path / "dynamixel.csv"
+    result = _run(emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry))
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = emu.finish()
+    data = np.genfromtxt(telemetry, delimiter=",", names=True)
+    last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
+    assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
+    assert np.all(np.abs(last["angle_rad"]) < 0.1), np.abs(last["angle_rad"]).max()
+    assert summary["last_goal_current"] == "0" and summary["torque_enable"] == "0"
+    assert summary["bus_watchdog"] == "0" and summary["watchdog_trips"] == "0"
+    _left_at_zero(summary)
+
+
+#: (emulator options, what the one-line exit names). Run side by side to save wall time.
+FAULTS = {
+    "overload": (["--fault", "overload"], r"Overload Error \(Hardware Error Status 0x20\)"),
+    # Input Voltage is not in Shutdown (63): the servo keeps its torque, the host must stop it.
+    "input_voltage": (["--fault", "input_voltage"], r"Input Voltage Error"),
+    "watchdog": (["--fault", "watchdog"], r"its Bus Watchdog tripped"),
+    "silence": ([], r"stopped answering"),
+}
+
+
+def test_every_servo_fault_ends_the_run_with_its_name_and_zero_current(
+    exported_policy: Path, emulators: list[DynamixelEmulatorProcess]
+) -> None:
+    hosts = {}
+    for name, (options, _) in FAULTS.items():
+        after = ["--silence-after", "1.0"] if name == "silence" else ["--fault-after", "1.0"]
+        emu = _start(emulators, *options, *after)
+        hosts[name] = (emu, _popen_run(emu.port, exported_policy, "--duration", "10"))
+    for name, (emu, host) in hosts.items():
+        out, err = host.communicate(timeout=60)
+        result = subprocess.CompletedProcess(host.args, host.returncode, out, err)
+        pattern = r"(?m)^exit: plant fault \(3\): Dynamixel ID 1 .*" + FAULTS[name][1]
+        _one_line_failure(result, pattern)
+        time.sleep(0.2)  # a silent servo: its 100 ms Bus Watchdog plus a margin
+        summary = emu.finish()
+        _left_at_zero(summary)
+        if name == "silence":  # the host could not reach it: its own watchdog stopped it
+            assert summary["watchdog_trips"] == "1" and summary["bus_watchdog"] == "255"
+        else:
+            assert summary["torque_enable"] == "0", (name, summary)
+
+
+def test_sigkill_of_the_host_lets_the_bus_watchdog_stop_the_servo(
+    exported_policy: Path, emulators: list[DynamixelEmulatorProcess]
+) -> None:
+    emu = _start(emulators)
+    host = subprocess.Popen(
+        [
+            *CLI,
+            "run",
+            "--device",
+            emu.port,
+            "--driver",
+            "dynamixel",
+            "--policy",
+            str(exported_policy),
+            "--quiet",
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert host.stderr is not None
+    host.stderr.readline()  # "running ..." once the policy is loaded
+    time.sleep(1.5)  # swinging, with current on
+    os.kill(host.pid, signal.SIGKILL)
+    host.wait()
+    time.sleep(0.2)  # the 100 ms Bus Watchdog plus a margin
+    # The next host is told why, and leaves the tripped watchdog for --clear-faults to clear.
+    tripped = _run(emu.port, exported_policy, "--duration", "0.5")
+    _one_line_failure(tripped, r"(?m)^error: .*tripped Bus Watchdog.*--clear-faults")
+    summary = emu.finish()
+    assert summary["last_goal_current"] != "0"  # the killed host never said goodbye
+    assert summary["watchdog_trips"] == "1" and summary["bus_watchdog"] == "255"
+    _left_at_zero(summary)
