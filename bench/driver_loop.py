@@ -49,7 +49,7 @@ while True:
 """
 
 #: Bytes of one tick's request and reply per driver, for the echo peer (request, reply).
-WIRE_BYTES = {"ddpg": (9, 33), "dynamixel": (14 + 16, 11 + 38)}
+WIRE_BYTES = {"ddpg": (9, 33), "dynamixel": (14 + 16, 11 + 38), "odrive": (52, 28)}
 
 
 def _dynamixel_return_delay(port: str, value: int) -> None:
