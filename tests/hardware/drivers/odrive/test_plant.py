@@ -144,3 +144,22 @@ def test_other_firmware_is_refused_by_name(start_odrive: StartOdrive) -> None:
 def test_a_port_without_an_odrive_says_what_to_check() -> None:
     with pytest.raises(PlantError, match=r"does not exist"):
         OdrivePlant("/dev/ttyODRIVE-missing").open()
+
+
+def test_late_replies_are_matched_to_their_own_requests_not_to_the_next(
+    start_odrive: StartOdrive,
+) -> None:
+    odrive = start_odrive()
+    config = OdriveConfig(reply_timeout_s=0.03, max_missed_replies=1000)
+    with OdrivePlant(odrive.port, config) as plant:
+        _tick(plant, 0.0, 0.1)
+        odrive.emulator.faults = OdriveFaults(reply_latency_s=0.05)  # later than the timeout
+        _tick(plant, 0.0, 0.2)
+        assert plant.missing_replies > 0
+        odrive.emulator.faults = OdriveFaults()
+        _tick(plant, 0.0, 0.2)  # late replies still arriving are not taken for these
+        state = plant.read()
+        true_angle, _ = odrive.physics.true_state()
+        assert state.angle_rad == pytest.approx(true_angle, abs=0.05)
+        assert plant.bad_replies == 0
+    assert odrive.device.state == AxisState.IDLE
