@@ -125,6 +125,11 @@ def _open(row: Row, port: str, period_s: float) -> Plant:
 
         config = dataclasses.replace(serial_config(settings), max_missed_replies=1000)
         return SerialPlant(port, config).open()
+    if row.driver == "odrive":  # likewise
+        from hardware.drivers.odrive.plant import OdrivePlant, odrive_config
+
+        odrive = dataclasses.replace(odrive_config(settings), max_missed_replies=1000)
+        return OdrivePlant(port, odrive).open()
     plant: Plant = load(get_driver(row.driver).plant)(settings)
     return plant
 
