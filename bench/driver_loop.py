@@ -72,6 +72,7 @@ class Row:
     driver: str
     baud: int
     prepare: Callable[[str], None] | None = None
+    options: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 ROWS = [
@@ -117,7 +118,7 @@ def _open(row: Row, port: str, period_s: float) -> Plant:
         device_id=get_driver(row.driver).default_id,
         period_s=period_s,
         stuck_sensor_s=0.0,
-        options=get_driver(row.driver).parse_options({}),
+        options=get_driver(row.driver).parse_options(row.options),
     )
     if row.driver == "ddpg":  # the bench counts missed replies itself; don't stop on them
         from hardware.client import SerialPlant

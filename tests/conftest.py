@@ -17,6 +17,16 @@ TRAINED_RUN_SEED = 0
 TRAINED_RUN_MAX_STEPS = 10_000
 
 
+@pytest.fixture(autouse=True)
+def _isolated_device_profiles(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No test (nor the CLI subprocesses it starts) reads or writes the user's device profiles:
+    ``run --device PORT`` would otherwise pick up a profile saved for that pty path."""
+    folder = tmp_path_factory.mktemp("device-profiles")
+    monkeypatch.setenv("DDPG_CONTROL_PROFILES", str(folder))
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real DDPG run on Pendulum-v1 (default config, seed 0): the run directory, holding

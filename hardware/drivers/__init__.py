@@ -143,6 +143,12 @@ DRIVERS: dict[str, DriverSpec] = {
                 "output torque per ampere of Present Current (XM430-W350: about 1.78)",
             ),
             "current_unit_ma": (float, 2.69, "mA per Goal/Present Current unit (X series 2.69)"),
+            "read_wait_ms": (
+                float,
+                1.0,
+                "how long one wait for reply bytes may sleep in the kernel; 0 keeps "
+                "dynamixel-sdk's own busy polling, which holds a core",
+            ),
         },
         faults=(
             "overload",

@@ -4,14 +4,18 @@ ROBOTIS' ``dynamixel-sdk`` (imported here, when the driver is used: ``pip instal
 
 Open: ping the ID at the baud rate, turn the torque off, refuse (or, with ``clear_faults``,
 REBOOT away) a latched Hardware Error Status or a tripped Bus Watchdog, set Operating Mode 0
-(current) if it is not, read Current Limit, zero Goal Current, arm the Bus Watchdog
-(``watchdog_ms`` rounded up to its 20 ms unit) with the first ``apply``, enable the torque. Each tick: ``read`` is one
-SYNC READ of Bus Watchdog (98) .. Present Position (132..135), one round trip, whose status
-packet also carries the Alert bit (a hardware error: then Hardware Error Status (70) is read and
-named in the error); ``apply`` is one SYNC WRITE of Goal Current (no status packet, so no
-second round trip): ``current = direction * torque_scale * nm / Kt / unit``, clipped to the
-Current Limit and the host's limit. Close, on every path: Goal Current 0, Torque Enable 0,
-Bus Watchdog 0 (so a torque-off servo keeps no armed watchdog), port closed; it never raises.
+(current) if it is not, read Current Limit, zero Goal Current, enable the torque; the Bus
+Watchdog (``watchdog_ms`` rounded up to its 20 ms unit) is armed with the first ``apply``, as
+the loop may take longer than the watchdog to start.
+
+Each tick: ``read`` is one SYNC READ of Bus Watchdog (98) .. Present Position (132..135), one
+round trip, whose status packet also carries the Alert bit (a hardware error: then Hardware
+Error Status (70) is read and named in the error); ``apply`` is one SYNC WRITE of Goal Current
+(no status packet, so no second round trip): ``current = direction * torque_scale * nm / Kt /
+unit``, clipped to the Current Limit and the host's limit.
+
+Close, on every path: Goal Current 0, Torque Enable 0, Bus Watchdog 0 if this plant armed it
+(a trip the last host left stays latched for ``clear_faults``), port closed; it never raises.
 """
 
 from __future__ import annotations
@@ -113,6 +117,12 @@ class DynamixelPlant(Plant):
                     f"baud rate {settings.baud} is not one dynamixel-sdk can set: use 57600 "
                     "(factory), 115200, 1000000, 2000000, 3000000 or 4000000"
                 )
+            wait_ms = float(settings.options.get("read_wait_ms", 1.0))
+            if wait_ms > 0:
+                # dynamixel-sdk opens the port with timeout=0 and polls it in a loop while it
+                # waits for a status packet; a short blocking timeout lets the kernel wake the
+                # host when bytes arrive instead (its own packet timeout still applies).
+                port.ser.timeout = wait_ms / 1000.0
             self._ph = sdk.PacketHandler(2.0)
             self._writer = sdk.GroupSyncWrite(port, self._ph, Address.GOAL_CURRENT, 2)
             self._configure()
