@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.runtime.timing import MonotonicClock
 from hardware.drivers import EmulatorOptions
 from hardware.drivers.odrive.ascii import (
     REQUEST_TERMINATORS,
@@ -185,14 +186,6 @@ class OdriveEmulator:
                 device.raise_error(FAULTS[faults.fault])
 
 
-class _WallClock:
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep_until(self, deadline_s: float) -> None:
-        time.sleep(max(0.0, deadline_s - time.monotonic()))
-
-
 #: The emulated motor's torque constant (N*m/A); current_lim follows from the torque limit.
 EMULATED_TORQUE_CONSTANT_NM_PER_A = 0.04
 
@@ -220,7 +213,7 @@ def serve_emulator(
         reply_latency_s=options.reply_latency_s,
     )
     params = PendulumParams(max_torque_nm=options.max_torque_nm, physics_substeps=50)
-    clock = _WallClock()
+    clock = MonotonicClock()
     with SimPlant(params, clock=clock, start_angle_rad=options.start_angle_rad) as physics:
         emulator = OdriveEmulator(VirtualOdrive(physics, device_config, clock.now()), faults)
         announce(emulator.open())

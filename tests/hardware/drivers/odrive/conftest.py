@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
+from ddpg_control.runtime.timing import MonotonicClock
 from hardware.drivers.odrive.device import OdriveDeviceConfig, VirtualOdrive
 from hardware.drivers.odrive.emulator import OdriveEmulator, OdriveFaults
 from sim.params import PendulumParams
 from sim.plant import SimPlant
-
-
-class WallClock:
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep_until(self, deadline_s: float) -> None:
-        time.sleep(max(0.0, deadline_s - time.monotonic()))
 
 
 @dataclass
@@ -48,7 +40,7 @@ def start_odrive() -> Iterator[StartOdrive]:
         device: OdriveDeviceConfig | None = None,
         start_angle_rad: float = 3.0,
     ) -> RunningOdrive:
-        clock = WallClock()
+        clock = MonotonicClock()
         physics = SimPlant(
             PendulumParams(physics_substeps=50), clock=clock, start_angle_rad=start_angle_rad
         )
