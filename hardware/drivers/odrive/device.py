@@ -128,14 +128,10 @@ class VirtualOdrive:
 
     def tick(self, now_s: float) -> None:
         """Advance the physics to now and run the watchdog; call every millisecond or so."""
-        self._now_s = now_s
-        self._physics.read()
+        self._advance(now_s)
         expired = now_s - self._last_feed_s > self.watchdog_timeout_s
-        if (
-            self.enable_watchdog
-            and expired
-            and not self.errors["axis"] & AxisError.WATCHDOG_TIMER_EXPIRED
-        ):
+        tripped = self.errors["axis"] & AxisError.WATCHDOG_TIMER_EXPIRED
+        if self.enable_watchdog and expired and not tripped:
             self.watchdog_trips += 1
             log.warning(
                 "watchdog: not fed for %.0f ms; WATCHDOG_TIMER_EXPIRED, axis IDLE",
@@ -143,6 +139,10 @@ class VirtualOdrive:
             )
             self.raise_error(Fault(AxisError.WATCHDOG_TIMER_EXPIRED, "axis", 0))
         self._update_torque()
+
+    def _advance(self, now_s: float) -> None:
+        self._now_s = now_s
+        self._physics.read()
 
     def raise_error(self, fault: Fault) -> None:
         """Latch an error and disarm, as the firmware's checks do."""
@@ -179,9 +179,14 @@ class VirtualOdrive:
 
     def handle(self, command: str, now_s: float) -> list[str]:
         """Process one request line (checksum already checked and stripped); return the reply
-        lines (none for most set commands)."""
+        lines (none for most set commands).
+
+        The watchdog is not checked here but by the next :meth:`tick`, after every line that
+        arrived with this one: an emulator process the machine kept waiting must not trip its
+        watchdog on feeds that were sent in time and sat in the pty's buffer.
+        """
         self.requests += 1
-        self.tick(now_s)
+        self._advance(now_s)
         if not command:
             return []
         handler = {

@@ -48,8 +48,17 @@ def test_swings_up_and_holds_through_the_odrive_emulator(
 ) -> None:
     emu = _emulate(odrive_emulators)
     telemetry = tmp_path / "odrive.csv"
+    # a 300 ms watchdog: margin for a host process a loaded machine keeps waiting (the
+    # watchdog itself is what the two tests below check)
     result = _run_odrive(
-        emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry)
+        emu.port,
+        exported_policy,
+        "--duration",
+        "15",
+        "--telemetry",
+        str(telemetry),
+        "--watchdog-ms",
+        "300",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     summary = emu.finish()
