@@ -163,3 +163,16 @@ def test_late_replies_are_matched_to_their_own_requests_not_to_the_next(
         assert state.angle_rad == pytest.approx(true_angle, abs=0.05)
         assert plant.bad_replies == 0
     assert odrive.device.state == AxisState.IDLE
+
+
+def test_a_frozen_encoder_under_torque_stops_the_run(start_odrive: StartOdrive) -> None:
+    odrive = start_odrive()
+    config = OdriveConfig(stuck_sensor_s=0.2)
+    with (
+        pytest.raises(PlantError, match=r"encoder is stuck or the joint is blocked"),
+        OdrivePlant(odrive.port, config) as plant,
+    ):
+        _tick(plant, 1.0, 0.1)
+        odrive.device.encoder_estimates = lambda: (0.5, 0.0)  # type: ignore[method-assign]
+        _tick(plant, 1.0, 1.0)
+    assert odrive.device.applied_torque_nm == 0.0 and odrive.device.state == AxisState.IDLE
