@@ -28,6 +28,9 @@ from ddpg_control.runtime.errors import ConfigError, PlantError
 
 #: The calibration reads and re-sends zero torque at this rate.
 CALIBRATE_RATE_HZ = 100.0
+#: The period the driver sizes its reply timeouts from: calibration is not timing-critical,
+#: so replies may take as long as at 20 Hz (a loaded machine, a slow link).
+CALIBRATE_REPLY_PERIOD_S = 0.05
 #: The hanging pendulum counts as still when its raw angle spans less than this.
 STILL_SPAN_RAD = 0.05
 #: The smallest equilibrium shift (rad) a torque step must produce to measure the scale.
@@ -170,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.profile) if args.profile is not None else profile_path_for_port(args.device)
     if args.profile is not None and not path.exists():
         args.profile = None  # a new file: start from the port's profile, if any, or defaults
-    settings = device_settings(args, 1.0 / CALIBRATE_RATE_HZ)
+    settings = device_settings(args, CALIBRATE_REPLY_PERIOD_S)
     direction = settings.direction
     spec = get_driver(settings.driver)
     raw = dataclasses.replace(

@@ -22,7 +22,8 @@ def test_calibrate_measures_offset_and_torque_scale_and_leaves_zero_torque(
     profile = tmp_path / "rig.toml"
     argv = ["calibrate", "--device", emu.port, "--profile", str(profile)]
     # The emulated pendulum is Pendulum-v1's rod: m*g*(l/2) = 1 * 10 * 0.5 N*m.
-    assert main([*argv, "--gravity-torque", "5", "--max-torque", "1.5", "--seconds", "0.5"]) == 0
+    options = ["--gravity-torque", "5", "--max-torque", "1.5", "--seconds", "0.3"]
+    assert main([*argv, *options, "--step-seconds", "1.2"]) == 0
     saved = DeviceProfile.load(profile)
     # The emulator reads pi hanging (0 = upright), so the upright offset is 0 (mod 2 pi).
     assert abs(math.remainder(saved.upright_offset_rad, 2 * math.pi)) < 0.02

@@ -55,6 +55,8 @@ MAX_MISSED_READS = 2
 #: with 4096 counts a turn the position reads exactly the same while the pendulum balances against
 #: a small steady torque (an upright offset a little off), which is no fault.
 STUCK_CURRENT_SHARE = 0.5
+#: Pings before the plant decides no servo answers.
+PING_ATTEMPTS = 3
 #: After a REBOOT the servo needs a moment before it answers again.
 REBOOT_WAIT_S = 0.5
 
@@ -136,8 +138,11 @@ class DynamixelPlant(Plant):
 
     def _configure(self) -> None:
         settings = self.settings
-        model, result, _ = self._ph.ping(self._port, self.servo_id)
-        if result != self._sdk.COMM_SUCCESS:
+        for _ in range(PING_ATTEMPTS):  # the first packet after opening a port may be lost
+            model, result, _ = self._ph.ping(self._port, self.servo_id)
+            if result == self._sdk.COMM_SUCCESS:
+                break
+        else:
             raise PlantError(
                 f"no Dynamixel answers as ID {self.servo_id} on {settings.port} at "
                 f"{settings.baud} baud ({self._ph.getTxRxResult(result)}): check power, "

@@ -77,26 +77,6 @@ def _run(port: str, policy: Path, *options: str) -> subprocess.CompletedProcess[
     )
 
 
-def _popen_run(port: str, policy: Path, *options: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            *CLI,
-            "run",
-            "--device",
-            port,
-            "--driver",
-            "dynamixel",
-            "--policy",
-            str(policy),
-            "--quiet",
-            *options,
-        ],  # fmt: skip
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def _one_line_failure(result: subprocess.CompletedProcess[str], pattern: str) -> None:
     out = result.stdout + result.stderr
     assert result.returncode == 3, out
@@ -127,7 +107,7 @@ def test_swings_up_and_holds_through_the_dynamixel_emulator(
     _left_at_zero(summary)
 
 
-#: (emulator options, what the one-line exit names). Run side by side to save wall time.
+#: (emulator options, what the one-line exit names).
 FAULTS = {
     "overload": (["--fault", "overload"], r"Overload Error \(Hardware Error Status 0x20\)"),
     # Input Voltage is not in Shutdown (63): the servo keeps its torque, the host must stop it.
@@ -137,26 +117,23 @@ FAULTS = {
 }
 
 
+@pytest.mark.parametrize("fault", FAULTS)
 def test_every_servo_fault_ends_the_run_with_its_name_and_zero_current(
-    exported_policy: Path, emulators: list[DynamixelEmulatorProcess]
+    exported_policy: Path, emulators: list[DynamixelEmulatorProcess], fault: str
 ) -> None:
-    hosts = {}
-    for name, (options, _) in FAULTS.items():
-        after = ["--silence-after", "1.0"] if name == "silence" else ["--fault-after", "1.0"]
-        emu = _start(emulators, *options, *after)
-        hosts[name] = (emu, _popen_run(emu.port, exported_policy, "--duration", "10"))
-    for name, (emu, host) in hosts.items():
-        out, err = host.communicate(timeout=60)
-        result = subprocess.CompletedProcess(host.args, host.returncode, out, err)
-        pattern = r"(?m)^exit: plant fault \(3\): Dynamixel ID 1 .*" + FAULTS[name][1]
-        _one_line_failure(result, pattern)
-        time.sleep(0.2)  # a silent servo: its 100 ms Bus Watchdog plus a margin
-        summary = emu.finish()
-        _left_at_zero(summary)
-        if name == "silence":  # the host could not reach it: its own watchdog stopped it
-            assert summary["watchdog_trips"] == "1" and summary["bus_watchdog"] == "255"
-        else:
-            assert summary["torque_enable"] == "0", (name, summary)
+    options, message = FAULTS[fault]
+    after = ["--silence-after" if fault == "silence" else "--fault-after", "0.7"]
+    emu = _start(emulators, *options, *after)
+    result = _run(emu.port, exported_policy, "--duration", "10")
+    _one_line_failure(result, r"(?m)^exit: plant fault \(3\): Dynamixel ID 1 .*" + message)
+    if fault == "silence":
+        time.sleep(0.2)  # its 100 ms Bus Watchdog plus a margin
+    summary = emu.finish()
+    _left_at_zero(summary)
+    if fault == "silence":  # the host could not reach it: its own watchdog stopped it
+        assert summary["watchdog_trips"] == "1" and summary["bus_watchdog"] == "255"
+    else:
+        assert summary["torque_enable"] == "0", summary
 
 
 def test_sigkill_of_the_host_lets_the_bus_watchdog_stop_the_servo(

@@ -118,7 +118,8 @@ def test_goal_current_moves_the_pendulum_and_the_table_refuses_what_a_servo_refu
     assert ph.write2ByteTxRx(port, 1, Address.GOAL_CURRENT, limit + 1)[1] == ErrorCode.DATA_LIMIT
     writer = sdk.GroupSyncWrite(port, ph, Address.GOAL_CURRENT, 2)
     writer.addParam(1, [limit & 0xFF, limit >> 8])
-    assert writer.txPacket() == sdk.COMM_SUCCESS
+    assert writer.txPacket() == sdk.COMM_SUCCESS  # no reply: a PING makes sure it arrived
+    assert ph.ping(port, 1)[1] == sdk.COMM_SUCCESS
     time.sleep(0.3)
     velocity, _, _ = ph.read4ByteTxRx(port, 1, Address.PRESENT_VELOCITY)
     assert 0 < velocity < 1 << 31  # turning counter-clockwise
