@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import threading
 import time
 
 import pytest
 import serial
 
-from ddpg_control.runtime.errors import PlantError
+from ddpg_control.runtime.errors import ConfigError, PlantError
+from hardware.drivers import DeviceSettings, EmulatorOptions
 from hardware.drivers.odrive.ascii import checksum
 from hardware.drivers.odrive.device import OdriveDeviceConfig
-from hardware.drivers.odrive.emulator import OdriveFaults
+from hardware.drivers.odrive.emulator import OdriveFaults, serve_emulator
 from hardware.drivers.odrive.errors import AxisError, AxisState, ControlMode
-from hardware.drivers.odrive.plant import OdriveConfig, OdrivePlant
+from hardware.drivers.odrive.plant import OdriveConfig, OdrivePlant, odrive_config
 from hardware.serial_config import Calibration
 
 from .conftest import StartOdrive
@@ -176,3 +179,14 @@ def test_a_frozen_encoder_under_torque_stops_the_run(start_odrive: StartOdrive) 
         odrive.device.encoder_estimates = lambda: (0.5, 0.0)  # type: ignore[method-assign]
         _tick(plant, 1.0, 1.0)
     assert odrive.device.applied_torque_nm == 0.0 and odrive.device.state == AxisState.IDLE
+
+
+def test_the_axis_must_exist() -> None:
+    settings = DeviceSettings(
+        driver="odrive", port="/dev/null", baud=115200, device_id=1, period_s=0.05
+    )
+    assert odrive_config(settings).axis == 1
+    with pytest.raises(PlantError, match=r"axis 0 and axis 1, not 2"):
+        odrive_config(dataclasses.replace(settings, device_id=2))
+    with pytest.raises(ConfigError, match=r"models axis0 only"):
+        serve_emulator(EmulatorOptions(device_id=1), threading.Event(), print)
