@@ -158,7 +158,8 @@ class OdrivePlant(Plant):
         return self._device_limit_nm / self.config.calibration.torque_scale
 
     def open(self) -> OdrivePlant:
-        """Open the port, check the ODrive, enter torque-mode closed loop. Closes on failure."""
+        """Open the port, check the ODrive, set torque mode and the watchdog timeout (the first
+        tick enters closed loop). Closes on failure."""
         try:
             self._port = serial.serial_for_url(
                 self.url,
