@@ -65,6 +65,18 @@ FIRMWARE_REJECTIONS = ("invalid", "unknown command", "not implemented")
 TURN_RAD = 2.0 * math.pi
 #: A request still unanswered after this long is given up, and the input flushed.
 ABANDON_AFTER_S = 0.5
+#: At open, the line must stay this quiet before the first request (at most DRAIN_MAX_S).
+QUIET_S = 0.05
+DRAIN_MAX_S = 1.0
+
+
+IDENTIFY_ATTEMPTS = 3
+
+
+def _looks_like_version(replies: list[str]) -> bool:
+    """Three integers, then a number with a decimal point (the replies to the version reads)."""
+    *version, voltage = replies
+    return all(text.isdigit() for text in version) and "." in voltage
 
 
 def _reply_shape(command: str) -> int:
@@ -172,7 +184,7 @@ class OdrivePlant(Plant):
             raise open_error(self.url, exc) from None
         try:
             self._write(b"\n")  # end whatever partial line the device holds
-            self._resync()
+            self._drain()
             self.firmware = self._check_firmware()
             self._check_errors()
             self._device_limit_nm = self._torque_limit()
@@ -210,6 +222,7 @@ class OdrivePlant(Plant):
                     log.warning("the ODrive reports %s after IDLE was requested", state_name(state))
             except PlantError as exc:
                 log.warning("could not confirm IDLE: %s", exc)
+            self._settle()
         try:
             self._port.close()
         except (serial.SerialException, OSError) as exc:
@@ -293,21 +306,28 @@ class OdrivePlant(Plant):
     # -- set-up --------------------------------------------------------------------------------
 
     def _check_firmware(self) -> tuple[int, int, int]:
-        names = ("fw_version_major", "fw_version_minor", "fw_version_revision")
-        replies = self._transact([f"r {n}" for n in names], self.config.setup_timeout_s)
+        """Read the firmware version. ``vbus_voltage`` (printed with a decimal point, unlike the
+        three integers) is read after it, so a stale reply that slipped in shows as a shift."""
+        names = ("fw_version_major", "fw_version_minor", "fw_version_revision", "vbus_voltage")
+        replies = None
+        for _ in range(IDENTIFY_ATTEMPTS):
+            replies = self._transact([f"r {n}" for n in names], self.config.setup_timeout_s)
+            if replies is None or _looks_like_version(replies):
+                break
+            log.debug("identification replies out of step: %r; draining", replies)
+            self._drain()
         if replies is None:
             raise PlantError(
                 f"no valid reply from an ODrive on {self.url} (baud {self.config.baud_rate}): "
-                "check the port, the baud rate (config.uart_baudrate, 115200 by default), that "
-                "the UART is enabled and wired TX->GPIO2, RX->GPIO1, GND->GND, or use its USB "
-                "port; see docs/hardware.md"
+                "check the port, the baud rate (config.uart_a_baudrate, 115200 by default), "
+                "that the UART is enabled in ASCII mode and wired host TX -> GPIO2, host RX -> "
+                "GPIO1, GND -> GND, or use its USB port; see docs/hardware.md"
             )
-        try:
-            major, minor, revision = (int(text) for text in replies)
-        except ValueError:
+        if not _looks_like_version(replies):
             raise PlantError(
                 f"the device on {self.url} does not answer like an ODrive: {replies!r}"
-            ) from None
+            )
+        major, minor, revision = (int(text) for text in replies[:3])
         log.info("ODrive on %s: firmware %d.%d.%d", self.url, major, minor, revision)
         if (major, minor) != SUPPORTED_FIRMWARE:
             raise PlantError(
@@ -486,6 +506,30 @@ class OdrivePlant(Plant):
             f"lost the connection to the ODrive on {self.url} ({exc}): was it unplugged or "
             "powered off? Its watchdog sets the axis IDLE"
         )
+
+    def _settle(self) -> None:
+        """Wait (at most ABANDON_AFTER_S) for the replies still owed, so none is left on the
+        line for the next host to take as its own. Never raises."""
+        deadline = time.monotonic() + ABANDON_AFTER_S
+        try:
+            while any(not r.done for r in self._waiting) and time.monotonic() < deadline:
+                for line in self._lines.feed(self._port.read(max(1, self._port.in_waiting))):
+                    self._on_reply(line)
+        except (serial.SerialException, OSError) as exc:
+            log.debug("settling %s: %s", self.url, exc)
+
+    def _drain(self) -> None:
+        """Read until the line has been quiet for QUIET_S (at most DRAIN_MAX_S), then drop it
+        all: replies a previous host left in flight must not answer this one's first reads."""
+        deadline = time.monotonic() + DRAIN_MAX_S
+        quiet_since = time.monotonic()
+        while time.monotonic() - quiet_since < QUIET_S and time.monotonic() < deadline:
+            try:
+                if self._port.read(max(1, self._port.in_waiting)):
+                    quiet_since = time.monotonic()
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(exc) from None
+        self._resync()
 
     def _resync(self) -> None:
         """Drop whatever is in flight, so a late reply is not taken for the next one."""

@@ -153,7 +153,7 @@ def test_late_replies_are_matched_to_their_own_requests_not_to_the_next(
     start_odrive: StartOdrive,
 ) -> None:
     odrive = start_odrive()
-    config = OdriveConfig(reply_timeout_s=0.03, max_missed_replies=1000)
+    config = OdriveConfig(reply_timeout_s=0.03, max_missed_replies=1000, watchdog_timeout_s=1.0)
     with OdrivePlant(odrive.port, config) as plant:
         _tick(plant, 0.0, 0.1)
         odrive.emulator.faults = OdriveFaults(reply_latency_s=0.05)  # later than the timeout
@@ -190,3 +190,24 @@ def test_the_axis_must_exist() -> None:
         odrive_config(dataclasses.replace(settings, device_id=2))
     with pytest.raises(ConfigError, match=r"models axis0 only"):
         serve_emulator(EmulatorOptions(device_id=1), threading.Event(), print)
+
+
+def test_a_stale_reply_during_identification_is_seen_and_the_reads_repeated(
+    start_odrive: StartOdrive,
+) -> None:
+    odrive = start_odrive()
+    device = odrive.device
+    answer = device.handle
+    stale = ["1"]  # as a previous host's late reply to 'r axis0.current_state' would come
+
+    def late_line_first(command: str, now_s: float) -> list[str]:
+        replies = answer(command, now_s)
+        if command == "r fw_version_major" and stale:
+            return [stale.pop(), *replies]
+        return replies
+
+    device.handle = late_line_first  # type: ignore[method-assign]
+    with OdrivePlant(odrive.port) as plant:
+        assert plant.firmware == (0, 5, 6)  # not 1.0.5
+        plant.read()
+    assert not stale and device.errors["axis"] == 0
