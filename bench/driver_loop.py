@@ -75,10 +75,19 @@ class Row:
     options: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
+def _return_delay_0(port: str) -> None:
+    _dynamixel_return_delay(port, 0)
+
+
 ROWS = [
     Row("ddpg", "ddpg", 1_000_000),
+    Row("dynamixel, Return Delay 0", "dynamixel", 1_000_000, _return_delay_0),
     Row(
-        "dynamixel, Return Delay 0", "dynamixel", 1_000_000, lambda p: _dynamixel_return_delay(p, 0)
+        "dynamixel, Return Delay 0, SDK busy poll",
+        "dynamixel",
+        1_000_000,
+        _return_delay_0,
+        {"read_wait_ms": 0.0},
     ),
     Row("dynamixel, factory Return Delay 250", "dynamixel", 1_000_000),
 ]

@@ -31,6 +31,9 @@ CALIBRATE_RATE_HZ = 100.0
 #: The period the driver sizes its reply timeouts from: calibration is not timing-critical,
 #: so replies may take as long as at 20 Hz (a loaded machine, a slow link).
 CALIBRATE_REPLY_PERIOD_S = 0.05
+#: Unanswered reads in a row calibrate tolerates (each costs one reply timeout, at most 20 ms
+#: here, well inside the 100 ms device watchdog; zero torque is re-sent every tick).
+CALIBRATE_MAX_MISSED_READS = 4
 #: The hanging pendulum counts as still when its raw angle spans less than this.
 STILL_SPAN_RAD = 0.05
 #: The smallest equilibrium shift (rad) a torque step must produce to measure the scale.
@@ -177,7 +180,12 @@ def run(args: argparse.Namespace) -> int:
     direction = settings.direction
     spec = get_driver(settings.driver)
     raw = dataclasses.replace(
-        settings, upright_offset_rad=0.0, direction=1, torque_scale=1.0, stuck_sensor_s=0.0
+        settings,
+        upright_offset_rad=0.0,
+        direction=1,
+        torque_scale=1.0,
+        stuck_sensor_s=0.0,
+        max_missed_reads=CALIBRATE_MAX_MISSED_READS,
     )
     with load(spec.plant)(raw) as plant:
         hanging, measured_scale = measure(plant, args)

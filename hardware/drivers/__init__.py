@@ -103,6 +103,9 @@ class DeviceSettings:
     stuck_sensor_s: float = 0.5
     clear_faults: bool = False
     options: Mapping[str, float | int | str] = field(default_factory=dict)
+    #: Unanswered reads in a row before the plant raises "stopped answering". ``calibrate``,
+    #: which is not timing-critical, allows more.
+    max_missed_reads: int = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ def serial_config(settings: DeviceSettings) -> SerialConfig:
         torque_limit_nm=settings.torque_limit_nm,
         clear_faults=settings.clear_faults,
         stuck_sensor_s=settings.stuck_sensor_s,
+        max_missed_replies=settings.max_missed_reads,
         calibration=Calibration(
             upright_offset_rad=settings.upright_offset_rad,
             direction=settings.direction,

@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 #: The per-tick SYNC READ: Bus Watchdog (98) up to the end of Present Position (132 + 4).
 READ_START = Address.BUS_WATCHDOG
 READ_LENGTH = Address.PRESENT_POSITION + 4 - READ_START
-#: Unanswered reads in a row before the plant gives up.
-MAX_MISSED_READS = 2
 #: The stuck-sensor check counts only while more than this share of the current limit is applied:
 #: with 4096 counts a turn the position reads exactly the same while the pendulum balances against
 #: a small steady torque (an upright offset a little off), which is no fault.
@@ -263,7 +261,7 @@ class DynamixelPlant(Plant):
             data, result, error = ph.readRx(port, self.servo_id, READ_LENGTH)
         if result != sdk.COMM_SUCCESS or len(data) != READ_LENGTH:
             self._missed += 1
-            if self._missed >= MAX_MISSED_READS or self._last_state is None:
+            if self._missed >= self.settings.max_missed_reads or self._last_state is None:
                 raise PlantError(
                     f"{self.name} stopped answering ({self._missed} reads in a row: "
                     f"{ph.getTxRxResult(result)}): check cable and power; its Bus Watchdog "

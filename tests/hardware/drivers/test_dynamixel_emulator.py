@@ -61,6 +61,10 @@ def bus() -> Iterator[Bus]:
     thread.start()
     port = sdk.PortHandler(path)
     assert port.openPort() and port.setBaudRate(1_000_000)
+    # The SDK polls its port without blocking while it waits for a reply; in this process that
+    # starves the emulator's thread of the GIL on a loaded machine. A 1 ms blocking read (what
+    # the plant's read_wait_ms does) changes how pyserial waits, not the SDK's packet code.
+    port.ser.timeout = 0.001
     try:
         yield Bus(servo, emulator, port, sdk.PacketHandler(2.0))
     finally:
