@@ -53,6 +53,7 @@ WIRE_BYTES = {
     "ddpg": (9, 33),
     "dynamixel": (14 + 16, 11 + 38),
     "moteus": (156, 76),  # the query and the command lines; OK, rcv, OK (with checksums)
+    "odrive": (52, 28),
 }
 
 
@@ -144,6 +145,11 @@ def _open(row: Row, port: str, period_s: float) -> Plant:
 
         moteus = dataclasses.replace(moteus_config(settings), max_missed_replies=1000)
         return MoteusPlant(port, moteus).open()
+    if row.driver == "odrive":  # likewise
+        from hardware.drivers.odrive.plant import OdrivePlant, odrive_config
+
+        odrive = dataclasses.replace(odrive_config(settings), max_missed_replies=1000)
+        return OdrivePlant(port, odrive).open()
     plant: Plant = load(get_driver(row.driver).plant)(settings)
     return plant
 

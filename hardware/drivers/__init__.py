@@ -192,6 +192,21 @@ DRIVERS: dict[str, DriverSpec] = {
             "watchdog",
         ),
     ),
+    "odrive": DriverSpec(
+        name="odrive",
+        summary="ODrive v3.x (firmware 0.5.x) in torque mode, ASCII protocol over UART or USB",
+        plant="hardware.drivers.odrive.plant:open_plant",
+        emulator="hardware.drivers.odrive.emulator:serve_emulator",
+        default_baud=115_200,
+        default_id=0,
+        faults=(
+            "drv_fault",
+            "encoder_no_response",
+            "overspeed",
+            "dc_bus_over_voltage",
+            "watchdog",
+        ),
+    ),
 }
 
 
