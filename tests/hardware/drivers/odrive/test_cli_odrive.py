@@ -37,7 +37,7 @@ def odrive_emulators() -> list[EmulatorProcess]:
 
 
 def _emulate(started: list[EmulatorProcess], *options: str) -> EmulatorProcess:
-    emu = EmulatorProcess("--driver", "odrive", *options)
+    emu = EmulatorProcess([*CLI, "emulate"], "--driver", "odrive", *options)
     started.append(emu)
     return emu
 
