@@ -43,7 +43,9 @@ _GOAL_COLOUR = (0.75, 0.75, 0.75, 1.0)
 
 
 def _pendulum_v1_torque(torque_nm: float, params: PendulumParams) -> float:
-    """Round a torque so that PyBullet's ``torque / I_pivot`` equals Pendulum-v1's float32 term."""
+    """The motor's torque for a command (``torque_scale * command + torque_offset_nm``), rounded
+    so that PyBullet's ``torque / I_pivot`` equals Pendulum-v1's float32 term."""
+    torque_nm = params.torque_scale * torque_nm + params.torque_offset_nm
     gain = 3.0 / (params.mass_kg * params.length_m**2)
     acceleration = float(np.float32(gain) * np.float32(torque_nm))
     return acceleration * params.pivot_inertia_kg_m2
