@@ -26,8 +26,8 @@ Two estimators, both least squares:
   ``(a, beta, gamma, delta, phi)`` per candidate latency. Fast, used to start the first.
 
 Uncertainties are one standard deviation from the Jacobian at the optimum, scaled by the
-residual and (for the overlapping shooting segments, which reuse each sample ``horizon``
-times) by ``horizon``. They are estimates; ``docs/identification.md`` compares them with the
+residual and (for the overlapping shooting segments, which reuse each sample about four
+times) by that reuse. They are estimates; ``docs/identification.md`` compares them with the
 real errors.
 
 Bad recordings raise :class:`IdentificationError` before any fit, with what to record instead.
@@ -179,6 +179,8 @@ class _Timeline:
     sample_s: FloatArray
     angle_rad: FloatArray
     velocity_rad_s: FloatArray
+    start_angle_rad: FloatArray  # low-passed (zero phase): where segments start from
+    start_velocity_rad_s: FloatArray
     starts: npt.NDArray[np.int64]  # first sample of each shooting segment
 
     def torque_integral(self, t: FloatArray) -> FloatArray:
@@ -188,8 +190,9 @@ class _Timeline:
 _GAP_S = 1000.0
 
 
-def _timeline(recordings: Sequence[Recording], horizon: int) -> _Timeline:
+def _timeline(recordings: Sequence[Recording], horizon: int, stride: int = 1) -> _Timeline:
     knots, torques, samples, angles, velocities, starts = [], [], [], [], [], []
+    smooth_angles, smooth_velocities = [], []
     offset, index = 0.0, 0
     for rec in recordings:
         shift = offset - rec.sample_s[0]
@@ -200,7 +203,13 @@ def _timeline(recordings: Sequence[Recording], horizon: int) -> _Timeline:
         samples.append(rec.sample_s + shift)
         angles.append(rec.angle_rad)
         velocities.append(rec.velocity_rad_s)
-        starts.append(index + np.arange(len(rec) - horizon))
+        # Starting every segment from a noisy reading would let damping and friction soak up
+        # the noise (errors in variables); a zero-phase low-pass at a fifth of the sample rate
+        # averages it out and leaves the excitation band (a few Hz) as it is.
+        period_s = float(np.median(np.diff(rec.sample_s)))
+        smooth_angles.append(_lowpass(rec.angle_rad, period_s, 0.2 / period_s))
+        smooth_velocities.append(_lowpass(rec.velocity_rad_s, period_s, 0.2 / period_s))
+        starts.append(index + np.arange(0, len(rec) - horizon, stride))
         index += len(rec)
         offset = float(cmd[-1]) + _GAP_S
     k = np.concatenate(knots)
@@ -213,6 +222,8 @@ def _timeline(recordings: Sequence[Recording], horizon: int) -> _Timeline:
         sample_s=np.concatenate(samples),
         angle_rad=np.concatenate(angles),
         velocity_rad_s=np.concatenate(velocities),
+        start_angle_rad=np.concatenate(smooth_angles),
+        start_velocity_rad_s=np.concatenate(smooth_velocities),
         starts=np.concatenate(starts).astype(np.int64),
     )
 
@@ -236,24 +247,28 @@ def _simulate(
     ``starts + 1 .. starts + horizon``.
     """
     a, beta, gamma, delta, phi, latency_s = (float(v) for v in ratios)
-    theta = timeline.angle_rad[starts].copy()
-    omega = timeline.velocity_rad_s[starts].copy()
+    theta = timeline.start_angle_rad[starts].copy()
+    omega = timeline.start_velocity_rad_s[starts].copy()
     angles = np.empty((horizon, len(starts)))
     velocities = np.empty((horizon, len(starts)))
     ts = timeline.sample_s
+    # Every step's edges, (horizon, substeps + 1, segments), then the mean commanded torque
+    # over each step in one interpolation: U(t - L) differenced, divided by the step.
+    t0 = np.stack([ts[starts + h] for h in range(horizon)])
+    dts = (np.stack([ts[starts + h + 1] for h in range(horizon)]) - t0) / substeps
+    edges = t0[:, None, :] + np.arange(substeps + 1)[None, :, None] * dts[:, None, :]
+    integral = timeline.torque_integral(edges - latency_s)
+    torques = np.diff(integral, axis=1) / dts[:, None, :]
+    drive = beta * torques + gamma
     for h in range(horizon):
-        t0, t1 = ts[starts + h], ts[starts + h + 1]
-        dt = (t1 - t0) / substeps
-        u_prev = timeline.torque_integral(t0 - latency_s)
-        for m in range(1, substeps + 1):
-            u_next = timeline.torque_integral(t0 + m * dt - latency_s)
-            torque = (u_next - u_prev) / dt  # mean commanded torque over this step
-            u_prev = u_next
-            omega = omega + dt * (a * np.sin(theta) + beta * torque + gamma - delta * omega)
-            # Coulomb friction as PyBullet applies it: a velocity motor (target 0) whose impulse
-            # is limited to friction * dt; it stops the joint if that is enough.
-            limit = phi * dt
-            omega = np.where(np.abs(omega) <= limit, 0.0, omega - np.sign(omega) * limit)
+        dt = dts[h]
+        decay = 1.0 - delta * dt
+        # Coulomb friction as PyBullet applies it: a velocity motor (target 0) whose impulse
+        # is limited to friction * dt; it stops the joint if that is enough.
+        limit = phi * dt
+        for m in range(substeps):
+            omega = omega * decay + dt * (a * np.sin(theta) + drive[h, m])
+            omega = np.sign(omega) * np.maximum(np.abs(omega) - limit, 0.0)
             theta = theta + dt * omega
         angles[h], velocities[h] = theta, omega
     return angles, velocities
@@ -265,9 +280,7 @@ def simulate_recording(
     """Re-simulate a whole recording from its first measured state (for the overlay plot)."""
     timeline = _timeline([recording], 0)
     substeps = _step_count(timeline, physics_dt_s)
-    angles, velocities = _simulate(
-        ratios, timeline, np.array([0]), len(recording) - 1, substeps
-    )
+    angles, velocities = _simulate(ratios, timeline, np.array([0]), len(recording) - 1, substeps)
     return (
         np.concatenate([[recording.angle_rad[0]], angles[:, 0]]),
         np.concatenate([[recording.velocity_rad_s[0]], velocities[:, 0]]),
@@ -310,11 +323,12 @@ def fit_filtered_derivatives(
     latency_step_s: float = 0.0005,
 ) -> RatioFit:
     """Linear least squares on low-passed derivatives, latency by grid search."""
-    rows: list[tuple[FloatArray, ...]] = []
+    rows: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, float]]
+    rows = []
     for rec in recordings:
         period_s = float(np.median(np.diff(rec.sample_s)))
         omega = _lowpass(rec.velocity_rad_s, period_s, cutoff_hz)
-        accel = np.gradient(omega, rec.sample_s)
+        accel = np.asarray(np.gradient(omega, rec.sample_s), dtype=np.float64)
         theta = _lowpass(rec.angle_rad, period_s, cutoff_hz)
         rows.append((rec.sample_s, rec.command_s, rec.torque_nm, theta, omega, accel, period_s))
     best: tuple[float, FloatArray, FloatArray, FloatArray, float] | None = None
@@ -324,7 +338,7 @@ def fit_filtered_derivatives(
             # The torque acting at each sample, through the same filter as the rest.
             idx = np.searchsorted(command_s + latency_s, sample_s, side="right") - 1
             acting = np.where(idx >= 0, torque[np.clip(idx, 0, None)], 0.0)
-            acting = _lowpass(acting, float(period_s), cutoff_hz)
+            acting = _lowpass(acting, period_s, cutoff_hz)
             edge = 10  # filter start-up at both ends
             sl = slice(edge, len(sample_s) - edge)
             design.append(
@@ -368,14 +382,16 @@ def fit_prediction_error(
     recordings: Sequence[Recording],
     *,
     physics_dt_s: float = 0.001,
-    horizon: int = 10,
+    horizon: int = 20,
     initial: FloatArray | None = None,
     max_latency_s: float = 0.1,
 ) -> RatioFit:
-    """Multiple-shooting prediction-error fit (see the module's docstring)."""
+    """Multiple-shooting prediction-error fit (see the module's docstring). A segment starts
+    every ``horizon // 4`` samples, so each sample is compared about four times."""
     from scipy.optimize import least_squares
 
-    timeline = _timeline(recordings, horizon)
+    stride = max(1, horizon // 4)
+    timeline = _timeline(recordings, horizon, stride)
     substeps = _step_count(timeline, physics_dt_s)
     starts = timeline.starts
     measured_angle = np.stack([timeline.angle_rad[starts + h + 1] for h in range(horizon)])
@@ -396,7 +412,10 @@ def fit_prediction_error(
     def residuals(x: FloatArray, w_angle: float, w_velocity: float) -> FloatArray:
         angles, velocities = _simulate(x, timeline, starts, horizon, substeps)
         return np.concatenate(
-            [((angles - measured_angle) / w_angle).ravel(), ((velocities - measured_velocity) / w_velocity).ravel()]
+            [
+                ((angles - measured_angle) / w_angle).ravel(),
+                ((velocities - measured_velocity) / w_velocity).ravel(),
+            ]
         )
 
     period_s = float(np.median(np.diff(recordings[0].sample_s)))
@@ -418,7 +437,7 @@ def fit_prediction_error(
     jac = result.jac
     dof = max(r.size - len(result.x), 1)
     sigma2 = float(r @ r) / dof
-    cov = sigma2 * horizon * np.linalg.pinv(jac.T @ jac)
+    cov = sigma2 * (horizon / stride) * np.linalg.pinv(jac.T @ jac)
     change = measured_velocity[-1] - timeline.velocity_rad_s[starts]
     predicted_change = velocities[-1] - timeline.velocity_rad_s[starts]
     explained = 1.0 - float(np.sum((change - predicted_change) ** 2)) / max(
@@ -508,9 +527,7 @@ class Identification:
     notes: tuple[str, ...] = field(default=())
 
 
-def _physical(
-    fit: RatioFit, anchor: Anchor, write_delay_s: float
-) -> tuple[FloatArray, FloatArray]:
+def _physical(fit: RatioFit, anchor: Anchor, write_delay_s: float) -> tuple[FloatArray, FloatArray]:
     values = physical_values(fit.ratios, anchor, write_delay_s)
     jac = np.empty((len(values), len(fit.ratios)))
     for j, x in enumerate(fit.ratios):
@@ -528,7 +545,7 @@ def identify(
     base: PendulumParams,
     anchor: Anchor,
     method: str = "prediction-error",
-    horizon: int = 10,
+    horizon: int = 20,
 ) -> Identification:
     """Fit ``recordings`` and return the rig's parameters (the rest taken from ``base``).
 
@@ -547,7 +564,11 @@ def identify(
         )
     a, beta = fit.ratios[0], fit.ratios[1]
     sa, sb = fit.std[0], fit.std[1]
-    if not (fit.explained >= MIN_EXPLAINED and a > MIN_SIGNIFICANCE * sa and beta > MIN_SIGNIFICANCE * sb):
+    if not (
+        fit.explained >= MIN_EXPLAINED
+        and a > MIN_SIGNIFICANCE * sa
+        and beta > MIN_SIGNIFICANCE * sb
+    ):
         raise IdentificationError(
             f"the model explains only {max(fit.explained, 0.0):.0%} of the motion (gravity "
             f"{a:.3g} +- {sa:.2g}, torque gain {beta:.3g} +- {sb:.2g} per I): this is not a "
@@ -559,11 +580,10 @@ def identify(
     n = len(FITTED_FIELDS)
     changes = dict(zip(FITTED_FIELDS, (float(v) for v in values[:n]), strict=True))
     notes: list[str] = []
-    if changes["action_latency_s"] < 0.0:
-        notes.append(
-            f"latency fitted {changes['action_latency_s'] * 1e3:.2f} ms (< 0) set to 0"
-        )
-        changes["action_latency_s"] = 0.0
+    for name in ("joint_damping_nm_s_rad", "joint_friction_nm", "action_latency_s"):
+        if changes[name] < 0.0:
+            notes.append(f"{name} fitted {changes[name]:.3g} (< 0), written as 0")
+            changes[name] = 0.0
     params = base.with_changes(gravity_m_s2=anchor.gravity_m_s2, **changes)
     return Identification(
         params=params,

@@ -20,6 +20,8 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "plot",
     "emulate",
+    "excite",
+    "identify",
 )
 
 EPILOG = """\

@@ -58,7 +58,8 @@ class ExcitationConfig:
         require(
             0.0 < self.envelope_rad <= math.pi / ENVELOPE_STOP_FACTOR,
             f"envelope_rad must be in (0, {math.pi / ENVELOPE_STOP_FACTOR:.3g}] rad (its "
-            f"{ENVELOPE_STOP_FACTOR:g}x stop limit must stay below upright), got {self.envelope_rad!r}",
+            f"{ENVELOPE_STOP_FACTOR:g}x stop limit must stay below upright), "
+            f"got {self.envelope_rad!r}",
         )
         require(
             self.f_min_hz < self.f_max_hz,
