@@ -1,0 +1,194 @@
+"""From an unseen rig to a policy, end to end through the CLI (issue 11's check).
+
+1. ``emulate --params bench/unseen_rig.toml``: the rig behind the serial protocol, real time;
+2. ``excite --device PORT`` on it, then ``identify`` (both methods) against the rig's values;
+3. ``train --env PyBulletPendulum-v0 --params fitted.toml --randomize`` and ``export --onnx``,
+   and a default-trained policy (``train``, Pendulum-v1) beside it;
+4. each policy in ``--runs`` runs of ``emulate --params rig.toml --start-angle pi+-0.5`` +
+   ``run --device`` (15 s); a run holds when |angle| < 0.1 rad over its last 5 s.
+
+    .venv/bin/python bench/rig_to_policy.py --out bench-out/rig --jobs 4
+
+Everything the CLI writes goes under --out; a JSON summary is printed and written there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import time
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ddpg_control.runtime.telemetry import Telemetry, holding_upright
+
+CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
+RIG = Path(__file__).with_name("unseen_rig.toml")
+CHECKED = (
+    "mass_kg",
+    "length_m",
+    "joint_damping_nm_s_rad",
+    "joint_friction_nm",
+    "torque_scale",
+    "torque_offset_nm",
+    "action_latency_s",
+)
+
+
+def cli(*args: str, timeout_s: float = 3600.0) -> str:
+    result = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout_s)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+class Emulator:
+    def __init__(self, *options: str) -> None:
+        self.proc = subprocess.Popen(
+            [*CLI, "emulate", *options],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.port = self.proc.stdout.readline().strip()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def pendulum(path: Path) -> dict[str, float]:
+    return dict(tomllib.loads(path.read_text())["pendulum"])
+
+
+def identify_rig(out: Path, duration_s: float, rig: dict[str, float]) -> tuple[Path, dict]:
+    emu = Emulator("--params", str(RIG))
+    try:
+        csv = out / "excite.csv"
+        cli(
+            "excite",
+            "--device",
+            emu.port,
+            "--duration",
+            str(duration_s),
+            "--torque",
+            "1.5",
+            "--telemetry",
+            str(csv),
+            "--quiet",
+        )
+    finally:
+        emu.stop()
+    fitted = out / "fitted.toml"
+    report = cli(
+        "identify",
+        str(csv),
+        "--mass",
+        str(rig["mass_kg"]),
+        "--gravity",
+        "10",
+        "--output",
+        str(fitted),
+        "--compare",
+    )
+    print(report)
+    values = pendulum(fitted)
+    errors = {}
+    for name in CHECKED:
+        true = rig[name]
+        errors[name] = (
+            (values[name] - true) * 1e3
+            if name == "action_latency_s"
+            else (values[name] / true - 1.0)
+        )
+    return fitted, {"fitted": {k: values[k] for k in CHECKED}, "errors": errors}
+
+
+def train_and_export(out: Path, name: str, *train_args: str) -> Path:
+    run_dir = out / "runs" / name
+    if not (run_dir / "policy.onnx").is_file():
+        started = time.monotonic()
+        cli("train", "--name", name, "--runs-dir", str(out / "runs"), "--no-progress", *train_args)
+        print(f"trained {name} in {time.monotonic() - started:.0f} s", flush=True)
+        cli("export", "--onnx", "--checkpoint", str(run_dir / "checkpoints" / "best.pt"))
+    return run_dir / "policy.onnx"
+
+
+def hold_run(policy: Path, out: Path, index: int, start_angle: float) -> bool:
+    emu = Emulator("--params", str(RIG), "--start-angle", f"{start_angle:.6f}")
+    telemetry = out / f"{policy.parent.name}-{index:02d}.csv"
+    try:
+        subprocess.run(
+            [
+                *CLI,
+                "run",
+                "--device",
+                emu.port,
+                "--policy",
+                str(policy),
+                "--duration",
+                "15",
+                "--telemetry",
+                str(telemetry),
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        emu.stop()
+    return telemetry.is_file() and holding_upright(Telemetry.read_csv(telemetry))
+
+
+def hold_rate(policy: Path, out: Path, runs: int, jobs: int, seed: int) -> list[bool]:
+    rng = np.random.default_rng(seed)
+    starts = math.pi + rng.uniform(-0.5, 0.5, size=runs)
+    with ThreadPoolExecutor(jobs) as pool:
+        return list(pool.map(lambda i: hold_run(policy, out, i, float(starts[i])), range(runs)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("bench-out/rig"))
+    parser.add_argument("--excite-s", type=float, default=30.0)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=4, help="hold runs at once (real time)")
+    parser.add_argument("--seed", type=int, default=0, help="training seed and start angles")
+    parser.add_argument("--total-steps", type=int, default=20000)
+    args = parser.parse_args()
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    rig = pendulum(RIG)
+    fitted, identified = identify_rig(out, args.excite_s, rig)
+    steps = ["--seed", str(args.seed), "--total-steps", str(args.total_steps)]
+    fitted_policy = train_and_export(
+        out,
+        f"fitted-s{args.seed}",
+        "--env",
+        "PyBulletPendulum-v0",
+        "--params",
+        str(fitted),
+        "--randomize",
+        *steps,
+    )
+    default_policy = train_and_export(out, f"default-s{args.seed}", *steps)
+    holds = {}
+    for label, policy in (("fitted+randomize", fitted_policy), ("default", default_policy)):
+        outcome = hold_rate(policy, out / "holds", args.runs, args.jobs, args.seed)
+        holds[label] = sum(outcome)
+        print(f"{label}: held {sum(outcome)}/{len(outcome)} on the rig", flush=True)
+    summary = {"identified": identified, "holds": holds, "runs": args.runs, "seed": args.seed}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
