@@ -188,6 +188,8 @@ class _Timeline:
 
 
 _GAP_S = 1000.0
+#: Cut-off of the low-pass the shooting segments start from (at most 0.8 x Nyquist).
+START_CUTOFF_HZ = 12.0
 
 
 def _timeline(recordings: Sequence[Recording], horizon: int, stride: int = 1) -> _Timeline:
@@ -204,11 +206,12 @@ def _timeline(recordings: Sequence[Recording], horizon: int, stride: int = 1) ->
         angles.append(rec.angle_rad)
         velocities.append(rec.velocity_rad_s)
         # Starting every segment from a noisy reading would let damping and friction soak up
-        # the noise (errors in variables); a zero-phase low-pass at a fifth of the sample rate
-        # averages it out and leaves the excitation band (a few Hz) as it is.
+        # the noise (errors in variables); a zero-phase low-pass averages it out and leaves the
+        # excitation band (a few Hz) as it is.
         period_s = float(np.median(np.diff(rec.sample_s)))
-        smooth_angles.append(_lowpass(rec.angle_rad, period_s, 0.2 / period_s))
-        smooth_velocities.append(_lowpass(rec.velocity_rad_s, period_s, 0.2 / period_s))
+        cutoff_hz = min(START_CUTOFF_HZ, 0.4 / period_s)
+        smooth_angles.append(_lowpass(rec.angle_rad, period_s, cutoff_hz))
+        smooth_velocities.append(_lowpass(rec.velocity_rad_s, period_s, cutoff_hz))
         starts.append(index + np.arange(0, len(rec) - horizon, stride))
         index += len(rec)
         offset = float(cmd[-1]) + _GAP_S
@@ -539,6 +542,19 @@ def _physical(fit: RatioFit, anchor: Anchor, write_delay_s: float) -> tuple[Floa
     return values, std
 
 
+def _require_a_pendulum(fit: RatioFit, min_explained: float) -> None:
+    a, beta = fit.ratios[0], fit.ratios[1]
+    sa, sb = fit.std[0], fit.std[1]
+    resolved = a > MIN_SIGNIFICANCE * sa and beta > MIN_SIGNIFICANCE * sb
+    if not (fit.explained >= min_explained and resolved):
+        raise IdentificationError(
+            f"the model explains only {max(fit.explained, 0.0):.0%} of the motion (gravity "
+            f"{a:.3g} +- {sa:.2g}, torque gain {beta:.3g} +- {sb:.2g} per I): this is not a "
+            "pendulum answering its torque (noise, or a rig that did not move); check the "
+            f"angle sign and the motor, then {RECORD_HINT}"
+        )
+
+
 def identify(
     recordings: Sequence[Recording],
     *,
@@ -554,27 +570,19 @@ def identify(
     """
     if not recordings:
         raise IdentificationError(f"no recording given; {RECORD_HINT}")
-    if method == "filtered-derivatives":
-        fit = fit_filtered_derivatives(recordings)
-    elif method == "prediction-error":
-        fit = fit_prediction_error(recordings, physics_dt_s=base.physics_dt_s, horizon=horizon)
-    else:
+    if method not in ("prediction-error", "filtered-derivatives"):
         raise ConfigError(
             f"unknown method {method!r}; use prediction-error or filtered-derivatives"
         )
-    a, beta = fit.ratios[0], fit.ratios[1]
-    sa, sb = fit.std[0], fit.std[1]
-    if not (
-        fit.explained >= MIN_EXPLAINED
-        and a > MIN_SIGNIFICANCE * sa
-        and beta > MIN_SIGNIFICANCE * sb
-    ):
-        raise IdentificationError(
-            f"the model explains only {max(fit.explained, 0.0):.0%} of the motion (gravity "
-            f"{a:.3g} +- {sa:.2g}, torque gain {beta:.3g} +- {sb:.2g} per I): this is not a "
-            "pendulum answering its torque (noise, or a rig that did not move); check the "
-            f"angle sign and the motor, then {RECORD_HINT}"
+    fit = fit_filtered_derivatives(recordings)
+    # The linear fit starts the nonlinear one; when it finds no pendulum at all (noise), refuse
+    # now rather than let the nonlinear fit wander.
+    _require_a_pendulum(fit, MIN_EXPLAINED / 2)
+    if method == "prediction-error":
+        fit = fit_prediction_error(
+            recordings, physics_dt_s=base.physics_dt_s, horizon=horizon, initial=fit.ratios
         )
+    _require_a_pendulum(fit, MIN_EXPLAINED)
     write_delay_s = float(np.median([r.write_delay_s for r in recordings]))
     values, std = _physical(fit, anchor, write_delay_s)
     n = len(FITTED_FIELDS)
