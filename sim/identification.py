@@ -63,6 +63,10 @@ MAX_CLIPPED_SHARE = 0.02
 MIN_EXPLAINED = 0.9
 #: Each of gravity and torque gain must be this many standard deviations from zero.
 MIN_SIGNIFICANCE = 10.0
+#: A read that took longer than this many times the median (and over 1 ms) leaves the moment
+#: the state was sampled uncertain by milliseconds (a loaded machine, a busy device): such
+#: samples neither start nor end a shooting segment.
+SLOW_READ_FACTOR = 3.0
 #: What to do instead, repeated in most messages.
 RECORD_HINT = "record one with 'ddpg-control excite --device PORT' (or --sim)"
 
@@ -85,6 +89,7 @@ class Recording:
     velocity_rad_s: FloatArray
     torque_nm: FloatArray
     command_s: FloatArray
+    timed: npt.NDArray[np.bool_]  # read quickly enough that ``sample_s`` is known to ~1 ms
 
     def __len__(self) -> int:
         return len(self.sample_s)
@@ -160,6 +165,7 @@ def recording_from_columns(name: str, columns: dict[str, FloatArray]) -> Recordi
         velocity_rad_s=cols["velocity_rad_s"],
         torque_nm=sent,
         command_s=t + timing[:, 0] + timing[:, 1] + timing[:, 2] / 2.0,
+        timed=timing[:, 0] <= max(SLOW_READ_FACTOR * float(np.median(timing[:, 0])), 1e-3),
     )
 
 
@@ -181,6 +187,7 @@ class _Timeline:
     velocity_rad_s: FloatArray
     start_angle_rad: FloatArray  # low-passed (zero phase): where segments start from
     start_velocity_rad_s: FloatArray
+    timed: npt.NDArray[np.bool_]
     starts: npt.NDArray[np.int64]  # first sample of each shooting segment
 
     def torque_integral(self, t: FloatArray) -> FloatArray:
@@ -193,7 +200,7 @@ START_CUTOFF_HZ = 12.0
 
 
 def _timeline(recordings: Sequence[Recording], horizon: int, stride: int = 1) -> _Timeline:
-    knots, torques, samples, angles, velocities, starts = [], [], [], [], [], []
+    knots, torques, samples, angles, velocities, starts, timed = [], [], [], [], [], [], []
     smooth_angles, smooth_velocities = [], []
     offset, index = 0.0, 0
     for rec in recordings:
@@ -205,6 +212,7 @@ def _timeline(recordings: Sequence[Recording], horizon: int, stride: int = 1) ->
         samples.append(rec.sample_s + shift)
         angles.append(rec.angle_rad)
         velocities.append(rec.velocity_rad_s)
+        timed.append(rec.timed)
         # Starting every segment from a noisy reading would let damping and friction soak up
         # the noise (errors in variables); a zero-phase low-pass averages it out and leaves the
         # excitation band (a few Hz) as it is.
@@ -212,7 +220,8 @@ def _timeline(recordings: Sequence[Recording], horizon: int, stride: int = 1) ->
         cutoff_hz = min(START_CUTOFF_HZ, 0.4 / period_s)
         smooth_angles.append(_lowpass(rec.angle_rad, period_s, cutoff_hz))
         smooth_velocities.append(_lowpass(rec.velocity_rad_s, period_s, cutoff_hz))
-        starts.append(index + np.arange(0, len(rec) - horizon, stride))
+        candidates = np.arange(0, len(rec) - horizon, stride)
+        starts.append(index + candidates[rec.timed[candidates]])
         index += len(rec)
         offset = float(cmd[-1]) + _GAP_S
     k = np.concatenate(knots)
@@ -227,6 +236,7 @@ def _timeline(recordings: Sequence[Recording], horizon: int, stride: int = 1) ->
         velocity_rad_s=np.concatenate(velocities),
         start_angle_rad=np.concatenate(smooth_angles),
         start_velocity_rad_s=np.concatenate(smooth_velocities),
+        timed=np.concatenate(timed),
         starts=np.concatenate(starts).astype(np.int64),
     )
 
@@ -399,6 +409,7 @@ def fit_prediction_error(
     starts = timeline.starts
     measured_angle = np.stack([timeline.angle_rad[starts + h + 1] for h in range(horizon)])
     measured_velocity = np.stack([timeline.velocity_rad_s[starts + h + 1] for h in range(horizon)])
+    compared = np.stack([timeline.timed[starts + h + 1] for h in range(horizon)]).astype(float)
     if initial is None:
         initial = fit_filtered_derivatives(recordings).ratios
     x0 = np.array(initial, dtype=np.float64)
@@ -416,11 +427,12 @@ def fit_prediction_error(
         angles, velocities = _simulate(x, timeline, starts, horizon, substeps)
         return np.concatenate(
             [
-                ((angles - measured_angle) / w_angle).ravel(),
-                ((velocities - measured_velocity) / w_velocity).ravel(),
+                (compared * (angles - measured_angle) / w_angle).ravel(),
+                (compared * (velocities - measured_velocity) / w_velocity).ravel(),
             ]
         )
 
+    count = max(float(compared.sum()), 1.0)  # residuals compared, per channel
     period_s = float(np.median(np.diff(recordings[0].sample_s)))
     weights = (period_s, 1.0)
     result = None
@@ -431,18 +443,19 @@ def fit_prediction_error(
         x0 = result.x
         n = result.fun.size // 2
         weights = (
-            max(weights[0] * float(np.sqrt(np.mean(result.fun[:n] ** 2))), 1e-9),
-            max(weights[1] * float(np.sqrt(np.mean(result.fun[n:] ** 2))), 1e-9),
+            max(weights[0] * float(np.sqrt(np.sum(result.fun[:n] ** 2) / count)), 1e-9),
+            max(weights[1] * float(np.sqrt(np.sum(result.fun[n:] ** 2) / count)), 1e-9),
         )
     assert result is not None
     angles, velocities = _simulate(result.x, timeline, starts, horizon, substeps)
     r = residuals(result.x, *weights)
     jac = result.jac
-    dof = max(r.size - len(result.x), 1)
+    dof = max(2.0 * count - len(result.x), 1.0)
     sigma2 = float(r @ r) / dof
     cov = sigma2 * (horizon / stride) * np.linalg.pinv(jac.T @ jac)
-    change = measured_velocity[-1] - timeline.velocity_rad_s[starts]
-    predicted_change = velocities[-1] - timeline.velocity_rad_s[starts]
+    last = compared[-1] > 0
+    change = (measured_velocity[-1] - timeline.velocity_rad_s[starts])[last]
+    predicted_change = (velocities[-1] - timeline.velocity_rad_s[starts])[last]
     explained = 1.0 - float(np.sum((change - predicted_change) ** 2)) / max(
         float(np.sum((change - change.mean()) ** 2)), 1e-300
     )
@@ -450,10 +463,12 @@ def fit_prediction_error(
         method="prediction-error",
         ratios=result.x,
         covariance=cov,
-        rms_angle_rad=float(np.sqrt(np.mean((angles - measured_angle) ** 2))),
-        rms_velocity_rad_s=float(np.sqrt(np.mean((velocities - measured_velocity) ** 2))),
+        rms_angle_rad=float(np.sqrt(np.sum(compared * (angles - measured_angle) ** 2) / count)),
+        rms_velocity_rad_s=float(
+            np.sqrt(np.sum(compared * (velocities - measured_velocity) ** 2) / count)
+        ),
         explained=explained,
-        residual_count=r.size,
+        residual_count=int(2 * count),
     )
 
 

@@ -185,22 +185,30 @@ def run(args: argparse.Namespace) -> int:
     kind = "device" if args.device is not None else "sim"
     clock: Clock = SimulatedClock() if args.virtual_time else MonotonicClock()
     telemetry_path = _telemetry_path(args, kind)
-    plant = _build_plant(args, clock, period_s)
+    # Everything that takes time happens before the plant is opened: an armed device's
+    # watchdog trips if the first torque comes late.
+    excitation = Excitation(config, args.max_torque or config.torque_nm)
+    stop = StopRequest()
+    status = None if args.quiet else _StatusLine()
+    loop_config = LoopConfig(
+        period_s=period_s, duration_s=args.duration, limits=limits, warm_up_calls=0
+    )
+    telemetry = _open_telemetry(telemetry_path, args.virtual_time)
+    try:
+        plant = _build_plant(args, clock, period_s)
+    except BaseException:
+        telemetry.close()
+        raise
     try:
         limit = min(plant.max_torque_nm, args.max_torque or math.inf)
-        excitation = Excitation(config, limit)
+        excitation.check_limit(limit)
         print(
             f"exciting the {'simulator' if kind == 'sim' else args.device}: {args.signal} "
             f"{args.f_min:g}-{args.f_max:g} Hz, peak {args.torque:g} N*m (limit {limit:g}), "
             f"envelope {args.envelope:g} rad, {args.duration:g} s at {args.rate:g} Hz",
             file=sys.stderr,
         )
-        stop = StopRequest()
-        status = None if args.quiet else _StatusLine()
-        loop_config = LoopConfig(
-            period_s=period_s, duration_s=args.duration, limits=limits, warm_up_calls=0
-        )
-        with _open_telemetry(telemetry_path, args.virtual_time) as telemetry, stop_on_signals(stop):
+        with telemetry, stop_on_signals(stop):
             result = run_loop(
                 plant,
                 excitation,

@@ -102,13 +102,9 @@ class Excitation:
     """The excitation as a policy: one call per control tick (see the module's docstring)."""
 
     def __init__(self, config: ExcitationConfig, max_torque_nm: float) -> None:
-        if config.torque_nm > max_torque_nm:
-            raise ConfigError(
-                f"excitation torque {config.torque_nm:g} N*m is above the limit "
-                f"{max_torque_nm:g} N*m; lower --torque"
-            )
         self._config = config
         self._max_torque_nm = max_torque_nm
+        self.check_limit(max_torque_nm)
         ticks = math.ceil(config.duration_s / config.period_s) + 1
         self._samples = excitation_signal(config, np.arange(ticks) * config.period_s)
         self._tick = 0
@@ -117,6 +113,14 @@ class Excitation:
     @property
     def max_torque_nm(self) -> float:
         return self._max_torque_nm
+
+    def check_limit(self, limit_nm: float) -> None:
+        """Refuse a signal whose peak the safety layer would clip (a saturated recording)."""
+        if self._config.torque_nm > limit_nm:
+            raise ConfigError(
+                f"excitation torque {self._config.torque_nm:g} N*m is above the limit "
+                f"{limit_nm:g} N*m; lower --torque"
+            )
 
     def __call__(self, observation: Observation) -> float:
         c = self._config
