@@ -13,7 +13,7 @@ import datetime as _dt
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddpg_control.cli.arguments import (
     add_runs_dir_argument,
@@ -27,6 +27,9 @@ from ddpg_control.runtime.contracts import Clock, Plant
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.excitation import SIGNALS, ExcitationConfig
 from ddpg_control.runtime.safety import DEFAULT_MAX_VELOCITY_RAD_S
+
+if TYPE_CHECKING:
+    from sim.params import PendulumParams
 
 #: Where excitation telemetry goes by default: <runs-dir>/excitation/<kind>-<time>.csv.
 EXCITATION_DIR = "excitation"
@@ -135,20 +138,27 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def _build_plant(args: argparse.Namespace, clock: Clock, period_s: float) -> Plant:
-    if args.device is not None:
+def _sim_params(args: argparse.Namespace) -> PendulumParams:
+    """The simulated rig: --params, else --preset, stepped at least every millisecond."""
+    from sim.params import preset
+    from sim.params_file import with_fine_physics
+
+    loaded = params_from_args(args)
+    return with_fine_physics(loaded.params if loaded is not None else preset(args.preset))
+
+
+def _build_plant(
+    args: argparse.Namespace, clock: Clock, period_s: float, params: PendulumParams | None
+) -> Plant:
+    if params is None:
         from ddpg_control.cli.device_plant import open_device_plant
 
         device_plant: Plant = open_device_plant(args, period_s)
         return device_plant
-    from sim.params import preset
-    from sim.params_file import with_fine_physics
     from sim.plant import SimPlant
 
-    loaded = params_from_args(args)
-    params = loaded.params if loaded is not None else preset(args.preset)
     sim_plant: Plant = SimPlant(
-        with_fine_physics(params), clock=clock, start_angle_rad=args.start_angle, seed=args.seed
+        params, clock=clock, start_angle_rad=args.start_angle, seed=args.seed
     )
     return sim_plant
 
@@ -188,6 +198,9 @@ def run(args: argparse.Namespace) -> int:
     # Everything that takes time happens before the plant is opened: an armed device's
     # watchdog trips if the first torque comes late.
     excitation = Excitation(config, args.max_torque or config.torque_nm)
+    params = _sim_params(args) if args.device is None else None
+    if params is not None:  # a device says its limit once opened
+        excitation.check_limit(min(params.max_torque_nm, args.max_torque or math.inf))
     stop = StopRequest()
     status = None if args.quiet else _StatusLine()
     loop_config = LoopConfig(
@@ -195,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     )
     telemetry = _open_telemetry(telemetry_path, args.virtual_time)
     try:
-        plant = _build_plant(args, clock, period_s)
+        plant = _build_plant(args, clock, period_s, params)
     except BaseException:
         telemetry.close()
         raise
