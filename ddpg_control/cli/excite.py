@@ -54,7 +54,11 @@ def add_parser(subparsers: Any) -> None:
         "--device", type=serial_port_or_url, metavar="PORT", help="excite the motor driver here"
     )
     parser.add_argument(
-        "--signal", choices=SIGNALS, default=defaults.signal, help="(default: %(default)s)"
+        "--signal",
+        choices=SIGNALS,
+        default=defaults.signal,
+        help="a multisine over the band (Schroeder phases), or a chirp sweeping it over the "
+        "duration (default: %(default)s)",
     )
     parser.add_argument(
         "--torque",

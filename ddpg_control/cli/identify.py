@@ -69,7 +69,12 @@ def add_parser(subparsers: Any) -> None:
         help="gravity, m/s^2 (default: %(default)s; the simulator's default preset uses 10)",
     )
     parser.add_argument(
-        "--method", choices=METHODS, default=METHODS[0], help="(default: %(default)s)"
+        "--method",
+        choices=METHODS,
+        default=METHODS[0],
+        help="prediction-error: simulate ahead from each measured state and fit by nonlinear "
+        "least squares; filtered-derivatives: linear least squares on low-passed derivatives, "
+        "fast but cruder (default: %(default)s)",
     )
     parser.add_argument(
         "--compare", action="store_true", help="also fit with the other method and print both"
