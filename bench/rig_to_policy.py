@@ -139,8 +139,9 @@ def train_and_export(out: Path, name: str, *train_args: str) -> Path:
 
 
 def hold_run(policy: Path, out: Path, index: int, start_angle: float) -> str:
-    """One real-time run: "held", "fell", or "link" when the serial link to the emulator
-    failed (two replies later than 20 ms: the machine was too loaded), which is run again."""
+    """One real-time run: "held", "fell", or "link" when the run ended early with a plant
+    fault (the serial link to the emulator: replies later than 20 ms, a watchdog trip, on a
+    loaded machine), which is run again, twice at most."""
     for _ in range(3):
         emu = Emulator("--params", str(RIG), "--start-angle", f"{start_angle:.6f}")
         telemetry = out / f"{policy.parent.name}-{index:02d}.csv"
@@ -152,9 +153,10 @@ def hold_run(policy: Path, out: Path, index: int, start_angle: float) -> str:
             )  # fmt: skip
         finally:
             emu.stop()
-        if "stopped answering" not in result.stdout:
+        if result.returncode != 3:  # 0: ran 15 s; 4: safety stop (counts as a fall)
             return "held" if holding_upright(Telemetry.read_csv(telemetry)) else "fell"
-        print(f"  {telemetry.name}: link fault, run again", flush=True)
+        reason = (result.stdout.strip().splitlines() or ["?"])[-1]
+        print(f"  {telemetry.name}: {reason[:120]}; run again", flush=True)
     return "link"
 
 
