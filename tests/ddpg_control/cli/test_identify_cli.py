@@ -57,7 +57,7 @@ def test_excite_on_an_unseen_rig_then_identify_recovers_it(
         excite = ["excite", "--device", port, "--rate", "20", "--torque", "1.5", "--duration",
                   "20", "--telemetry", str(telemetry), "--quiet", "--clear-faults"]  # fmt: skip
         code = main(excite)
-        for _ in range(2):  # a link fault on a loaded machine (two replies late): record again
+        for _ in range(4):  # a link fault on a loaded machine (two replies late): record again
             if code != 3:
                 break
             code = main(excite)
