@@ -196,15 +196,18 @@ def hold_rate(policy: Path, out: Path, runs: int, jobs: int, seed: int) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("bench-out/rig"))
+    parser.add_argument("--rig", type=Path, default=RIG, help="the rig's params.toml")
     parser.add_argument("--excite-s", type=float, default=60.0)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2, help="hold runs at once (real time)")
     parser.add_argument("--seed", type=int, default=0, help="training seed and start angles")
     parser.add_argument("--total-steps", type=int, default=20000)
     args = parser.parse_args()
+    global RIG
+    RIG = args.rig.resolve()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    rig = pendulum(RIG)
+    rig = {**pendulum(Path(__file__).with_name("unseen_rig.toml")), **pendulum(RIG)}
     fitted, identified = identify_rig(out, args.excite_s, rig)
     steps = ["--seed", str(args.seed), "--total-steps", str(args.total_steps)]
     fitted_policy = train_and_export(
