@@ -196,7 +196,9 @@ def hold_rate(policy: Path, out: Path, runs: int, jobs: int, seed: int) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("bench-out/rig"))
-    parser.add_argument("--rig", type=Path, default=RIG, help="the rig's params.toml")
+    parser.add_argument(
+        "--rig", type=Path, default=Path(__file__).with_name("unseen_rig.toml"), help="params.toml"
+    )
     parser.add_argument("--excite-s", type=float, default=60.0)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2, help="hold runs at once (real time)")
