@@ -43,7 +43,9 @@ _GOAL_COLOUR = (0.75, 0.75, 0.75, 1.0)
 
 
 def _pendulum_v1_torque(torque_nm: float, params: PendulumParams) -> float:
-    """Round a torque so that PyBullet's ``torque / I_pivot`` equals Pendulum-v1's float32 term."""
+    """The motor's torque for a command (``torque_scale * command + torque_offset_nm``), rounded
+    so that PyBullet's ``torque / I_pivot`` equals Pendulum-v1's float32 term."""
+    torque_nm = params.torque_scale * torque_nm + params.torque_offset_nm
     gain = 3.0 / (params.mass_kg * params.length_m**2)
     acceleration = float(np.float32(gain) * np.float32(torque_nm))
     return acceleration * params.pivot_inertia_kg_m2
@@ -95,6 +97,7 @@ class PendulumBody:
         self._body = -1
         self._built_length_m = math.nan
         self._pending: collections.deque[float] = collections.deque()
+        self._partial_s = 0.0  # time run in partial steps since the latency line last moved
         self.configure(params)
 
     @property
@@ -201,14 +204,22 @@ class PendulumBody:
         pybullet.changeDynamics(
             body, _JOINT, jointDamping=params.joint_damping_nm_s_rad, physicsClientId=cid
         )
-        # The velocity motor with target 0 and a force limit is Coulomb friction with stiction.
+        self._set_friction()
+
+    def _set_friction(self) -> None:
+        """The velocity motor with target 0 and a force limit is Coulomb friction with stiction.
+
+        PyBullet turns the force limit into an impulse limit with the time step current at
+        this call, so it is set again whenever the time step changes."""
+        if self._bullet_defaults:
+            return
         pybullet.setJointMotorControl2(
-            body,
+            self._body,
             _JOINT,
             pybullet.VELOCITY_CONTROL,
             targetVelocity=0.0,
-            force=params.joint_friction_nm,
-            physicsClientId=cid,
+            force=self._params.joint_friction_nm,
+            physicsClientId=self._cid,
         )
 
     def reset_state(self, angle_rad: float, velocity_rad_s: float) -> None:
@@ -222,6 +233,7 @@ class PendulumBody:
             physicsClientId=self._cid,
         )
         self._pending = collections.deque([0.0] * self._params.latency_substeps)
+        self._partial_s = 0.0
 
     def state(self) -> tuple[float, float]:
         """``(angle_rad, velocity_rad_s)``, angle unwrapped."""
@@ -247,8 +259,10 @@ class PendulumBody:
     def advance_partial(self, torque_nm: float, duration_s: float) -> None:
         """One physics step shorter than ``physics_dt_s`` (to land exactly on a read time).
 
-        The torque applied is the one due now (the head of the latency line, which is not
-        advanced: latency is counted in whole physics steps).
+        The torque applied is the one due now (the head of the latency line). Partial steps add
+        up: each time they reach ``physics_dt_s`` the latency line moves one step, so latency
+        holds in time (to within a step) however often a real-time reader splits the steps.
+        Friction's impulse limit is scaled to the shorter step.
         """
         self._check_open()
         if not 0.0 < duration_s <= self._params.physics_dt_s:
@@ -258,12 +272,20 @@ class PendulumBody:
         applied = self._pending[0] if self._pending else command
         pybullet.setTimeStep(duration_s, physicsClientId=cid)
         try:
+            self._set_friction()
             pybullet.setJointMotorControl2(
                 self._body, _JOINT, pybullet.TORQUE_CONTROL, force=applied, physicsClientId=cid
             )
             pybullet.stepSimulation(physicsClientId=cid)
         finally:
             pybullet.setTimeStep(self._params.physics_dt_s, physicsClientId=cid)
+            self._set_friction()
+        self._partial_s += duration_s
+        if self._partial_s >= self._params.physics_dt_s * (1.0 - 1e-9):
+            self._partial_s -= self._params.physics_dt_s
+            if self._pending:
+                self._pending.append(command)
+                self._pending.popleft()
 
     def render_rgb(self, width: int, height: int) -> npt.NDArray[np.uint8]:
         """A frame (height x width x 3, uint8) from a camera in front of the pendulum."""

@@ -32,7 +32,9 @@ class PendulumParams:
     friction at the joint (it also holds the joint still while the applied torque is below it),
     damping is viscous. Sensor noise is Gaussian, added to what the controller observes, never to
     the simulated state. ``action_latency_s`` delays every torque command by that time, rounded to
-    whole physics steps.
+    whole physics steps. The motor applies ``torque_scale * commanded + torque_offset_nm`` (a
+    motor constant off by a factor, a bias such as a cable's pull); the commanded torque is the
+    one clipped to ``max_torque_nm``.
     """
 
     gravity_m_s2: float = 10.0
@@ -47,6 +49,8 @@ class PendulumParams:
     angle_noise_std_rad: float = 0.0
     velocity_noise_std_rad_s: float = 0.0
     action_latency_s: float = 0.0
+    torque_scale: float = 1.0
+    torque_offset_nm: float = 0.0
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -57,6 +61,7 @@ class PendulumParams:
             "max_torque_nm",
             "max_velocity_rad_s",
             "control_period_s",
+            "torque_scale",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -154,6 +159,7 @@ class RandomizationRanges:
     joint_damping_nm_s_rad: Range | None = (0.0, 0.05)
     joint_friction_nm: Range | None = (0.0, 0.1)
     action_latency_s: Range | None = (0.0, 0.01)
+    torque_scale: Range | None = None
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -175,7 +181,7 @@ class RandomizationRanges:
                 raise SimConfigError(
                     f"randomisation range {field.name} must not go below 0, got low {low!r}"
                 )
-            if field.name in ("mass_kg", "length_m") and low <= 0:
+            if field.name in ("mass_kg", "length_m", "torque_scale") and low <= 0:
                 raise SimConfigError(f"randomisation range {field.name} must stay > 0")
 
     def sample(self, rng: np.random.Generator, nominal: PendulumParams) -> PendulumParams:

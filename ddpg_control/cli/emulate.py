@@ -26,6 +26,7 @@ from ddpg_control.cli.arguments import (
     probability,
     tcp_port,
 )
+from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.runtime.errors import ConfigError, first_line
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def add_parser(subparsers: Any) -> None:
         help="device torque limit, N*m (default: 2)",
     )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for injected faults")
+    add_params_argument(parser)
     parser.add_argument(
         "--protocol-version",
         type=int_in_range(0, 0xFF),
@@ -161,6 +163,11 @@ def run(args: argparse.Namespace) -> int:
     )
     # Pendulum-v1 physics, stepped every millisecond so it runs smoothly in real time.
     params = PendulumParams(max_torque_nm=args.max_torque, physics_substeps=50)
+    loaded = params_from_args(args)
+    if loaded is not None:  # the rig's physics, stepped at least every millisecond
+        from sim.params_file import with_fine_physics
+
+        params = with_fine_physics(loaded.params).with_changes(max_torque_nm=args.max_torque)
     clock = _WallClock()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

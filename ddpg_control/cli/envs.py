@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddpg_control.runtime.errors import ConfigError, first_line
+
+if TYPE_CHECKING:
+    from sim.params_file import ParamsFile
 
 PYBULLET_ENV_ID = "PyBulletPendulum-v0"
 
 
-def env_kwargs(env_id: str, preset: str = "", randomize: bool = False) -> dict[str, Any]:
-    """Keyword arguments for ``gymnasium.make``; PyBullet-only options are refused elsewhere."""
+def env_kwargs(
+    env_id: str,
+    preset: str = "",
+    randomize: bool = False,
+    params_file: ParamsFile | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``gymnasium.make``; PyBullet-only options are refused elsewhere.
+    ``params_file`` (``--params``) sets the pendulum, and with ``randomize`` centres the
+    randomisation on it."""
     kwargs: dict[str, Any] = {}
     if env_id == PYBULLET_ENV_ID:
         if preset:
             kwargs["preset"] = preset
         if randomize:
             kwargs["randomize"] = True
+        if params_file is not None:
+            from sim.params_file import ranges_around
+
+            kwargs["params"] = params_file.params
+            if randomize:
+                kwargs["ranges"] = ranges_around(params_file)
+    elif params_file is not None:
+        raise ConfigError(
+            f"--params only applies to {PYBULLET_ENV_ID}, not to {env_id}; "
+            f"pass --env {PYBULLET_ENV_ID}"
+        )
     elif preset or randomize:
         option = "--preset" if preset else "--randomize"
         raise ConfigError(
@@ -28,10 +49,14 @@ def env_kwargs(env_id: str, preset: str = "", randomize: bool = False) -> dict[s
 
 
 def make_env(
-    env_id: str, preset: str = "", randomize: bool = False, render_mode: str | None = None
+    env_id: str,
+    preset: str = "",
+    randomize: bool = False,
+    render_mode: str | None = None,
+    params_file: ParamsFile | None = None,
 ) -> Any:
     """``gymnasium.make(env_id, ...)``, importing ``sim`` first for the PyBullet pendulum."""
-    kwargs = env_kwargs(env_id, preset, randomize)
+    kwargs = env_kwargs(env_id, preset, randomize, params_file)
     import gymnasium
 
     if env_id == PYBULLET_ENV_ID:
@@ -59,15 +84,20 @@ def make_env(
         raise ConfigError(f"cannot build '{env_id}' with {kwargs}: {exc}") from None
 
 
-def env_factory(env_id: str, preset: str = "", randomize: bool = False) -> Callable[[], Any]:
+def env_factory(
+    env_id: str,
+    preset: str = "",
+    randomize: bool = False,
+    params_file: ParamsFile | None = None,
+) -> Callable[[], Any]:
     """A factory for the trainer, checked now so a bad id or an environment the trainer cannot
     drive fails before training starts."""
-    env = make_env(env_id, preset, randomize)
+    env = make_env(env_id, preset, randomize, params_file=params_file)
     try:
         check_trainable(env, env_id)
     finally:
         env.close()
-    return lambda: make_env(env_id, preset, randomize)
+    return lambda: make_env(env_id, preset, randomize, params_file=params_file)
 
 
 def check_trainable(env: Any, env_id: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument, file_to_write, non_negative_int
+from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
 
 HELP = "evaluate a trained policy (default: the latest run's best checkpoint)"
@@ -70,6 +71,7 @@ def add_parser(subparsers: Any) -> None:
         help="also record one deterministic episode (seed SEED) as an animated GIF",
     )
     add_runs_dir_argument(p)
+    add_params_argument(p, randomize=True)
     p.set_defaults(handler=run)
 
 
@@ -127,7 +129,9 @@ def build_env(args: argparse.Namespace, source: PolicySource, render_mode: str |
         if args.preset is not None
         else (source.preset if env_id == source.env_id else "")
     )
-    env = make_env(env_id, preset, args.randomize, render_mode=render_mode)
+    env = make_env(
+        env_id, preset, args.randomize, render_mode=render_mode, params_file=params_from_args(args)
+    )
     obs_dim = int(np.prod(env.observation_space.shape))
     act_dim = int(np.prod(env.action_space.shape))
     if (obs_dim, act_dim) != (source.obs_dim, source.act_dim):

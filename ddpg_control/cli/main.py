@@ -21,6 +21,8 @@ COMMANDS: tuple[str, ...] = (
     "plot",
     "emulate",
     "calibrate",
+    "excite",
+    "identify",
 )
 
 EPILOG = """\

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument, finite_float, non_negative_int
 from ddpg_control.cli.device_plant import add_device_arguments, serial_port_or_url
+from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.runs import latest_run
 from ddpg_control.runtime.contracts import OBSERVATION_DIM, Clock, Plant
 from ddpg_control.runtime.errors import ConfigError
@@ -128,6 +129,7 @@ def add_parser(subparsers: Any) -> None:
     sim.add_argument(
         "--seed", type=non_negative_int, default=None, help="seed for the simulator's noise"
     )
+    add_params_argument(sim)
     add_device_arguments(parser)
     sim.add_argument(
         "--virtual-time",
@@ -143,6 +145,9 @@ def add_parser(subparsers: Any) -> None:
 def _sim_params(args: argparse.Namespace, policy: OnnxPolicy) -> Any:
     from sim.params import PendulumParams, preset
 
+    loaded = params_from_args(args)
+    if loaded is not None:
+        return loaded.params
     if args.preset is not None:
         return preset(args.preset)
     env_params = dict(policy.metadata.env_params or {})

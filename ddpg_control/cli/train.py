@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument, run_name, whole_number
+from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.runtime.errors import RunDirectoryError
 from ddpg_control.runtime.run_layout import LAST_CHECKPOINT
 
@@ -68,6 +69,7 @@ def add_parser(subparsers: Any) -> None:
         help=f"continue a run from its {LAST_CHECKPOINT} (or that file itself)",
     )
     p.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    add_params_argument(p, randomize=True)
     p.set_defaults(handler=run)
 
 
@@ -126,9 +128,12 @@ def run(args: argparse.Namespace) -> int:
         config = resolve_config(args, base)
     else:
         config = resolve_config(args)
-    factory = env_factory(config.env.id, config.env.preset, config.env.randomize)
+    params_file = params_from_args(args)
+    factory = env_factory(config.env.id, config.env.preset, config.env.randomize, params_file)
     if resume_from is None:
         run_dir = new_run_dir(args.name, root=args.runs_dir)
+    if params_file is not None:  # kept with the run: what it was trained for, and from what
+        (run_dir / "params.toml").write_bytes(params_file.path.read_bytes())
 
     bar = tqdm(
         total=config.total_steps,

@@ -239,6 +239,77 @@ ROWS: list[tuple[list[str], str]] = [
     ([*CAL, "--direction", "0"], "--direction"),
     ([*CAL, "--torque-scale", "0"], "--torque-scale"),
     ([*CAL, "--stuck-sensor-s", "-1"], "--stuck-sensor-s"),
+    (["emulate", "--params", "missing.toml"], "missing.toml"),
+    (["emulate", "--params", A_FILE], A_FILE),
+    # --params (rig parameters) for the other commands that build the simulated pendulum
+    ([*SIM, "--params", "missing.toml"], "missing.toml"),
+    (["train", "--env", "PyBulletPendulum-v0", "--params", A_FILE], A_FILE),
+    (["eval", "--policy", TINY, "--env", "PyBulletPendulum-v0", "--params", A_FOLDER], A_FOLDER),
+    # excite
+    (["excite", "--device", ""], "--device"),
+    (["excite", "--device", "socket://127.0.0.1:0"], "--device"),
+    (["excite", "--sim", "--signal", "square"], "--signal"),
+    (["excite", "--sim", "--torque", "abc"], "--torque"),
+    (["excite", "--sim", "--torque", "0"], "--torque"),
+    (["excite", "--sim", "--torque", "5"], "--torque"),  # above the plant's 2 N*m
+    (["excite", "--sim", "--envelope", "abc"], "--envelope"),
+    (["excite", "--sim", "--envelope", "-1"], "--envelope"),
+    (["excite", "--sim", "--envelope", "3"], "envelope"),
+    (["excite", "--sim", "--duration", "abc"], "--duration"),
+    (["excite", "--sim", "--duration", "0"], "--duration"),
+    (["excite", "--sim", "--duration", "nan"], "--duration"),
+    (["excite", "--sim", "--rate", "abc"], "--rate"),
+    (["excite", "--sim", "--rate", "0"], "--rate"),
+    (["excite", "--sim", "--rate", "4"], "quarter of the loop rate"),
+    (["excite", "--sim", "--f-min", "abc"], "--f-min"),
+    (["excite", "--sim", "--f-min", "0"], "--f-min"),
+    (["excite", "--sim", "--f-min", "5"], "f_min_hz < f_max_hz"),
+    (["excite", "--sim", "--f-max", "abc"], "--f-max"),
+    (["excite", "--sim", "--f-max", "-1"], "--f-max"),
+    (["excite", "--sim", "--f-max", "20"], "quarter of the loop rate"),
+    (["excite", "--sim", "--signal-seed", "-1"], "--signal-seed"),
+    (["excite", "--sim", "--max-torque", "abc"], "--max-torque"),
+    (["excite", "--sim", "--max-torque", "0"], "--max-torque"),
+    (["excite", "--sim", "--max-torque", "0.5"], "lower --torque"),
+    (["excite", "--sim", "--max-velocity", "abc"], "--max-velocity"),
+    (["excite", "--sim", "--max-velocity", "0"], "--max-velocity"),
+    (["excite", "--sim", "--preset", "nope"], "nope"),
+    (["excite", "--sim", "--params", "missing.toml"], "missing.toml"),
+    (["excite", "--sim", "--params", A_FILE], A_FILE),
+    (["excite", "--sim", "--start-angle", "nan"], "--start-angle"),
+    (["excite", "--sim", "--seed", "-1"], "--seed"),
+    (["excite", "--virtual-time", "--device", "/dev/null"], "--virtual-time"),
+    # identify
+    (["identify", "missing.csv"], "missing.csv"),
+    (["identify", A_FILE], A_FILE),
+    (["identify", A_FILE, "--output", A_FOLDER], "--output"),
+    (["identify", A_FILE, "--plot", A_FOLDER], "--plot"),
+    (["identify", A_FILE, "--mass", "abc"], "--mass"),
+    (["identify", A_FILE, "--mass", "0"], "--mass"),
+    (["identify", A_FILE, "--torque-scale", "-1"], "--torque-scale"),
+    (["identify", A_FILE, "--gravity", "nan"], "--gravity"),
+    (["identify", A_FILE, "--method", "magic"], "--method"),
+    (["identify", A_FILE, "--horizon", "0"], "--horizon"),
+    (["identify", A_FILE, "--horizon", "1.5"], "--horizon"),
+    (["identify", A_FILE, "--control-period", "0"], "--control-period"),
+    (["identify", A_FILE, "--max-torque", "-2"], "--max-torque"),
+]
+
+#: The motor-driver options ``excite`` shares with ``run`` (add_device_arguments) get the same
+#: bad values.
+_DEVICE_OPTIONS = {
+    "--baud",
+    "--watchdog-ms",
+    "--upright-offset",
+    "--direction",
+    "--torque-scale",
+    "--stuck-sensor-s",
+    "--driver",
+}
+ROWS += [
+    (["excite", "--sim", *argv[2:]], expected)
+    for argv, expected in list(ROWS)
+    if argv[:2] == ["run", "--sim"] and len(argv) == 4 and argv[2] in _DEVICE_OPTIONS
 ]
 
 #: Value-taking options no row covers, and why no value of theirs is wrong before the work.
@@ -247,6 +318,8 @@ NO_WRONG_VALUE: dict[tuple[str, str], str] = {
     # plant is built, before the loop starts, which this table never reaches; an unwritable
     # path ends the run there with exit code 2 (test_run_cli.py checks it).
     ("run", "--telemetry"): "opened after the plant is built; checked in test_run_cli.py",
+    ("excite", "--telemetry"): "any path, as for run: opened just before the plant is built",
+    ("excite", "--runs-dir"): "where excite writes its telemetry: created when missing",
 }
 
 #: Where real work starts (training, evaluating, a plant, the loop): reaching one of these means

@@ -1,0 +1,260 @@
+"""``ddpg-control identify TELEMETRY.csv [...]``: fit the rig's model to excitation telemetry.
+
+Prints each parameter with its uncertainty and the fit's residual, writes a ``params.toml``
+(``--output``) that ``train``, ``eval``, ``run --sim`` and ``emulate`` read with ``--params``,
+and a PNG overlaying the measured and the re-simulated trajectories. The model and the fit are
+in :mod:`sim.identification`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import hashlib
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ddpg_control.cli.arguments import file_to_write, positive_float, positive_int
+from ddpg_control.runtime.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sim.identification import Identification, Recording
+
+METHODS = ("prediction-error", "filtered-derivatives")
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "identify",
+        help="fit mass, length, damping, friction, torque scale/offset and latency to telemetry",
+        description=(
+            "Fit the simulator's pendulum and motor model to telemetry recorded by "
+            "'ddpg-control excite': inertia and gravity torque (as mass and length of a uniform "
+            "rod), viscous damping, Coulomb friction, torque scale and offset, and the latency "
+            "from writing a torque to its effect. Motion cannot tell the torque scale from the "
+            "mass (both scale every torque): give --mass (weigh the pendulum) or the torque "
+            "scale is assumed to be --torque-scale. Writes params.toml and a PNG."
+        ),
+    )
+    parser.add_argument("telemetry", type=Path, nargs="+", help="telemetry CSV file(s)")
+    parser.add_argument(
+        "--output",
+        type=file_to_write,
+        default=None,
+        help="params.toml to write (default: params.toml beside the first telemetry file)",
+    )
+    parser.add_argument(
+        "--plot",
+        type=file_to_write,
+        default=None,
+        help="PNG overlaying measured and re-simulated motion (default: beside --output)",
+    )
+    parser.add_argument(
+        "--mass",
+        type=positive_float,
+        default=None,
+        help="the pendulum's weighed mass, kg; then the torque scale is fitted",
+    )
+    parser.add_argument(
+        "--torque-scale",
+        type=positive_float,
+        default=1.0,
+        help="the torque scale to assume when --mass is not given (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--gravity",
+        type=positive_float,
+        default=9.81,
+        help="gravity, m/s^2 (default: %(default)s; the simulator's default preset uses 10)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default=METHODS[0],
+        help="prediction-error: simulate ahead from each measured state and fit by nonlinear "
+        "least squares; filtered-derivatives: linear least squares on low-passed derivatives, "
+        "fast but cruder (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--compare", action="store_true", help="also fit with the other method and print both"
+    )
+    parser.add_argument(
+        "--horizon",
+        type=positive_int,
+        default=20,
+        help="prediction-error: control periods simulated from each measured state "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--control-period",
+        type=positive_float,
+        default=0.05,
+        help="control period written to params.toml for training, s (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-torque",
+        type=positive_float,
+        default=2.0,
+        help="torque limit written to params.toml, N*m (default: %(default)s)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def read_recording(path: Path) -> Recording:
+    """A telemetry CSV as a checked :class:`~sim.identification.Recording`."""
+    import io
+
+    import numpy as np
+
+    from sim.identification import IdentificationError, recording_from_columns
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"telemetry file '{path}' does not exist; 'ddpg-control excite' writes one"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IdentificationError(f"cannot read '{path}': {exc}") from None
+    header, _, body = text.partition("\n")
+    names = [c.strip() for c in header.split(",")]
+    body = body[: body.rfind("\n") + 1]  # a last line cut short is dropped
+    try:
+        data = (
+            np.loadtxt(io.StringIO(body), delimiter=",", ndmin=2, dtype=np.float64)
+            if body.strip()
+            else np.zeros((0, len(names)))
+        )
+    except ValueError as exc:
+        raise IdentificationError(
+            f"'{path}' is not a telemetry CSV ({exc}); record one with 'ddpg-control excite'"
+        ) from None
+    if data.shape[1] != len(names):
+        raise IdentificationError(
+            f"'{path}': rows have {data.shape[1]} values, header {len(names)}"
+        )
+    return recording_from_columns(str(path), {n: data[:, i] for i, n in enumerate(names)})
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _report(result: Identification) -> list[str]:
+    from sim.identification import FITTED_FIELDS
+
+    fit = result.fit
+    lines = [f"== identified ({fit.method}, {result.duration_s:.1f} s of data) =="]
+    for name in FITTED_FIELDS:
+        value, std = float(getattr(result.params, name)), result.std[name]
+        rel = f"({std / abs(value):.1%})" if abs(value) > std else ""
+        lines.append(f"  {name:24s} {value:+.5g} +- {std:.2g} {rel}")
+    for name, (value, std) in result.derived.items():
+        lines.append(f"  {name:24s} {value:+.5g} +- {std:.2g}")
+    lines.append(f"  scale set by: {result.anchor.describe()}")
+    lines.append(
+        f"  latency: {fit.ratios[5] * 1e3:.2f} ms from reading the state, of which the loop's "
+        f"own read-to-write is {result.write_delay_s * 1e3:.2f} ms"
+    )
+    residual = f"explains {fit.explained:.4%} of the measured velocity change"
+    if math.isfinite(fit.rms_angle_rad):
+        residual = (
+            f"rms residual {fit.rms_angle_rad:.3g} rad, {fit.rms_velocity_rad_s:.3g} rad/s; "
+            + residual
+        )
+    lines.append(f"  fit: {residual}")
+    lines.extend(f"  note: {note}" for note in result.notes)
+    return lines
+
+
+def _provenance(args: argparse.Namespace, result: Identification) -> dict[str, Any]:
+    from ddpg_control import __version__
+
+    fit = result.fit
+    return {
+        "written_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "tool": f"ddpg-control {__version__} identify",
+        "files": [str(p.resolve()) for p in args.telemetry],
+        "sha256": [_sha256(p) for p in args.telemetry],
+        "duration_s": result.duration_s,
+        "method": fit.method,
+        "scale_from": result.anchor.describe(),
+        "rms_angle_rad": fit.rms_angle_rad,
+        "rms_velocity_rad_s": fit.rms_velocity_rad_s,
+        "explained": fit.explained,
+        "loop_write_delay_s": result.write_delay_s,
+    }
+
+
+def plot_fit(recording: Recording, result: Identification, out_path: Path) -> Path:
+    """Measured against re-simulated (from the first measured state, the torque recorded)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from sim.identification import simulate_recording
+
+    angle, velocity = simulate_recording(result.fit.ratios, recording, physics_dt_s=0.001)
+    t = recording.sample_s - recording.sample_s[0]
+    down = np.round(np.median(recording.angle_rad) / (2 * math.pi) - 0.5) * 2 * math.pi + math.pi
+    fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True, constrained_layout=True)
+    ax_a, ax_v, ax_u = axes
+    ax_a.plot(t, recording.angle_rad - down, label="measured", lw=1.4)
+    ax_a.plot(t, angle - down, "--", label="re-simulated (fitted model)", lw=1.2)
+    ax_a.set_ylabel("angle from hanging\ndown (rad)")
+    ax_a.legend(loc="upper right")
+    ax_v.plot(t, recording.velocity_rad_s, lw=1.4)
+    ax_v.plot(t, velocity, "--", lw=1.2)
+    ax_v.set_ylabel("velocity (rad/s)")
+    ax_u.step(t, recording.torque_nm, where="post", lw=1.0, color="tab:green")
+    ax_u.set_ylabel("torque sent (N*m)")
+    ax_u.set_xlabel("time (s)")
+    rms = float(np.sqrt(np.mean((angle - recording.angle_rad) ** 2)))
+    p = result.params
+    ax_a.set_title(
+        f"{Path(recording.name).name}: free re-simulation over the whole file, rms angle error "
+        f"{rms:.3g} rad\nm {p.mass_kg:.3g} kg, l {p.length_m:.3g} m, damping "
+        f"{p.joint_damping_nm_s_rad:.3g}, friction {p.joint_friction_nm:.3g} N*m, scale "
+        f"{p.torque_scale:.3g}, latency {p.action_latency_s * 1e3:.2f} ms"
+    )
+    fig.savefig(out_path, dpi=100)
+    plt.close(fig)
+    return out_path
+
+
+def run(args: argparse.Namespace) -> int:
+    from sim.identification import FITTED_FIELDS, Anchor, identify
+    from sim.params import PendulumParams
+    from sim.params_file import params_toml, with_fine_physics, write_params_file
+
+    recordings = [read_recording(Path(p)) for p in args.telemetry]
+    base = with_fine_physics(
+        PendulumParams(control_period_s=args.control_period, max_torque_nm=args.max_torque)
+    )
+    anchor = Anchor(gravity_m_s2=args.gravity, mass_kg=args.mass, torque_scale=args.torque_scale)
+    methods = [args.method] + ([m for m in METHODS if m != args.method] if args.compare else [])
+    results = [
+        identify(recordings, base=base, anchor=anchor, method=m, horizon=args.horizon)
+        for m in methods
+    ]
+    for result in results:
+        print("\n".join(_report(result)))
+    result = results[0]
+    output = args.output or Path(args.telemetry[0]).parent / "params.toml"
+    text = params_toml(
+        result.params,
+        std={name: result.std[name] for name in FITTED_FIELDS},
+        provenance=_provenance(args, result),
+    )
+    write_params_file(output, text)
+    print(f"params: {output}")
+    plot_path = args.plot or output.with_suffix(".png")
+    plot_fit(recordings[0], result, plot_path)
+    print(f"plot:   {plot_path}")
+    print(
+        f"  train on it: ddpg-control train --env PyBulletPendulum-v0 --params {output} --randomize"
+    )
+    return 0
