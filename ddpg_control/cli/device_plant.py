@@ -220,10 +220,12 @@ def device_settings(args: Any, period_s: float) -> DeviceSettings:
     )
 
 
-def open_device_plant(args: Any, period_s: float) -> Plant:
-    """Open, configure and arm the motor driver at ``args.device`` through its ``--driver``."""
+def open_device_plant(args: Any, period_s: float, settings: DeviceSettings | None = None) -> Plant:
+    """Open, configure and arm the motor driver at ``args.device`` through its ``--driver``
+    (``settings``: already resolved by :func:`device_settings`)."""
     from hardware.drivers import get_driver, load
 
-    settings = device_settings(args, period_s)
+    if settings is None:
+        settings = device_settings(args, period_s)
     plant: Plant = load(get_driver(settings.driver).plant)(settings)
     return plant

@@ -29,6 +29,7 @@ from ddpg_control.runtime.excitation import SIGNALS, ExcitationConfig
 from ddpg_control.runtime.safety import DEFAULT_MAX_VELOCITY_RAD_S
 
 if TYPE_CHECKING:
+    from hardware.drivers import DeviceSettings
     from sim.params import PendulumParams
 
 #: Where excitation telemetry goes by default: <runs-dir>/excitation/<kind>-<time>.csv.
@@ -152,12 +153,16 @@ def _sim_params(args: argparse.Namespace) -> PendulumParams:
 
 
 def _build_plant(
-    args: argparse.Namespace, clock: Clock, period_s: float, params: PendulumParams | None
+    args: argparse.Namespace,
+    clock: Clock,
+    period_s: float,
+    params: PendulumParams | None,
+    settings: DeviceSettings | None,
 ) -> Plant:
     if params is None:
         from ddpg_control.cli.device_plant import open_device_plant
 
-        device_plant: Plant = open_device_plant(args, period_s)
+        device_plant: Plant = open_device_plant(args, period_s, settings)
         return device_plant
     from sim.plant import SimPlant
 
@@ -176,6 +181,7 @@ def _telemetry_path(args: argparse.Namespace, kind: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ddpg_control.cli.device_plant import device_settings
     from ddpg_control.cli.run import _open_telemetry, _StatusLine
     from ddpg_control.runtime.control_loop import LoopConfig, StopRequest, run_loop, stop_on_signals
     from ddpg_control.runtime.excitation import Excitation
@@ -210,9 +216,11 @@ def run(args: argparse.Namespace) -> int:
     loop_config = LoopConfig(
         period_s=period_s, duration_s=args.duration, limits=limits, warm_up_calls=0
     )
+    # a bad --profile or a missing vendor package is refused before any file is written
+    settings = device_settings(args, period_s) if args.device is not None else None
     telemetry = _open_telemetry(telemetry_path, args.virtual_time)
     try:
-        plant = _build_plant(args, clock, period_s, params)
+        plant = _build_plant(args, clock, period_s, params, settings)
     except BaseException:
         telemetry.close()
         raise

@@ -279,6 +279,8 @@ ROWS: list[tuple[list[str], str]] = [
     (["excite", "--sim", "--start-angle", "nan"], "--start-angle"),
     (["excite", "--sim", "--seed", "-1"], "--seed"),
     (["excite", "--virtual-time", "--device", "/dev/null"], "--virtual-time"),
+    (["excite", "--device", "/dev/null", "--profile", "missing.toml"], "missing.toml"),
+    (["excite", "--device", "/dev/null", "--profile", A_FILE], A_FILE),  # not TOML
     # identify
     (["identify", "missing.csv"], "missing.csv"),
     (["identify", A_FILE], A_FILE),
@@ -305,6 +307,8 @@ _DEVICE_OPTIONS = {
     "--torque-scale",
     "--stuck-sensor-s",
     "--driver",
+    "--device-id",
+    "--driver-option",
 }
 ROWS += [
     (["excite", "--sim", *argv[2:]], expected)
