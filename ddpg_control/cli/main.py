@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "run",
     "plot",
     "emulate",
+    "score",
 )
 
 EPILOG = """\
