@@ -27,7 +27,7 @@ from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.run_layout import POLICY_FILE
 
 #: Episodes per axis point by default: about 2 minutes per policy on 2 cores (docs/benchmarks.md).
-DEFAULT_EPISODES = 12
+DEFAULT_EPISODES = 40
 QUICK_EPISODES = 2
 
 
