@@ -193,6 +193,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not (math.isfinite(args.duration) and args.duration > HOLD_S):
         raise ConfigError(f"--duration must be more than the {HOLD_S:g} s hold window, got {args.duration}")
+    if args.output_dir is not None and args.output_dir.exists() and not args.output_dir.is_dir():
+        raise ConfigError(f"--output-dir {args.output_dir} is a file; name a folder")
+    if args.plot is not None and args.plot.suffix.lower() != ".png":
+        raise ConfigError(f"--plot must name a .png file, got {args.plot}")
     names = list(args.policies) or [
         str(latest_run(args.runs_dir, containing=POLICY_FILE) / POLICY_FILE)
     ]

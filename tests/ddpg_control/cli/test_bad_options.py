@@ -194,6 +194,27 @@ ROWS: list[tuple[list[str], str]] = [
     (["emulate", "--stuck-after", "abc"], "--stuck-after"),
     (["emulate", "--stuck-after", "-1"], "--stuck-after"),
     (["emulate", "--stuck-after", "nan"], "--stuck-after"),
+    (["emulate", "--counts-per-rev", "abc"], "--counts-per-rev"),
+    (["emulate", "--counts-per-rev", "0"], "--counts-per-rev"),
+    (["emulate", "--counts-per-rev", "-4096"], "--counts-per-rev"),
+    # score
+    (["score", "missing.onnx"], "missing.onnx"),
+    (["score", A_FILE], A_FILE),  # not ONNX
+    (["score", "--runs-dir", "nowhere"], "nowhere"),
+    (["score", TINY, "--preset", "nope"], "nope"),
+    (["score", TINY, "--episodes", "abc"], "--episodes"),
+    (["score", TINY, "--episodes", "0"], "--episodes"),
+    (["score", TINY, "--axes", "nope"], "--axes"),
+    (["score", TINY, "--axes", ","], "--axes"),
+    (["score", TINY, "--seed", "abc"], "--seed"),
+    (["score", TINY, "--seed", "-1"], "--seed"),
+    (["score", TINY, "--duration", "abc"], "--duration"),
+    (["score", TINY, "--duration", "5"], "--duration"),
+    (["score", TINY, "--duration", "nan"], "--duration"),
+    (["score", TINY, "--jobs", "abc"], "--jobs"),
+    (["score", TINY, "--jobs", "0"], "--jobs"),
+    (["score", TINY, "--output-dir", A_FILE], "--output-dir"),
+    (["score", TINY, "--plot", "score.txt"], "--plot"),
 ]
 
 #: Value-taking options no row covers, and why no value of theirs is wrong before the work.
