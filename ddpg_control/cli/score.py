@@ -64,7 +64,8 @@ def add_parser(subparsers: Any) -> None:
         "--episodes",
         type=positive_int,
         default=None,
-        help=f"episodes per axis point (default: {DEFAULT_EPISODES}; {QUICK_EPISODES} with --quick)",
+        help=f"episodes per axis point (default: {DEFAULT_EPISODES}; {QUICK_EPISODES} with "
+        "--quick)",
     )
     parser.add_argument(
         "--quick",
@@ -102,7 +103,10 @@ def add_parser(subparsers: Any) -> None:
         "folder for classical)",
     )
     parser.add_argument(
-        "--plot", type=Path, default=None, help="the PNG (default: score.png next to the first policy)"
+        "--plot",
+        type=Path,
+        default=None,
+        help="the PNG (default: score.png next to the first policy)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     parser.set_defaults(handler=run)
@@ -192,7 +196,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     if not (math.isfinite(args.duration) and args.duration > HOLD_S):
-        raise ConfigError(f"--duration must be more than the {HOLD_S:g} s hold window, got {args.duration}")
+        raise ConfigError(
+            f"--duration must be more than the {HOLD_S:g} s hold window, got {args.duration}"
+        )
     if args.output_dir is not None and args.output_dir.exists() and not args.output_dir.is_dir():
         raise ConfigError(f"--output-dir {args.output_dir} is a file; name a folder")
     if args.plot is not None and args.plot.suffix.lower() != ".png":

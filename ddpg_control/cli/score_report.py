@@ -110,7 +110,9 @@ def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path:
             ax.set_ylabel("success rate")
     for index in range(len(axes_names), rows * cols):
         panels[index // cols][index % cols].axis("off")
-    overall = ", ".join(f"{l} {r.overall:.2f}" for r, l in zip(results, labels, strict=True))
+    overall = ", ".join(
+        f"{label} {r.overall:.2f}" for r, label in zip(results, labels, strict=True)
+    )
     fig.suptitle(
         f"success (within {SUCCESS_ANGLE_RAD} rad for the last {HOLD_S:g} s) per perturbation; "
         f"overall: {overall}",

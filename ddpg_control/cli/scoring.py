@@ -80,7 +80,9 @@ AXES: tuple[Axis, ...] = (
     Axis("velocity noise", "velocity_noise_std_rad_s", (0.0, 0.2, 0.5, 1.0, 2.0), "rad/s std"),
     Axis("torque noise", "torque_noise_std_nm", (0.0, 0.1, 0.2, 0.4, 0.8), "N*m std"),
     Axis("torque response", "motor_time_constant_s", (0.0, 0.01, 0.02, 0.05, 0.1), "s"),
-    Axis("measurement delay", "measurement_delay_s", (0.0, 1.0, 2.0, 3.0, 4.0), "periods", "periods"),
+    Axis(
+        "measurement delay", "measurement_delay_s", (0.0, 1.0, 2.0, 3.0, 4.0), "periods", "periods"
+    ),
     Axis("pushes", "push_torque_nm", (0.0, 0.5, 1.0, 1.5, 2.0), "N*m, 0.1 s at 0.5/s"),
 )
 AXIS_NAMES = tuple(axis.name for axis in AXES)
@@ -88,7 +90,9 @@ AXIS_NAMES = tuple(axis.name for axis in AXES)
 
 def benchmark_params(base: PendulumParams) -> PendulumParams:
     """The nominal rig as benchmarked: ``base`` with physics at least every 5 ms."""
-    substeps = max(base.physics_substeps, math.ceil(base.control_period_s / MAX_PHYSICS_DT_S - 1e-9))
+    substeps = max(
+        base.physics_substeps, math.ceil(base.control_period_s / MAX_PHYSICS_DT_S - 1e-9)
+    )
     return base.with_changes(physics_substeps=substeps)
 
 
@@ -236,7 +240,13 @@ def quick_axes(axes: Sequence[Axis]) -> tuple[Axis, ...]:
     for axis in axes:
         middle = axis.points[len(axis.points) // 2]
         out.append(
-            Axis(axis.name, axis.field, (axis.points[0], middle, axis.points[-1]), axis.unit, axis.mode)
+            Axis(
+                axis.name,
+                axis.field,
+                (axis.points[0], middle, axis.points[-1]),
+                axis.unit,
+                axis.mode,
+            )
         )
     return tuple(out)
 
@@ -245,8 +255,10 @@ def _tasks(controller: str, base: PendulumParams, plan: Plan) -> list[tuple[str,
     """(axis name, point, task) for every episode; the nominal point has axis name ''."""
     tasks = []
     for i in range(plan.episodes):
-        tasks.append(("", math.nan, Task(controller, base, base, (plan.seed, 0, 0, i), plan.duration_s)))
-    for a, axis in enumerate(plan.axes):
+        tasks.append(
+            ("", math.nan, Task(controller, base, base, (plan.seed, 0, 0, i), plan.duration_s))
+        )
+    for axis in plan.axes:
         nominal = axis.nominal_point(base)
         for p, point in enumerate(axis.points):
             if math.isclose(point, nominal, abs_tol=1e-12):
@@ -254,7 +266,9 @@ def _tasks(controller: str, base: PendulumParams, plan: Plan) -> list[tuple[str,
             params = axis.apply(base, point)
             for i in range(plan.episodes):
                 seed = (plan.seed, AXIS_NAMES.index(axis.name) + 1, p + 1, i)
-                tasks.append((axis.name, point, Task(controller, params, base, seed, plan.duration_s)))
+                tasks.append(
+                    (axis.name, point, Task(controller, params, base, seed, plan.duration_s))
+                )
     return tasks
 
 

@@ -53,9 +53,9 @@ class PendulumModel:
         return self.mass_kg * self.gravity_m_s2 * self.length_m / 2.0
 
 
-def _zoh(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], dt: float) -> tuple[
-    npt.NDArray[np.float64], npt.NDArray[np.float64]
-]:
+def _zoh(
+    a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], dt: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Exact zero-order-hold discretisation via the series of ``exp([[A, B], [0, 0]] dt)``."""
     n, m = b.shape
     block = np.zeros((n + m, n + m))
@@ -76,13 +76,13 @@ def discrete_lqr(
     """The gain ``K`` (``u = -K x``) from the discrete algebraic Riccati equation, iterated."""
     p = q.copy()
     for _ in range(10_000):
-        gain = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)
-        updated = q + a.T @ p @ (a - b @ gain)
+        step = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)
+        updated = q + a.T @ p @ (a - b @ step)
         if np.allclose(updated, p, rtol=1e-12, atol=1e-12):
             p = updated
             break
         p = updated
-    gain: npt.NDArray[np.float64] = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)
+    gain = np.asarray(np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a), dtype=np.float64)
     return gain
 
 

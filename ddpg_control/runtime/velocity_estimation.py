@@ -63,7 +63,9 @@ class EstimatorSpec:
         try:
             return cls(**dict(values))
         except TypeError as exc:
-            raise ConfigError(f"invalid velocity estimator record {dict(values)!r}: {exc}") from None
+            raise ConfigError(
+                f"invalid velocity estimator record {dict(values)!r}: {exc}"
+            ) from None
 
     def build(self) -> VelocityEstimator:
         return VelocityEstimator(self)
@@ -85,7 +87,9 @@ class VelocityEstimator:
     def __init__(self, spec: EstimatorSpec) -> None:
         self.spec = spec
         cutoff = spec.cutoff_hz
-        self._smoothing = 1.0 if cutoff == 0 else 1.0 - math.exp(-2 * math.pi * cutoff * spec.period_s)
+        self._smoothing = (
+            1.0 if cutoff == 0 else 1.0 - math.exp(-2 * math.pi * cutoff * spec.period_s)
+        )
         self._angle_rad: float | None = None
         self._velocity_rad_s = 0.0
 

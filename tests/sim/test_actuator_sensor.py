@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
+from ddpg_control.runtime.timing import SimulatedClock
 from sim.actuator import MotorResponse, Pushes, lag_gain, noisy_torque
 from sim.bullet_pendulum import PendulumBody
 from sim.params import PendulumParams, SimConfigError
 from sim.pendulum_env import PyBulletPendulumEnv
 from sim.plant import SimPlant
 from sim.sensor import DelayLine, measure, quantize_angle
-from ddpg_control.runtime.timing import SimulatedClock
 
 
 def test_motor_lag_step_response_is_one_minus_exp_at_every_step() -> None:

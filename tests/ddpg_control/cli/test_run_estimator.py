@@ -48,9 +48,18 @@ def test_run_sim_builds_the_same_observations_as_the_training_env(
     telemetry = tmp_path / "run.csv"
     code = main(
         [
-            "run", "--sim", "--virtual-time", "--quiet", "--duration", "5",
-            "--policy", str(randomized_realistic_policy), "--preset", "quiet-realistic",
-            "--telemetry", str(telemetry),
+            "run",
+            "--sim",
+            "--virtual-time",
+            "--quiet",
+            "--duration",
+            "5",
+            "--policy",
+            str(randomized_realistic_policy),
+            "--preset",
+            "quiet-realistic",
+            "--telemetry",
+            str(telemetry),
         ]  # fmt: skip
     )
     assert code == 0
@@ -74,8 +83,16 @@ def test_run_sim_swings_up_through_the_estimator(
     telemetry = tmp_path / "sim.csv"
     code = main(
         [
-            "run", "--sim", "--virtual-time", "--quiet", "--seed", "3",
-            "--policy", str(randomized_realistic_policy), "--telemetry", str(telemetry),
+            "run",
+            "--sim",
+            "--virtual-time",
+            "--quiet",
+            "--seed",
+            "3",
+            "--policy",
+            str(randomized_realistic_policy),
+            "--telemetry",
+            str(telemetry),
         ]  # fmt: skip
     )
     assert code == 0
@@ -101,8 +118,17 @@ def test_run_device_swings_up_through_the_estimator_on_a_12_bit_emulator(
         telemetry = tmp_path / "device.csv"
         result = subprocess.run(
             [
-                *CLI, "run", "--device", port, "--policy", str(randomized_realistic_policy),
-                "--quiet", "--duration", "15", "--telemetry", str(telemetry),
+                *CLI,
+                "run",
+                "--device",
+                port,
+                "--policy",
+                str(randomized_realistic_policy),
+                "--quiet",
+                "--duration",
+                "15",
+                "--telemetry",
+                str(telemetry),
             ],  # fmt: skip
             capture_output=True,
             text=True,

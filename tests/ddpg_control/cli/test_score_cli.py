@@ -48,7 +48,7 @@ def test_success_does_not_rise_as_the_measurement_delay_grows() -> None:
     (result,) = score([CLASSICAL], base, Plan((axis,), episodes, seed=0), map)
     rates = [p.success_rate for p in result.points]
     assert rates[0] == 1.0 and rates[-1] < 1.0, rates
-    for earlier, later in zip(rates, rates[1:]):
+    for earlier, later in zip(rates, rates[1:], strict=False):
         assert later <= earlier + 1.0 / episodes, rates
 
 

@@ -10,7 +10,9 @@ import pytest
 from ddpg_control.runtime.classical import EnergyShapingLqr, PendulumModel, _zoh, discrete_lqr
 from ddpg_control.runtime.contracts import make_observation
 
-MODEL = PendulumModel(mass_kg=1.0, length_m=1.0, gravity_m_s2=10.0, max_torque_nm=2.0, period_s=0.05)
+MODEL = PendulumModel(
+    mass_kg=1.0, length_m=1.0, gravity_m_s2=10.0, max_torque_nm=2.0, period_s=0.05
+)
 
 
 def test_zoh_discretisation_of_a_double_integrator_is_exact() -> None:
