@@ -305,7 +305,9 @@ class PendulumBody:
         """One physics step shorter than ``physics_dt_s`` (to land exactly on a read time).
 
         The torque applied is the one due now (the head of the latency line, which is not
-        advanced: latency is counted in whole physics steps).
+        advanced: latency is counted in whole physics steps). The motor response, pushes and
+        the measurement delay line advance as for a whole step (an approximation only a
+        wall-clock plant meets: in virtual time the plant takes whole steps).
         """
         self._check_open()
         if not 0.0 < duration_s <= self._params.physics_dt_s:

@@ -93,10 +93,12 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
     ## Arguments
 
     * ``preset``: ``"default"`` (Pendulum-v1) or ``"realistic"`` (physics at 1 kHz inside each
-      50 ms control period, Coulomb friction 0.05 N*m, damping 0.02 N*m*s/rad, sensor noise,
-      5 ms latency); see :data:`sim.params.PRESETS`.
+      50 ms control period, Coulomb friction 0.05 N*m with 0.08 N*m stiction, damping 0.02
+      N*m*s/rad, 5 ms torque response, torque and sensor noise, 5 ms latency, a 4096-count
+      encoder read 2 ms late, no velocity reported); see :data:`sim.params.PRESETS`.
     * ``params``: a :class:`~sim.params.PendulumParams`, overrides ``preset``.
-    * ``randomize``: draw mass, length, damping, friction and latency every episode from
+    * ``randomize``: draw mass, length, damping, friction, latency, motor time constant and
+      measurement delay every episode from
       ``ranges`` (default :class:`~sim.params.RandomizationRanges`), using the env's
       ``np_random`` after the start state. ``params`` stays the nominal set;
       ``episode_params`` is the current draw.
