@@ -79,9 +79,13 @@ AXES: tuple[Axis, ...] = (
     Axis("coulomb friction", "joint_friction_nm", (0.0, 0.1, 0.2, 0.4, 0.6), "N*m"),
     Axis("velocity noise", "velocity_noise_std_rad_s", (0.0, 0.2, 0.5, 1.0, 2.0), "rad/s std"),
     Axis("torque noise", "torque_noise_std_nm", (0.0, 0.1, 0.2, 0.4, 0.8), "N*m std"),
-    Axis("torque response", "motor_time_constant_s", (0.0, 0.01, 0.02, 0.05, 0.1), "s"),
+    Axis("torque response", "motor_time_constant_s", (0.0, 0.05, 0.1, 0.2, 0.3), "s"),
     Axis(
-        "measurement delay", "measurement_delay_s", (0.0, 1.0, 2.0, 3.0, 4.0), "periods", "periods"
+        "measurement delay",
+        "measurement_delay_s",
+        (0.0, 0.5, 1.0, 1.5, 2.0, 3.0),
+        "periods",
+        "periods",
     ),
     Axis("pushes", "push_torque_nm", (0.0, 0.5, 1.0, 1.5, 2.0), "N*m, 0.1 s at 0.5/s"),
 )
