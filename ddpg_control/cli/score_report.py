@@ -77,7 +77,11 @@ def write_result(result: ScoreResult, stem: Path) -> tuple[Path, Path]:
 
 
 def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path: Path) -> Path:
-    """One panel per axis: success rate against the perturbation, one line per controller."""
+    """One panel per axis: success rate against the perturbation, one line per controller.
+
+    Lines that coincide stay visible: each controller has its own marker and the earlier ones
+    are drawn wider. One legend below the panels gives each controller's overall score.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -87,35 +91,46 @@ def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path:
     cols = 3
     rows = math.ceil(len(axes_names) / cols)
     fig, panels = plt.subplots(
-        rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False, constrained_layout=True
+        rows, cols, figsize=(4.2 * cols, 2.8 * rows + 0.9), squeeze=False, constrained_layout=True
     )
+    markers = "osD^vPX*<>"
+    count = len(results)
     for index, axis in enumerate(axes_names):
         ax = panels[index // cols][index % cols]
-        for result, label in zip(results, labels, strict=True):
+        for n, result in enumerate(results):
             points = [p for p in result.points if p.axis == axis]
             ax.plot(
                 [p.point for p in points],
                 [p.success_rate for p in points],
-                marker="o",
-                lw=1.5,
-                label=f"{label} ({result.axis_success()[axis]:.2f})",
+                marker=markers[n % len(markers)],
+                markersize=7.0 - 3.5 * n / max(count - 1, 1),
+                lw=3.0 - 2.0 * n / max(count - 1, 1),
+                alpha=0.85,
+                color=f"C{n % 10}",
             )
         unit = next(p.unit for p in results[0].points if p.axis == axis)
         ax.set_title(axis, fontsize=10)
         ax.set_xlabel(unit, fontsize=8)
         ax.set_ylim(-0.05, 1.05)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left")
         if index % cols == 0:
             ax.set_ylabel("success rate")
     for index in range(len(axes_names), rows * cols):
         panels[index // cols][index % cols].axis("off")
-    overall = ", ".join(
-        f"{label} {r.overall:.2f}" for r, label in zip(results, labels, strict=True)
+    handles = [
+        plt.Line2D([], [], color=f"C{n % 10}", marker=markers[n % len(markers)], lw=1.5)
+        for n in range(count)
+    ]
+    fig.legend(
+        handles,
+        [f"{label}: overall {r.overall:.2f}" for r, label in zip(results, labels, strict=True)],
+        loc="outside lower center",
+        ncol=min(count, 4),
+        fontsize=8,
     )
     fig.suptitle(
-        f"success (within {SUCCESS_ANGLE_RAD} rad for the last {HOLD_S:g} s) per perturbation; "
-        f"overall: {overall}",
+        f"success rate (within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s) "
+        "as one parameter at a time moves away from the nominal rig",
         fontsize=10,
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)
