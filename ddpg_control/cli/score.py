@@ -26,8 +26,8 @@ from ddpg_control.cli.runs import latest_run
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.run_layout import POLICY_FILE
 
-#: Episodes per axis point by default: about 2 minutes per policy on 2 cores (docs/benchmarks.md).
-DEFAULT_EPISODES = 40
+#: Episodes per axis point by default: about 2 minutes per policy on 2 idle cores (README).
+DEFAULT_EPISODES = 200
 QUICK_EPISODES = 2
 
 
