@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ddpg_control.cli.controllers import estimator_for, observer_for
 from ddpg_control.cli.runs import DEFAULT_RUNS_ROOT, latest_run
 from ddpg_control.runtime.control_loop import LoopConfig, run_loop
 from ddpg_control.runtime.run_layout import POLICY_FILE
@@ -38,6 +39,7 @@ def main() -> None:
     path = args.policy or latest_run(DEFAULT_RUNS_ROOT, containing=POLICY_FILE) / POLICY_FILE
     policy = OnnxPolicy.load(path)
     params = preset(args.preset)
+    estimator = estimator_for(policy, params.reports_velocity, policy.control_period_s)
     rng = np.random.default_rng(args.seed)
     held = 0
     started = time.perf_counter()
@@ -53,7 +55,8 @@ def main() -> None:
             seed=args.seed * 1000 + run,
         )
         config = LoopConfig(period_s=policy.control_period_s, duration_s=args.seconds)
-        summary = run_loop(plant, policy, clock, config).summary()
+        observer = observer_for(estimator)
+        summary = run_loop(plant, policy, clock, config, observer=observer).summary()
         held += summary.holding_upright
         print(
             f"run {run:2d}: start {angle:+.3f} rad {velocity:+.3f} rad/s -> final "

@@ -30,6 +30,11 @@ train_wall_time_s  training wall time up to the checkpoint
 package_version    the ddpg-control version that exported it
 exporter           the exporting library and version
 opset              the ONNX opset of the graph
+velocity_estimator how ``theta_dot`` was built in training (JSON): ``null`` for the plant's
+                   own velocity, else an estimator record
+                   (:class:`ddpg_control.runtime.velocity_estimation.EstimatorSpec`) that
+                   ``run`` applies to the deployed policy. Optional: files written before it
+                   existed read as ``null``.
 ================== =====================================================================
 """
 
@@ -42,7 +47,8 @@ from dataclasses import dataclass, fields
 from types import MappingProxyType
 from typing import Any
 
-from ddpg_control.runtime.errors import PolicyArtifactError
+from ddpg_control.runtime.errors import ConfigError, PolicyArtifactError
+from ddpg_control.runtime.velocity_estimation import EstimatorSpec
 
 FORMAT_VERSION = 1
 
@@ -96,6 +102,7 @@ class PolicyMetadata:
     exporter: str
     opset: int
     format_version: int = FORMAT_VERSION
+    velocity_estimator: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.format_version != FORMAT_VERSION:
@@ -128,6 +135,21 @@ class PolicyMetadata:
             raise PolicyArtifactError("metadata 'env_params' must be a JSON object")
         object.__setattr__(self, "env_params", _freeze(self.env_params))
         object.__setattr__(self, "env_randomize", _freeze(self.env_randomize))
+        if self.velocity_estimator is not None:
+            if not isinstance(self.velocity_estimator, Mapping):
+                raise PolicyArtifactError("metadata 'velocity_estimator' must be a JSON object")
+            try:
+                EstimatorSpec.from_dict(self.velocity_estimator)
+            except ConfigError as exc:
+                raise PolicyArtifactError(f"metadata 'velocity_estimator': {exc}") from None
+            object.__setattr__(self, "velocity_estimator", _freeze(self.velocity_estimator))
+
+    @property
+    def estimator_spec(self) -> EstimatorSpec | None:
+        """The velocity estimator the policy was trained with (None: the plant's velocity)."""
+        if self.velocity_estimator is None:
+            return None
+        return EstimatorSpec.from_dict(self.velocity_estimator)
 
     def to_props(self) -> dict[str, str]:
         """The ``metadata_props`` pairs, in a fixed key order."""
@@ -163,7 +185,7 @@ class PolicyMetadata:
                 f"ddpg-control reads version {FORMAT_VERSION}: re-export it with "
                 "'ddpg-control export --onnx'"
             )
-        missing = [f.name for f in fields(cls) if f.name not in props]
+        missing = [f.name for f in fields(cls) if f.name not in props and f.name not in _OPTIONAL]
         if missing:
             raise PolicyArtifactError(
                 f"{source} is missing metadata {', '.join(missing)}: re-export it with "
@@ -171,6 +193,8 @@ class PolicyMetadata:
             )
         values: dict[str, Any] = {}
         for field in fields(cls):
+            if field.name not in props:
+                continue
             raw = props[field.name]
             try:
                 values[field.name] = _PARSERS.get(field.name, str)(raw)
@@ -200,7 +224,17 @@ def _optional_float(raw: str) -> float | None:
     return float(value)
 
 
-_JSON_KEYS = frozenset({"env_params", "env_randomize", "eval_return"})
+_JSON_KEYS = frozenset({"env_params", "env_randomize", "eval_return", "velocity_estimator"})
+#: Keys added after version 1 was first written; older files lack them (their default applies).
+_OPTIONAL = frozenset({"velocity_estimator"})
+
+
+def _optional_object(raw: str) -> Mapping[str, Any] | None:
+    value = json.loads(raw)
+    if value is not None and not isinstance(value, dict):
+        raise ValueError("expected a JSON object or null")
+    return value
+
 
 _PARSERS: dict[str, Any] = {
     "format_version": int,
@@ -215,6 +249,7 @@ _PARSERS: dict[str, Any] = {
     "eval_return": _optional_float,
     "train_wall_time_s": float,
     "opset": int,
+    "velocity_estimator": _optional_object,
 }
 
 #: Every key a version-1 artifact carries.

@@ -27,6 +27,7 @@ from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
 from ddpg_control.runtime.errors import CheckpointError, PolicyArtifactError, first_line
 from ddpg_control.runtime.files import replacing
 from ddpg_control.runtime.run_layout import CHECKPOINT_DIR, POLICY_FILE
+from ddpg_control.runtime.velocity_estimation import default_estimator
 from export.metadata import INPUT_NAME, OUTPUT_NAME, PolicyMetadata
 from export.runtime import OnnxPolicy
 from export.verify import (
@@ -125,7 +126,20 @@ def metadata_from_checkpoint(
         package_version=__version__,
         exporter=f"torch {torch.__version__.split('+')[0]} (torchscript exporter)",
         opset=opset,
+        velocity_estimator=trained_velocity_estimator(env),
     )
+
+
+def trained_velocity_estimator(env: dict[str, Any]) -> dict[str, Any] | None:
+    """The estimator behind the observation's velocity in training: the PyBullet pendulum's
+    (:attr:`sim.pendulum_env.PyBulletPendulumEnv.velocity_estimator`) when its plant reported
+    no velocity, else None (the plant's own velocity)."""
+    params = env.get("params") or {}
+    if params.get("reports_velocity", True):
+        return None
+    period_s = float(env["control_period_s"])
+    limit = float(params.get("max_velocity_rad_s", 8.0))
+    return default_estimator(period_s, limit).to_dict()
 
 
 def _bounded(actor: Any) -> Any:

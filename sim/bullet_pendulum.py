@@ -34,12 +34,16 @@ import numpy as np
 import numpy.typing as npt
 import pybullet
 
+from sim.actuator import MotorResponse, Pushes
 from sim.params import PendulumParams, SimConfigError
+from sim.sensor import DelayLine
 
 _JOINT = 0
 _ROD_COLOUR = (0.80, 0.30, 0.30, 1.0)
 _AXLE_COLOUR = (0.10, 0.10, 0.10, 1.0)
 _GOAL_COLOUR = (0.75, 0.75, 0.75, 1.0)
+#: Below this speed (rad/s) the joint counts as stuck and friction holds up to ``stiction_nm``.
+STICK_VELOCITY_RAD_S = 1e-3
 
 
 def _pendulum_v1_torque(torque_nm: float, params: PendulumParams) -> float:
@@ -98,6 +102,12 @@ class PendulumBody:
         self._built_length_m = math.nan
         self._pending: collections.deque[float] = collections.deque()
         self._partial_s = 0.0  # time run in partial steps since the latency line last moved
+        #: Draws for pushes; the owner (env or plant) sets its own seeded generator.
+        self.rng = np.random.default_rng(0)
+        self._motor = MotorResponse(params)
+        self._pushes = Pushes(params)
+        self._delay = DelayLine(0)
+        self._friction_nm = 0.0
         self.configure(params)
 
     @property
@@ -179,6 +189,9 @@ class PendulumBody:
         self._check_open()
         cid = self._cid
         self._params = params
+        self._motor = MotorResponse(params)
+        self._pushes = Pushes(params)
+        self._delay = DelayLine(params.measurement_delay_substeps)
         if params.length_m != self._built_length_m:
             self._build(params.length_m)
         body = self._body
@@ -204,13 +217,13 @@ class PendulumBody:
         pybullet.changeDynamics(
             body, _JOINT, jointDamping=params.joint_damping_nm_s_rad, physicsClientId=cid
         )
-        self._set_friction()
+        # The velocity motor with target 0 and a force limit is Coulomb friction with stiction.
+        self._set_friction(params.joint_friction_nm)
 
-    def _set_friction(self) -> None:
-        """The velocity motor with target 0 and a force limit is Coulomb friction with stiction.
-
-        PyBullet turns the force limit into an impulse limit with the time step current at
+    def _set_friction(self, force_nm: float) -> None:
+        """PyBullet turns the force limit into an impulse limit with the time step current at
         this call, so it is set again whenever the time step changes."""
+        self._friction_nm = force_nm
         if self._bullet_defaults:
             return
         pybullet.setJointMotorControl2(
@@ -218,9 +231,22 @@ class PendulumBody:
             _JOINT,
             pybullet.VELOCITY_CONTROL,
             targetVelocity=0.0,
-            force=self._params.joint_friction_nm,
+            force=force_nm,
             physicsClientId=self._cid,
         )
+
+    def _update_stiction(self) -> None:
+        """Breakaway friction: ``stiction_nm`` holds a stuck joint, ``joint_friction_nm`` brakes
+        a moving one (only when stiction exceeds the sliding friction)."""
+        params = self._params
+        if params.stiction_nm <= params.joint_friction_nm or self._bullet_defaults:
+            return
+        velocity = pybullet.getJointState(self._body, _JOINT, physicsClientId=self._cid)[1]
+        wanted = (
+            params.stiction_nm if abs(velocity) < STICK_VELOCITY_RAD_S else params.joint_friction_nm
+        )
+        if wanted != self._friction_nm:
+            self._set_friction(wanted)
 
     def reset_state(self, angle_rad: float, velocity_rad_s: float) -> None:
         """Put the joint at a state and forget torques still in the latency line."""
@@ -234,6 +260,9 @@ class PendulumBody:
         )
         self._pending = collections.deque([0.0] * self._params.latency_substeps)
         self._partial_s = 0.0
+        self._motor.reset()
+        self._pushes.reset()
+        self._delay.reset(angle_rad, velocity_rad_s)
 
     def state(self) -> tuple[float, float]:
         """``(angle_rad, velocity_rad_s)``, angle unwrapped."""
@@ -241,20 +270,46 @@ class PendulumBody:
         angle, velocity = pybullet.getJointState(self._body, _JOINT, physicsClientId=self._cid)[:2]
         return float(angle), float(velocity)
 
+    def measured_state(self) -> tuple[float, float]:
+        """``(angle_rad, velocity_rad_s)`` as the sensor sees it: ``measurement_delay_s`` ago
+        (whole physics steps), before noise and quantisation (:func:`sim.sensor.measure`)."""
+        if self._delay.delay_steps == 0:
+            return self.state()
+        return self._delay.delayed()
+
+    def _step(self, command_nm: float, duration_s: float | None = None) -> None:
+        """One physics step: the motor's response to ``command_nm``, pushes, friction."""
+        cid, params = self._cid, self._params
+        produced = self._motor.step(command_nm)
+        applied = _pendulum_v1_torque(produced, params) + self._pushes.step(self.rng)
+        self._update_stiction()
+        pybullet.setJointMotorControl2(
+            self._body, _JOINT, pybullet.TORQUE_CONTROL, force=applied, physicsClientId=cid
+        )
+        if duration_s is None:
+            pybullet.stepSimulation(physicsClientId=cid)
+        else:
+            pybullet.setTimeStep(duration_s, physicsClientId=cid)
+            try:
+                self._set_friction(self._friction_nm)  # the impulse limit of a shorter step
+                pybullet.stepSimulation(physicsClientId=cid)
+            finally:
+                pybullet.setTimeStep(params.physics_dt_s, physicsClientId=cid)
+                self._set_friction(self._friction_nm)
+        if self._delay.delay_steps:
+            self._delay.push(*self.state())
+
     def advance(self, torque_nm: float, substeps: int) -> None:
         """Run ``substeps`` physics steps with ``torque_nm`` commanded (after any latency)."""
         self._check_open()
-        cid, body, params, pending = self._cid, self._body, self._params, self._pending
-        command = _pendulum_v1_torque(torque_nm, params)
+        pending = self._pending
+        command = torque_nm
         for _ in range(substeps):
             applied = command
             if pending:
                 pending.append(command)
                 applied = pending.popleft()
-            pybullet.setJointMotorControl2(
-                body, _JOINT, pybullet.TORQUE_CONTROL, force=applied, physicsClientId=cid
-            )
-            pybullet.stepSimulation(physicsClientId=cid)
+            self._step(applied)
 
     def advance_partial(self, torque_nm: float, duration_s: float) -> None:
         """One physics step shorter than ``physics_dt_s`` (to land exactly on a read time).
@@ -262,29 +317,20 @@ class PendulumBody:
         The torque applied is the one due now (the head of the latency line). Partial steps add
         up: each time they reach ``physics_dt_s`` the latency line moves one step, so latency
         holds in time (to within a step) however often a real-time reader splits the steps.
-        Friction's impulse limit is scaled to the shorter step.
+        Friction's impulse limit is scaled to the shorter step. The motor response, pushes and
+        the measurement delay line advance as for a whole step (an approximation only a
+        wall-clock plant meets: in virtual time the plant takes whole steps).
         """
         self._check_open()
         if not 0.0 < duration_s <= self._params.physics_dt_s:
             raise ValueError(f"a partial step must be in (0, physics_dt_s], got {duration_s!r}")
-        cid = self._cid
-        command = _pendulum_v1_torque(torque_nm, self._params)
-        applied = self._pending[0] if self._pending else command
-        pybullet.setTimeStep(duration_s, physicsClientId=cid)
-        try:
-            self._set_friction()
-            pybullet.setJointMotorControl2(
-                self._body, _JOINT, pybullet.TORQUE_CONTROL, force=applied, physicsClientId=cid
-            )
-            pybullet.stepSimulation(physicsClientId=cid)
-        finally:
-            pybullet.setTimeStep(self._params.physics_dt_s, physicsClientId=cid)
-            self._set_friction()
+        applied = self._pending[0] if self._pending else torque_nm
+        self._step(applied, duration_s)
         self._partial_s += duration_s
         if self._partial_s >= self._params.physics_dt_s * (1.0 - 1e-9):
             self._partial_s -= self._params.physics_dt_s
             if self._pending:
-                self._pending.append(command)
+                self._pending.append(torque_nm)
                 self._pending.popleft()
 
     def render_rgb(self, width: int, height: int) -> npt.NDArray[np.uint8]:

@@ -51,10 +51,22 @@ class PendulumParams:
     action_latency_s: float = 0.0
     torque_scale: float = 1.0
     torque_offset_nm: float = 0.0
+    # Actuator, sensor and disturbance models (sim/actuator.py, sim/sensor.py); the defaults
+    # switch each one off.
+    motor_time_constant_s: float = 0.0
+    torque_noise_std_nm: float = 0.0
+    stiction_nm: float = 0.0
+    measurement_delay_s: float = 0.0
+    encoder_counts_per_rev: int = 0
+    reports_velocity: bool = True
+    push_rate_hz: float = 0.0
+    push_torque_nm: float = 0.0
+    push_duration_s: float = 0.1
 
     def __post_init__(self) -> None:
         for field in fields(self):
-            require_finite(field.name, getattr(self, field.name), SimConfigError)
+            if field.name != "reports_velocity":
+                require_finite(field.name, getattr(self, field.name), SimConfigError)
         positive = (
             "mass_kg",
             "length_m",
@@ -73,6 +85,13 @@ class PendulumParams:
             "angle_noise_std_rad",
             "velocity_noise_std_rad_s",
             "action_latency_s",
+            "motor_time_constant_s",
+            "torque_noise_std_nm",
+            "stiction_nm",
+            "measurement_delay_s",
+            "push_rate_hz",
+            "push_torque_nm",
+            "push_duration_s",
         )
         for name in non_negative:
             if getattr(self, name) < 0:
@@ -81,6 +100,7 @@ class PendulumParams:
             raise SimConfigError(
                 f"physics_substeps must be a whole number >= 1, got {self.physics_substeps!r}"
             )
+        _check_model_fields(self)
 
     @property
     def physics_dt_s(self) -> float:
@@ -91,6 +111,11 @@ class PendulumParams:
     def latency_substeps(self) -> int:
         """``action_latency_s`` as a whole number of physics steps."""
         return round(self.action_latency_s / self.physics_dt_s)
+
+    @property
+    def measurement_delay_substeps(self) -> int:
+        """``measurement_delay_s`` as a whole number of physics steps."""
+        return round(self.measurement_delay_s / self.physics_dt_s)
 
     @property
     def pivot_inertia_kg_m2(self) -> float:
@@ -117,9 +142,33 @@ class PendulumParams:
         return replace(self, **changes)
 
 
+def _check_model_fields(params: PendulumParams) -> None:
+    counts = params.encoder_counts_per_rev
+    if isinstance(counts, bool) or not isinstance(counts, int) or counts < 0:
+        raise SimConfigError(
+            f"encoder_counts_per_rev must be a whole number >= 0 (0: continuous), got {counts!r}"
+        )
+    if not isinstance(params.reports_velocity, bool):
+        raise SimConfigError(
+            f"reports_velocity must be true or false, got {params.reports_velocity!r}"
+        )
+    if params.push_rate_hz > 0 and params.push_duration_s <= 0:
+        raise SimConfigError("push_duration_s must be > 0 when push_rate_hz is > 0")
+
+
 #: ``"default"`` is Gymnasium's Pendulum-v1. ``"realistic"`` steps the physics at 1 kHz inside
-#: each 50 ms control period and adds what a small geared motor on a real rig shows: Coulomb
-#: friction, viscous damping, encoder/velocity-estimate noise and a few milliseconds of latency.
+#: each 50 ms control period and adds what a small motor on a real rig shows. Where each number
+#: comes from (engineering estimates for a hobby-class rig, see docs/sim.md):
+#:
+#: * Coulomb friction 0.05 N*m, stiction 0.08 N*m (breakaway typically 1.5x the sliding
+#:   friction of a greased bearing plus motor brushes or a small gearbox), damping 0.02.
+#: * Torque: first-order response with a 5 ms time constant (a small brushed motor's electrical
+#:   L/R is 1-5 ms; a BLDC driver's current loop is faster, so this is the slow end), noise
+#:   0.02 N*m std (1 % of the 2 N*m limit: torque ripple and current-sense noise).
+#: * Sensing: a 12-bit magnetic encoder (4096 counts per revolution, AS5600-class, the common
+#:   cheap one), read 2 ms late (a USB-serial round trip with the FTDI latency timer at 1 ms),
+#:   no velocity from the device (the host estimates it), 5 ms command latency as before.
+#: * No pushes: they are a test of robustness (``ddpg-control score``), not a property of a rig.
 PRESETS: dict[str, PendulumParams] = {
     "default": PendulumParams(),
     "realistic": PendulumParams(
@@ -129,6 +178,12 @@ PRESETS: dict[str, PendulumParams] = {
         angle_noise_std_rad=0.002,
         velocity_noise_std_rad_s=0.02,
         action_latency_s=0.005,
+        motor_time_constant_s=0.005,
+        torque_noise_std_nm=0.02,
+        stiction_nm=0.08,
+        measurement_delay_s=0.002,
+        encoder_counts_per_rev=4096,
+        reports_velocity=False,
     ),
 }
 
@@ -160,6 +215,8 @@ class RandomizationRanges:
     joint_friction_nm: Range | None = (0.0, 0.1)
     action_latency_s: Range | None = (0.0, 0.01)
     torque_scale: Range | None = None
+    motor_time_constant_s: Range | None = (0.0, 0.02)
+    measurement_delay_s: Range | None = (0.0, 0.01)
 
     def __post_init__(self) -> None:
         for field in fields(self):

@@ -12,8 +12,15 @@ import numpy.typing as npt
 from gymnasium import spaces
 
 from ddpg_control.runtime.contracts import Observation, make_observation, wrap_angle
+from ddpg_control.runtime.velocity_estimation import (
+    EstimatorSpec,
+    VelocityEstimator,
+    default_estimator,
+)
+from sim.actuator import noisy_torque
 from sim.bullet_pendulum import PendulumBody
 from sim.params import PendulumParams, RandomizationRanges, SimConfigError, preset
+from sim.sensor import measure
 
 RENDER_SIZE_PX = 320
 
@@ -61,6 +68,10 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
 
     With sensor noise (``angle_noise_std_rad``, ``velocity_noise_std_rad_s``) the observation is
     built from the noisy reading, the velocity clipped to the box; the reward is not noisy.
+    The reading is ``measurement_delay_s`` old and quantised to ``encoder_counts_per_rev``
+    (:mod:`sim.sensor`). When ``reports_velocity`` is false, ``theta_dot`` is the estimate of
+    :attr:`velocity_estimator` (:mod:`ddpg_control.runtime.velocity_estimation`) from the
+    angle readings, the same estimator ``ddpg-control run`` applies to the deployed policy.
 
     ## Rewards
 
@@ -82,10 +93,12 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
     ## Arguments
 
     * ``preset``: ``"default"`` (Pendulum-v1) or ``"realistic"`` (physics at 1 kHz inside each
-      50 ms control period, Coulomb friction 0.05 N*m, damping 0.02 N*m*s/rad, sensor noise,
-      5 ms latency); see :data:`sim.params.PRESETS`.
+      50 ms control period, Coulomb friction 0.05 N*m with 0.08 N*m stiction, damping 0.02
+      N*m*s/rad, 5 ms torque response, torque and sensor noise, 5 ms latency, a 4096-count
+      encoder read 2 ms late, no velocity reported); see :data:`sim.params.PRESETS`.
     * ``params``: a :class:`~sim.params.PendulumParams`, overrides ``preset``.
-    * ``randomize``: draw mass, length, damping, friction and latency every episode from
+    * ``randomize``: draw mass, length, damping, friction, latency, motor time constant and
+      measurement delay every episode from
       ``ranges`` (default :class:`~sim.params.RandomizationRanges`), using the env's
       ``np_random`` after the start state. ``params`` stays the nominal set;
       ``episode_params`` is the current draw.
@@ -136,6 +149,15 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
         self.last_torque_nm: float | None = None
         self._body = PendulumBody(nominal, gui=render_mode == "human")
         self._body.reset_state(math.pi, 0.0)
+        #: The velocity estimator behind ``theta_dot`` (None: the plant's own velocity).
+        self.velocity_estimator: EstimatorSpec | None = (
+            None
+            if nominal.reports_velocity
+            else default_estimator(nominal.control_period_s, nominal.max_velocity_rad_s)
+        )
+        self._estimator: VelocityEstimator | None = (
+            None if self.velocity_estimator is None else self.velocity_estimator.build()
+        )
         self._last_frame_time_s: float | None = None
 
     def reset(
@@ -155,6 +177,9 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
             self.episode_params = self.ranges.sample(self.np_random, self.params)
             self._body.configure(self.episode_params)
         self._body.reset_state(angle_rad, velocity_rad_s)
+        self._body.rng = self.np_random
+        if self._estimator is not None:
+            self._estimator.reset()
         self.last_torque_nm = None
         self._last_frame_time_s = None
         if self.render_mode == "human":
@@ -169,19 +194,19 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
         angle_rad, velocity_rad_s = self._body.state()
         cost = wrap_angle(angle_rad) ** 2 + 0.1 * velocity_rad_s**2 + 0.001 * float(torque**2)
         torque_nm = float(torque)
-        self._body.advance(torque_nm, self.episode_params.physics_substeps)
+        produced_nm = noisy_torque(torque_nm, self.episode_params, self.np_random)
+        self._body.advance(produced_nm, self.episode_params.physics_substeps)
         self.last_torque_nm = torque_nm
         if self.render_mode == "human":
             self.render()
         return self._observe(), -cost, False, False, {}
 
     def _observe(self) -> Observation:
-        angle_rad, velocity_rad_s = self._body.state()
-        p = self.episode_params
-        if p.angle_noise_std_rad > 0.0:
-            angle_rad += float(self.np_random.normal(0.0, p.angle_noise_std_rad))
-        if p.velocity_noise_std_rad_s > 0.0:
-            velocity_rad_s += float(self.np_random.normal(0.0, p.velocity_noise_std_rad_s))
+        angle_rad, velocity_rad_s = measure(
+            *self._body.measured_state(), self.episode_params, self.np_random
+        )
+        if self._estimator is not None:
+            velocity_rad_s = self._estimator.update(wrap_angle(angle_rad))
         limit = self.params.max_velocity_rad_s
         return make_observation(angle_rad, min(max(velocity_rad_s, -limit), limit))
 

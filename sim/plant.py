@@ -14,8 +14,10 @@ import numpy as np
 
 from ddpg_control.runtime.contracts import Clock, JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import PlantError
+from sim.actuator import noisy_torque
 from sim.bullet_pendulum import PendulumBody
 from sim.params import PendulumParams, SimConfigError
+from sim.sensor import measure
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +40,10 @@ class SimPlant(Plant):
     clock ticking in multiples of the control period there are only whole steps and the plant
     reproduces the env step for step.
 
-    The reading carries Gaussian sensor noise from ``params`` (drawn from a generator seeded
-    by ``seed``). ``angle_rad`` is wrapped to
+    The reading goes through the same sensor and actuator models as the env (:mod:`sim.sensor`,
+    :mod:`sim.actuator`): measurement delay, Gaussian noise (drawn from a generator seeded by
+    ``seed``), encoder counts; ``velocity_rad_s`` is NaN when ``params.reports_velocity`` is
+    false (the loop then needs the policy's velocity estimator). ``angle_rad`` is wrapped to
     [-pi, pi); ``timestamp_s`` is the simulated time on the ``clock``'s time base. ``status`` is
     always 0 (a simulator has no faults).
 
@@ -75,6 +79,7 @@ class SimPlant(Plant):
         self._rng = np.random.default_rng(seed)
         self._body = PendulumBody(params, gui=render)
         self._body.reset_state(start_angle_rad, start_velocity_rad_s)
+        self._body.rng = self._rng
         self._torque_nm = 0.0
         self._applied: deque[float] = deque(maxlen=record_limit)
         self._start_s = clock.now()
@@ -131,12 +136,7 @@ class SimPlant(Plant):
     def read(self) -> JointState:
         self._check_open()
         self._advance_to_now()
-        angle_rad, velocity_rad_s = self._body.state()
-        p = self._params
-        if p.angle_noise_std_rad > 0.0:
-            angle_rad += float(self._rng.normal(0.0, p.angle_noise_std_rad))
-        if p.velocity_noise_std_rad_s > 0.0:
-            velocity_rad_s += float(self._rng.normal(0.0, p.velocity_noise_std_rad_s))
+        angle_rad, velocity_rad_s = measure(*self._body.measured_state(), self._params, self._rng)
         return JointState(
             angle_rad=wrap_angle(angle_rad),
             velocity_rad_s=velocity_rad_s,
@@ -156,7 +156,7 @@ class SimPlant(Plant):
     def _hold(self, torque_nm: float) -> None:
         # Physics up to now ran with the previous torque; the new one holds from here on.
         self._advance_to_now()
-        self._torque_nm = torque_nm
+        self._torque_nm = noisy_torque(torque_nm, self._params, self._rng)
         self._applied.append(torque_nm)
 
     def stop(self) -> None:

@@ -23,6 +23,7 @@ from ddpg_control.cli.arguments import (
     non_negative_float,
     non_negative_int,
     positive_float,
+    positive_int,
     probability,
     tcp_port,
 )
@@ -61,6 +62,13 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="seed for injected faults")
     add_params_argument(parser)
+    parser.add_argument(
+        "--counts-per-rev",
+        type=positive_int,
+        default=16384,
+        help="encoder resolution the device reports in (default: %(default)s, a 14-bit "
+        "encoder; 4096 matches the realistic preset's 12-bit one)",
+    )
     parser.add_argument(
         "--protocol-version",
         type=int_in_range(0, 0xFF),
@@ -159,7 +167,9 @@ def run(args: argparse.Namespace) -> int:
         stuck_sensor_after_s=args.stuck_after,
     )
     device_config = DeviceConfig(
-        max_torque_nm=args.max_torque, protocol_version=args.protocol_version
+        max_torque_nm=args.max_torque,
+        protocol_version=args.protocol_version,
+        counts_per_rev=args.counts_per_rev,
     )
     # Pendulum-v1 physics, stepped every millisecond so it runs smoothly in real time.
     params = PendulumParams(max_torque_nm=args.max_torque, physics_substeps=50)

@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "calibrate",
     "excite",
     "identify",
+    "score",
 )
 
 EPILOG = """\

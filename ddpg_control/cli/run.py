@@ -19,6 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument, finite_float, non_negative_int
+from ddpg_control.cli.controllers import (
+    CLASSICAL,
+    classical_controller,
+    describe_estimator,
+    estimator_for,
+    is_classical,
+    observer_for,
+)
 from ddpg_control.cli.device_plant import add_device_arguments, serial_port_or_url
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.runs import latest_run
@@ -63,7 +71,8 @@ def add_parser(subparsers: Any) -> None:
         "--policy",
         type=Path,
         default=None,
-        help=f"the ONNX policy (default: the latest run's {POLICY_FILE})",
+        help=f"the ONNX policy, or 'classical' for the energy-shaping + LQR controller designed "
+        f"from the simulator preset's parameters (default: the latest run's {POLICY_FILE})",
     )
     add_runs_dir_argument(parser)
     parser.add_argument(
@@ -150,6 +159,8 @@ def _sim_params(args: argparse.Namespace, policy: OnnxPolicy) -> Any:
         return loaded.params
     if args.preset is not None:
         return preset(args.preset)
+    if is_classical(args.policy):
+        return preset("default")
     env_params = dict(policy.metadata.env_params or {})
     if env_params:
         try:
@@ -280,8 +291,13 @@ def run(args: argparse.Namespace) -> int:
         slew_limit_nm_per_s=args.slew_limit,
         max_velocity_rad_s=args.max_velocity,
     )
-    policy_path = args.policy or latest_run(args.runs_dir, containing=POLICY_FILE) / POLICY_FILE
-    policy = OnnxPolicy.load(policy_path)
+    policy: Any
+    if is_classical(args.policy):  # designed for the simulator's (nominal) parameters
+        policy_path = Path(args.runs_dir) / CLASSICAL / CLASSICAL
+        policy = classical_controller(_sim_params(args, None))  # type: ignore[arg-type]
+    else:
+        policy_path = args.policy or latest_run(args.runs_dir, containing=POLICY_FILE) / POLICY_FILE
+        policy = OnnxPolicy.load(policy_path)
     config = LoopConfig(
         period_s=_period_s(args, policy), duration_s=args.duration or None, limits=limits
     )
@@ -296,10 +312,15 @@ def run(args: argparse.Namespace) -> int:
     )
     plant = build_plant(args, clock, policy)
     status = None if args.quiet else _StatusLine()
+    sim_params = getattr(plant, "params", None)  # a device is assumed to report velocity
+    reports_velocity = bool(getattr(sim_params, "reports_velocity", True))
     # From here on the plant and the telemetry file are closed on every path (run_loop closes
     # both itself; closing again is harmless).
     try:
-        policy.check_plant(OBSERVATION_DIM, plant.max_torque_nm)
+        if isinstance(policy, OnnxPolicy):
+            policy.check_plant(OBSERVATION_DIM, plant.max_torque_nm)
+        estimator = estimator_for(policy, reports_velocity, config.period_s)
+        print(f"observation: cos, sin, {describe_estimator(estimator)}", file=sys.stderr)
         stop = StopRequest()
         realtime = setup_realtime() if args.realtime else contextlib.nullcontext()
         with (
@@ -310,7 +331,14 @@ def run(args: argparse.Namespace) -> int:
             if report is not None:
                 print(report.describe(), file=sys.stderr)
             result = run_loop(
-                plant, policy, clock, config, telemetry=telemetry, stop=stop, on_status=status
+                plant,
+                policy,
+                clock,
+                config,
+                telemetry=telemetry,
+                stop=stop,
+                on_status=status,
+                observer=observer_for(estimator),
             )
     except BaseException:
         plant.close()

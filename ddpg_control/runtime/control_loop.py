@@ -33,7 +33,7 @@ from types import FrameType
 
 import numpy as np
 
-from ddpg_control.runtime.contracts import Clock, Plant, Policy, make_observation
+from ddpg_control.runtime.contracts import Clock, JointState, Plant, Policy, make_observation
 from ddpg_control.runtime.errors import PlantError, SafetyStop
 from ddpg_control.runtime.run_statistics import RunStatistics
 from ddpg_control.runtime.safety import SafetyLayer, SafetyLimits
@@ -173,6 +173,9 @@ class LoopResult:
 
 
 StatusCallback = Callable[[LoopStatus], None]
+#: Turns a plant's reading into the state the observation is built from (e.g. a velocity
+#: estimator, :class:`~ddpg_control.runtime.velocity_estimation.EstimatingObserver`).
+Observer = Callable[[JointState], JointState]
 
 
 def run_loop(
@@ -184,6 +187,7 @@ def run_loop(
     telemetry: TelemetrySink | None = None,
     stop: StopRequest | None = None,
     on_status: StatusCallback | None = None,
+    observer: Observer | None = None,
 ) -> LoopResult:
     """Run the loop until the duration is over or something stops it; always end at zero torque.
 
@@ -191,7 +195,8 @@ def run_loop(
     interrupted by an exception; then ``telemetry`` (default: a new in-memory
     :class:`TelemetryRecorder`) is closed, so every recorded row is where the sink promises.
     Unexpected errors are returned as ``ExitReason.ERROR``; a sink that fails to close adds a
-    warning to the message.
+    warning to the message. ``observer`` (if given) turns each reading into the state that the
+    safety checks, the observation and the telemetry use (the policy's velocity estimator).
     """
     stop = stop or StopRequest()
     kept: TelemetryRecorder | None = None
@@ -211,7 +216,17 @@ def run_loop(
             policy(make_observation(math.pi, 0.0))
         ticker = Ticker(clock, config.period_s)
         message = _loop(
-            plant, policy, clock, config, safety, ticker, telemetry, statistics, stop, on_status
+            plant,
+            policy,
+            clock,
+            config,
+            safety,
+            ticker,
+            telemetry,
+            statistics,
+            stop,
+            on_status,
+            observer,
         )
         if stop.requested:
             reason = stop.reason
@@ -252,6 +267,7 @@ def _loop(
     statistics: RunStatistics,
     stop: StopRequest,
     on_status: StatusCallback | None,
+    observer: Observer | None = None,
 ) -> str:
     start_s = ticker.start_s
     end_s = math.inf if config.duration_s is None else start_s + config.duration_s - 1e-9
@@ -264,6 +280,8 @@ def _loop(
             break
         t0 = tick.started_s
         state = plant.read()
+        if observer is not None:
+            state = observer(state)
         t1 = clock.now()
         if state.status != 0:
             raise PlantError(

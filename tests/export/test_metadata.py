@@ -104,3 +104,24 @@ def test_non_numeric_version_is_refused() -> None:
     props = dict(_metadata().to_props(), format_version="one")
     with pytest.raises(PolicyArtifactError, match="format version 'one'"):
         PolicyMetadata.from_props(props, "policy 'p.onnx'")
+
+
+def test_velocity_estimator_round_trips_and_older_files_without_it_read_as_none() -> None:
+    from ddpg_control.runtime.velocity_estimation import default_estimator
+
+    spec = default_estimator(0.05)
+    meta = _metadata(velocity_estimator=spec.to_dict())
+    back = PolicyMetadata.from_props(meta.to_props())
+    assert back == meta and back.estimator_spec == spec
+    older = {k: v for k, v in _metadata().to_props().items() if k != "velocity_estimator"}
+    assert PolicyMetadata.from_props(older).estimator_spec is None
+
+
+def test_an_invalid_velocity_estimator_is_refused() -> None:
+    props = _metadata().to_props()
+    props["velocity_estimator"] = '{"kind":"kalman","period_s":0.05}'
+    with pytest.raises(PolicyArtifactError, match="velocity_estimator"):
+        PolicyMetadata.from_props(props)
+    props["velocity_estimator"] = "[1, 2]"
+    with pytest.raises(PolicyArtifactError, match="velocity_estimator"):
+        PolicyMetadata.from_props(props)

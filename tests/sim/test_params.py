@@ -48,7 +48,7 @@ def test_bad_parameters_raise_clear_config_errors(changes: dict[str, object], me
 def test_params_round_trip_through_plain_dicts() -> None:
     for params in PRESETS.values():
         plain = params.to_dict()
-        assert all(type(v) in (float, int) for v in plain.values())
+        assert all(type(v) in (float, int, bool) for v in plain.values())
         assert PendulumParams.from_dict(plain) == params
     with pytest.raises(ConfigError, match="unknown pendulum parameter"):
         PendulumParams.from_dict({"mass": 1.0})

@@ -295,6 +295,27 @@ ROWS: list[tuple[list[str], str]] = [
     (["identify", A_FILE, "--horizon", "1.5"], "--horizon"),
     (["identify", A_FILE, "--control-period", "0"], "--control-period"),
     (["identify", A_FILE, "--max-torque", "-2"], "--max-torque"),
+    (["emulate", "--counts-per-rev", "abc"], "--counts-per-rev"),
+    (["emulate", "--counts-per-rev", "0"], "--counts-per-rev"),
+    (["emulate", "--counts-per-rev", "-4096"], "--counts-per-rev"),
+    # score
+    (["score", "missing.onnx"], "missing.onnx"),
+    (["score", A_FILE], A_FILE),  # not ONNX
+    (["score", "--runs-dir", "nowhere"], "nowhere"),
+    (["score", TINY, "--preset", "nope"], "nope"),
+    (["score", TINY, "--episodes", "abc"], "--episodes"),
+    (["score", TINY, "--episodes", "0"], "--episodes"),
+    (["score", TINY, "--axes", "nope"], "--axes"),
+    (["score", TINY, "--axes", ","], "--axes"),
+    (["score", TINY, "--seed", "abc"], "--seed"),
+    (["score", TINY, "--seed", "-1"], "--seed"),
+    (["score", TINY, "--duration", "abc"], "--duration"),
+    (["score", TINY, "--duration", "5"], "--duration"),
+    (["score", TINY, "--duration", "nan"], "--duration"),
+    (["score", TINY, "--jobs", "abc"], "--jobs"),
+    (["score", TINY, "--jobs", "0"], "--jobs"),
+    (["score", TINY, "--output-dir", A_FILE], "--output-dir"),
+    (["score", TINY, "--plot", "score.txt"], "--plot"),
 ]
 
 #: The motor-driver options ``excite`` shares with ``run`` (add_device_arguments) get the same

@@ -1,0 +1,139 @@
+"""``score``'s outputs: the CSV (one row per axis point), the JSON summary and the PNG.
+
+The CSV and JSON are written with fixed float formatting and sorted keys, so the same seed
+writes the same bytes. matplotlib is imported only inside :func:`plot_scores`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ddpg_control.cli.scoring import (
+    COSTS,
+    HOLD_S,
+    SUCCESS_ANGLE_RAD,
+    PointResult,
+    ScoreResult,
+)
+from ddpg_control.runtime.files import write_atomically
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 6)
+
+
+def _costs(point: PointResult) -> dict[str, float | None]:
+    return {name: _number(point.mean_over_successes(name)) for name in COSTS}
+
+
+def to_json(result: ScoreResult) -> dict[str, Any]:
+    return {
+        "controller": result.controller,
+        "seed": result.seed,
+        "episodes_per_point": result.episodes_per_point,
+        "success": f"within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s",
+        "overall_score": round(result.overall, 6),
+        "axis_success": {k: round(v, 6) for k, v in result.axis_success().items()},
+        "nominal": {"success": round(result.nominal.success_rate, 6), **_costs(result.nominal)},
+        "points": [
+            {
+                "axis": p.axis,
+                "point": p.point,
+                "unit": p.unit,
+                "success": round(p.success_rate, 6),
+                "episodes": len(p.episodes),
+                **_costs(p),
+            }
+            for p in result.points
+        ],
+    }
+
+
+def to_csv(result: ScoreResult) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["axis", "point", "unit", "success", "episodes", *COSTS])
+    for p in (result.nominal, *result.points):
+        costs = [("" if v is None else f"{v:.6g}") for v in _costs(p).values()]
+        point = "" if math.isnan(p.point) else f"{p.point:g}"
+        writer.writerow([p.axis, point, p.unit, f"{p.success_rate:.4f}", len(p.episodes), *costs])
+    return out.getvalue()
+
+
+def write_result(result: ScoreResult, stem: Path) -> tuple[Path, Path]:
+    """``<stem>.score.csv`` and ``<stem>.score.json``."""
+    csv_path = stem.with_name(stem.name + ".score.csv")
+    json_path = stem.with_name(stem.name + ".score.json")
+    write_atomically(csv_path, to_csv(result).encode())
+    text = json.dumps(to_json(result), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    write_atomically(json_path, text.encode())
+    return csv_path, json_path
+
+
+def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path: Path) -> Path:
+    """One panel per axis: success rate against the perturbation, one line per controller.
+
+    Lines that coincide stay visible: each controller has its own marker and the earlier ones
+    are drawn wider. One legend below the panels gives each controller's overall score.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    axes_names = list(dict.fromkeys(p.axis for p in results[0].points))
+    cols = 3
+    rows = math.ceil(len(axes_names) / cols)
+    fig, panels = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 2.8 * rows + 0.9), squeeze=False, constrained_layout=True
+    )
+    markers = "osD^vPX*<>"
+    count = len(results)
+    for index, axis in enumerate(axes_names):
+        ax = panels[index // cols][index % cols]
+        for n, result in enumerate(results):
+            points = [p for p in result.points if p.axis == axis]
+            ax.plot(
+                [p.point for p in points],
+                [p.success_rate for p in points],
+                marker=markers[n % len(markers)],
+                markersize=7.0 - 3.5 * n / max(count - 1, 1),
+                lw=3.0 - 2.0 * n / max(count - 1, 1),
+                alpha=0.85,
+                color=f"C{n % 10}",
+            )
+        unit = next(p.unit for p in results[0].points if p.axis == axis)
+        ax.set_title(axis, fontsize=10)
+        ax.set_xlabel(unit, fontsize=8)
+        ax.set_ylim(-0.05, 1.05)
+        ax.grid(alpha=0.3)
+        if index % cols == 0:
+            ax.set_ylabel("success rate")
+    for index in range(len(axes_names), rows * cols):
+        panels[index // cols][index % cols].axis("off")
+    handles = [
+        plt.Line2D([], [], color=f"C{n % 10}", marker=markers[n % len(markers)], lw=1.5)
+        for n in range(count)
+    ]
+    fig.legend(
+        handles,
+        [f"{label}: overall {r.overall:.2f}" for r, label in zip(results, labels, strict=True)],
+        loc="outside lower center",
+        ncol=min(count, 4),
+        fontsize=8,
+    )
+    fig.suptitle(
+        f"success rate (within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s) "
+        "as one parameter at a time moves away from the nominal rig",
+        fontsize=10,
+    )
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_path, dpi=90)
+    plt.close(fig)
+    return out_path

@@ -1,0 +1,62 @@
+"""``ddpg-control score``: the classical anchor, reproducibility, the delay trend, the outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ddpg_control.cli.controllers import CLASSICAL
+from ddpg_control.cli.main import main
+from ddpg_control.cli.scoring import AXES, Axis, Plan, benchmark_params, score
+from sim.params import preset
+
+
+def _score(out: Path, *options: str) -> int:
+    return main(
+        ["score", CLASSICAL, "--quick", "--no-progress", "--output-dir", str(out), *options]
+    )
+
+
+def test_classical_scores_one_at_nominal_and_same_seed_writes_the_same_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    axes = "mass,pushes"
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert _score(one, "--axes", axes, "--seed", "7", "--jobs", "1") == 0
+    assert _score(two, "--axes", axes, "--seed", "7", "--jobs", "2") == 0
+    out = capsys.readouterr().out
+    for name in ("classical.score.csv", "classical.score.json"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    result = json.loads((one / "classical.score.json").read_text())
+    assert result["nominal"]["success"] == 1.0
+    assert set(result["axis_success"]) == set(axes.split(","))
+    assert result["overall_score"] == pytest.approx(np.mean(list(result["axis_success"].values())))
+    assert "overall score" in out and "nominal: success 1.00" in out
+    assert (one / "score.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_success_does_not_rise_as_the_measurement_delay_grows() -> None:
+    """Non-increasing within the benchmark's noise: one episode's worth (1/n) per step."""
+    delay = next(a for a in AXES if a.name == "measurement delay")
+    axis = Axis(delay.name, delay.field, (0.0, 1.0, 2.0, 3.0, 4.0, 5.0), delay.unit, delay.mode)
+    episodes = 6
+    base = benchmark_params(preset("default"))
+    (result,) = score([CLASSICAL], base, Plan((axis,), episodes, seed=0), map)
+    rates = [p.success_rate for p in result.points]
+    assert rates[0] == 1.0 and rates[-1] < 1.0, rates
+    for earlier, later in zip(rates, rates[1:], strict=False):
+        assert later <= earlier + 1.0 / episodes, rates
+
+
+def test_classical_holds_at_upright_with_no_steady_state_error() -> None:
+    base = benchmark_params(preset("default"))
+    mass = next(a for a in AXES if a.name == "mass")
+    (result,) = score([CLASSICAL], base, Plan((mass,), 2, seed=0, duration_s=10.0), map)
+    assert result.nominal.success_rate == 1.0
+    assert abs(result.nominal.mean_over_successes("hold_error_rad")) < 1e-3
+    assert result.nominal.mean_over_successes("time_to_upright_s") < 5.0
+    assert math.isfinite(result.nominal.mean_over_successes("energy_j"))
