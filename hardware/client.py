@@ -48,6 +48,7 @@ from hardware.protocol import (
     encode,
 )
 from hardware.serial_config import Calibration, LinkStats, SerialConfig, open_error
+from hardware.stuck_sensor import StuckSensorCheck
 
 __all__ = ["Calibration", "LinkStats", "SerialConfig", "SerialPlant", "open_error"]
 
@@ -84,8 +85,7 @@ class SerialPlant(Plant):
         self._device_limit_nm = 0.0
         self._time_base_us = 0
         self._last_stamp_us: int | None = None
-        self._last_raw: tuple[int, float] | None = None
-        self._stuck_since_s: float | None = None
+        self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -383,17 +383,11 @@ class SerialPlant(Plant):
 
     def _check_stuck(self, state: State, timestamp_s: float) -> None:
         """Torque applied but the sensor reads exactly the same: stuck sensor or blocked joint."""
-        window_s = self.config.stuck_sensor_s
         raw = (state.position_counts, state.velocity_rad_s)
-        pushing = abs(state.torque_nm) > 0.05 * self._device_limit_nm
-        if window_s <= 0 or raw != self._last_raw or not pushing:
-            self._stuck_since_s = None
-        elif self._stuck_since_s is None:
-            self._stuck_since_s = timestamp_s
-        elif timestamp_s - self._stuck_since_s > window_s:
+        stuck_s = self._stuck.stuck_for_s(raw, state.torque_nm / self._device_limit_nm, timestamp_s)
+        if stuck_s is not None:
             raise PlantError(
                 f"the encoder has read exactly {state.position_counts} counts for "
-                f"{timestamp_s - self._stuck_since_s:.2f} s while {state.torque_nm:.2f} N*m is "
+                f"{stuck_s:.2f} s while {state.torque_nm:.2f} N*m is "
                 "applied: the sensor is stuck or the joint is blocked; check the encoder"
             )
-        self._last_raw = raw

@@ -152,7 +152,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
         "--stuck-sensor-s",
         type=non_negative_float,
         default=0.5,
-        help="stop when the encoder reads exactly the same for this long while more than 5%% "
+        help="stop when the encoder reads exactly the same for this long while more than half "
         "of the torque limit is applied; raise it for a rig with much stiction, 0 disables "
         "(default: %(default)s)",
     )

@@ -237,7 +237,7 @@ def test_stuck_sensor_is_detected(start_emulator: Any) -> None:
     plant = SerialPlant(emu.port, config).open()
     try:
         with pytest.raises(PlantError, match="sensor is stuck"):
-            _drive(plant, 2.0, torque_nm=1.0)
+            _drive(plant, 2.0, torque_nm=1.5)  # above half the 2 N*m limit
     finally:
         plant.close()
     assert emu.device.last_torque_command_nm == 0.0 and emu.physics.torque_nm == 0.0

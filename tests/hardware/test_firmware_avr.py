@@ -106,11 +106,10 @@ def test_swings_up_and_holds_through_the_avr_firmware_in_simavr(
     telemetry = tmp_path / "device.csv"
     result = subprocess.run(
         [*CLI, "run", "--device", board.port, "--policy", str(exported_policy), "--quiet"]
-        + ["--duration", "15", "--upright-offset", UPRIGHT_OFFSET, "--telemetry", str(telemetry)]
-        # Balanced, the pendulum settles where the policy's holding torque (0.1-0.2 N*m, over
-        # the 5 % threshold) meets gravity and stays within one of the 2400 counts for seconds:
-        # the host's stuck-sensor check would stop a good run (it does at about 8 s).
-        + ["--stuck-sensor-s", "0"],
+        # Balanced, the pendulum settles where the policy's holding torque (0.1-0.2 N*m) meets
+        # gravity and stays within one of the 2400 counts for seconds: the host's stuck-sensor
+        # check (on, at its default) must not take that for a stuck encoder.
+        + ["--duration", "15", "--upright-offset", UPRIGHT_OFFSET, "--telemetry", str(telemetry)],
         capture_output=True,
         text=True,
         timeout=60,

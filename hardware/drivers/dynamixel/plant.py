@@ -43,16 +43,13 @@ from hardware.drivers.dynamixel.protocol import (
     describe_hardware_error,
 )
 from hardware.serial_config import open_error
+from hardware.stuck_sensor import StuckSensorCheck
 
 log = logging.getLogger(__name__)
 
 #: The per-tick SYNC READ: Bus Watchdog (98) up to the end of Present Position (132 + 4).
 READ_START = Address.BUS_WATCHDOG
 READ_LENGTH = Address.PRESENT_POSITION + 4 - READ_START
-#: The stuck-sensor check counts only while more than this share of the current limit is applied:
-#: with 4096 counts a turn the position reads exactly the same while the pendulum balances against
-#: a small steady torque (an upright offset a little off), which is no fault.
-STUCK_CURRENT_SHARE = 0.5
 #: Pings before the plant decides no servo answers.
 PING_ATTEMPTS = 3
 #: After a REBOOT the servo needs a moment before it answers again.
@@ -77,8 +74,7 @@ class DynamixelPlant(Plant):
         self._watchdog_armed = False
         self._missed = 0
         self._last_state: JointState | None = None
-        self._last_counts: int | None = None
-        self._stuck_since_s: float | None = None
+        self._stuck = StuckSensorCheck(settings.stuck_sensor_s)
         self._last_current = 0
         self.present_current_a = 0.0  # from the last read
         self.reads = 0
@@ -320,16 +316,10 @@ class DynamixelPlant(Plant):
         writer.txPacket()
 
     def _check_stuck(self, counts: int, now: float) -> None:
-        limit_s = self.settings.stuck_sensor_s
-        pushing = abs(self._last_current) > STUCK_CURRENT_SHARE * self._limit_units
-        if not limit_s or counts != self._last_counts or not pushing:
-            self._last_counts, self._stuck_since_s = counts, None
-            return
-        if self._stuck_since_s is None:
-            self._stuck_since_s = now
-        elif now - self._stuck_since_s >= limit_s:
+        stuck_s = self._stuck.stuck_for_s(counts, self._last_current / self._limit_units, now)
+        if stuck_s is not None:
             raise PlantError(
-                f"{self.name}: Present Position stayed at {counts} for {limit_s:g} s while "
+                f"{self.name}: Present Position stayed at {counts} for {stuck_s:.2f} s while "
                 "current was applied: is the encoder or the horn loose? (--stuck-sensor-s)"
             )
 

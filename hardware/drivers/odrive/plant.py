@@ -53,6 +53,7 @@ from hardware.drivers.odrive.errors import (
     state_name,
 )
 from hardware.serial_config import Calibration, open_error, reply_timeout_s
+from hardware.stuck_sensor import StuckSensorCheck
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,7 @@ class OdrivePlant(Plant):
         self._closed_loop = False
         self._missed_in_a_row = 0
         self._last_state: JointState | None = None
-        self._last_raw: tuple[float, float] | None = None
-        self._stuck_since_s: float | None = None
+        self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
         self._last_torque_nm = 0.0
         self.requests = 0
         self.missing_replies = 0
@@ -288,20 +288,14 @@ class OdrivePlant(Plant):
 
     def _check_stuck(self, pos_turns: float, vel_turns_s: float, now_s: float) -> None:
         """Torque applied but the encoder reads exactly the same: stuck sensor or blocked joint."""
-        window_s = self.config.stuck_sensor_s
-        raw = (pos_turns, vel_turns_s)
-        pushing = abs(self._last_torque_nm) > 0.05 * self._device_limit_nm
-        if window_s <= 0 or raw != self._last_raw or not pushing:
-            self._stuck_since_s = None
-        elif self._stuck_since_s is None:
-            self._stuck_since_s = now_s
-        elif now_s - self._stuck_since_s > window_s:
+        share = self._last_torque_nm / self._device_limit_nm
+        stuck_s = self._stuck.stuck_for_s((pos_turns, vel_turns_s), share, now_s)
+        if stuck_s is not None:
             raise PlantError(
                 f"the ODrive encoder has read exactly {pos_turns} turns for "
-                f"{now_s - self._stuck_since_s:.2f} s while {self._last_torque_nm:.2f} N*m is "
+                f"{stuck_s:.2f} s while {self._last_torque_nm:.2f} N*m is "
                 "commanded: the encoder is stuck or the joint is blocked; check the encoder"
             )
-        self._last_raw = raw
 
     # -- set-up --------------------------------------------------------------------------------
 
