@@ -22,6 +22,7 @@ from typing import Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument, non_negative_int, positive_int
 from ddpg_control.cli.controllers import CLASSICAL, estimator_for, is_classical, load_onnx
+from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.runs import latest_run
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.run_layout import POLICY_FILE
@@ -60,6 +61,7 @@ def add_parser(subparsers: Any) -> None:
         help="the nominal rig: a simulator preset (default: %(default)s, i.e. Pendulum-v1's "
         "constants); physics is stepped at least every 5 ms",
     )
+    add_params_argument(parser)
     parser.add_argument(
         "--episodes",
         type=positive_int,
@@ -125,10 +127,12 @@ def _axes(text: str) -> tuple[str, ...]:
 
 
 def base_params(args: argparse.Namespace) -> Any:
-    """The nominal rig's PendulumParams (the one place that decides it: --preset for now)."""
+    """The nominal rig's PendulumParams (the one place that decides it): ``--params`` (a fitted
+    rig) if given, else ``--preset``."""
     from sim.params import preset
 
-    return preset(args.preset)
+    loaded = params_from_args(args)
+    return loaded.params if loaded is not None else preset(args.preset)
 
 
 def _label(name: str) -> str:

@@ -303,6 +303,8 @@ ROWS: list[tuple[list[str], str]] = [
     (["score", A_FILE], A_FILE),  # not ONNX
     (["score", "--runs-dir", "nowhere"], "nowhere"),
     (["score", TINY, "--preset", "nope"], "nope"),
+    (["score", TINY, "--params", "missing.toml"], "missing.toml"),
+    (["score", TINY, "--params", A_FILE], A_FILE),
     (["score", TINY, "--episodes", "abc"], "--episodes"),
     (["score", TINY, "--episodes", "0"], "--episodes"),
     (["score", TINY, "--axes", "nope"], "--axes"),
