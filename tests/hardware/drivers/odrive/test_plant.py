@@ -177,9 +177,10 @@ def test_a_frozen_encoder_under_torque_stops_the_run(start_odrive: StartOdrive) 
         pytest.raises(PlantError, match=r"encoder is stuck or the joint is blocked"),
         OdrivePlant(odrive.port, config) as plant,
     ):
-        _tick(plant, 1.0, 0.1)
+        # above half the 2 N*m limit: a push the check counts against the sensor
+        _tick(plant, 1.5, 0.1)
         odrive.device.encoder_estimates = lambda: (0.5, 0.0)  # type: ignore[method-assign]
-        _tick(plant, 1.0, 1.0)
+        _tick(plant, 1.5, 1.0)
     assert odrive.device.applied_torque_nm == 0.0 and odrive.device.state == AxisState.IDLE
 
 
