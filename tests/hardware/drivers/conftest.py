@@ -12,6 +12,8 @@ import pytest
 
 from hardware.drivers import EmulatorOptions, get_driver, load
 
+from ..test_cli_device import EmulatorProcess
+
 
 @dataclass
 class ServedEmulator:
@@ -56,3 +58,14 @@ def start_driver_emulator() -> Iterator[StartDriverEmulator]:
     yield start
     for served in started:
         served.finish()
+
+
+@pytest.fixture
+def emulator_processes() -> Iterator[list[EmulatorProcess]]:
+    """``emulate --driver X`` subprocesses a test started (append them); killed if still running."""
+    started: list[EmulatorProcess] = []
+    yield started
+    for emu in started:
+        if emu.proc.poll() is None:
+            emu.proc.kill()
+            emu.proc.wait()

@@ -9,51 +9,18 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
+from ..test_cli_device import CLI, EmulatorProcess
 
 
-class DynamixelEmulatorProcess:
-    def __init__(self, *options: str) -> None:
-        self.proc = subprocess.Popen(
-            [*CLI, "emulate", "--driver", "dynamixel", *options],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.port = self.proc.stdout.readline().strip()
-        assert self.port, self.finish()
-
-    def finish(self, timeout_s: float = 5.0) -> dict[str, str]:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=timeout_s)
-        match = re.search(r"^emulator: (.*)$", err, re.MULTILINE)
-        assert match, f"no emulator summary in:\n{err}"
-        return dict(item.split("=", 1) for item in match.group(1).split())
-
-
-@pytest.fixture
-def emulators() -> Iterator[list[DynamixelEmulatorProcess]]:
-    started: list[DynamixelEmulatorProcess] = []
-    yield started
-    for emu in started:
-        if emu.proc.poll() is None:
-            emu.proc.kill()
-            emu.proc.wait()
-
-
-def _start(emulators: list[DynamixelEmulatorProcess], *options: str) -> DynamixelEmulatorProcess:
-    emu = DynamixelEmulatorProcess(*options)
-    emulators.append(emu)
+def _start(emulator_processes: list[EmulatorProcess], *options: str) -> EmulatorProcess:
+    emu = EmulatorProcess([*CLI, "emulate", "--driver", "dynamixel"], *options)
+    emulator_processes.append(emu)
     return emu
 
 
@@ -91,9 +58,9 @@ def _left_at_zero(summary: dict[str, str]) -> None:
 
 @pytest.mark.slow
 def test_swings_up_and_holds_through_the_dynamixel_emulator(
-    exported_policy: Path, emulators: list[DynamixelEmulatorProcess], tmp_path: Path
+    exported_policy: Path, emulator_processes: list[EmulatorProcess], tmp_path: Path
 ) -> None:
-    emu = _start(emulators)
+    emu = _start(emulator_processes)
     telemetry = tmp_path / "dynamixel.csv"
     result = _run(emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -119,11 +86,11 @@ FAULTS = {
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_every_servo_fault_ends_the_run_with_its_name_and_zero_current(
-    exported_policy: Path, emulators: list[DynamixelEmulatorProcess], fault: str
+    exported_policy: Path, emulator_processes: list[EmulatorProcess], fault: str
 ) -> None:
     options, message = FAULTS[fault]
     after = ["--silence-after" if fault == "silence" else "--fault-after", "0.7"]
-    emu = _start(emulators, *options, *after)
+    emu = _start(emulator_processes, *options, *after)
     result = _run(emu.port, exported_policy, "--duration", "10")
     _one_line_failure(result, r"(?m)^exit: plant fault \(3\): Dynamixel ID 1 .*" + message)
     if fault == "silence":
@@ -137,9 +104,9 @@ def test_every_servo_fault_ends_the_run_with_its_name_and_zero_current(
 
 
 def test_sigkill_of_the_host_lets_the_bus_watchdog_stop_the_servo(
-    exported_policy: Path, emulators: list[DynamixelEmulatorProcess]
+    exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _start(emulators)
+    emu = _start(emulator_processes)
     host = subprocess.Popen(
         [
             *CLI,

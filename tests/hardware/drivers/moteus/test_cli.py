@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,45 +22,13 @@ from ddpg_control.runtime.errors import ConfigError
 from hardware.drivers import get_driver
 from hardware.profile import DeviceProfile
 
+from ...test_cli_device import CLI, EmulatorProcess
+
 pytest.importorskip("moteus")
 
-CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
 
-
-class MoteusEmulatorProcess:
-    def __init__(self, *options: str) -> None:
-        self.proc = subprocess.Popen(
-            [*CLI, "emulate", "--driver", "moteus", *options],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.port = self.proc.stdout.readline().strip()
-        assert self.port.startswith("/dev/"), self.finish()
-
-    def finish(self, timeout_s: float = 5.0) -> dict[str, str]:
-        """Stop it and return its exit summary as a dict."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=timeout_s)
-        match = re.search(r"^emulator: (.*)$", err, re.MULTILINE)
-        assert match, f"no emulator summary in:\n{err}"
-        return dict(item.split("=", 1) for item in match.group(1).split())
-
-
-@pytest.fixture
-def moteus_emulators() -> Iterator[list[MoteusEmulatorProcess]]:
-    started: list[MoteusEmulatorProcess] = []
-    yield started
-    for emu in started:
-        if emu.proc.poll() is None:
-            emu.proc.kill()
-            emu.proc.wait()
-
-
-def _start(started: list[MoteusEmulatorProcess], *options: str) -> MoteusEmulatorProcess:
-    emu = MoteusEmulatorProcess(*options)
+def _start(started: list[EmulatorProcess], *options: str) -> EmulatorProcess:
+    emu = EmulatorProcess([*CLI, "emulate", "--driver", "moteus"], *options)
     started.append(emu)
     return emu
 
@@ -87,9 +53,9 @@ def _left_stopped(summary: dict[str, str]) -> bool:
 
 @pytest.mark.slow
 def test_run_swings_up_and_holds_through_the_moteus_emulator(
-    exported_policy: Path, moteus_emulators: list[MoteusEmulatorProcess], tmp_path: Path
+    exported_policy: Path, emulator_processes: list[EmulatorProcess], tmp_path: Path
 ) -> None:
-    emu = _start(moteus_emulators)
+    emu = _start(emulator_processes)
     telemetry = tmp_path / "moteus.csv"
     result = _run(emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -102,9 +68,9 @@ def test_run_swings_up_and_holds_through_the_moteus_emulator(
 
 
 def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_loaded(
-    exported_policy: Path, moteus_emulators: list[MoteusEmulatorProcess]
+    exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _start(moteus_emulators, "--fault", "motor_driver", "--fault-after", "0.3")
+    emu = _start(emulator_processes, "--fault", "motor_driver", "--fault-after", "0.3")
     # `run` in a fresh interpreter that then lists what it loaded: the vendor's package and its
     # dependencies included, which the import contracts cannot see.
     argv = ["run", "--device", emu.port, "--driver", "moteus", "--policy", str(exported_policy)]
@@ -132,9 +98,9 @@ def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_
 
 
 def test_sigkill_of_the_host_lets_the_moteus_watchdog_stop_the_motor(
-    exported_policy: Path, moteus_emulators: list[MoteusEmulatorProcess]
+    exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _start(moteus_emulators)
+    emu = _start(emulator_processes)
     host = subprocess.Popen(
         [*CLI, "run", "--device", emu.port, "--driver", "moteus"]
         + ["--policy", str(exported_policy), "--quiet"],

@@ -26,16 +26,6 @@ def _run_odrive(port: str, policy: Path, *options: str) -> subprocess.CompletedP
     )
 
 
-@pytest.fixture
-def odrive_emulators() -> list[EmulatorProcess]:
-    started: list[EmulatorProcess] = []
-    yield started  # type: ignore[misc]
-    for emu in started:
-        if emu.proc.poll() is None:
-            emu.proc.kill()
-            emu.proc.wait()
-
-
 def _emulate(started: list[EmulatorProcess], *options: str) -> EmulatorProcess:
     emu = EmulatorProcess([*CLI, "emulate"], "--driver", "odrive", *options)
     started.append(emu)
@@ -44,9 +34,9 @@ def _emulate(started: list[EmulatorProcess], *options: str) -> EmulatorProcess:
 
 @pytest.mark.slow
 def test_swings_up_and_holds_through_the_odrive_emulator(
-    exported_policy: Path, odrive_emulators: list[EmulatorProcess], tmp_path: Path
+    exported_policy: Path, emulator_processes: list[EmulatorProcess], tmp_path: Path
 ) -> None:
-    emu = _emulate(odrive_emulators)
+    emu = _emulate(emulator_processes)
     telemetry = tmp_path / "odrive.csv"
     # a 1 s watchdog: margin for a host process a loaded machine keeps waiting (seen: 335 ms
     # in one read at load 14 on 2 cores); the watchdog itself is what the two tests below check
@@ -72,9 +62,9 @@ def test_swings_up_and_holds_through_the_odrive_emulator(
 
 
 def test_a_watchdog_fault_ends_the_run_naming_the_odrive_error_at_zero_torque(
-    exported_policy: Path, odrive_emulators: list[EmulatorProcess]
+    exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _emulate(odrive_emulators, "--fault", "watchdog", "--fault-after", "0.5")
+    emu = _emulate(emulator_processes, "--fault", "watchdog", "--fault-after", "0.5")
     result = _run_odrive(emu.port, exported_policy, "--duration", "10")
     _assert_clean_failure(
         result, 3, r"plant fault.*: ODrive fault: axis0\.error=WATCHDOG_TIMER_EXPIRED "
@@ -85,9 +75,9 @@ def test_a_watchdog_fault_ends_the_run_naming_the_odrive_error_at_zero_torque(
 
 
 def test_sigkill_of_the_host_lets_the_odrive_watchdog_stop_the_motor(
-    exported_policy: Path, odrive_emulators: list[EmulatorProcess]
+    exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _emulate(odrive_emulators)
+    emu = _emulate(emulator_processes)
     host = subprocess.Popen(
         [*CLI, "run", "--device", emu.port, "--driver", "odrive"]
         + ["--policy", str(exported_policy)],
