@@ -21,7 +21,6 @@ import select
 import socket
 import threading
 import time
-import tty
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +28,7 @@ import numpy as np
 from ddpg_control.runtime.errors import ConfigError
 from hardware.device import DeviceConfig, VirtualDevice
 from hardware.protocol import FrameDecoder, encode
+from hardware.pseudo_terminal import close_fds, open_raw_pty
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +100,8 @@ class Emulator:
     def open(self) -> str:
         """Create the port; return what to pass to ``run --device``."""
         if self.config.tcp_port is None:
-            self._master, self._slave = os.openpty()
-            tty.setraw(self._slave)  # no echo, no line editing, before any host opens it
-            os.set_blocking(self._master, False)
-            return os.ttyname(self._slave)
+            self._master, self._slave, path = open_raw_pty()
+            return path
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -121,9 +119,7 @@ class Emulator:
             if sock is not None:
                 sock.close()
         self._conn = self._listener = None
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
 
     def _readable(self) -> list[int | socket.socket]:

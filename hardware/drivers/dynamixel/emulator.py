@@ -18,12 +18,12 @@ import os
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 
 from hardware.drivers import EmulatorOptions
 from hardware.drivers.dynamixel.protocol import FAULTS, PacketDecoder
 from hardware.drivers.dynamixel.servo import ServoConfig, VirtualServo
+from hardware.pseudo_terminal import close_fds, open_raw_pty
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,11 @@ class DynamixelEmulator:
         self.fault_raised = False
 
     def open(self) -> str:
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        return os.ttyname(self._slave)
+        self._master, self._slave, path = open_raw_pty()
+        return path
 
     def close(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
 
     def serve(self, stop: threading.Event) -> None:

@@ -23,7 +23,6 @@ import os
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -33,6 +32,7 @@ from hardware.drivers.moteus import fdcanusb
 from hardware.drivers.moteus import multiplex as mp
 from hardware.drivers.moteus.device import MoteusDevice, MoteusDeviceConfig
 from hardware.drivers.moteus.registers import Mode
+from hardware.pseudo_terminal import close_fds, open_raw_pty
 
 if TYPE_CHECKING:
     from hardware.drivers import EmulatorOptions
@@ -100,15 +100,11 @@ class MoteusEmulator:
 
     def open(self) -> str:
         """Create the pseudo-terminal; return its path for ``--device``."""
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)
-        os.set_blocking(self._master, False)
-        return os.ttyname(self._slave)
+        self._master, self._slave, path = open_raw_pty()
+        return path
 
     def close(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
 
     def serve(self, stop: threading.Event) -> None:

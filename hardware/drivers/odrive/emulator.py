@@ -26,7 +26,6 @@ import os
 import select
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,6 +40,7 @@ from hardware.drivers.odrive.ascii import (
 )
 from hardware.drivers.odrive.device import FAULTS, OdriveDeviceConfig, VirtualOdrive
 from hardware.drivers.odrive.errors import AxisError, AxisState, flag_names
+from hardware.pseudo_terminal import close_fds, open_raw_pty
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +89,11 @@ class OdriveEmulator:
         self._order = 0
 
     def open(self) -> str:
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # no echo, no line editing, before any host opens it
-        os.set_blocking(self._master, False)
-        return os.ttyname(self._slave)
+        self._master, self._slave, path = open_raw_pty()
+        return path
 
     def close(self) -> None:
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                os.close(fd)
+        close_fds(self._master, self._slave)
         self._master = self._slave = None
 
     def serve(self, stop: threading.Event) -> None:
