@@ -100,6 +100,17 @@ def env_factory(
     return lambda: make_env(env_id, preset, randomize, params_file=params_file)
 
 
+def vector_env_factory(env_id: str) -> Callable[[int], Any] | None:
+    """For population training, ``n`` -> ``n`` copies of ``env_id`` stepped with one call, where
+    a vectorised implementation exists: ``Pendulum-v1`` (``sim.pendulum_v1_batch``, numpy over
+    all copies). None otherwise: the trainer then steps ordinary environments in a loop."""
+    if env_id != "Pendulum-v1":
+        return None
+    from sim.pendulum_v1_batch import PendulumV1Batch
+
+    return PendulumV1Batch
+
+
 def check_trainable(env: Any, env_id: str) -> None:
     """Raise :class:`ConfigError` unless the trainer can drive ``env``: a flat ``Box``
     observation, a continuous ``Box`` action space with one limit symmetric about zero (the

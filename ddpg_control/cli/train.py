@@ -115,7 +115,7 @@ def _resume_paths(target: Path) -> tuple[Path, Path]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ddpg_control.cli.envs import env_factory
+    from ddpg_control.cli.envs import env_factory, vector_env_factory
     from ddpg_control.cli.runs import new_run_dir
     from ddpg_control.learning.checkpoint import load_checkpoint
     from ddpg_control.learning.config import TrainConfig
@@ -153,7 +153,14 @@ def run(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        result = train(config, factory, run_dir, resume_from=resume_from, on_progress=show)
+        result = train(
+            config,
+            factory,
+            run_dir,
+            resume_from=resume_from,
+            on_progress=show,
+            vector_env_factory=vector_env_factory(config.env.id),
+        )
     finally:
         bar.close()
     final = result.final_eval

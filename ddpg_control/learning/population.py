@@ -1,9 +1,12 @@
 """Population training: ``config.population`` = K independent DDPG learners in one process.
 
 Member k has its own seed (:func:`member_seed`), environment, replay buffer, exploration noise
-and generator, exactly as a single-learner run with that seed has; only the networks are shared
-work: stacked (:class:`~ddpg_control.learning.stacked.StackedAgent`), so one update costs far
-less than K. The K environments step together, one stacked actor call per step.
+and generator, exactly as a single-learner run with that seed has. What costs per member is done
+for all K at once: the networks are stacked (:class:`~ddpg_control.learning.stacked.StackedAgent`),
+so one update costs far less than K; the K environments are one
+:class:`~ddpg_control.learning.vector_env.VectorEnv` stepped with one stacked actor call per step;
+the K replay buffers are one :class:`~ddpg_control.learning.replay_buffer.StackedReplay`, written
+and sampled with one array operation each.
 
 Every ``eval_every_steps`` all members are evaluated on the same start states (``EVAL_SEED +
 i``); the best member of the best evaluation so far is ``best.pt``, a single-learner checkpoint
@@ -37,10 +40,17 @@ from ddpg_control.learning.evaluator import EVAL_SEED
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.noise import make_noise
 from ddpg_control.learning.population_log import PopulationLog
-from ddpg_control.learning.replay_buffer import Batch, ReplayBuffer
+from ddpg_control.learning.replay_buffer import Batch, StackedReplay
 from ddpg_control.learning.rollout import episode_seed
 from ddpg_control.learning.run_log import EvalRow
 from ddpg_control.learning.stacked import StackedAgent
+from ddpg_control.learning.vector_env import (
+    EnvList,
+    GridPolicy,
+    VectorEnv,
+    VectorEnvFactory,
+    evaluate_grid,
+)
 from ddpg_control.runtime.errors import CheckpointError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
 
@@ -58,33 +68,23 @@ def member_seed(seed: int, member: int) -> int:
     return int(np.random.SeedSequence(seed, spawn_key=(member,)).generate_state(1)[0])
 
 
-#: A batched policy: observations ``[n, obs_dim]`` -> torques ``[n, act_dim]`` in N*m.
-BatchPolicy = Callable[[np.ndarray], np.ndarray]
-
-
-def evaluate_lockstep(policy: BatchPolicy, envs: list[Any], episodes: int, seed: int) -> EvalResult:
-    """:func:`~ddpg_control.learning.evaluation.evaluate` with ``len(envs)`` episodes at a time:
-    episode i still starts from ``reset(seed=seed + i)``, so the figures compare."""
-    returns = np.zeros(episodes)
-    shape = envs[0].action_space.shape
-    for first in range(0, episodes, len(envs)):
-        batch = list(range(first, min(first + len(envs), episodes)))
-        obs = np.stack([envs[j].reset(seed=seed + i)[0] for j, i in enumerate(batch)])
-        running = list(range(len(batch)))
-        while running:
-            actions = policy(obs).astype(np.float32)
-            still = []
-            for j in running:
-                o, reward, terminated, truncated, _ = envs[j].step(actions[j].reshape(shape))
-                obs[j] = o
-                returns[batch[j]] += float(reward)
-                if not (terminated or truncated):
-                    still.append(j)
-            running = still
+def as_result(returns: np.ndarray) -> EvalResult:
     return EvalResult(float(returns.mean()), float(returns.std()), tuple(returns.tolist()))
 
 
-def actor_batch_policy(actor: Actor) -> BatchPolicy:
+def stacked_grid_policy(agent: StackedAgent) -> GridPolicy:
+    """All K members at once: row k of ``obs (K, cols, obs_dim)`` through member k's actor."""
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+            return (agent.max_torque_nm * torch.tanh(agent.actor(x))).numpy()
+
+    return policy
+
+
+def actor_grid_policy(actor: Actor) -> GridPolicy:
+    """One actor (e.g. a loaded best.pt) as a :data:`GridPolicy` over one row."""
     actor.eval()
 
     def policy(obs: np.ndarray) -> np.ndarray:
@@ -95,57 +95,76 @@ def actor_batch_policy(actor: Actor) -> BatchPolicy:
 
 
 class Member:
-    """One learner's own parts: seed, generator, exploration, replay buffer, environment."""
+    """One learner's own parts: seed, generator and exploration noise (its replay buffer is row
+    k of the population's :class:`StackedReplay`, its environment copy k of the training
+    envs)."""
 
-    def __init__(self, seed: int, env: Any, eval_env: Any, config: TrainConfig, act_dim: int):
+    def __init__(self, seed: int, config: TrainConfig, act_dim: int):
         self.seed = seed
         #: Warm-up torques, exploration noise and replay sampling, as in a single-learner run.
         self.rng = np.random.default_rng(seed)
         n = config.noise
         self.noise = make_noise(n.kind, act_dim, n.sigma, n.theta, self.rng)
-        self.env = env
-        self.eval_env = eval_env
-        obs_dim = int(np.prod(env.observation_space.shape))
-        self.buffer = ReplayBuffer(config.buffer_size, obs_dim, act_dim)
         self.episodes = 0
         self.episode_return = 0.0
-        self.obs: np.ndarray = np.zeros(obs_dim, dtype=np.float32)
 
-    def start_episode(self) -> None:
-        self.obs, _ = self.env.reset(seed=episode_seed(self.seed, self.episodes))
+    def next_episode_seed(self) -> int:
         self.episode_return = 0.0
         self.noise.reset()
+        return episode_seed(self.seed, self.episodes)
 
 
 class PopulationTrainer:
-    """The runner for K members: :meth:`run` mirrors the single learner's loop."""
+    """The runner for K members: :meth:`run` mirrors the single learner's loop.
 
-    def __init__(self, config: TrainConfig, env_factory: Callable[[], Any], run_dir: Path):
+    ``vector_env_factory`` (``n`` -> a :class:`VectorEnv` of ``n`` copies) steps the K training
+    environments and the evaluations' episodes with one call each; where it is cheap (a
+    vectorised implementation), the evaluations run all their episodes side by side. Without
+    it, K environments from ``env_factory`` are stepped in a loop (:class:`EnvList`), for
+    training and, K episodes at a time, for evaluation.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        env_factory: Callable[[], Any],
+        run_dir: Path,
+        vector_env_factory: VectorEnvFactory | None = None,
+    ):
         self.config = config
         self.run_dir = run_dir
         torch.set_num_threads(config.torch_threads)
         size = config.population
         seeds = [member_seed(config.seed, k) for k in range(size)]
-        self.members: list[Member] = []
-        first_env = env_factory()
-        self.env_info = describe_env(first_env, config.env.randomize)
-        obs_dim = int(np.prod(first_env.observation_space.shape))
-        act_dim = int(np.prod(first_env.action_space.shape))
+        probe = env_factory()
+        try:
+            self.env_info = describe_env(probe, config.env.randomize)
+            obs_dim = int(np.prod(probe.observation_space.shape))
+            act_dim = int(np.prod(probe.action_space.shape))
+        finally:
+            probe.close()
         self.arch = Architecture(
             obs_dim, act_dim, config.agent.hidden_sizes, self.env_info["max_torque_nm"]
         )
+        self.members: list[Member] = []
         agents = []
-        for k, s in enumerate(seeds):
-            env = first_env if k == 0 else env_factory()
-            member = Member(s, env, env_factory(), config, act_dim)
+        for s in seeds:
+            member = Member(s, config, act_dim)
             self.members.append(member)
             torch.manual_seed(s)
             exploration = Exploration(config.learning_starts, member.noise, member.rng)
             agents.append(DDPGAgent(self.arch, config.agent, exploration))
         self.agent = StackedAgent(self.arch, config.agent, agents)
-        #: Confirming and final evaluations run K episodes side by side on the members'
-        #: evaluation envs, one batched actor call per step for all of them.
-        self.lockstep_envs = [m.eval_env for m in self.members]
+        self.replay = StackedReplay(size, config.buffer_size, obs_dim, act_dim)
+        if vector_env_factory is None:
+            self.envs: VectorEnv = EnvList.of(env_factory, size)
+            #: Evaluations run K episodes side by side, one per env.
+            self.eval_envs: VectorEnv = EnvList.of(env_factory, size)
+        else:
+            self.envs = vector_env_factory(size)
+            episodes = max(size * config.eval_episodes, config.final_eval_episodes)
+            self.eval_envs = vector_env_factory(episodes)
+        self.obs = np.zeros((size, obs_dim), dtype=np.float32)
         self.stop_rule = make_stop_rule(config.stop)
         self.env_steps = 0
         self.best_return: float | None = None
@@ -160,68 +179,60 @@ class PopulationTrainer:
         return [m.seed for m in self.members]
 
     def close(self) -> None:
-        for m in self.members:
-            m.env.close()
-            m.eval_env.close()
+        self.envs.close()
+        self.eval_envs.close()
 
     # -- rollout and update ------------------------------------------------------------------
+    def start_episodes(self, members: list[int]) -> None:
+        seeds = [self.members[k].next_episode_seed() for k in members]
+        self.obs[members] = self.envs.reset(seeds, members)
+
     def step(self) -> list[tuple[int, float]]:
         """One transition per member; returns (member, return) of the episodes that ended."""
         max_nm = self.arch.max_torque_nm
         act_dim = self.arch.act_dim
-        explore = self.env_steps >= self.config.learning_starts
-        mu = self.agent.act(np.stack([m.obs for m in self.members])) if explore else None
+        if self.env_steps < self.config.learning_starts:
+            action = np.stack([m.rng.uniform(-max_nm, max_nm, size=act_dim) for m in self.members])
+        else:
+            noise = np.stack([m.noise.sample() for m in self.members])
+            action = np.clip(self.agent.act(self.obs) + max_nm * noise, -max_nm, max_nm)
+        action_nm = action.astype(np.float32)
+        out = self.envs.step(action_nm)
+        self.replay.add(self.obs, action_nm, out.reward, out.obs, out.terminated)
+        self.obs = out.obs.copy()
         finished = []
         for k, m in enumerate(self.members):
-            if mu is None:
-                action = m.rng.uniform(-max_nm, max_nm, size=act_dim)
-            else:
-                action = np.clip(mu[k] + max_nm * m.noise.sample(), -max_nm, max_nm)
-            action_nm = action.astype(np.float32)
-            next_obs, reward, terminated, truncated, _ = m.env.step(action_nm)
-            m.buffer.add(m.obs, action_nm, float(reward), next_obs, bool(terminated))
-            m.obs = next_obs
-            m.episode_return += float(reward)
-            if terminated or truncated:
-                finished.append((k, m.episode_return))
-                m.episodes += 1
-                m.start_episode()
+            m.episode_return += float(out.reward[k])
+        ended = np.flatnonzero(out.terminated | out.truncated).tolist()
+        for k in ended:
+            m = self.members[k]
+            finished.append((k, m.episode_return))
+            m.episodes += 1
+        if ended:
+            self.start_episodes(ended)
         self.env_steps += 1
         return finished
 
     def sample(self) -> Batch:
         """Each member's minibatch from its own buffer and generator, stacked ``[K, ...]``."""
-        batches = [m.buffer.sample(self.config.agent.batch_size, m.rng) for m in self.members]
-        return Batch(*(np.stack(parts) for parts in zip(*batches, strict=True)))
+        return self.replay.sample(self.config.agent.batch_size, [m.rng for m in self.members])
 
     # -- evaluation --------------------------------------------------------------------------
     def evaluate_members(self, episodes: int) -> list[EvalResult]:
         """Every member, deterministic, from the same start states as the single learner's
-        evaluation (episode i from ``EVAL_SEED + i``); the members' envs step together."""
+        evaluation (episode i from ``EVAL_SEED + i``); one stacked actor call per step."""
         start = time.perf_counter()
-        returns = np.zeros((len(self.members), episodes))
-        shape = self.members[0].eval_env.action_space.shape
-        for i in range(episodes):
-            obs = np.stack([m.eval_env.reset(seed=EVAL_SEED + i)[0] for m in self.members])
-            running = list(range(len(self.members)))
-            while running:
-                actions = self.agent.act(obs).astype(np.float32)
-                still = []
-                for k in running:
-                    env = self.members[k].eval_env
-                    o, r, terminated, truncated, _ = env.step(actions[k].reshape(shape))
-                    obs[k] = o
-                    returns[k, i] += float(r)
-                    if not (terminated or truncated):
-                        still.append(k)
-                running = still
+        returns = evaluate_grid(
+            stacked_grid_policy(self.agent), self.eval_envs, len(self.members), episodes, EVAL_SEED
+        )
         self.eval_time_s += time.perf_counter() - start
-        return [EvalResult(float(r.mean()), float(r.std()), tuple(r.tolist())) for r in returns]
+        return [as_result(r) for r in returns]
 
     def evaluate_member(self, k: int, episodes: int) -> EvalResult:
-        return evaluate_lockstep(
-            lambda obs: self.agent.act_member(k, obs), self.lockstep_envs, episodes, EVAL_SEED
-        )
+        def policy(obs: np.ndarray) -> np.ndarray:
+            return self.agent.act_member(k, obs[0])[None]
+
+        return as_result(evaluate_grid(policy, self.eval_envs, 1, episodes, EVAL_SEED)[0])
 
     def confirm(self, k: int) -> EvalResult:
         """Member k over ``final_eval_episodes``, as the single learner confirms."""
@@ -251,8 +262,7 @@ class PopulationTrainer:
                 episodes = sum(m.episodes for m in self.members)
                 on_progress(Progress(self.env_steps, cfg.total_steps, episodes, ret, last_eval))
 
-        for m in self.members:
-            m.start_episode()
+        self.start_episodes(list(range(len(self.members))))
         while self.env_steps < cfg.total_steps:
             for k, episode_return in self.step():
                 last_returns[k] = episode_return
@@ -342,8 +352,8 @@ class PopulationTrainer:
         best_state = load_checkpoint(best_path)
         actor = Actor(architecture_of(best_state, best_path))
         actor.load_state_dict(best_state["networks"]["actor"])
-        final = evaluate_lockstep(
-            actor_batch_policy(actor), self.lockstep_envs, episodes, EVAL_SEED
+        final = as_result(
+            evaluate_grid(actor_grid_policy(actor), self.eval_envs, 1, episodes, EVAL_SEED)[0]
         )
         winner = int(best_state["population"]["member"])
         k = self.last_best
@@ -390,7 +400,7 @@ class PopulationTrainer:
     def save_last(self, eval_return: float) -> None:
         """The whole population, with replay buffers and generators: what resuming needs."""
         members = []
-        for m in self.members:
+        for k, m in enumerate(self.members):
             noise_state = getattr(m.noise, "state", None)
             members.append(
                 {
@@ -402,7 +412,7 @@ class PopulationTrainer:
                     else torch.from_numpy(np.asarray(noise_state)),
                     "replay": {
                         key: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
-                        for key, v in m.buffer.state_dict().items()
+                        for key, v in self.replay.state_dict(k).items()
                     },
                 }
             )
@@ -447,17 +457,18 @@ class PopulationTrainer:
             )
         try:
             self.agent.load_state(state["networks"], state["optimizers"])
-            for m, saved in zip(self.members, population["members"], strict=True):
+            for k, (m, saved) in enumerate(zip(self.members, population["members"], strict=True)):
                 if int(saved["seed"]) != m.seed:
                     raise ValueError(f"member seed {saved['seed']} is not {m.seed}")
                 m.rng.bit_generator.state = saved["numpy"]
                 if saved.get("noise_state") is not None and hasattr(m.noise, "state"):
                     m.noise.state = saved["noise_state"].numpy().astype(np.float64)
-                m.buffer.load_state_dict(
+                self.replay.load_state_dict(
+                    k,
                     {
                         k: v.numpy() if isinstance(v, torch.Tensor) else v
                         for k, v in saved["replay"].items()
-                    }
+                    },
                 )
                 m.episodes = int(saved["episodes"])
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:

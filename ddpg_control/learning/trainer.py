@@ -31,6 +31,7 @@ from ddpg_control.learning.noise import make_noise
 from ddpg_control.learning.replay_buffer import ReplayBuffer
 from ddpg_control.learning.rollout import Rollout
 from ddpg_control.learning.run_log import EvalRow, RunLog
+from ddpg_control.learning.vector_env import VectorEnvFactory
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT
 
@@ -299,6 +300,7 @@ def train(
     resume_from: Path | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     tensorboard: bool = True,
+    vector_env_factory: VectorEnvFactory | None = None,
 ) -> TrainResult:
     """Train DDPG into ``run_dir`` (created if needed) and return the outcome.
 
@@ -306,11 +308,13 @@ def train(
     the end over ``final_eval_episodes``), ``checkpoints/last.pt`` (with the replay buffer, for
     resuming), ``metrics.csv``, ``learning_curve.png`` and ``tensorboard/``. With
     ``resume_from`` (a ``last.pt``) training continues where that checkpoint stopped.
+    ``vector_env_factory`` (population runs only) steps the members' environments together:
+    without it they are ``env_factory`` environments stepped in a loop.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     if config.population > 1:
         return _train_population(
-            config, env_factory, run_dir, resume_from, on_progress, tensorboard
+            config, env_factory, vector_env_factory, run_dir, resume_from, on_progress, tensorboard
         )
     trainer = _Trainer(config, env_factory, run_dir)
     try:
@@ -334,6 +338,7 @@ def train(
 def _train_population(
     config: TrainConfig,
     env_factory: EnvFactory,
+    vector_env_factory: VectorEnvFactory | None,
     run_dir: Path,
     resume_from: Path | None,
     on_progress: Callable[[Progress], None] | None,
@@ -343,7 +348,7 @@ def _train_population(
     from ddpg_control.learning.population import PopulationTrainer
     from ddpg_control.learning.population_log import PopulationLog
 
-    trainer = PopulationTrainer(config, env_factory, run_dir)
+    trainer = PopulationTrainer(config, env_factory, run_dir, vector_env_factory)
     try:
         if resume_from is not None:
             trainer.restore(resume_from)

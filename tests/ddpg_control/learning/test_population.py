@@ -18,12 +18,14 @@ from ddpg_control.learning.config import AgentConfig, TrainConfig, with_override
 from ddpg_control.learning.evaluation import evaluate
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.noise import GaussianNoise
-from ddpg_control.learning.population import actor_batch_policy, evaluate_lockstep, member_seed
+from ddpg_control.learning.population import actor_grid_policy, member_seed
 from ddpg_control.learning.replay_buffer import Batch
 from ddpg_control.learning.stacked import StackedAgent
 from ddpg_control.learning.trainer import train
+from ddpg_control.learning.vector_env import EnvList, evaluate_grid
 from ddpg_control.runtime.errors import CheckpointError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
+from sim.pendulum_v1_batch import PendulumV1Batch
 
 ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(32, 24), max_torque_nm=2.0)
 
@@ -181,12 +183,23 @@ def test_a_population_last_checkpoint_is_refused_where_one_learner_is_expected(
         )
 
 
-def test_lockstep_evaluation_matches_the_one_episode_at_a_time_evaluation() -> None:
+@pytest.mark.parametrize("vectorised", [False, True])
+def test_side_by_side_evaluation_matches_the_one_episode_at_a_time_evaluation(
+    vectorised: bool,
+) -> None:
     torch.manual_seed(0)
     actor = Actor(Architecture(3, 1, (16, 16), 2.0))
-    envs = [pendulum() for _ in range(3)]
-    lockstep = evaluate_lockstep(actor_batch_policy(actor), envs, episodes=5, seed=11)
-    one_by_one = evaluate(actor_policy(actor), envs[0], episodes=5, seed=11)
-    np.testing.assert_allclose(lockstep.returns, one_by_one.returns, rtol=1e-4)
-    for env in envs:
-        env.close()
+    envs = PendulumV1Batch(4) if vectorised else EnvList([pendulum() for _ in range(3)])
+    side_by_side = evaluate_grid(actor_grid_policy(actor), envs, rows=1, episodes=5, seed=11)
+    one_by_one = evaluate(actor_policy(actor), pendulum(), episodes=5, seed=11)
+    np.testing.assert_allclose(side_by_side[0], one_by_one.returns, rtol=1e-4)
+    envs.close()
+
+
+def test_the_vectorised_pendulum_trains_the_same_population_as_gymnasiums(
+    tmp_path: Path,
+) -> None:
+    config = short_config(("total_steps", 200))
+    train(config, pendulum, tmp_path / "gym", tensorboard=False)
+    train(config, pendulum, tmp_path / "vec", tensorboard=False, vector_env_factory=PendulumV1Batch)
+    assert_same_population(tmp_path / "gym" / LAST_CHECKPOINT, tmp_path / "vec" / LAST_CHECKPOINT)

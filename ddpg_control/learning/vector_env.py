@@ -1,0 +1,138 @@
+"""N environments stepped as one, for population training and batched evaluation.
+
+:class:`VectorEnv` is what :class:`~ddpg_control.learning.population.PopulationTrainer` steps:
+``n`` copies of one environment, each reset with its own seed, all stepped with one call. The
+caller provides it (learning builds no environment of its own): a vectorised implementation
+where one exists (``sim.pendulum_v1_batch`` for Gymnasium's ``Pendulum-v1``, numpy over all
+``n`` at once), else :class:`EnvList`, which steps ``n`` ordinary Gymnasium environments in a
+loop. Episodes never reset automatically: the caller resets a finished copy with its next seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+
+class VectorStep(NamedTuple):
+    """One step of ``n`` copies; row i is copy i (zeros for copies not stepped)."""
+
+    obs: np.ndarray  # (n, obs_dim) float32
+    reward: np.ndarray  # (n,) float64
+    terminated: np.ndarray  # (n,) bool
+    truncated: np.ndarray  # (n,) bool
+
+
+class VectorEnv(Protocol):
+    """``num_envs`` copies of one environment (Gymnasium's single-env spaces)."""
+
+    num_envs: int
+    observation_space: Any
+    action_space: Any
+
+    def reset(self, seeds: Sequence[int], indices: Sequence[int]) -> np.ndarray:
+        """Start a new episode in copy ``indices[j]`` from ``reset(seed=seeds[j])``; returns
+        their first observations, ``(len(indices), obs_dim)`` float32."""
+        ...
+
+    def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> VectorStep:
+        """Apply ``actions`` ``(num_envs, act_dim)`` float32 (N*m) to every copy, or only to
+        those where ``active`` is true (the others' rows are then undefined)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+#: ``n`` -> a :class:`VectorEnv` of ``n`` copies.
+VectorEnvFactory = Callable[[int], VectorEnv]
+
+
+class EnvList:
+    """:class:`VectorEnv` over ordinary Gymnasium environments, stepped one after the other."""
+
+    def __init__(self, envs: Sequence[Any]) -> None:
+        if not envs:
+            raise ValueError("EnvList needs at least one environment")
+        self.envs = list(envs)
+        self.num_envs = len(self.envs)
+        self.observation_space = self.envs[0].observation_space
+        self.action_space = self.envs[0].action_space
+        self._obs_dim = int(np.prod(self.observation_space.shape))
+
+    @classmethod
+    def of(cls, env_factory: Callable[[], Any], n: int) -> EnvList:
+        return cls([env_factory() for _ in range(n)])
+
+    def reset(self, seeds: Sequence[int], indices: Sequence[int]) -> np.ndarray:
+        return np.stack(
+            [
+                np.asarray(self.envs[i].reset(seed=int(s))[0], dtype=np.float32).reshape(-1)
+                for s, i in zip(seeds, indices, strict=True)
+            ]
+        )
+
+    def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> VectorStep:
+        n = self.num_envs
+        out = VectorStep(
+            np.zeros((n, self._obs_dim), dtype=np.float32),
+            np.zeros(n),
+            np.zeros(n, dtype=bool),
+            np.zeros(n, dtype=bool),
+        )
+        shape = self.action_space.shape
+        for i, env in enumerate(self.envs):
+            if active is not None and not active[i]:
+                continue
+            obs, reward, terminated, truncated, _ = env.step(actions[i].reshape(shape))
+            out.obs[i] = np.asarray(obs, dtype=np.float32).reshape(-1)
+            out.reward[i] = float(reward)
+            out.terminated[i] = bool(terminated)
+            out.truncated[i] = bool(truncated)
+        return out
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()
+
+
+#: ``obs (rows, cols, obs_dim)`` -> torques ``(rows, cols, act_dim)`` in N*m: row r is the
+#: policy of row r (a population member), cols its episodes side by side.
+GridPolicy = Callable[[np.ndarray], np.ndarray]
+
+
+def evaluate_grid(
+    policy: GridPolicy, envs: VectorEnv, rows: int, episodes: int, seed: int
+) -> np.ndarray:
+    """Deterministic returns ``(rows, episodes)``: row r's episode i starts from
+    ``reset(seed=seed + i)``, so every row sees the same start states (and the same as
+    :func:`~ddpg_control.learning.evaluation.evaluate`). As many episodes run side by side as
+    ``envs`` has copies."""
+    width = envs.num_envs // rows
+    if width < 1:
+        raise ValueError(f"{rows} rows need at least {rows} environments, got {envs.num_envs}")
+    returns = np.zeros((rows, episodes))
+    for first in range(0, episodes, width):
+        cols = min(width, episodes - first)
+        used = rows * cols
+        slots = np.arange(used)
+        seeds = [seed + first + c for _ in range(rows) for c in range(cols)]
+        obs = envs.reset(seeds, slots.tolist())
+        running = np.zeros(envs.num_envs, dtype=bool)
+        running[:used] = True
+        total = np.zeros(used)
+        while running.any():
+            actions = np.zeros((envs.num_envs, *envs.action_space.shape), dtype=np.float32)
+            torque = policy(obs.reshape(rows, cols, -1)).reshape(used, -1)
+            actions[:used] = torque.reshape(used, *envs.action_space.shape)
+            step = envs.step(actions, running)
+            live = running[:used]
+            total[live] += step.reward[:used][live]
+            obs = np.where(live[:, None], step.obs[:used], obs)
+            running[:used] &= ~(step.terminated[:used] | step.truncated[:used])
+        returns[:, first : first + cols] = total.reshape(rows, cols)
+    return returns
+
+
+__all__ = ["EnvList", "GridPolicy", "VectorEnv", "VectorEnvFactory", "VectorStep", "evaluate_grid"]
