@@ -5,10 +5,14 @@ the other in this process, with the same seed and torch thread count; the rounds
 whole sweep so load from other work on the machine hits every K alike. "train s" is the
 trainer's own clock (rollout, updates, the periodic evaluations of all members and the
 checkpoints; not the final 100-episode choice of best.pt, reported apart as "choose s").
-The ratio is to K = 1 *in the same round*: the cost of K learners against one, on the
-population code path (``population = 1`` takes the single-learner trainer, so K = 1 here is
-``population = 1`` run through :class:`PopulationTrainer` directly). Per member: its last
-periodic evaluation (``--eval-episodes`` deterministic episodes from EVAL_SEED + i).
+
+The ratio is to the first size *in the same round*. By default that is "one learner" (size 0):
+the single-learner trainer that ``train`` runs for ``population = 1``, i.e. the price of one
+learner today. K = 1 is a population of one through :class:`PopulationTrainer` (the stacked
+code path; ``train`` never runs that), for the cost of the population code itself; pass
+``--sizes 1 2 4 8 16`` to take the ratio to it. Populations step the numpy Pendulum-v1 batch,
+as ``train`` does. Per member: its last periodic evaluation (``--eval-episodes`` deterministic
+episodes from EVAL_SEED + i).
 
     .venv/bin/python bench/population_scaling.py --steps 5000 --rounds 2
     .venv/bin/python bench/population_scaling.py --update-only --rounds 5
@@ -40,6 +44,8 @@ from ddpg_control.learning.population import PopulationTrainer
 from ddpg_control.learning.population_log import PopulationLog
 from ddpg_control.learning.replay_buffer import Batch
 from ddpg_control.learning.stacked import StackedAgent
+from ddpg_control.learning.trainer import train
+from sim.pendulum_v1_batch import PendulumV1Batch
 
 ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(64, 64), max_torque_nm=2.0)
 
@@ -97,6 +103,14 @@ def update_only(args: argparse.Namespace) -> None:
         )
 
 
+#: The sizes' label for the single-learner trainer (``population = 1``, today's ``train``).
+ONE = 0
+
+
+def label(size: int) -> str:
+    return "one learner" if size == ONE else str(size)
+
+
 def run_once(size: int, args: argparse.Namespace) -> tuple[float, float, list[float], float]:
     """(train s, choose s, last evaluation per member, delivered return over 100 episodes)."""
     config = with_overrides(
@@ -110,27 +124,40 @@ def run_once(size: int, args: argparse.Namespace) -> tuple[float, float, list[fl
             ("stop.metric", "none"),
         ],
     )
-    # PopulationTrainer takes population from the config; K = 1 is allowed here on purpose.
-    config = TrainConfig.from_dict({**config.to_dict(), "population": size})
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp)
-        trainer = PopulationTrainer(config, lambda: gymnasium.make("Pendulum-v1"), run_dir)
-        runlog = PopulationLog(run_dir, trainer.seeds, tensorboard=False)
-        try:
-            start = time.perf_counter()
-            result = trainer.run(runlog, None)
-            total = time.perf_counter() - start
-        finally:
-            trainer.close()
+        start = time.perf_counter()
+        if size == ONE:
+            result = train(config, pendulum, run_dir, tensorboard=False)
+        else:
+            # PopulationTrainer takes population from the config; K = 1 is allowed here.
+            config = TrainConfig.from_dict({**config.to_dict(), "population": size})
+            trainer = PopulationTrainer(config, pendulum, run_dir, PendulumV1Batch)
+            runlog = PopulationLog(run_dir, trainer.seeds, tensorboard=False)
+            try:
+                result = trainer.run(runlog, None)
+            finally:
+                trainer.close()
+        total = time.perf_counter() - start
         with (run_dir / "metrics.csv").open() as fh:
             rows = list(csv.DictReader(fh))
-        last = [float(r["eval_return_mean"]) for r in rows[-size:]]
+        last = [float(r["eval_return_mean"]) for r in rows[-max(size, 1) :]]
     return result.wall_time_s, total - result.wall_time_s, last, result.final_eval.mean_return
+
+
+def pendulum() -> gymnasium.Env:
+    return gymnasium.make("Pendulum-v1")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8, 16])
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        default=[ONE, 1, 2, 4, 8, 16],
+        help=f"population sizes; {ONE} = the single-learner trainer (population = 1)",
+    )
     parser.add_argument("--steps", type=int, default=5000, help="env steps per member")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -145,8 +172,12 @@ def main() -> None:
         update_only(args)
         return
 
+    base_size = args.sizes[0]
     ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
-    print("| round | K | train s | x K=1 | per learner s | choose s | member returns | best.pt |")
+    print(
+        f"| round | K | train s | x {label(base_size)} | per learner s | choose s "
+        "| member returns | best.pt |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for rnd in range(1, args.rounds + 1):
         base: float | None = None
@@ -155,15 +186,18 @@ def main() -> None:
             base = train_s if base is None else base
             ratios[size].append(train_s / base)
             print(
-                f"| {rnd} | {size} | {train_s:.1f} | {train_s / base:.2f} | {train_s / size:.2f} "
-                f"| {choose_s:.1f} | {' '.join(f'{r:.0f}' for r in members)} | "
-                f"{delivered:.1f} |",
+                f"| {rnd} | {label(size)} | {train_s:.1f} | {train_s / base:.2f} "
+                f"| {train_s / max(size, 1):.2f} | {choose_s:.1f} "
+                f"| {' '.join(f'{r:.0f}' for r in members)} | {delivered:.1f} |",
                 flush=True,
             )
     print()
     for size, values in ratios.items():
         spread = f"{min(values):.2f}-{max(values):.2f}"
-        print(f"K = {size}: median {statistics.median(values):.2f}x K=1 (rounds: {spread})")
+        print(
+            f"K = {label(size)}: median {statistics.median(values):.2f}x {label(base_size)} "
+            f"(rounds: {spread})"
+        )
 
 
 if __name__ == "__main__":
