@@ -33,8 +33,8 @@ def add_parser(subparsers: Any) -> None:
         "--total-steps",
         type=whole_number,
         metavar="N",
-        help="maximum environment steps (default 20000; training stops earlier "
-        "once the goal return is reached)",
+        help="maximum environment steps per learner (default 10000; training stops earlier "
+        "once the goal return is confirmed)",
     )
     p.add_argument(
         "--population",
@@ -42,7 +42,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="K",
         help="train K independent learners side by side (networks stacked, each its own "
         "seed, env, replay buffer and noise) and deliver the best as best.pt; "
-        "--total-steps counts steps per learner (default 1)",
+        "--total-steps counts steps per learner (default 4; 1 = a single learner)",
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
     p.add_argument(

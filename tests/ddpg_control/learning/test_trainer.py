@@ -20,6 +20,7 @@ from ddpg_control.learning.trainer import train
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 SHORT = [
+    ("population", 1),  # the single-learner trainer (population training: test_population)
     ("total_steps", 600),
     ("learning_starts", 100),
     ("eval_every_steps", 200),
