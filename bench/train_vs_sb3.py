@@ -33,6 +33,7 @@ import gymnasium
 import numpy as np
 import torch
 
+from ddpg_control.cli.envs import vector_env_factory
 from ddpg_control.learning.agent import actor_policy
 from ddpg_control.learning.checkpoint import load_actor
 from ddpg_control.learning.config import TrainConfig, parse_override, with_overrides
@@ -77,7 +78,12 @@ def run_ours(seed: int, args: argparse.Namespace) -> Outcome:
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
         start = time.perf_counter()
-        result = train(config, lambda: gymnasium.make(ENV_ID), run_dir)
+        result = train(
+            config,
+            lambda: gymnasium.make(ENV_ID),
+            run_dir,
+            vector_env_factory=vector_env_factory(ENV_ID),  # as `ddpg-control train` does
+        )
         total = time.perf_counter() - start
         steps_at = seconds_at = None
         with (run_dir / "metrics.csv").open() as fh:
