@@ -9,12 +9,11 @@ import pytest
 
 from ddpg_control.cli import main
 
-#: The trained_run fixture's run: the default config with a fixed seed, capped in steps so the
-#: whole session stays fast (~20 s here). Seed 0 swings up after 3000 steps, but holds within
-#: 0.1 rad of upright from every start only later: the hold offset keeps shrinking long after
-#: the return has levelled off (median 0.08 rad at 8000 steps, 0.03 rad at 10000).
+#: The trained_run fixture's run: the default config (a population of 4 learners, 10k steps
+#: each) with a fixed seed, ~15 s here. The delivered member holds within 0.1 rad of upright
+#: from every start; a population of 4 at 5k steps did not (seed 0's best rested 0.104 rad
+#: off): the hold offset keeps shrinking long after the return has levelled off.
 TRAINED_RUN_SEED = 0
-TRAINED_RUN_MAX_STEPS = 10_000
 
 
 @pytest.fixture(autouse=True)
@@ -33,27 +32,25 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``checkpoints/best.pt`` (a swing-up-and-hold policy), ``last.pt``, metrics and plots."""
     import gymnasium
 
+    from ddpg_control.cli.envs import vector_env_factory
     from ddpg_control.learning.config import TrainConfig, with_overrides
     from ddpg_control.learning.trainer import train
 
-    config = with_overrides(
-        TrainConfig(), [("seed", TRAINED_RUN_SEED), ("total_steps", TRAINED_RUN_MAX_STEPS)]
-    )
+    config = with_overrides(TrainConfig(), [("seed", TRAINED_RUN_SEED)])
     run_dir = tmp_path_factory.mktemp("runs") / "trained"
-    train(config, lambda: gymnasium.make("Pendulum-v1"), run_dir)
+    vector = vector_env_factory("Pendulum-v1")  # as `ddpg-control train` steps its members
+    train(config, lambda: gymnasium.make("Pendulum-v1"), run_dir, vector_env_factory=vector)
     return run_dir
 
 
-#: The randomized_realistic_policy fixture's run: the default config on the realistic PyBullet
-#: preset with domain randomisation (``train --env PyBulletPendulum-v0 --preset realistic
-#: --randomize``), capped at 10k steps: ~35-50 s here, about half of it evaluations on the 1 kHz
-#: physics. Many intermediate checkpoints hold 0.1-0.3 rad off upright. Since the realistic
-#: preset has stiction, torque response, a 12-bit encoder and no velocity, the best.pt of seeds
-#: 0-3 at this cap held in 0, 20, 10 and 0 of 20 realistic-preset runs (the others settle
-#: 0.05-0.12 rad off upright); at 20k steps seeds 0-2 all held 20 of 20. Seed 1 keeps this
-#: fixture at its old cost; 20k steps would make it seed-independent at twice the time.
+#: The randomized_realistic_policy fixture's run: the default config (a population of 4, 10k
+#: steps each) on the realistic PyBullet preset with domain randomisation (``train --env
+#: PyBulletPendulum-v0 --preset realistic --randomize``): ~70 s here, most of it the members'
+#: evaluations on the 1 kHz physics. The realistic preset has stiction, torque response, a 12-bit
+#: encoder and no velocity; many intermediate checkpoints settle 0.05-0.12 rad off upright. A
+#: single learner at 10k steps held in 0, 20, 10 and 0 of 20 runs for seeds 0-3; the population
+#: of 4 held 20 of 20 for seeds 0 and 1 (``bench/swing_up.py --preset realistic``).
 REALISTIC_RUN_SEED = 1
-REALISTIC_RUN_MAX_STEPS = 10_000
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +67,6 @@ def randomized_realistic_policy(tmp_path_factory: pytest.TempPathFactory) -> Pat
         TrainConfig(),
         [
             ("seed", REALISTIC_RUN_SEED),
-            ("total_steps", REALISTIC_RUN_MAX_STEPS),
             ("env.id", PYBULLET_ENV_ID),
             ("env.preset", "realistic"),
             ("env.randomize", True),
