@@ -102,6 +102,62 @@ class StackedMLP:
                     t.copy_(state[name])
 
 
+def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``b + x @ w`` for stacked ``x [K, n, in]``, ``w [K, in, out]``, ``b [K, 1, out]``.
+
+    A one-output layer goes as ``w^T @ x^T`` (``[K, 1, n]``, returned as a ``[K, n, 1]`` view):
+    batched matrix-vector products with the vector on the right are several times slower."""
+    if w.shape[-1] == 1:
+        return torch.baddbmm(b, w.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
+    return torch.baddbmm(b, x, w)
+
+
+def _forward(net: StackedMLP, x: torch.Tensor, acts: list[torch.Tensor] | None) -> torch.Tensor:
+    """``net(x)``; with ``acts``, appends every layer's input (x, then the ReLU outputs) to it."""
+    last = len(net.weights) - 1
+    for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
+        if acts is not None:
+            acts.append(x)
+        x = _linear(x, w, b)
+        if i < last:
+            x = x.relu_()
+    return x
+
+
+def _layer_input_grad(w: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """``d @ w^T``: the gradient at a layer's input from ``d`` at its output."""
+    if w.shape[-1] == 1:
+        return d * w.transpose(1, 2)
+    return torch.bmm(d, w.transpose(1, 2))
+
+
+def _backward(net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor) -> list[torch.Tensor]:
+    """The gradients of ``(d * net(x)).sum()`` over ``net``'s parameters, in
+    :meth:`StackedMLP.parameters`'s order; ``acts`` from :func:`_forward`."""
+    grads: list[torch.Tensor] = []
+    for i in range(len(net.weights) - 1, -1, -1):
+        w, x = net.weights[i], acts[i]
+        if w.shape[-1] == 1:
+            g_w = torch.bmm(d.transpose(1, 2), x).transpose(1, 2)
+        else:
+            g_w = torch.bmm(x.transpose(1, 2), d)
+        grads += [d.sum(dim=1, keepdim=True), g_w]
+        if i > 0:
+            d = torch.ops.aten.threshold_backward(_layer_input_grad(w, d), x, 0.0)
+    grads.reverse()
+    return grads
+
+
+def _input_grad(
+    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, start: int
+) -> torch.Tensor:
+    """The gradient of ``(d * net(x)).sum()`` at ``x[..., start:]``; ``acts`` from
+    :func:`_forward`."""
+    for i in range(len(net.weights) - 1, 0, -1):
+        d = torch.ops.aten.threshold_backward(_layer_input_grad(net.weights[i], d), acts[i], 0.0)
+    return torch.bmm(d, net.weights[0][:, start:, :].transpose(1, 2))
+
+
 _NETWORKS = ("actor", "critic", "actor_target", "critic_target")
 
 
@@ -158,40 +214,54 @@ class StackedAgent:
         x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)).unsqueeze(0)
         return (self.max_torque_nm * torch.tanh(net(x)))[0].numpy().astype(np.float64)
 
+    @torch.no_grad()
     def update(self, batch: Batch) -> np.ndarray:
         """One gradient step per member on its own batch (arrays ``[K, batch, ...]``), then the
-        soft target updates. Returns ``[K, 3]``: critic loss, actor loss, mean Q per member."""
+        soft target updates. Returns ``[K, 3]``: critic loss, actor loss, mean Q per member.
+
+        The gradients are written out by hand (:func:`_forward`, :func:`_backward`) rather than
+        taken by autograd: they are :meth:`DDPGAgent.update`'s, member by member, computing only
+        what the two steps need (no critic weight gradients in the actor step)."""
         obs = torch.from_numpy(batch.obs)
         action = torch.from_numpy(batch.action_nm) / self.max_torque_nm
         reward = torch.from_numpy(batch.reward)
         not_done = 1.0 - torch.from_numpy(batch.terminated)
+        scale = 1.0 / obs.shape[1]
 
-        with torch.no_grad():
-            next_obs = torch.from_numpy(batch.next_obs)
-            next_action = torch.tanh(self.actor_target(next_obs))
-            next_q = self.critic_target(torch.cat([next_obs, next_action], dim=-1)).squeeze(-1)
-            target_q = reward + self.config.gamma * not_done * next_q
-        q = self.critic(torch.cat([obs, action], dim=-1)).squeeze(-1)
-        critic_loss = (q - target_q).square().mean(dim=1)
-        critic_params = self.critic.parameters()
-        grads = torch.autograd.grad(critic_loss.sum(), critic_params)
-        for p, g in zip(critic_params, grads, strict=True):
+        next_obs = torch.from_numpy(batch.next_obs)
+        next_action = torch.tanh(_forward(self.actor_target, next_obs, None))
+        next_q = _forward(self.critic_target, torch.cat([next_obs, next_action], dim=-1), None)
+        target_q = reward + self.config.gamma * not_done * next_q.squeeze(-1)
+
+        critic = self.critic
+        acts: list[torch.Tensor] = []
+        q = _forward(critic, torch.cat([obs, action], dim=-1), acts).squeeze(-1)
+        error = q - target_q
+        critic_loss = error.square().mean(dim=1)
+        grads = _backward(critic, acts, (error * (2.0 * scale)).unsqueeze(-1))
+        for p, g in zip(critic.parameters(), grads, strict=True):
             p.grad = g
         self.critic_optimizer.step()
 
-        actor_q = self.critic(torch.cat([obs, torch.tanh(self.actor(obs))], dim=-1))
-        actor_loss = -actor_q.squeeze(-1).mean(dim=1)
-        actor_params = self.actor.parameters()
-        grads = torch.autograd.grad(actor_loss.sum(), actor_params)
-        for p, g in zip(actor_params, grads, strict=True):
+        actor_acts: list[torch.Tensor] = []
+        policy = torch.tanh(_forward(self.actor, obs, actor_acts))
+        acts = []
+        actor_q = _forward(critic, torch.cat([obs, policy], dim=-1), acts).squeeze(-1)
+        actor_loss = -actor_q.mean(dim=1)
+        # d(-mean Q)/d(tanh output), through the critic's action inputs only.
+        d_policy = _input_grad(
+            critic, acts, torch.full_like(actor_q, -scale).unsqueeze(-1), obs.shape[-1]
+        )
+        d_out = d_policy * (1.0 - policy.square())
+        grads = _backward(self.actor, actor_acts, d_out)
+        for p, g in zip(self.actor.parameters(), grads, strict=True):
             p.grad = g
         self.actor_optimizer.step()
 
-        with torch.no_grad():
-            tau = self.config.tau
-            torch._foreach_lerp_(self.critic_target.parameters(), critic_params, tau)
-            torch._foreach_lerp_(self.actor_target.parameters(), actor_params, tau)
-            metrics = torch.stack([critic_loss, actor_loss, q.mean(dim=1)], dim=1)
+        tau = self.config.tau
+        torch._foreach_lerp_(self.critic_target.parameters(), critic.parameters(), tau)
+        torch._foreach_lerp_(self.actor_target.parameters(), self.actor.parameters(), tau)
+        metrics = torch.stack([critic_loss, actor_loss, q.mean(dim=1)], dim=1)
         return metrics.numpy().copy()
 
     # -- one member as a single learner ------------------------------------------------------
