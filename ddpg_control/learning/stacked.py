@@ -158,6 +158,47 @@ def _input_grad(
     return torch.bmm(d, net.weights[0][:, start:, :].transpose(1, 2))
 
 
+def _adam_step(
+    optimizer: torch.optim.Optimizer, params: list[torch.Tensor], grads: list[torch.Tensor]
+) -> None:
+    """``optimizer.step()`` with ``grads`` as the parameters' gradients.
+
+    Once the optimizer has its state (after its first step), this is the fused Adam kernel
+    called straight on that state, group by group, as ``torch.optim.Adam(fused=True)`` calls
+    it: :meth:`Optimizer.step`'s own bookkeeping costs several times the kernel at this size.
+    """
+    state = optimizer.state
+    if len(state) < len(params):
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g
+        optimizer.step()
+        for p in params:
+            p.grad = None
+        return
+    grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
+    for group in optimizer.param_groups:
+        group_params = group["params"]
+        states = [state[p] for p in group_params]
+        steps = [s["step"] for s in states]
+        torch._foreach_add_(steps, 1)
+        beta1, beta2 = group["betas"]
+        torch._fused_adam_(
+            group_params,
+            [grad_of[id(p)] for p in group_params],
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else [],
+            steps,
+            amsgrad=group["amsgrad"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+        )
+
+
 _NETWORKS = ("actor", "critic", "actor_target", "critic_target")
 
 
@@ -239,9 +280,7 @@ class StackedAgent:
         error = q - target_q
         critic_loss = error.square().mean(dim=1)
         grads = _backward(critic, acts, (error * (2.0 * scale)).unsqueeze(-1))
-        for p, g in zip(critic.parameters(), grads, strict=True):
-            p.grad = g
-        self.critic_optimizer.step()
+        _adam_step(self.critic_optimizer, critic.parameters(), grads)
 
         actor_acts: list[torch.Tensor] = []
         policy = torch.tanh(_forward(self.actor, obs, actor_acts))
@@ -254,9 +293,7 @@ class StackedAgent:
         )
         d_out = d_policy * (1.0 - policy.square())
         grads = _backward(self.actor, actor_acts, d_out)
-        for p, g in zip(self.actor.parameters(), grads, strict=True):
-            p.grad = g
-        self.actor_optimizer.step()
+        _adam_step(self.actor_optimizer, self.actor.parameters(), grads)
 
         tau = self.config.tau
         torch._foreach_lerp_(self.critic_target.parameters(), critic.parameters(), tau)
