@@ -102,59 +102,90 @@ class StackedMLP:
                     t.copy_(state[name])
 
 
-def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``b + x @ w`` for stacked ``x [K, n, in]``, ``w [K, in, out]``, ``b [K, 1, out]``.
+class _Buffers:
+    """The update's large intermediate tensors, each allocated once (per name and shape) and
+    then overwritten (``out=``). Freshly allocated tensors of this size (hundreds of kB) come
+    from the C allocator as new pages whenever it has given memory back to the system, and the
+    page faults then cost as much as the arithmetic (at K = 16: 500-800 faults per update)."""
+
+    def __init__(self) -> None:
+        self._tensors: dict[str, torch.Tensor] = {}
+
+    def __call__(self, name: str, *shape: int) -> torch.Tensor:
+        t = self._tensors.get(name)
+        if t is None or t.shape != shape:
+            t = self._tensors[name] = torch.empty(shape)
+        return t
+
+
+def _forward(
+    net: StackedMLP, x: torch.Tensor, buf: _Buffers, tag: str, out_tag: str
+) -> list[torch.Tensor]:
+    """``net(x)``: every layer's input (x, then the ReLU outputs, for :func:`_backward`), then
+    the output. The hidden layers go into the buffers ``tag``0, ``tag``1, ... (shared by passes
+    whose activations are not needed at the same time, which keeps the working set small), the
+    output into ``out_tag``.
 
     A one-output layer goes as ``w^T @ x^T`` (``[K, 1, n]``, returned as a ``[K, n, 1]`` view):
     batched matrix-vector products with the vector on the right are several times slower."""
-    if w.shape[-1] == 1:
-        return torch.baddbmm(b, w.transpose(1, 2), x.transpose(1, 2)).transpose(1, 2)
-    return torch.baddbmm(b, x, w)
-
-
-def _forward(net: StackedMLP, x: torch.Tensor, acts: list[torch.Tensor] | None) -> torch.Tensor:
-    """``net(x)``; with ``acts``, appends every layer's input (x, then the ReLU outputs) to it."""
+    acts = [x]
     last = len(net.weights) - 1
+    members, n = x.shape[0], x.shape[1]
     for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
-        if acts is not None:
-            acts.append(x)
-        x = _linear(x, w, b)
+        width = w.shape[-1]
+        name = out_tag if i == last else f"{tag}{i}"
+        if width == 1:
+            out = buf(name, members, 1, n)
+            x = torch.baddbmm(b, w.transpose(1, 2), x.transpose(1, 2), out=out).transpose(1, 2)
+        else:
+            x = torch.baddbmm(b, x, w, out=buf(name, members, n, width))
         if i < last:
-            x = x.relu_()
-    return x
+            x.relu_()
+        acts.append(x)
+    return acts
 
 
-def _layer_input_grad(w: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-    """``d @ w^T``: the gradient at a layer's input from ``d`` at its output."""
+def _input_grad(
+    w: torch.Tensor, d: torch.Tensor, h: torch.Tensor, out: torch.Tensor
+) -> torch.Tensor:
+    """Into ``out``: the gradient at the input ``h`` (a ReLU output) of the layer ``w``, from
+    ``d`` at its output: ``(d @ w^T) * (h > 0)``."""
     if w.shape[-1] == 1:
-        return d * w.transpose(1, 2)
-    return torch.bmm(d, w.transpose(1, 2))
+        torch.mul(d, w.transpose(1, 2), out=out)
+    else:
+        torch.bmm(d, w.transpose(1, 2), out=out)
+    return torch.ops.aten.threshold_backward.grad_input(out, h, 0.0, grad_input=out)
 
 
-def _backward(net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor) -> list[torch.Tensor]:
+def _backward(
+    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, buf: _Buffers, tag: str
+) -> list[torch.Tensor]:
     """The gradients of ``(d * net(x)).sum()`` over ``net``'s parameters, in
     :meth:`StackedMLP.parameters`'s order; ``acts`` from :func:`_forward`."""
     grads: list[torch.Tensor] = []
     for i in range(len(net.weights) - 1, -1, -1):
         w, x = net.weights[i], acts[i]
+        members, n, width = x.shape[0], x.shape[1], w.shape[1]
         if w.shape[-1] == 1:
-            g_w = torch.bmm(d.transpose(1, 2), x).transpose(1, 2)
+            g_w = buf(f"{tag}w{i}", members, 1, width)
+            g_w = torch.bmm(d.transpose(1, 2), x, out=g_w).view(w.shape)
         else:
-            g_w = torch.bmm(x.transpose(1, 2), d)
+            g_w = torch.bmm(x.transpose(1, 2), d, out=buf(f"{tag}w{i}", *w.shape))
         grads += [d.sum(dim=1, keepdim=True), g_w]
         if i > 0:
-            d = torch.ops.aten.threshold_backward(_layer_input_grad(w, d), x, 0.0)
+            d = _input_grad(w, d, x, buf(f"d{i}", members, n, width))
     grads.reverse()
     return grads
 
 
-def _input_grad(
-    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, start: int
+def _action_grad(
+    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, start: int, buf: _Buffers
 ) -> torch.Tensor:
     """The gradient of ``(d * net(x)).sum()`` at ``x[..., start:]``; ``acts`` from
     :func:`_forward`."""
     for i in range(len(net.weights) - 1, 0, -1):
-        d = torch.ops.aten.threshold_backward(_layer_input_grad(net.weights[i], d), acts[i], 0.0)
+        w, h = net.weights[i], acts[i]
+        d = _input_grad(w, d, h, buf(f"d{i}", h.shape[0], h.shape[1], w.shape[1]))
     return torch.bmm(d, net.weights[0][:, start:, :].transpose(1, 2))
 
 
@@ -219,6 +250,7 @@ class StackedAgent:
         self.actor.requires_grad_(True)
         self.critic.requires_grad_(True)
         self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
+        self._buffers = _Buffers()
         self.actor_optimizer = torch.optim.Adam(
             self.actor.parameters(), lr=config.actor_lr, fused=True
         )
@@ -260,39 +292,40 @@ class StackedAgent:
         """One gradient step per member on its own batch (arrays ``[K, batch, ...]``), then the
         soft target updates. Returns ``[K, 3]``: critic loss, actor loss, mean Q per member.
 
-        The gradients are written out by hand (:func:`_forward`, :func:`_backward`) rather than
-        taken by autograd: they are :meth:`DDPGAgent.update`'s, member by member, computing only
-        what the two steps need (no critic weight gradients in the actor step)."""
+        The gradients are written out by hand (:func:`_forward`, :func:`_backward`,
+        :func:`_action_grad`) rather than taken by autograd: they are
+        :meth:`DDPGAgent.update`'s, member by member, computing only what the two steps need
+        (no critic weight gradients in the actor step), with no graph to build."""
         obs = torch.from_numpy(batch.obs)
         action = torch.from_numpy(batch.action_nm) / self.max_torque_nm
         reward = torch.from_numpy(batch.reward)
         not_done = 1.0 - torch.from_numpy(batch.terminated)
         scale = 1.0 / obs.shape[1]
 
+        buf = self._buffers
         next_obs = torch.from_numpy(batch.next_obs)
-        next_action = torch.tanh(_forward(self.actor_target, next_obs, None))
-        next_q = _forward(self.critic_target, torch.cat([next_obs, next_action], dim=-1), None)
-        target_q = reward + self.config.gamma * not_done * next_q.squeeze(-1)
+        next_action = torch.tanh(_forward(self.actor_target, next_obs, buf, "h", "ta")[-1])
+        x = torch.cat([next_obs, next_action], dim=-1)
+        next_q = _forward(self.critic_target, x, buf, "h", "tc")[-1].squeeze(-1)
+        target_q = reward + self.config.gamma * not_done * next_q
 
         critic = self.critic
-        acts: list[torch.Tensor] = []
-        q = _forward(critic, torch.cat([obs, action], dim=-1), acts).squeeze(-1)
+        acts = _forward(critic, torch.cat([obs, action], dim=-1), buf, "c", "q")
+        q = acts.pop().squeeze(-1)
         error = q - target_q
         critic_loss = error.square().mean(dim=1)
-        grads = _backward(critic, acts, (error * (2.0 * scale)).unsqueeze(-1))
+        grads = _backward(critic, acts, (error * (2.0 * scale)).unsqueeze(-1), buf, "gc")
         _adam_step(self.critic_optimizer, critic.parameters(), grads)
 
-        actor_acts: list[torch.Tensor] = []
-        policy = torch.tanh(_forward(self.actor, obs, actor_acts))
-        acts = []
-        actor_q = _forward(critic, torch.cat([obs, policy], dim=-1), acts).squeeze(-1)
-        actor_loss = -actor_q.mean(dim=1)
+        actor_acts = _forward(self.actor, obs, buf, "h", "mu")
+        policy = torch.tanh(actor_acts.pop())
+        acts = _forward(critic, torch.cat([obs, policy], dim=-1), buf, "c", "mu_q")
+        actor_q = acts.pop()
+        actor_loss = -actor_q.mean(dim=(1, 2))
         # d(-mean Q)/d(tanh output), through the critic's action inputs only.
-        d_policy = _input_grad(
-            critic, acts, torch.full_like(actor_q, -scale).unsqueeze(-1), obs.shape[-1]
-        )
+        d_policy = _action_grad(critic, acts, torch.full_like(actor_q, -scale), obs.shape[-1], buf)
         d_out = d_policy * (1.0 - policy.square())
-        grads = _backward(self.actor, actor_acts, d_out)
+        grads = _backward(self.actor, actor_acts, d_out, buf, "ga")
         _adam_step(self.actor_optimizer, self.actor.parameters(), grads)
 
         tau = self.config.tau
