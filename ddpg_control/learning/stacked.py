@@ -6,6 +6,11 @@ K members, so the per-operation overhead (most of the time of a 64-64 update) is
 not K times. The update is :meth:`DDPGAgent.update`'s, member by member: each member's loss is
 its own batch mean, and the summed loss has exactly that member's gradient in that member's
 slice. Adam is elementwise, so one (fused) Adam over the stacked tensors is K independent Adams.
+
+The update's backward passes are written out by hand rather than left to autograd: at this
+size the graph's bookkeeping, the relu backward on autograd's layouts and the batched
+matrix-vector products of the one-output layers cost as much as the matrix products that
+remain (measured with ``bench/population_scaling.py --update-only``).
 """
 
 from __future__ import annotations
