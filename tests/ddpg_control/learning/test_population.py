@@ -30,16 +30,16 @@ from sim.pendulum_v1_batch import PendulumV1Batch
 ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(32, 24), max_torque_nm=2.0)
 
 
-def single_agent(seed: int, config: AgentConfig) -> DDPGAgent:
+def single_agent(seed: int, config: AgentConfig, arch: Architecture = ARCH) -> DDPGAgent:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    return DDPGAgent(ARCH, config, Exploration(0, GaussianNoise(1, 0.1, rng), rng))
+    return DDPGAgent(arch, config, Exploration(0, GaussianNoise(arch.act_dim, 0.1, rng), rng))
 
 
-def random_batch(rng: np.random.Generator, members: int, size: int) -> Batch:
+def random_batch(rng: np.random.Generator, members: int, size: int, act_dim: int = 1) -> Batch:
     return Batch(
         rng.normal(size=(members, size, 3)).astype(np.float32),
-        rng.uniform(-2, 2, size=(members, size, 1)).astype(np.float32),
+        rng.uniform(-2, 2, size=(members, size, act_dim)).astype(np.float32),
         rng.normal(size=(members, size)).astype(np.float32),
         rng.normal(size=(members, size, 3)).astype(np.float32),
         (rng.random((members, size)) < 0.2).astype(np.float32),
@@ -48,12 +48,23 @@ def random_batch(rng: np.random.Generator, members: int, size: int) -> Batch:
 
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
 def test_stacked_update_equals_separate_single_learner_updates(weight_decay: float) -> None:
-    config = AgentConfig(hidden_sizes=ARCH.hidden_sizes, critic_weight_decay=weight_decay)
-    singles = [single_agent(s, config) for s in (0, 1, 2)]
-    stacked = StackedAgent(ARCH, config, [single_agent(s, config) for s in (0, 1, 2)])
+    assert_stacked_update_is_single_updates(ARCH, weight_decay)
+
+
+def test_stacked_update_equals_single_updates_with_two_torques_and_one_hidden_layer() -> None:
+    """The hand-written backward's other shapes: a two-wide actor output (a plain batched
+    product, not the one-output form) and a single hidden layer."""
+    arch = Architecture(obs_dim=3, act_dim=2, hidden_sizes=(16,), max_torque_nm=1.5)
+    assert_stacked_update_is_single_updates(arch, 1e-2)
+
+
+def assert_stacked_update_is_single_updates(arch: Architecture, weight_decay: float) -> None:
+    config = AgentConfig(hidden_sizes=arch.hidden_sizes, critic_weight_decay=weight_decay)
+    singles = [single_agent(s, config, arch) for s in (0, 1, 2)]
+    stacked = StackedAgent(arch, config, [single_agent(s, config, arch) for s in (0, 1, 2)])
     rng = np.random.default_rng(5)
     for _ in range(4):  # several steps: Adam's moments and the targets carry over
-        batch = random_batch(rng, 3, 64)
+        batch = random_batch(rng, 3, 64, arch.act_dim)
         metrics = stacked.update(batch)
         for k, agent in enumerate(singles):
             expected = agent.update(Batch(*(part[k] for part in batch)))
