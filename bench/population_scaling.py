@@ -47,6 +47,8 @@ from ddpg_control.learning.stacked import StackedAgent
 from ddpg_control.learning.trainer import train
 from sim.pendulum_v1_batch import PendulumV1Batch
 
+#: The sizes' label for the single-learner trainer (``population = 1``).
+ONE = 0
 ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(64, 64), max_torque_nm=2.0)
 
 
@@ -77,20 +79,19 @@ def time_updates(update: Callable[[Batch], object], data: Batch, repeats: int) -
 
 
 def update_only(args: argparse.Namespace) -> None:
+    sizes = [k for k in args.sizes if k != ONE]  # the single learner is every round's baseline
     rng = np.random.default_rng(0)
     single = agent(0)
     one = Batch(*(part[0] for part in batch(1, rng)))
-    stacked = {
-        k: StackedAgent(ARCH, AgentConfig(), [agent(s) for s in range(k)]) for k in args.sizes
-    }
-    data = {k: batch(k, rng) for k in args.sizes}
-    ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
-    print("| round | single-learner ms | " + " | ".join(f"K={k} ms (x)" for k in args.sizes) + " |")
-    print("|---" * (len(args.sizes) + 2) + "|")
+    stacked = {k: StackedAgent(ARCH, AgentConfig(), [agent(s) for s in range(k)]) for k in sizes}
+    data = {k: batch(k, rng) for k in sizes}
+    ratios: dict[int, list[float]] = {k: [] for k in sizes}
+    print("| round | single-learner ms | " + " | ".join(f"K={k} ms (x)" for k in sizes) + " |")
+    print("|---" * (len(sizes) + 2) + "|")
     for rnd in range(1, args.rounds + 1):
         base = time_updates(single.update, one, args.repeats)
         cells = []
-        for k in args.sizes:
+        for k in sizes:
             ms = time_updates(stacked[k].update, data[k], args.repeats)
             ratios[k].append(ms / base)
             cells.append(f"{ms:.2f} ({ms / base:.2f})")
@@ -101,10 +102,6 @@ def update_only(args: argparse.Namespace) -> None:
             f"K = {k}: median {statistics.median(values):.2f}x one single-learner update "
             f"(rounds {min(values):.2f}-{max(values):.2f})"
         )
-
-
-#: The sizes' label for the single-learner trainer (``population = 1``, today's ``train``).
-ONE = 0
 
 
 def label(size: int) -> str:
