@@ -203,7 +203,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2, help="hold runs at once (real time)")
     parser.add_argument("--seed", type=int, default=0, help="training seed and start angles")
-    parser.add_argument("--total-steps", type=int, default=20000)
+    parser.add_argument("--total-steps", type=int, default=20000, help="per learner")
+    parser.add_argument(
+        "--population",
+        type=int,
+        default=1,
+        help="learners per training (1, as the README's figures were measured; train's "
+        "default is now 4)",
+    )
     args = parser.parse_args()
     global RIG
     RIG = args.rig.resolve()
@@ -212,6 +219,7 @@ def main() -> None:
     rig = {**pendulum(Path(__file__).with_name("unseen_rig.toml")), **pendulum(RIG)}
     fitted, identified = identify_rig(out, args.excite_s, rig)
     steps = ["--seed", str(args.seed), "--total-steps", str(args.total_steps)]
+    steps += ["--population", str(args.population)]
     fitted_policy = train_and_export(
         out,
         f"fitted-s{args.seed}",
