@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument, run_name, whole_number
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
-from ddpg_control.runtime.errors import RunDirectoryError
-from ddpg_control.runtime.run_layout import LAST_CHECKPOINT
+from ddpg_control.runtime.errors import ConfigError, RunDirectoryError
+from ddpg_control.runtime.run_layout import LAST_CHECKPOINT, PARAMS_FILE
+
+if TYPE_CHECKING:
+    from sim.params_file import ParamsFile
 
 HELP = "train a DDPG policy (default: Pendulum-v1) into runs/<name>/"
 
@@ -66,7 +69,8 @@ def add_parser(subparsers: Any) -> None:
         "--resume",
         type=Path,
         metavar="CHECKPOINT_OR_RUN",
-        help=f"continue a run from its {LAST_CHECKPOINT} (or that file itself)",
+        help=f"continue a run from its {LAST_CHECKPOINT} (or that file itself), with its config "
+        f"and, if it was trained with --params, its own {PARAMS_FILE}",
     )
     p.add_argument("--no-progress", action="store_true", help="no live progress bar")
     add_params_argument(p, randomize=True)
@@ -112,6 +116,30 @@ def _resume_paths(target: Path) -> tuple[Path, Path]:
     return checkpoint, checkpoint.parent.parent
 
 
+def _resume_params(run_dir: Path, given: ParamsFile | None) -> ParamsFile | None:
+    """The pendulum a resumed run goes on training for: the ``params.toml`` that ``train
+    --params`` kept in the run directory. A different ``--params`` (or one for a run trained
+    without) would change the task under a half-trained policy and is refused."""
+    kept = run_dir / PARAMS_FILE
+    if not kept.is_file():
+        if given is not None:
+            raise ConfigError(
+                f"run '{run_dir}' was trained without --params; resume it without --params, "
+                "or start a new run with them"
+            )
+        return None
+    if given is None:
+        from sim.params_file import load_params_file
+
+        return load_params_file(kept)
+    if given.path.read_bytes() != kept.read_bytes():
+        raise ConfigError(
+            f"run '{run_dir}' was trained with {kept}, not with '{given.path}'; resume it "
+            "without --params (its own file is used), or start a new run with the new file"
+        )
+    return given
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -129,11 +157,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = resolve_config(args)
     params_file = params_from_args(args)
+    if resume_from is not None:
+        params_file = _resume_params(run_dir, params_file)
     factory = env_factory(config.env.id, config.env.preset, config.env.randomize, params_file)
     if resume_from is None:
         run_dir = new_run_dir(args.name, root=args.runs_dir)
     if params_file is not None:  # kept with the run: what it was trained for, and from what
-        (run_dir / "params.toml").write_bytes(params_file.path.read_bytes())
+        (run_dir / PARAMS_FILE).write_bytes(params_file.path.read_bytes())
 
     bar = tqdm(
         total=config.total_steps,

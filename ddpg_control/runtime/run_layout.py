@@ -13,3 +13,6 @@ LAST_CHECKPOINT = f"{CHECKPOINT_DIR}/last.pt"
 POLICY_FILE = "policy.onnx"
 TELEMETRY_DIR = "telemetry"
 CONFIG_FILE = "config.toml"
+#: The pendulum parameters ``train --params`` trained for, kept with the run (``--resume`` uses
+#: them again).
+PARAMS_FILE = "params.toml"

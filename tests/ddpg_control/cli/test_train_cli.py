@@ -128,3 +128,29 @@ def test_population_on_the_pybullet_pendulum_delivers_a_policy_export_takes(
     assert "population: 2 learners; best.pt is member" in out
     assert main(["export", "--onnx"]) == 0
     assert Path("runs/pop/policy.onnx").is_file()
+
+
+def test_a_resumed_run_goes_on_with_the_params_it_was_trained_for(cli_error: CliError) -> None:
+    rig = Path("rig.toml")
+    rig.write_text("[pendulum]\nmass_kg = 1.25\n")
+    argv = ["train", "--env", "PyBulletPendulum-v0", "--population", "1", "--name", "rig"]
+    assert main([*argv, "--params", str(rig), *TINY, "--total-steps", "200"]) == 0
+    from ddpg_control.learning.checkpoint import load_checkpoint
+
+    last = Path("runs/rig") / LAST_CHECKPOINT
+    assert load_checkpoint(last)["env"]["params"]["mass_kg"] == 1.25
+    rig.unlink()  # the run keeps its own copy
+    assert main(["train", "--resume", "runs/rig", "--total-steps", "400", "--no-progress"]) == 0
+    payload = load_checkpoint(last)
+    assert payload["progress"]["env_steps"] == 400
+    assert payload["env"]["params"]["mass_kg"] == 1.25  # not the preset's 1.0
+    other = Path("other.toml")
+    other.write_text("[pendulum]\nmass_kg = 0.8\n")
+    message = cli_error(["train", "--resume", "runs/rig", "--total-steps", "600",
+                         "--params", str(other), "--no-progress"])  # fmt: skip
+    assert "was trained with runs/rig/params.toml" in message
+    assert "resume it without --params" in message
+    assert main(["train", "--name", "plain", *TINY, "--total-steps", "200"]) == 0
+    message = cli_error(["train", "--resume", "runs/plain", "--total-steps", "400",
+                         "--params", str(other), "--no-progress"])  # fmt: skip
+    assert "was trained without --params" in message
