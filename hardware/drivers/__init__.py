@@ -190,6 +190,7 @@ DRIVERS: dict[str, DriverSpec] = {
             "over_temperature",
             "under_voltage",
             "watchdog",
+            "stuck_encoder",
         ),
     ),
     "odrive": DriverSpec(

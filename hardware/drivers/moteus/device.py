@@ -130,6 +130,8 @@ class MoteusDevice:
         self.applied_torque_nm = 0.0
         self.position_rev = 0.0
         self.velocity_rev_s = 0.0
+        #: Fault injection: the encoder stops counting (position and velocity freeze).
+        self.encoder_frozen = False
         self._last_command_s = 0.0
         self._turns = 0
         self._last_wrapped: float | None = None
@@ -155,8 +157,11 @@ class MoteusDevice:
                 self._turns += 1
         self._last_wrapped = joint.angle_rad
         angle_rad = joint.angle_rad + TWO_PI * self._turns
-        self.position_rev = angle_rad / TWO_PI + self.config.encoder_offset_rev
-        self.velocity_rev_s = joint.velocity_rad_s / TWO_PI
+        if self.encoder_frozen:
+            self.velocity_rev_s = 0.0
+        else:
+            self.position_rev = angle_rad / TWO_PI + self.config.encoder_offset_rev
+            self.velocity_rev_s = joint.velocity_rad_s / TWO_PI
         if self.mode == Mode.POSITION:
             timeout_s = self.command.timeout_s or self.config.default_timeout_s
             if math.isfinite(timeout_s) and now_s - self._last_command_s > timeout_s:

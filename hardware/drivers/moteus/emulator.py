@@ -10,7 +10,8 @@ first position command, so a test does not depend on how long the host took to s
 * ``silence_after_s``: the line goes dead (nothing answered, nothing reaches the motor), so the
   device's own watchdog stops it;
 * ``fault`` + ``fault_after_s``: mode 1 with that fault code (:data:`FAULTS`), or mode 11 as if
-  the watchdog had expired (``"watchdog"``);
+  the watchdog had expired (``"watchdog"``), or an encoder that stops counting while the motor
+  still drives (``"stuck_encoder"``: position and velocity frozen, no fault raised);
 * ``reply_latency_s``: every line out is that much late.
 """
 
@@ -43,7 +44,9 @@ TICK_S = 0.001
 BROADCAST_ID = 0x7F
 
 #: The faults ``emulate --driver moteus --fault NAME`` injects: moteus' own fault codes (0x00f),
-#: and "watchdog" for mode 11 (timeout) without waiting for the host to go quiet.
+#: "watchdog" for mode 11 (timeout) without waiting for the host to go quiet, and
+#: "stuck_encoder" for a reading that freezes while the controller reports no fault (a loose
+#: magnet or a cut encoder cable: what the host's stuck-sensor check is for).
 FAULTS: dict[str, int] = {
     "motor_driver": 33,
     "over_voltage": 34,
@@ -51,6 +54,7 @@ FAULTS: dict[str, int] = {
     "over_temperature": 38,
     "under_voltage": 40,
     "watchdog": 0,
+    "stuck_encoder": 0,
 }
 
 
@@ -230,6 +234,9 @@ class MoteusEmulator:
                 log.warning("fault injection: the watchdog trips")
                 device.watchdog_trips += 1
                 device.enter(Mode.TIMEOUT)
+            elif faults.fault == "stuck_encoder":
+                log.warning("fault injection: the encoder reading freezes")
+                device.encoder_frozen = True
             else:
                 device.enter(Mode.FAULT, FAULTS[faults.fault])
 

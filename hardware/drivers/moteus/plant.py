@@ -39,6 +39,7 @@ from ddpg_control.runtime.validation import require
 from hardware.drivers.moteus.event_loop import make_event_loop
 from hardware.drivers.moteus.registers import Mode, describe_fault, describe_mode
 from hardware.serial_config import Calibration, LinkStats, open_error
+from hardware.stuck_sensor import StuckSensorCheck
 
 if TYPE_CHECKING:
     from hardware.drivers import DeviceSettings
@@ -83,6 +84,7 @@ class MoteusConfig:
     handshake_attempts: int = 3
     max_missed_replies: int = 2
     clear_faults: bool = False
+    stuck_sensor_s: float = 0.5  # 0 disables the stuck-sensor check
     calibration: Calibration = field(default_factory=Calibration)
     event_loop: str = DEFAULT_EVENT_LOOP  # "thread" or "inline": see event_loop.py
 
@@ -101,6 +103,10 @@ class MoteusConfig:
         ):
             value = getattr(self, name)
             require(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
+        require(
+            math.isfinite(self.stuck_sensor_s) and self.stuck_sensor_s >= 0,
+            f"stuck_sensor_s must be >= 0, got {self.stuck_sensor_s!r}",
+        )
         require(self.handshake_attempts >= 1, "handshake_attempts must be >= 1")
         require(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
 
@@ -159,6 +165,8 @@ class MoteusPlant(Plant):
         self._missed_in_a_row = 0
         self._last_problem = ""
         self._last_state: JointState | None = None
+        self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
+        self._last_torque_nm = 0.0
         self._pending_command: concurrent.futures.Future[Any] | None = None
 
     @property
@@ -261,6 +269,7 @@ class MoteusPlant(Plant):
     def stop(self) -> None:
         """Send ``set_stop`` (zero torque, mode 0) and wait briefly for it. Never raises."""
         self._commanding = False
+        self._last_torque_nm = 0.0
         if self._controller is None or not self._loop.running:
             return
         try:
@@ -308,8 +317,23 @@ class MoteusPlant(Plant):
         values: dict[int, Any] = result.values
         self._check_mode(values)
         state = self._joint_state(values)
+        self._check_stuck(values, state.timestamp_s)
         self._last_state = state
         return state
+
+    def _check_stuck(self, values: dict[int, Any], now_s: float) -> None:
+        """Torque commanded but the encoder reads exactly the same: stuck sensor or blocked
+        joint (moteus raises no fault for an encoder that stops counting)."""
+        reading = (values.get(_POSITION), values.get(_VELOCITY))
+        share = self._last_torque_nm / self.config.torque_limit_nm
+        stuck_s = self._stuck.stuck_for_s(reading, share, now_s)
+        if stuck_s is not None:
+            raise PlantError(
+                f"{self.name}: position and velocity stayed at {reading[0]!r} rev and "
+                f"{reading[1]!r} rev/s for {stuck_s:.2f} s while {self._last_torque_nm:.2f} N*m "
+                "was commanded: the encoder is stuck or the joint is blocked; check the encoder "
+                "magnet and cable (--stuck-sensor-s)"
+            )
 
     def _joint_state(self, values: dict[int, Any]) -> JointState:
         cal = self.config.calibration
@@ -328,6 +352,7 @@ class MoteusPlant(Plant):
         cal, cfg = self.config.calibration, self.config
         limit = cfg.torque_limit_nm
         torque_nm = max(-limit, min(limit, torque_nm)) if math.isfinite(torque_nm) else 0.0
+        self._last_torque_nm = torque_nm
         self._collect_command()
         command = self._controller.set_position(
             position=math.nan,
@@ -429,6 +454,7 @@ def moteus_config(settings: DeviceSettings) -> MoteusConfig:
         watchdog_timeout_s=settings.watchdog_ms / 1000.0,
         reply_timeout_s=reply_timeout_s(settings.period_s),
         clear_faults=settings.clear_faults,
+        stuck_sensor_s=settings.stuck_sensor_s,
         max_missed_replies=settings.max_missed_reads,
         event_loop=str(settings.options.get("event_loop", DEFAULT_EVENT_LOOP)),
         calibration=Calibration(

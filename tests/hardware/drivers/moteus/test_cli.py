@@ -97,6 +97,18 @@ def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_
     assert _left_stopped(emu.finish())
 
 
+def test_a_stuck_encoder_mid_swing_up_is_caught_by_the_host_and_leaves_zero_torque(
+    exported_policy: Path, emulator_processes: list[EmulatorProcess]
+) -> None:
+    # moteus raises no fault for an encoder that stops counting: only the host's check sees it
+    emu = _start(emulator_processes, "--fault", "stuck_encoder", "--fault-after", "0.2")
+    result = _run(emu.port, exported_policy, "--duration", "10")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "the encoder is stuck or the joint is blocked" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert _left_stopped(emu.finish())
+
+
 def test_sigkill_of_the_host_lets_the_moteus_watchdog_stop_the_motor(
     exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:

@@ -166,3 +166,30 @@ def test_without_the_package_the_error_names_the_extra(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "moteus", None)
     with pytest.raises(ConfigError, match=r"pip install 'ddpg-control\[moteus\]'"):
         MoteusPlant("/dev/null").open()
+
+
+def test_a_frozen_encoder_under_torque_stops_the_run(start_moteus: StartMoteus) -> None:
+    emu = start_moteus(faults=MoteusFaults(fault="stuck_encoder", fault_after_s=0.1))
+    with (
+        pytest.raises(PlantError, match=r"encoder is stuck or the joint is blocked"),
+        MoteusPlant(emu.port, MoteusConfig(stuck_sensor_s=0.2)) as plant,
+    ):
+        _tick(plant, 1.5, 100)  # above half the 2 N*m limit: a push the check counts
+    assert emu.device.encoder_frozen  # the reading froze; the controller raised no fault
+    assert emu.device.fault == 0
+    assert _left_stopped(emu)
+
+
+def test_a_frozen_encoder_at_a_gentle_hold_is_not_taken_for_a_fault(
+    start_moteus: StartMoteus,
+) -> None:
+    # a balanced pendulum holds a small steady torque while its encoder may read the same count
+    emu = start_moteus(faults=MoteusFaults(fault="stuck_encoder", fault_after_s=0.1))
+    with MoteusPlant(emu.port, MoteusConfig(stuck_sensor_s=0.2)) as plant:
+        _tick(plant, 0.3, 60)
+        assert emu.device.encoder_frozen
+
+
+def test_the_stuck_sensor_window_must_be_a_duration() -> None:
+    with pytest.raises(ConfigError, match="stuck_sensor_s"):
+        MoteusConfig(stuck_sensor_s=-1.0)
