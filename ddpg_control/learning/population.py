@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ddpg_control.learning.agent import DDPGAgent, Exploration
+from ddpg_control.learning.agent import DDPGAgent, Exploration, actor_policy
 from ddpg_control.learning.checkpoint import (
     architecture_of,
     describe_env,
@@ -46,7 +46,6 @@ from ddpg_control.learning.run_log import EvalRow
 from ddpg_control.learning.stacked import StackedAgent
 from ddpg_control.learning.vector_env import (
     EnvList,
-    GridPolicy,
     VectorEnv,
     VectorEnvFactory,
     evaluate_grid,
@@ -70,28 +69,6 @@ def member_seed(seed: int, member: int) -> int:
 
 def as_result(returns: np.ndarray) -> EvalResult:
     return EvalResult(float(returns.mean()), float(returns.std()), tuple(returns.tolist()))
-
-
-def stacked_grid_policy(agent: StackedAgent) -> GridPolicy:
-    """All K members at once: row k of ``obs (K, cols, obs_dim)`` through member k's actor."""
-
-    def policy(obs: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
-            return (agent.max_torque_nm * torch.tanh(agent.actor(x))).numpy()
-
-    return policy
-
-
-def actor_grid_policy(actor: Actor) -> GridPolicy:
-    """One actor (e.g. a loaded best.pt) as a :data:`GridPolicy` over one row."""
-    actor.eval()
-
-    def policy(obs: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return actor(torch.from_numpy(obs.astype(np.float32))).numpy()
-
-    return policy
 
 
 class Member:
@@ -223,7 +200,7 @@ class PopulationTrainer:
         evaluation (episode i from ``EVAL_SEED + i``); one stacked actor call per step."""
         start = time.perf_counter()
         returns = evaluate_grid(
-            stacked_grid_policy(self.agent), self.eval_envs, len(self.members), episodes, EVAL_SEED
+            self.agent.act_grid, self.eval_envs, len(self.members), episodes, EVAL_SEED
         )
         self.eval_time_s += time.perf_counter() - start
         return [as_result(r) for r in returns]
@@ -353,7 +330,7 @@ class PopulationTrainer:
         actor = Actor(architecture_of(best_state, best_path))
         actor.load_state_dict(best_state["networks"]["actor"])
         final = as_result(
-            evaluate_grid(actor_grid_policy(actor), self.eval_envs, 1, episodes, EVAL_SEED)[0]
+            evaluate_grid(actor_policy(actor), self.eval_envs, 1, episodes, EVAL_SEED)[0]
         )
         winner = int(best_state["population"]["member"])
         k = self.last_best

@@ -279,9 +279,13 @@ class StackedAgent:
     @torch.inference_mode()
     def act(self, obs: np.ndarray) -> np.ndarray:
         """mu_k(obs_k) for every member k: ``[K, obs_dim]`` -> ``[K, act_dim]`` float64, N*m."""
-        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)).unsqueeze(1)
-        out = self.max_torque_nm * torch.tanh(self.actor(x))
-        return out.squeeze(1).numpy().astype(np.float64)
+        return self.act_grid(np.asarray(obs)[:, None])[:, 0].astype(np.float64)
+
+    @torch.inference_mode()
+    def act_grid(self, obs: np.ndarray) -> np.ndarray:
+        """mu_k on member k's batch: ``[K, n, obs_dim]`` -> ``[K, n, act_dim]`` float32, N*m."""
+        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
+        return (self.max_torque_nm * torch.tanh(self.actor(x))).numpy()
 
     @torch.inference_mode()
     def act_member(self, k: int, obs: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from ddpg_control.learning.config import AgentConfig, TrainConfig, with_override
 from ddpg_control.learning.evaluation import evaluate
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.noise import GaussianNoise
-from ddpg_control.learning.population import actor_grid_policy, member_seed
+from ddpg_control.learning.population import member_seed
 from ddpg_control.learning.replay_buffer import Batch
 from ddpg_control.learning.stacked import StackedAgent
 from ddpg_control.learning.trainer import train
@@ -201,7 +201,7 @@ def test_side_by_side_evaluation_matches_the_one_episode_at_a_time_evaluation(
     torch.manual_seed(0)
     actor = Actor(Architecture(3, 1, (16, 16), 2.0))
     envs = PendulumV1Batch(4) if vectorised else EnvList([pendulum() for _ in range(3)])
-    side_by_side = evaluate_grid(actor_grid_policy(actor), envs, rows=1, episodes=5, seed=11)
+    side_by_side = evaluate_grid(actor_policy(actor), envs, rows=1, episodes=5, seed=11)
     one_by_one = evaluate(actor_policy(actor), pendulum(), episodes=5, seed=11)
     np.testing.assert_allclose(side_by_side[0], one_by_one.returns, rtol=1e-4)
     envs.close()
