@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ddpg_control.cli.controllers import estimator_for, observer_for
-from ddpg_control.cli.runs import DEFAULT_RUNS_ROOT, latest_run
+from ddpg_control.pipeline.controllers import estimator_for, observer_for
+from ddpg_control.pipeline.runs import DEFAULT_RUNS_ROOT, latest_run
 from ddpg_control.runtime.control_loop import LoopConfig, run_loop
 from ddpg_control.runtime.run_layout import POLICY_FILE
 from ddpg_control.runtime.timing import SimulatedClock

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ddpg_control.cli.controllers import classical_controller
+from ddpg_control.pipeline.controllers import classical_controller
 from ddpg_control.runtime.contracts import make_observation
 from ddpg_control.runtime.timing import SimulatedClock
 from ddpg_control.runtime.velocity_estimation import EstimatingObserver, EstimatorSpec

@@ -16,18 +16,18 @@ import gymnasium as gym
 
 from sim.params import PRESETS, PendulumParams, RandomizationRanges, SimConfigError, preset
 
-ENV_ID = "PyBulletPendulum-v0"
+PYBULLET_ENV_ID = "PyBulletPendulum-v0"
 MAX_EPISODE_STEPS = 200
 
-if ENV_ID not in gym.registry:
+if PYBULLET_ENV_ID not in gym.registry:
     gym.register(
-        id=ENV_ID,
+        id=PYBULLET_ENV_ID,
         entry_point="sim.pendulum_env:PyBulletPendulumEnv",
         max_episode_steps=MAX_EPISODE_STEPS,
     )
 
 __all__ = [
-    "ENV_ID",
+    "PYBULLET_ENV_ID",
     "MAX_EPISODE_STEPS",
     "PRESETS",
     "PendulumParams",

@@ -37,9 +37,9 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ``checkpoints/best.pt`` (a swing-up-and-hold policy), ``last.pt``, metrics and plots."""
     import gymnasium
 
-    from ddpg_control.cli.envs import vector_env_factory
     from ddpg_control.learning.config import TrainConfig, with_overrides
     from ddpg_control.learning.trainer import train
+    from ddpg_control.pipeline.envs import vector_env_factory
 
     config = with_overrides(TrainConfig(), [("seed", TRAINED_RUN_SEED)])
     run_dir = tmp_path_factory.mktemp("runs") / "trained"
@@ -62,9 +62,9 @@ REALISTIC_RUN_SEED = 1
 def randomized_realistic_policy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real DDPG run on PyBulletPendulum-v0 (preset realistic, randomize on, default config
     otherwise), its best checkpoint exported and verified to ``<run>/policy.onnx``."""
-    from ddpg_control.cli.envs import PYBULLET_ENV_ID, env_factory
     from ddpg_control.learning.config import TrainConfig, with_overrides
     from ddpg_control.learning.trainer import train
+    from ddpg_control.pipeline.envs import PYBULLET_ENV_ID, env_factory
     from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
     from export.onnx_export import export_policy
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.runs import DEFAULT_RUNS_ROOT
+from ddpg_control.pipeline.runs import DEFAULT_RUNS_ROOT
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.validation import (
     require,

@@ -79,9 +79,9 @@ def load_policy(args: argparse.Namespace) -> PolicySource:
     """The policy to evaluate: ``args.checkpoint`` or the latest run's best checkpoint."""
     if getattr(args, "policy", None) is not None:
         return onnx_policy_source(args)
-    from ddpg_control.cli.runs import latest_run
     from ddpg_control.learning.agent import actor_policy
     from ddpg_control.learning.checkpoint import load_actor
+    from ddpg_control.pipeline.runs import latest_run
 
     path = args.checkpoint
     if path is None:
@@ -120,7 +120,7 @@ def build_env(args: argparse.Namespace, source: PolicySource, render_mode: str |
     """The environment to evaluate in, checked against the policy's input and output sizes."""
     import numpy as np
 
-    from ddpg_control.cli.envs import make_env
+    from ddpg_control.pipeline.envs import make_env
     from ddpg_control.runtime.errors import ConfigError
 
     env_id = args.env or source.env_id

@@ -12,7 +12,7 @@ from ddpg_control.cli.arguments import (
     int_in_range,
     positive_float,
 )
-from ddpg_control.cli.runs import latest_run
+from ddpg_control.pipeline.runs import latest_run
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
 from export.onnx_export import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
 from export.verify import MAX_TOLERANCE_NM

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument
-from ddpg_control.cli.runs import latest_run
+from ddpg_control.pipeline.runs import latest_run
 from ddpg_control.runtime.run_layout import POLICY_FILE
 
 

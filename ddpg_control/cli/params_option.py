@@ -1,7 +1,8 @@
 """``--params FILE``: a rig's ``params.toml`` for every command that builds the simulated pendulum.
 
-One argparse helper (:func:`add_params_argument`) and one loader (:func:`params_from_args`), so
-a command gains the option in two lines. The file's format is in :mod:`sim.params_file`.
+One argparse helper (:func:`add_params_argument`) and one reader of the parsed option
+(:func:`params_from_args`), so a command gains the option in two lines. Which rig a command
+builds from it is :mod:`ddpg_control.pipeline.rig`'s.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ def add_params_argument(parser: argparse.ArgumentParser | Any, randomize: bool =
 
 def params_from_args(args: argparse.Namespace) -> ParamsFile | None:
     """The loaded ``--params`` file, or None when the option was not given."""
-    path = getattr(args, "params", None)
-    if path is None:
-        return None
-    from sim.params_file import load_params_file
+    from ddpg_control.pipeline.rig import load_rig_file
 
-    return load_params_file(path)
+    return load_rig_file(getattr(args, "params", None))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument
-from ddpg_control.cli.runs import latest_run
+from ddpg_control.pipeline.runs import latest_run
 from ddpg_control.runtime.errors import ConfigError, RunDirectoryError, first_line
 from ddpg_control.runtime.run_layout import TELEMETRY_DIR
 
@@ -37,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
 def _image_path(text: str) -> Path:
     """``--output``: a file name whose suffix, if it has one, is an image format matplotlib writes
     (without one, matplotlib adds ``.png``)."""
-    from ddpg_control.cli.telemetry_plot import image_formats
+    from ddpg_control.pipeline.telemetry_plot import image_formats
 
     suffix = Path(text).suffix.lstrip(".").lower()
     formats = image_formats()
@@ -60,7 +60,7 @@ def newest_telemetry(runs_dir: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.cli.telemetry_plot import plot_telemetry
+    from ddpg_control.pipeline.telemetry_plot import plot_telemetry
     from ddpg_control.runtime.telemetry import Telemetry
 
     source = args.file if args.file is not None else newest_telemetry(args.runs_dir)

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument, finite_float, non_negative_int
-from ddpg_control.cli.controllers import (
+from ddpg_control.cli.device_plant import add_device_arguments, serial_port_or_url
+from ddpg_control.cli.params_option import add_params_argument, params_from_args
+from ddpg_control.pipeline.controllers import (
     CLASSICAL,
     classical_controller,
     describe_estimator,
@@ -27,9 +29,7 @@ from ddpg_control.cli.controllers import (
     is_classical,
     observer_for,
 )
-from ddpg_control.cli.device_plant import add_device_arguments, serial_port_or_url
-from ddpg_control.cli.params_option import add_params_argument, params_from_args
-from ddpg_control.cli.runs import latest_run
+from ddpg_control.pipeline.runs import latest_run
 from ddpg_control.runtime.contracts import OBSERVATION_DIM, Clock, Plant
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.run_layout import POLICY_FILE, TELEMETRY_DIR

@@ -1,7 +1,8 @@
 """``ddpg-control score POLICY [POLICY ...]``: a seeded robustness benchmark (RealAIGym style).
 
 Each policy (an ONNX file, or ``classical``) runs from hanging down on the simulated pendulum in
-virtual time while one parameter at a time is perturbed (:data:`ddpg_control.cli.scoring.AXES`).
+virtual time while one parameter at a time is perturbed
+(:data:`ddpg_control.pipeline.scoring.AXES`).
 Prints success per axis, the overall score (mean of the axes) and cost figures at the nominal
 point; writes ``<policy>.score.csv`` and ``.score.json`` next to each policy file, and one PNG
 with every policy's success against each perturbation. Torch-free: the deployed ONNX policy
@@ -21,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.cli.arguments import add_runs_dir_argument, non_negative_int, positive_int
-from ddpg_control.cli.controllers import CLASSICAL, estimator_for, is_classical, load_onnx
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
-from ddpg_control.cli.runs import latest_run
+from ddpg_control.pipeline.controllers import CLASSICAL, estimator_for, is_classical, load_onnx
+from ddpg_control.pipeline.runs import latest_run
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.run_layout import POLICY_FILE
 
@@ -33,7 +34,12 @@ QUICK_EPISODES = 2
 
 
 def add_parser(subparsers: Any) -> None:
-    from ddpg_control.cli.scoring import AXIS_NAMES, DEFAULT_DURATION_S, HOLD_S, SUCCESS_ANGLE_RAD
+    from ddpg_control.pipeline.scoring import (
+        AXIS_NAMES,
+        DEFAULT_DURATION_S,
+        HOLD_S,
+        SUCCESS_ANGLE_RAD,
+    )
 
     parser = subparsers.add_parser(
         "score",
@@ -115,7 +121,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _axes(text: str) -> tuple[str, ...]:
-    from ddpg_control.cli.scoring import AXIS_NAMES
+    from ddpg_control.pipeline.scoring import AXIS_NAMES
 
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in AXIS_NAMES]
@@ -189,8 +195,8 @@ def _mapper(jobs: int) -> tuple[Callable[..., Iterator[Any]], Callable[[], None]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.cli.score_report import plot_scores, write_result
-    from ddpg_control.cli.scoring import (
+    from ddpg_control.pipeline.score_report import plot_scores, write_result
+    from ddpg_control.pipeline.scoring import (
         AXES,
         HOLD_S,
         Plan,

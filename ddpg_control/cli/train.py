@@ -143,11 +143,11 @@ def _resume_params(run_dir: Path, given: ParamsFile | None) -> ParamsFile | None
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ddpg_control.cli.envs import env_factory, vector_env_factory
-    from ddpg_control.cli.runs import new_run_dir
     from ddpg_control.learning.checkpoint import load_checkpoint
     from ddpg_control.learning.config import TrainConfig
     from ddpg_control.learning.trainer import Progress, train
+    from ddpg_control.pipeline.envs import env_factory, vector_env_factory
+    from ddpg_control.pipeline.runs import new_run_dir
 
     resume_from: Path | None = None
     if args.resume is not None:

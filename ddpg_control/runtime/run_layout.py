@@ -1,8 +1,8 @@
 """What a run directory ``runs/<name>/`` holds, by name: the one place these names are spelled.
 
 ``train`` writes the checkpoints, ``export`` the policy next to them, ``run`` its telemetry
-under the policy's folder. Finding and creating run directories is the CLI's
-(:mod:`ddpg_control.cli.runs`).
+under the policy's folder. Finding and creating run directories is the pipeline's
+(:mod:`ddpg_control.pipeline.runs`).
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def test_gymnasium_env_checker_passes(kwargs: dict[str, object]) -> None:
 
 
 def test_both_registration_spellings_work() -> None:
-    assert sim.ENV_ID in gym.registry
+    assert sim.PYBULLET_ENV_ID in gym.registry
     for env_id in ("sim:PyBulletPendulum-v0", "PyBulletPendulum-v0"):
         env = gym.make(env_id)
         assert env.spec is not None and env.spec.max_episode_steps == 200

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from ddpg_control.cli.envs import PYBULLET_ENV_ID, check_trainable, env_factory
+from ddpg_control.pipeline.envs import PYBULLET_ENV_ID, check_trainable, env_factory
 from ddpg_control.runtime.errors import ConfigError
 
 

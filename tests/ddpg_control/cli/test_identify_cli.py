@@ -133,7 +133,7 @@ def test_identify_refuses_a_file_without_the_columns(
 
 
 def test_params_reach_the_training_env_with_ranges_around_them(tmp_path: Path) -> None:
-    from ddpg_control.cli.envs import make_env
+    from ddpg_control.pipeline.envs import make_env
     from sim.params_file import load_params_file
 
     loaded = load_params_file(write_rig(tmp_path / "rig.toml"))

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from ddpg_control.cli.runs import latest_run, new_run_dir
+from ddpg_control.pipeline.runs import latest_run, new_run_dir
 from ddpg_control.runtime.errors import RunDirectoryError
 from ddpg_control.runtime.run_layout import POLICY_FILE
 

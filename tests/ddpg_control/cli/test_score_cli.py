@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ddpg_control.cli.controllers import CLASSICAL
 from ddpg_control.cli.main import main
-from ddpg_control.cli.scoring import AXES, Axis, Plan, benchmark_params, score
+from ddpg_control.pipeline.controllers import CLASSICAL
+from ddpg_control.pipeline.scoring import AXES, Axis, Plan, benchmark_params, score
 from sim.params import preset
 
 

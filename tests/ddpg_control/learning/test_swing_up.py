@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ddpg_control.cli.controllers import estimator_for, observer_for
+from ddpg_control.pipeline.controllers import estimator_for, observer_for
 from ddpg_control.runtime.control_loop import ExitReason, LoopConfig, run_loop
 from ddpg_control.runtime.telemetry import HOLD_WINDOW_S, UPRIGHT_TOLERANCE_RAD
 from ddpg_control.runtime.timing import SimulatedClock

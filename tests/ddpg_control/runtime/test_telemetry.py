@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ddpg_control.cli.telemetry_plot import plot_telemetry
+from ddpg_control.pipeline.telemetry_plot import plot_telemetry
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.telemetry import (
     COLUMNS,

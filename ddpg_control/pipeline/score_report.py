@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.scoring import (
+from ddpg_control.pipeline.scoring import (
     COSTS,
     HOLD_S,
     SUCCESS_ANGLE_RAD,

@@ -17,11 +17,11 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ddpg_control.cli.controllers import (
+from ddpg_control.pipeline.controllers import (
     classical_controller,
     estimator_for,
     is_classical,
@@ -30,7 +30,9 @@ from ddpg_control.cli.controllers import (
 )
 from ddpg_control.runtime.contracts import make_observation
 from ddpg_control.runtime.timing import SimulatedClock
-from sim.params import PendulumParams
+
+if TYPE_CHECKING:
+    from sim.params import PendulumParams
 
 SUCCESS_ANGLE_RAD = 0.1
 HOLD_S = 5.0

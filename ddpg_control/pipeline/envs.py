@@ -1,4 +1,7 @@
-"""Building Gymnasium environments for the CLI: ``Pendulum-v1`` and the PyBullet pendulum."""
+"""Gymnasium environments for training and evaluation: ``Pendulum-v1`` and the PyBullet pendulum.
+
+Importing this module registers the PyBullet pendulum with Gymnasium (through :mod:`sim`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ddpg_control.runtime.errors import ConfigError, first_line
+from sim import PYBULLET_ENV_ID
 
 if TYPE_CHECKING:
     from sim.params_file import ParamsFile
-
-PYBULLET_ENV_ID = "PyBulletPendulum-v0"
 
 
 def env_kwargs(
@@ -59,13 +61,6 @@ def make_env(
     kwargs = env_kwargs(env_id, preset, randomize, params_file)
     import gymnasium
 
-    if env_id == PYBULLET_ENV_ID:
-        try:
-            import sim  # noqa: F401  (registers PyBulletPendulum-v0 with Gymnasium)
-        except ImportError as exc:
-            raise ConfigError(
-                f"{env_id} needs the 'sim' package ({exc}); reinstall with 'pip install -e .'"
-            ) from exc
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     try:
