@@ -1,19 +1,24 @@
-"""Options several commands share, and the ``type=`` functions that check option values.
+"""The options several commands share, each defined once, and the ``type=`` functions that
+check every option's value.
 
 A ``type=`` function turns an option's text into its value or raises
 :class:`argparse.ArgumentTypeError`; argparse then prints the usage line and
 ``ddpg-control COMMAND: error: argument --OPTION: <message>`` and exits with code 2, before the
 command runs. The range checks are those of :mod:`ddpg_control.runtime.validation`.
+
+An option several commands share is added by its ``add_<concept>_argument`` helper below, and its
+help text starts with its one meaning from :data:`MEANINGS`; the vocabulary is docs/cli.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ddpg_control.pipeline.controllers import CLASSICAL
 from ddpg_control.pipeline.runs import DEFAULT_RUNS_ROOT
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.validation import (
@@ -25,19 +30,6 @@ from ddpg_control.runtime.validation import (
 
 #: The largest TCP port number.
 MAX_TCP_PORT = 0xFFFF
-
-
-def add_runs_dir_argument(
-    parser: argparse.ArgumentParser, help: str = "where to look for the latest run"
-) -> None:
-    """``--runs-dir DIR``: the folder holding run directories (default ``./runs``)."""
-    parser.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_ROOT,
-        metavar="DIR",
-        help=f"{help} (default: %(default)s/)",
-    )
 
 
 def _check(check: Callable[..., object], *args: Any) -> None:
@@ -135,3 +127,289 @@ def file_to_write(text: str) -> Path:
     _check(require, bool(text), "needs a file name")
     _check(require, not Path(text).is_dir(), f"'{text}' is a folder: pass a file name in it")
     return Path(text)
+
+
+def at_most(high: float, unit: str) -> Callable[[str], float]:
+    """A ``type=`` function for a finite number in ``(0, high]``, in ``unit``."""
+
+    def parse(text: str) -> float:
+        value = positive_float(text)
+        _check(require, value <= high, f"value must be at most {high:g} {unit}, got {value!r}")
+        return value
+
+    return parse
+
+
+def at_least(low: float, unit: str, strictly: bool = False) -> Callable[[str], float]:
+    """A ``type=`` function for a finite number ``>= low`` (``> low`` if ``strictly``), in
+    ``unit``."""
+
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        ok = value > low if strictly else value >= low
+        bound = "more than" if strictly else "at least"
+        _check(require, ok, f"value must be {bound} {low:g} {unit}, got {value!r}")
+        return value
+
+    return parse
+
+
+def file_with_suffix(*suffixes: str) -> Callable[[str], Path]:
+    """A ``type=`` function for a file to write whose name ends in one of ``suffixes``."""
+
+    def parse(text: str) -> Path:
+        names = " or ".join(suffixes)
+        _check(require, text.lower().endswith(suffixes), f"needs a {names} file name, got {text!r}")
+        return file_to_write(text)
+
+    return parse
+
+
+def image_file(text: str) -> Path:
+    """A picture to write: its suffix, if it has one, is an image format matplotlib writes
+    (without one, matplotlib adds ``.png``)."""
+    from ddpg_control.pipeline.telemetry_plot import image_formats
+
+    suffix = Path(text).suffix.lstrip(".").lower()
+    formats = image_formats()
+    message = f"cannot write a .{suffix} image; use one of: {', '.join(formats)}"
+    _check(require, not suffix or suffix in formats, message)
+    return Path(text)
+
+
+def folder_to_write(text: str) -> Path:
+    """A folder to write files in (created when missing); an existing file is refused."""
+    _check(require, bool(text), "needs a folder name")
+    _check(require, not Path(text).is_file(), f"'{text}' is a file: name a folder")
+    return Path(text)
+
+
+def names_from(choices: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
+    """A ``type=`` function for a comma-separated selection from ``choices``."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        unknown = [name for name in names if name not in choices]
+        message = (
+            f"unknown name {', '.join(unknown) or repr(text)}; choose from {','.join(choices)}"
+        )
+        _check(require, bool(names) and not unknown, message)
+        return names
+
+    return parse
+
+
+def policy_path(text: str) -> Path:
+    """``--policy``: a run directory or a policy file."""
+    _check(require, bool(text), "needs a run directory or a policy file")
+    return Path(text)
+
+
+def policy_or_classical(text: str) -> Path | str:
+    """``--policy`` where the classical controller may act: the name ``classical``, else a run
+    directory or a policy file."""
+    return CLASSICAL if text == CLASSICAL else policy_path(text)
+
+
+# --- the shared options: each defined once ----------------------------------------------------
+
+#: The one meaning of each shared option; every command's help for it starts with this text.
+MEANINGS: dict[str, str] = {
+    "--policy": "what acts",
+    "--output": "the command's main output",
+    "--quiet": "no progress bar and no live status line",
+    "--seed": "the seed of every random draw of this command",
+    "--preset": "a simulator preset (see docs/sim.md)",
+    "--runs-dir": "the folder of run directories",
+    "--duration-s": "how long, in seconds",
+    "--rate-hz": "the control loop's rate, in Hz",
+    "--torque-limit-nm": "your own cap on the torque sent to the plant in this session, N*m",
+    "--max-velocity-rad-s": "stop when |velocity| exceeds this, rad/s",
+    "--start-angle-rad": "the simulated pendulum's start angle, rad, 0 = upright",
+    "--start-velocity-rad-s": "the simulated pendulum's start velocity, rad/s",
+    "--episodes": "episodes to run",
+    "--env": "a Gymnasium environment id",
+    "--randomize": "domain randomisation (PyBullet pendulum only)",
+    "--virtual-time": "run in simulated time, as fast as possible",
+    "--sim": "on the PyBullet pendulum",
+    "--device": "on the motor driver at this serial port or pyserial URL",
+}
+
+
+def _help(name: str, detail: str = "") -> str:
+    return MEANINGS[name] + (f" ({detail})" if detail else "")
+
+
+def add_policy_argument(
+    parser: Any, kinds: str, default: str, repeatable: bool = False, classical: bool = False
+) -> None:
+    """``--policy PATH``: the one way to name what acts. ``kinds`` says what this command takes,
+    ``default`` what it takes when the option is not given."""
+    parser.add_argument(
+        "--policy",
+        dest="policies" if repeatable else "policy",
+        type=policy_or_classical if classical else policy_path,
+        action="append" if repeatable else "store",
+        default=None,
+        metavar="PATH",
+        help=_help(
+            "--policy",
+            kinds
+            + (
+                f", or '{CLASSICAL}' (energy shaping + LQR, designed from the rig)"
+                if classical
+                else ""
+            )
+            + ("; repeatable" if repeatable else "")
+            + f"; default: {default}",
+        ),
+    )
+
+
+def add_output_argument(parser: Any, what: str, default: str, type: Callable[[str], Any]) -> None:
+    """``-o/--output PATH``: the command's main output."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=type,
+        default=None,
+        metavar="PATH",
+        help=_help("--output", f"{what}; default: {default}"),
+    )
+
+
+def add_quiet_argument(parser: Any) -> None:
+    """``--quiet``, for every command that shows progress or a live status."""
+    parser.add_argument("--quiet", action="store_true", help=_help("--quiet"))
+
+
+def add_seed_argument(parser: Any, draws: str, default: int | None = 0) -> None:
+    """``--seed N``: ``draws`` says what this command draws at random."""
+    shown = "" if default is None else f"; default: {default}"
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=default,
+        metavar="N",
+        help=_help("--seed", draws + shown),
+    )
+
+
+def add_preset_argument(parser: Any, fallback: str) -> None:
+    """``--preset NAME``, default None: ``fallback`` says what the command builds without it."""
+    parser.add_argument(
+        "--preset",
+        default=None,
+        metavar="NAME",
+        help=_help("--preset", f"e.g. default or realistic; default: {fallback}"),
+    )
+
+
+def add_runs_dir_argument(parser: Any, what: str = "where to look for the latest run") -> None:
+    """``--runs-dir DIR``: the folder holding run directories (default ``./runs``)."""
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=DEFAULT_RUNS_ROOT,
+        metavar="DIR",
+        help=_help("--runs-dir", f"{what}; default: %(default)s/"),
+    )
+
+
+def add_duration_argument(
+    parser: Any, what: str, default: float, type: Callable[[str], float]
+) -> None:
+    """``--duration-s SECONDS``."""
+    parser.add_argument(
+        "--duration-s",
+        type=type,
+        default=default,
+        metavar="SECONDS",
+        help=_help("--duration-s", f"{what}; default: %(default)s"),
+    )
+
+
+def add_rate_argument(parser: Any, default: float | None, shown: str = "%(default)s") -> None:
+    """``--rate-hz HZ``: the loop rate."""
+    parser.add_argument(
+        "--rate-hz",
+        type=positive_float,
+        default=default,
+        metavar="HZ",
+        help=_help("--rate-hz", f"default: {shown}"),
+    )
+
+
+def add_safety_arguments(parser: Any, max_velocity_rad_s: float) -> None:
+    """``--torque-limit-nm`` and ``--max-velocity-rad-s``: the user's limits of the safety
+    layer between the controller and the plant."""
+    parser.add_argument(
+        "--torque-limit-nm",
+        type=positive_float,
+        default=None,
+        metavar="NM",
+        help=_help("--torque-limit-nm", "optional"),
+    )
+    parser.add_argument(
+        "--max-velocity-rad-s",
+        type=positive_float,
+        default=max_velocity_rad_s,
+        metavar="RAD_S",
+        help=_help("--max-velocity-rad-s", "default: %(default)s"),
+    )
+
+
+def add_start_angle_argument(parser: Any, default: float, shown: str) -> None:
+    parser.add_argument(
+        "--start-angle-rad",
+        type=finite_float,
+        default=default,
+        metavar="RAD",
+        help=_help("--start-angle-rad", f"default: {shown}"),
+    )
+
+
+def add_start_velocity_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--start-velocity-rad-s",
+        type=finite_float,
+        default=0.0,
+        metavar="RAD_S",
+        help=_help("--start-velocity-rad-s", "default: %(default)s"),
+    )
+
+
+def add_episodes_argument(parser: Any, default: int | None, shown: str = "%(default)s") -> None:
+    parser.add_argument(
+        "--episodes",
+        type=positive_int,
+        default=default,
+        metavar="N",
+        help=_help("--episodes", f"default: {shown}"),
+    )
+
+
+def add_env_argument(parser: Any, default: str) -> None:
+    parser.add_argument("--env", metavar="ID", help=_help("--env", f"default: {default}"))
+
+
+def add_randomize_argument(parser: Any, default: bool | None = False) -> None:
+    parser.add_argument(
+        "--randomize", action="store_true", default=default, help=_help("--randomize")
+    )
+
+
+def add_virtual_time_argument(parser: Any) -> None:
+    parser.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help=_help("--virtual-time", "for checks; timings read zero"),
+    )
+
+
+def add_target_arguments(parser: Any, serial_port: Callable[[str], str]) -> None:
+    """``--sim`` or ``--device PORT``, one of them required: where the loop runs.
+    ``serial_port`` checks the port (:func:`ddpg_control.cli.device_plant.serial_port_or_url`)."""
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--sim", action="store_true", help=_help("--sim", "in real time"))
+    target.add_argument("--device", type=serial_port, metavar="PORT", help=_help("--device"))

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument, file_to_write, non_negative_int
+from ddpg_control.cli.arguments import (
+    add_env_argument,
+    add_episodes_argument,
+    add_policy_argument,
+    add_preset_argument,
+    add_randomize_argument,
+    add_runs_dir_argument,
+    add_seed_argument,
+    file_with_suffix,
+)
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
 
@@ -33,40 +42,21 @@ class PolicySource:
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help=HELP, description=HELP + ", without exploration noise.")
-    p.add_argument(
-        "checkpoint",
-        nargs="?",
-        type=Path,
-        help=f"checkpoint file (default: <latest run>/{BEST_CHECKPOINT})",
+    add_policy_argument(
+        p,
+        f"a run directory (its {BEST_CHECKPOINT}), a checkpoint (.pt) or an ONNX policy (.onnx, "
+        "the deployed artifact, run by onnxruntime)",
+        f"the latest run's {BEST_CHECKPOINT}",
     )
-    p.add_argument(
-        "--policy",
-        type=Path,
-        metavar="FILE.onnx",
-        help="evaluate an exported ONNX policy (the deployed artifact) instead of a checkpoint",
-    )
-    p.add_argument(
-        "--episodes", type=int, default=100, metavar="N", help="number of episodes (default 100)"
-    )
-    p.add_argument(
-        "--seed",
-        type=non_negative_int,
-        default=0,
-        help="episode i starts from env.reset(seed=SEED + i) (default 0)",
-    )
-    p.add_argument(
-        "--env",
-        metavar="ID",
-        help="evaluate on another env id (default: the one the policy was trained on)",
-    )
-    p.add_argument("--preset", metavar="NAME", help="PyBullet pendulum parameter preset")
-    p.add_argument(
-        "--randomize", action="store_true", help="domain randomisation (PyBullet pendulum only)"
-    )
+    add_episodes_argument(p, 100)
+    add_seed_argument(p, "episode i starts from env.reset(seed=SEED + i)")
+    add_env_argument(p, "the one the policy was trained on")
+    add_preset_argument(p, "the --params file, else the policy's training preset")
+    add_randomize_argument(p)
     p.add_argument("--render", action="store_true", help="show the episodes in a window")
     p.add_argument(
         "--record",
-        type=_gif_path,
+        type=file_with_suffix(".gif"),
         metavar="FILE.gif",
         help="also record one deterministic episode (seed SEED) as an animated GIF",
     )
@@ -76,16 +66,16 @@ def add_parser(subparsers: Any) -> None:
 
 
 def load_policy(args: argparse.Namespace) -> PolicySource:
-    """The policy to evaluate: ``args.checkpoint`` or the latest run's best checkpoint."""
-    if getattr(args, "policy", None) is not None:
-        return onnx_policy_source(args)
+    """The policy to evaluate: ``--policy`` (a run directory, a checkpoint or an ONNX file), else
+    the latest run's best checkpoint."""
+    from ddpg_control.pipeline.runs import run_file
+
+    path = run_file(args.policy, BEST_CHECKPOINT, args.runs_dir)
+    if path.suffix.lower() == ".onnx":
+        return onnx_policy_source(path)
     from ddpg_control.learning.agent import actor_policy
     from ddpg_control.learning.checkpoint import load_actor
-    from ddpg_control.pipeline.runs import latest_run
 
-    path = args.checkpoint
-    if path is None:
-        path = latest_run(args.runs_dir, containing=BEST_CHECKPOINT) / BEST_CHECKPOINT
     actor, payload = load_actor(path)
     env_config = payload["config"].get("env", {}) if isinstance(payload["config"], dict) else {}
     return PolicySource(
@@ -98,17 +88,14 @@ def load_policy(args: argparse.Namespace) -> PolicySource:
     )
 
 
-def onnx_policy_source(args: argparse.Namespace) -> PolicySource:
-    """``--policy FILE.onnx``: the deployed artifact itself, run by onnxruntime (no torch)."""
-    from ddpg_control.runtime.errors import ConfigError
+def onnx_policy_source(path: Path) -> PolicySource:
+    """An ONNX policy: the deployed artifact itself, run by onnxruntime (no torch)."""
     from export.runtime import OnnxPolicy
 
-    if args.checkpoint is not None:
-        raise ConfigError("pass either a checkpoint or --policy FILE.onnx, not both")
-    policy = OnnxPolicy.load(args.policy)
+    policy = OnnxPolicy.load(path)
     return PolicySource(
         policy=policy,
-        description=str(args.policy),
+        description=str(path),
         env_id=policy.env_id,
         preset=policy.metadata.env_preset,
         obs_dim=policy.obs_dim,
@@ -149,8 +136,6 @@ def run(args: argparse.Namespace) -> int:
     from ddpg_control.learning.evaluation import evaluate
     from ddpg_control.runtime.errors import ConfigError
 
-    if args.episodes <= 0:
-        raise ConfigError(f"--episodes must be a positive number, got {args.episodes}")
     source = load_policy(args)
     env = build_env(args, source, render_mode="human" if args.render else None)
     try:
@@ -170,21 +155,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _gif_path(value: str) -> Path:
-    if not value.lower().endswith(".gif"):
-        raise argparse.ArgumentTypeError(f"needs a .gif file name, got {value!r}")
-    return file_to_write(value)
-
-
 def record(args: argparse.Namespace, source: PolicySource) -> Path:
     """Write one deterministic episode as a GIF; Pendulum-v1 is drawn by its PyBullet twin
     (``PyBulletPendulum-v0`` with the default preset has the same dynamics, and Pendulum-v1's
     own renderer needs pygame)."""
     from ddpg_control.runtime.errors import ConfigError, first_line
+    from sim import PYBULLET_ENV_ID
     from sim.render import record_episode, save_gif
 
     if (args.env or source.env_id) == "Pendulum-v1":
-        args = argparse.Namespace(**{**vars(args), "env": "PyBulletPendulum-v0"})
+        args = argparse.Namespace(**{**vars(args), "env": PYBULLET_ENV_ID})
     env = build_env(args, source, render_mode="rgb_array")
     try:
         frames = record_episode(env, source.policy, seed=args.seed)

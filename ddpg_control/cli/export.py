@@ -3,55 +3,42 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from ddpg_control.cli.arguments import (
+    add_output_argument,
+    add_policy_argument,
     add_runs_dir_argument,
+    at_most,
     file_to_write,
     int_in_range,
-    positive_float,
 )
-from ddpg_control.pipeline.runs import latest_run
+from ddpg_control.pipeline.runs import run_file
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
 from export.onnx_export import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
-from export.verify import MAX_TOLERANCE_NM
+from export.verify import MAX_TOLERANCE_NM, TOLERANCE_NM
 
-
-def _tolerance_nm(text: str) -> float:
-    value = positive_float(text)
-    if value > MAX_TOLERANCE_NM:
-        raise argparse.ArgumentTypeError(
-            f"value must be at most {MAX_TOLERANCE_NM:g} N*m, got {value!r}"
-        )
-    return value
+HELP = "export a checkpoint's actor to a verified, self-describing ONNX policy"
+DESCRIPTION = (
+    "Export the actor to ONNX (input 'obs' [batch, 3], output 'action' [batch, 1] in N*m) "
+    "with its metadata, then verify it: onnx.checker full check, and onnxruntime against "
+    "torch on over 1000 observations (max |diff| <= 1e-5 N*m, every torque within the "
+    f"limit). Default: the latest run's {BEST_CHECKPOINT} -> runs/<name>/{POLICY_FILE}."
+)
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "export",
-        help="export a checkpoint's actor to a verified, self-describing ONNX policy",
-        description=(
-            "Export the actor to ONNX (input 'obs' [batch, 3], output 'action' [batch, 1] in N*m) "
-            "with its metadata, then verify it: onnx.checker full check, and onnxruntime against "
-            "torch on over 1000 observations (max |diff| <= 1e-5 N*m, every torque within the "
-            f"limit). Default: the latest run's {BEST_CHECKPOINT} -> runs/<name>/{POLICY_FILE}."
-        ),
-    )
+    parser = subparsers.add_parser("export", help=HELP, description=DESCRIPTION)
     parser.add_argument(
         "--onnx", action="store_true", help="export to ONNX (the only format, and the default)"
     )
-    parser.add_argument(
-        "--checkpoint",
-        type=Path,
-        default=None,
-        help=f"checkpoint to export (default: the latest run's {BEST_CHECKPOINT})",
+    add_policy_argument(
+        parser,
+        f"a run directory (its {BEST_CHECKPOINT}) or a checkpoint (.pt)",
+        f"the latest run's {BEST_CHECKPOINT}",
     )
-    parser.add_argument(
-        "--output",
-        type=file_to_write,
-        default=None,
-        help=f"where to write the policy (default: runs/<name>/{POLICY_FILE})",
+    add_output_argument(
+        parser, "the ONNX policy to write", f"runs/<name>/{POLICY_FILE}", type=file_to_write
     )
     parser.add_argument(
         "--opset",
@@ -60,13 +47,13 @@ def add_parser(subparsers: Any) -> None:
         help="ONNX opset (default: %(default)s)",
     )
     parser.add_argument(
-        "--tolerance",
-        type=_tolerance_nm,
-        default=1e-5,
+        "--tolerance-nm",
+        type=at_most(MAX_TOLERANCE_NM, "N*m"),
+        default=TOLERANCE_NM,
         metavar="NM",
         help=(
             "largest |onnxruntime - torch| torque accepted by the verification, in N*m "
-            "(default: %(default)g; at most 1e-3)"
+            f"(default: %(default)g; at most {MAX_TOLERANCE_NM:g})"
         ),
     )
     add_runs_dir_argument(parser)
@@ -80,10 +67,10 @@ def _size(n_bytes: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from export.onnx_export import export_policy
 
-    checkpoint = args.checkpoint
-    if checkpoint is None:
-        checkpoint = latest_run(args.runs_dir, containing=BEST_CHECKPOINT) / BEST_CHECKPOINT
-    result = export_policy(checkpoint, args.output, opset=args.opset, tolerance_nm=args.tolerance)
+    checkpoint = run_file(args.policy, BEST_CHECKPOINT, args.runs_dir)
+    result = export_policy(
+        checkpoint, args.output, opset=args.opset, tolerance_nm=args.tolerance_nm
+    )
     meta = result.metadata
     print(f"wrote {result.path} ({_size(result.size_bytes)}, {result.size_bytes} bytes)")
     eval_return = "n/a" if meta.eval_return is None else f"{meta.eval_return:.1f}"

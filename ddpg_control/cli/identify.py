@@ -15,7 +15,12 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ddpg_control.cli.arguments import file_to_write, positive_float, positive_int
+from ddpg_control.cli.arguments import (
+    add_output_argument,
+    file_to_write,
+    positive_float,
+    positive_int,
+)
 from ddpg_control.runtime.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,48 +29,53 @@ if TYPE_CHECKING:
 METHODS = ("prediction-error", "filtered-derivatives")
 
 
+HELP = "fit mass, length, damping, friction, torque scale/offset and latency to telemetry"
+DESCRIPTION = (
+    "Fit the simulator's pendulum and motor model to telemetry recorded by "
+    "'ddpg-control excite': inertia and gravity torque (as mass and length of a uniform "
+    "rod), viscous damping, Coulomb friction, torque scale and offset, and the latency "
+    "from writing a torque to its effect. Motion cannot tell the torque scale from the "
+    "mass (both scale every torque): give --mass-kg (weigh the pendulum) or the torque "
+    "scale is assumed to be --rig-torque-scale. Writes params.toml and a PNG."
+)
+
+
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "identify",
-        help="fit mass, length, damping, friction, torque scale/offset and latency to telemetry",
-        description=(
-            "Fit the simulator's pendulum and motor model to telemetry recorded by "
-            "'ddpg-control excite': inertia and gravity torque (as mass and length of a uniform "
-            "rod), viscous damping, Coulomb friction, torque scale and offset, and the latency "
-            "from writing a torque to its effect. Motion cannot tell the torque scale from the "
-            "mass (both scale every torque): give --mass (weigh the pendulum) or the torque "
-            "scale is assumed to be --torque-scale. Writes params.toml and a PNG."
-        ),
-    )
+    parser = subparsers.add_parser("identify", help=HELP, description=DESCRIPTION)
     parser.add_argument("telemetry", type=Path, nargs="+", help="telemetry CSV file(s)")
-    parser.add_argument(
-        "--output",
+    add_output_argument(
+        parser,
+        "the params.toml to write",
+        "params.toml beside the first telemetry file",
         type=file_to_write,
-        default=None,
-        help="params.toml to write (default: params.toml beside the first telemetry file)",
     )
     parser.add_argument(
         "--plot",
         type=file_to_write,
         default=None,
+        metavar="FILE",
         help="PNG overlaying measured and re-simulated motion (default: beside --output)",
     )
     parser.add_argument(
-        "--mass",
+        "--mass-kg",
         type=positive_float,
         default=None,
+        metavar="KG",
         help="the pendulum's weighed mass, kg; then the torque scale is fitted",
     )
     parser.add_argument(
-        "--torque-scale",
+        "--rig-torque-scale",
         type=positive_float,
         default=1.0,
-        help="the torque scale to assume when --mass is not given (default: %(default)s)",
+        metavar="SCALE",
+        help="the rig's torque scale (torque produced per torque commanded) to assume when "
+        "--mass-kg is not given (default: %(default)s)",
     )
     parser.add_argument(
-        "--gravity",
+        "--gravity-m-s2",
         type=positive_float,
         default=9.81,
+        metavar="M_S2",
         help="gravity, m/s^2 (default: %(default)s; the simulator's default preset uses 10)",
     )
     parser.add_argument(
@@ -83,20 +93,24 @@ def add_parser(subparsers: Any) -> None:
         "--horizon",
         type=positive_int,
         default=20,
+        metavar="PERIODS",
         help="prediction-error: control periods simulated from each measured state "
         "(default: %(default)s)",
     )
     parser.add_argument(
-        "--control-period",
+        "--control-period-s",
         type=positive_float,
         default=0.05,
+        metavar="SECONDS",
         help="control period written to params.toml for training, s (default: %(default)s)",
     )
     parser.add_argument(
-        "--max-torque",
+        "--rig-torque-limit-nm",
         type=positive_float,
         default=2.0,
-        help="torque limit written to params.toml, N*m (default: %(default)s)",
+        metavar="NM",
+        help="the rig's actuator limit written to params.toml (what a policy is trained for), "
+        "N*m (default: %(default)s)",
     )
     parser.set_defaults(handler=run)
 
@@ -226,15 +240,20 @@ def plot_fit(recording: Recording, result: Identification, out_path: Path) -> Pa
 
 
 def run(args: argparse.Namespace) -> int:
+    from sim import PYBULLET_ENV_ID
     from sim.identification import FITTED_FIELDS, Anchor, identify
     from sim.params import PendulumParams
     from sim.params_file import params_toml, with_fine_physics, write_params_file
 
     recordings = [read_recording(Path(p)) for p in args.telemetry]
     base = with_fine_physics(
-        PendulumParams(control_period_s=args.control_period, max_torque_nm=args.max_torque)
+        PendulumParams(
+            control_period_s=args.control_period_s, max_torque_nm=args.rig_torque_limit_nm
+        )
     )
-    anchor = Anchor(gravity_m_s2=args.gravity, mass_kg=args.mass, torque_scale=args.torque_scale)
+    anchor = Anchor(
+        gravity_m_s2=args.gravity_m_s2, mass_kg=args.mass_kg, torque_scale=args.rig_torque_scale
+    )
     methods = [args.method] + ([m for m in METHODS if m != args.method] if args.compare else [])
     results = [
         identify(recordings, base=base, anchor=anchor, method=m, horizon=args.horizon)
@@ -255,6 +274,6 @@ def run(args: argparse.Namespace) -> int:
     plot_fit(recordings[0], result, plot_path)
     print(f"plot:   {plot_path}")
     print(
-        f"  train on it: ddpg-control train --env PyBulletPendulum-v0 --params {output} --randomize"
+        f"  train on it: ddpg-control train --env {PYBULLET_ENV_ID} --params {output} --randomize"
     )
     return 0

@@ -1,31 +1,25 @@
-"""``ddpg-control inspect policy.onnx``: print what an ONNX policy says about itself."""
+"""``ddpg-control inspect [--policy policy.onnx]``: print what an ONNX policy says about itself."""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument
-from ddpg_control.pipeline.runs import latest_run
+from ddpg_control.cli.arguments import add_policy_argument, add_runs_dir_argument
+from ddpg_control.pipeline.runs import run_file
 from ddpg_control.runtime.run_layout import POLICY_FILE
+
+HELP = "print an ONNX policy's metadata (after validating it as the runtime does)"
+DESCRIPTION = (
+    "Load an ONNX policy the way 'run' does (metadata, input and output checked) and "
+    "print its metadata. Torch-free."
+)
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "inspect",
-        help="print an ONNX policy's metadata (after validating it as the runtime does)",
-        description=(
-            "Load an ONNX policy the way 'run' does (metadata, input and output checked) and "
-            "print its metadata. Torch-free."
-        ),
-    )
-    parser.add_argument(
-        "policy",
-        nargs="?",
-        type=Path,
-        default=None,
-        help=f"policy file (default: the latest run's {POLICY_FILE})",
+    parser = subparsers.add_parser("inspect", help=HELP, description=DESCRIPTION)
+    add_policy_argument(
+        parser, "a run directory or an ONNX policy", f"the latest run's {POLICY_FILE}"
     )
     add_runs_dir_argument(parser)
     parser.set_defaults(handler=run)
@@ -34,9 +28,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from export.runtime import OnnxPolicy
 
-    path = args.policy
-    if path is None:
-        path = latest_run(args.runs_dir, containing=POLICY_FILE) / POLICY_FILE
+    path = run_file(args.policy, POLICY_FILE, args.runs_dir)
     policy = OnnxPolicy.load(path)
     props = policy.metadata.to_props()
     width = max(len(k) for k in props)

@@ -6,46 +6,25 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument
+from ddpg_control.cli.arguments import add_output_argument, add_runs_dir_argument, image_file
 from ddpg_control.pipeline.runs import latest_run
 from ddpg_control.runtime.errors import ConfigError, RunDirectoryError, first_line
 from ddpg_control.runtime.run_layout import TELEMETRY_DIR
 
+HELP = "plot a run's telemetry CSV (angle, velocity, torque, loop lateness) to a PNG"
+DESCRIPTION = (
+    "Plot the telemetry that 'ddpg-control run' wrote: angle, velocity, torque asked and "
+    "sent, and how late each tick started, against time. Default: the newest telemetry "
+    f"CSV of the latest run ({TELEMETRY_DIR}/ in the run directory)."
+)
+
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "plot",
-        help="plot a run's telemetry CSV (angle, velocity, torque, loop lateness) to a PNG",
-        description=(
-            "Plot the telemetry that 'ddpg-control run' wrote: angle, velocity, torque asked and "
-            "sent, and how late each tick started, against time. Default: the newest telemetry "
-            f"CSV of the latest run ({TELEMETRY_DIR}/ in the run directory)."
-        ),
-    )
+    parser = subparsers.add_parser("plot", help=HELP, description=DESCRIPTION)
     parser.add_argument("file", nargs="?", type=Path, default=None, help="telemetry CSV")
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=_image_path,
-        default=None,
-        help="PNG to write (default: FILE with .png)",
-    )
+    add_output_argument(parser, "the picture to write", "FILE with .png", type=image_file)
     add_runs_dir_argument(parser)
     parser.set_defaults(handler=run)
-
-
-def _image_path(text: str) -> Path:
-    """``--output``: a file name whose suffix, if it has one, is an image format matplotlib writes
-    (without one, matplotlib adds ``.png``)."""
-    from ddpg_control.pipeline.telemetry_plot import image_formats
-
-    suffix = Path(text).suffix.lstrip(".").lower()
-    formats = image_formats()
-    if suffix and suffix not in formats:
-        raise argparse.ArgumentTypeError(
-            f"cannot write a .{suffix} image; use one of: {', '.join(formats)}"
-        )
-    return Path(text)
 
 
 def newest_telemetry(runs_dir: Path) -> Path:

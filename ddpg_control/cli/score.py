@@ -1,79 +1,83 @@
-"""``ddpg-control score POLICY [POLICY ...]``: a seeded robustness benchmark (RealAIGym style).
+"""``ddpg-control score [--policy POLICY ...]``: a seeded robustness benchmark (RealAIGym style).
 
-Each policy (an ONNX file, or ``classical``) runs from hanging down on the simulated pendulum in
-virtual time while one parameter at a time is perturbed
-(:data:`ddpg_control.pipeline.scoring.AXES`).
-Prints success per axis, the overall score (mean of the axes) and cost figures at the nominal
-point; writes ``<policy>.score.csv`` and ``.score.json`` next to each policy file, and one PNG
-with every policy's success against each perturbation. Torch-free: the deployed ONNX policy
-runs through onnxruntime.
+Each ``--policy`` (a run directory, an ONNX file, or ``classical``) runs from hanging down on
+the simulated pendulum in virtual time while one parameter at a time is perturbed
+(:data:`ddpg_control.pipeline.scoring.AXES`). Prints success per axis, the overall score (mean
+of the axes) and cost figures at the nominal point; writes ``<policy>.score.csv`` and
+``.score.json`` next to each policy file (or in ``--output``), and one PNG with every policy's
+success against each perturbation. Torch-free: the deployed ONNX policy runs through
+onnxruntime.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
 import os
 import sys
-import time
-from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument, non_negative_int, positive_int
+from ddpg_control.cli.arguments import (
+    add_duration_argument,
+    add_episodes_argument,
+    add_output_argument,
+    add_policy_argument,
+    add_preset_argument,
+    add_quiet_argument,
+    add_runs_dir_argument,
+    add_seed_argument,
+    at_least,
+    file_with_suffix,
+    folder_to_write,
+    names_from,
+    positive_int,
+)
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
+from ddpg_control.cli.progress import TaskProgress
 from ddpg_control.pipeline.controllers import CLASSICAL, estimator_for, is_classical, load_onnx
-from ddpg_control.pipeline.runs import latest_run
-from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.pipeline.rig import rig_params
+from ddpg_control.pipeline.runs import run_file
+from ddpg_control.pipeline.scoring import (
+    AXIS_NAMES,
+    DEFAULT_DURATION_S,
+    HOLD_S,
+    SUCCESS_ANGLE_RAD,
+)
 from ddpg_control.runtime.run_layout import POLICY_FILE
 
 #: Episodes per axis point by default: about 2 minutes per policy on 2 idle cores (README).
 DEFAULT_EPISODES = 200
 QUICK_EPISODES = 2
+HELP = "robustness benchmark: success under one perturbation at a time"
+DESCRIPTION = (
+    "Run each policy from hanging down on the simulated pendulum (virtual time) while "
+    "one parameter at a time is perturbed: " + ", ".join(AXIS_NAMES) + ". An episode "
+    f"succeeds when the angle stays within {SUCCESS_ANGLE_RAD} rad of upright for the "
+    f"last {HOLD_S:g} s. Prints success per axis, the overall score (mean of the axes) "
+    "and cost figures at the nominal point; writes <policy>.score.csv/.json next to each "
+    "policy and a PNG of success against each perturbation. Same seed, same files."
+)
 
 
 def add_parser(subparsers: Any) -> None:
-    from ddpg_control.pipeline.scoring import (
-        AXIS_NAMES,
-        DEFAULT_DURATION_S,
-        HOLD_S,
-        SUCCESS_ANGLE_RAD,
-    )
-
-    parser = subparsers.add_parser(
-        "score",
-        help="robustness benchmark: success under one perturbation at a time",
-        description=(
-            "Run each policy from hanging down on the simulated pendulum (virtual time) while "
-            "one parameter at a time is perturbed: " + ", ".join(AXIS_NAMES) + ". An episode "
-            f"succeeds when the angle stays within {SUCCESS_ANGLE_RAD} rad of upright for the "
-            f"last {HOLD_S:g} s. Prints success per axis, the overall score (mean of the axes) "
-            "and cost figures at the nominal point; writes <policy>.score.csv/.json next to each "
-            "policy and a PNG of success against each perturbation. Same seed, same files."
-        ),
-    )
-    parser.add_argument(
-        "policies",
-        nargs="*",
-        metavar="POLICY",
-        help=f"ONNX policy files, or '{CLASSICAL}' (energy shaping + LQR designed for the "
-        f"nominal rig); default: the latest run's {POLICY_FILE}",
+    parser = subparsers.add_parser("score", help=HELP, description=DESCRIPTION)
+    add_policy_argument(
+        parser,
+        "a run directory or an ONNX policy",
+        f"the latest run's {POLICY_FILE}",
+        repeatable=True,
+        classical=True,
     )
     add_runs_dir_argument(parser)
-    parser.add_argument(
-        "--preset",
-        default="default",
-        help="the nominal rig: a simulator preset (default: %(default)s, i.e. Pendulum-v1's "
-        "constants); physics is stepped at least every 5 ms",
+    add_preset_argument(
+        parser,
+        "the --params file, else default (Pendulum-v1's constants); the nominal rig every "
+        "policy is scored on, its physics stepped at least every 5 ms",
     )
     add_params_argument(parser)
-    parser.add_argument(
-        "--episodes",
-        type=positive_int,
-        default=None,
-        help=f"episodes per axis point (default: {DEFAULT_EPISODES}; {QUICK_EPISODES} with "
-        "--quick)",
+    add_episodes_argument(
+        parser, None, f"{DEFAULT_EPISODES} per axis point; {QUICK_EPISODES} with --quick"
     )
     parser.add_argument(
         "--quick",
@@ -82,141 +86,59 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--axes",
-        type=_axes,
+        type=names_from(AXIS_NAMES),
         default=None,
+        metavar="NAMES",
         help="comma-separated axes to run (default: all): " + ",".join(AXIS_NAMES),
     )
-    parser.add_argument(
-        "--seed", type=non_negative_int, default=0, help="benchmark seed (default: 0)"
-    )
-    parser.add_argument(
-        "--duration",
-        type=float,
-        default=DEFAULT_DURATION_S,
-        help="seconds per episode, > %(default)s's hold window (default: %(default)s)".replace(
-            "%(default)s's", f"{HOLD_S:g} s"
-        ),
+    add_seed_argument(parser, "every episode's start state and the plant's noise")
+    add_duration_argument(
+        parser,
+        f"per episode, more than the {HOLD_S:g} s hold window",
+        DEFAULT_DURATION_S,
+        type=at_least(HOLD_S, "s", strictly=True),
     )
     parser.add_argument(
         "--jobs",
         type=positive_int,
         default=None,
+        metavar="N",
         help="worker processes (default: the number of CPUs, at most 8)",
     )
-    parser.add_argument(
-        "--output-dir",
-        type=Path,
-        default=None,
-        help="where to write the CSV/JSON/PNG (default: next to each policy; the current "
-        "folder for classical)",
+    add_output_argument(
+        parser,
+        "the folder for the CSV, JSON and PNG files",
+        "next to each policy; the current folder for classical",
+        type=folder_to_write,
     )
     parser.add_argument(
         "--plot",
-        type=Path,
+        type=file_with_suffix(".png"),
         default=None,
-        help="the PNG (default: score.png next to the first policy)",
+        metavar="FILE.png",
+        help="the PNG (default: score.png beside the first policy's files)",
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress line")
+    add_quiet_argument(parser)
     parser.set_defaults(handler=run)
 
 
-def _axes(text: str) -> tuple[str, ...]:
-    from ddpg_control.pipeline.scoring import AXIS_NAMES
-
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in AXIS_NAMES]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(
-            f"unknown axis {', '.join(unknown) or repr(text)}; choose from {','.join(AXIS_NAMES)}"
-        )
-    return names
-
-
-def base_params(args: argparse.Namespace) -> Any:
-    """The nominal rig's PendulumParams (the one place that decides it): ``--params`` (a fitted
-    rig) if given, else ``--preset``."""
-    from sim.params import preset
-
-    loaded = params_from_args(args)
-    return loaded.params if loaded is not None else preset(args.preset)
-
-
-def _label(name: str) -> str:
-    if is_classical(name):
-        return CLASSICAL
-    path = Path(name)
-    return path.parent.name if path.name == POLICY_FILE and path.parent.name else path.stem
-
-
-def _stem(name: str, output_dir: Path | None) -> Path:
-    if is_classical(name):
-        return (output_dir or Path.cwd()) / CLASSICAL
-    path = Path(name)
-    if output_dir is None:
-        return path.with_suffix("")
-    return output_dir / (_label(name) + "-" + path.stem)
-
-
-class _Progress:
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
-        self._tty = sys.stderr.isatty()
-        self._start = time.monotonic()
-        self._last = -math.inf
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self._enabled:
-            return
-        now = time.monotonic()
-        if done < total and now - self._last < (0.5 if self._tty else 5.0):
-            return
-        self._last = now
-        elapsed = now - self._start
-        eta = elapsed / done * (total - done)
-        text = f"score: {done}/{total} episodes, {elapsed:5.0f} s, ~{eta:4.0f} s left"
-        print(("\r" + text) if self._tty else text, end="" if self._tty else "\n", file=sys.stderr)
-        if self._tty and done == total:
-            print(file=sys.stderr)
-
-
-def _mapper(jobs: int) -> tuple[Callable[..., Iterator[Any]], Callable[[], None]]:
-    if jobs == 1:
-        return map, lambda: None
-    pool = multiprocessing.get_context("spawn").Pool(jobs)
-
-    def imap(function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        return pool.imap(function, items, chunksize=2)
-
-    def close() -> None:
-        pool.terminate()
-        pool.join()
-
-    return imap, close
+def _names(args: argparse.Namespace) -> list[str]:
+    """The controllers to score: each ``--policy`` (``classical``, or a run directory's or a
+    file's ONNX policy), else the latest run's."""
+    given = args.policies or [None]
+    return [
+        CLASSICAL if is_classical(p) else str(run_file(p, POLICY_FILE, args.runs_dir))
+        for p in given
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.pipeline.score_report import plot_scores, write_result
-    from ddpg_control.pipeline.scoring import (
-        AXES,
-        HOLD_S,
-        Plan,
-        benchmark_params,
-        quick_axes,
-        score,
-    )
+    from ddpg_control.pipeline.executor import local_mapper
+    from ddpg_control.pipeline.score_report import label_for, plot_scores, stem_for, write_result
+    from ddpg_control.pipeline.scoring import AXES, Plan, benchmark_params, quick_axes, score
 
-    if not (math.isfinite(args.duration) and args.duration > HOLD_S):
-        raise ConfigError(
-            f"--duration must be more than the {HOLD_S:g} s hold window, got {args.duration}"
-        )
-    if args.output_dir is not None and args.output_dir.exists() and not args.output_dir.is_dir():
-        raise ConfigError(f"--output-dir {args.output_dir} is a file; name a folder")
-    if args.plot is not None and args.plot.suffix.lower() != ".png":
-        raise ConfigError(f"--plot must name a .png file, got {args.plot}")
-    names = list(args.policies) or [
-        str(latest_run(args.runs_dir, containing=POLICY_FILE) / POLICY_FILE)
-    ]
-    base = benchmark_params(base_params(args))
+    names = _names(args)
+    base = benchmark_params(rig_params(params_from_args(args), args.preset))
     for name in names:  # refuse a bad file or a mismatched contract before any work
         if is_classical(name):
             continue
@@ -232,24 +154,22 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         axes = quick_axes(axes)
     episodes = args.episodes or (QUICK_EPISODES if args.quick else DEFAULT_EPISODES)
-    plan = Plan(axes, episodes, args.seed, args.duration)
+    plan = Plan(axes, episodes, args.seed, args.duration_s)
     jobs = args.jobs or min(8, os.cpu_count() or 1)
     print(
         f"scoring {len(names)} controller(s): {len(axes)} axes, {episodes} episodes per point, "
         f"seed {args.seed}, {jobs} process(es)",
         file=sys.stderr,
     )
-    mapper, close = _mapper(jobs)
-    try:
-        results = score(names, base, plan, mapper, _Progress(not args.no_progress))
-    finally:
-        close()
-    labels = [_label(name) for name in names]
+    progress = None if args.quiet else TaskProgress("score", "episodes")
+    with local_mapper(jobs) as mapper:
+        results = score(names, base, plan, mapper, progress)
+    labels = [label_for(name) for name in names]
     for result, label, name in zip(results, labels, names, strict=True):
         _print_result(result, label)
-        csv_path, json_path = write_result(result, _stem(name, args.output_dir))
+        csv_path, json_path = write_result(result, stem_for(name, args.output))
         print(f"  wrote {csv_path} and {json_path.name}")
-    plot = args.plot or (_stem(names[0], args.output_dir).parent / "score.png")
+    plot = args.plot or (stem_for(names[0], args.output).parent / "score.png")
     print(f"plot: {plot_scores(results, labels, plot)}")
     return 0
 

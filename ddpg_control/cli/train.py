@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ddpg_control.cli.arguments import add_runs_dir_argument, run_name, whole_number
+from ddpg_control.cli.arguments import (
+    add_env_argument,
+    add_preset_argument,
+    add_quiet_argument,
+    add_randomize_argument,
+    add_runs_dir_argument,
+    add_seed_argument,
+    positive_int,
+    run_name,
+)
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.runtime.errors import ConfigError, RunDirectoryError
 from ddpg_control.runtime.run_layout import LAST_CHECKPOINT, PARAMS_FILE
@@ -25,23 +34,23 @@ def add_parser(subparsers: Any) -> None:
         description=HELP + ". Every hyperparameter has a default; a TOML config file and "
         "--set KEY=VALUE override them, and the options below override both.",
     )
-    p.add_argument(
-        "--env",
-        metavar="ID",
-        help="Gymnasium env id (default Pendulum-v1; "
-        "PyBulletPendulum-v0 for the PyBullet pendulum)",
+    add_env_argument(p, "Pendulum-v1; PyBulletPendulum-v0 for the PyBullet pendulum")
+    add_seed_argument(
+        p,
+        "the networks' initial weights, exploration noise, replay sampling and environments; "
+        "default: the config's, 0",
+        default=None,
     )
-    p.add_argument("--seed", type=whole_number, help="random seed (default 0)")
     p.add_argument(
         "--total-steps",
-        type=whole_number,
+        type=positive_int,
         metavar="N",
         help="maximum environment steps per learner (default 10000; training stops earlier "
         "once the goal return is confirmed)",
     )
     p.add_argument(
         "--population",
-        type=whole_number,
+        type=positive_int,
         metavar="K",
         help="train K independent learners side by side (networks stacked, each its own "
         "seed, env, replay buffer and noise) and deliver the best as best.pt; "
@@ -56,15 +65,10 @@ def add_parser(subparsers: Any) -> None:
         metavar="KEY=VALUE",
         help="override one config value, e.g. --set agent.tau=0.005 (repeatable)",
     )
-    p.add_argument("--preset", metavar="NAME", help="PyBullet pendulum parameter preset")
-    p.add_argument(
-        "--randomize",
-        action="store_true",
-        default=None,
-        help="domain randomisation (PyBullet pendulum only)",
-    )
+    add_preset_argument(p, "the config's env.preset, else the PyBullet pendulum's default")
+    add_randomize_argument(p, default=None)
     p.add_argument("--name", type=run_name, help="run directory name (default: a timestamp)")
-    add_runs_dir_argument(p, help="where run directories go")
+    add_runs_dir_argument(p, "where run directories go")
     p.add_argument(
         "--resume",
         type=Path,
@@ -72,7 +76,7 @@ def add_parser(subparsers: Any) -> None:
         help=f"continue a run from its {LAST_CHECKPOINT} (or that file itself), with its config "
         f"and, if it was trained with --params, its own {PARAMS_FILE}",
     )
-    p.add_argument("--no-progress", action="store_true", help="no live progress bar")
+    add_quiet_argument(p)
     add_params_argument(p, randomize=True)
     p.set_defaults(handler=run)
 
@@ -170,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         unit="step",
         file=sys.stderr,
         dynamic_ncols=True,
-        disable=args.no_progress,
+        disable=args.quiet,
         initial=0,
         desc="train",
     )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ddpg_control.pipeline.controllers import CLASSICAL, is_classical
 from ddpg_control.pipeline.scoring import (
     COSTS,
     HOLD_S,
@@ -22,6 +23,27 @@ from ddpg_control.pipeline.scoring import (
     ScoreResult,
 )
 from ddpg_control.runtime.files import write_atomically
+from ddpg_control.runtime.run_layout import POLICY_FILE
+
+
+def label_for(name: str) -> str:
+    """How a controller is named in the printout and the plot's legend: ``classical``, a run's
+    folder name for its ``policy.onnx``, else the file's stem."""
+    if is_classical(name):
+        return CLASSICAL
+    path = Path(name)
+    return path.parent.name if path.name == POLICY_FILE and path.parent.name else path.stem
+
+
+def stem_for(name: str, folder: Path | None) -> Path:
+    """Where a controller's ``.score.csv``/``.score.json`` go, without the suffixes: next to its
+    policy file (``folder`` None; the current folder for classical), or in ``folder``."""
+    if is_classical(name):
+        return (folder or Path.cwd()) / CLASSICAL
+    path = Path(name)
+    if folder is None:
+        return path.with_suffix("")
+    return folder / (label_for(name) + "-" + path.stem)
 
 
 def _number(value: float) -> float | None:
