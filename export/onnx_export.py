@@ -212,7 +212,7 @@ def _tolerance_hint(report: VerificationReport) -> str:
         return ""
     return (
         "; a difference of a few 1e-5 N*m is float32 rounding (onnxruntime and torch sum in "
-        "another order): to accept it, re-export with --tolerance 5e-5"
+        "another order): to accept it, re-export with --tolerance-nm 5e-5"
     )
 
 

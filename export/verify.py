@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ddpg_control.learning.networks import Actor
 
 TOLERANCE_NM = 1e-5
-#: The loosest tolerance ``export --tolerance`` accepts: beyond it the file is not the actor.
+#: The loosest tolerance ``export --tolerance-nm`` accepts: beyond it the file is not the actor.
 MAX_TOLERANCE_NM = 1e-3
 DEFAULT_RANDOM_OBSERVATIONS = 1024
 #: Used when the environment's parameters do not name a velocity limit (Pendulum-v1's).

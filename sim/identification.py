@@ -115,7 +115,7 @@ def recording_from_columns(name: str, columns: dict[str, FloatArray]) -> Recordi
     n = len(cols["time_s"])
     if n < MIN_ROWS:
         raise IdentificationError(
-            f"{name}: only {n} rows, at least {MIN_ROWS} needed; {RECORD_HINT} --duration 30"
+            f"{name}: only {n} rows, at least {MIN_ROWS} needed; {RECORD_HINT} --duration-s 30"
         )
     for c in REQUIRED_COLUMNS:
         bad = np.flatnonzero(~np.isfinite(cols[c]))
@@ -134,7 +134,7 @@ def recording_from_columns(name: str, columns: dict[str, FloatArray]) -> Recordi
     if t[-1] - t[0] < MIN_DURATION_S:
         raise IdentificationError(
             f"{name}: covers {t[-1] - t[0]:.1f} s, at least {MIN_DURATION_S:g} s needed "
-            f"(30 s identifies well); {RECORD_HINT} --duration 30"
+            f"(30 s identifies well); {RECORD_HINT} --duration-s 30"
         )
     sent, cmd = cols["torque_sent_nm"], cols["torque_cmd_nm"]
     if float(np.std(sent)) < MIN_TORQUE_STD_NM:
@@ -146,13 +146,13 @@ def recording_from_columns(name: str, columns: dict[str, FloatArray]) -> Recordi
     if clipped > MAX_CLIPPED_SHARE:
         raise IdentificationError(
             f"{name}: the safety layer clipped {clipped:.0%} of the torques (saturated); record "
-            "again with a smaller 'excite --torque' than the limit, or raise --max-torque"
+            "again with a smaller 'excite --torque-nm' than the limit, or raise --torque-limit-nm"
         )
     angle = np.unwrap(cols["angle_rad"])
     if float(np.ptp(angle)) < MIN_ANGLE_RANGE_RAD:
         raise IdentificationError(
             f"{name}: the pendulum barely moved (angle range {np.ptp(angle):.3g} rad); record "
-            "again with a larger 'excite --torque', and check the motor is powered and free"
+            "again with a larger 'excite --torque-nm', and check the motor is powered and free"
         )
     read = cols.get("read_s", np.zeros(n))
     infer = cols.get("infer_s", np.zeros(n))

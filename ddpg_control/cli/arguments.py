@@ -232,6 +232,8 @@ MEANINGS: dict[str, str] = {
     "--randomize": "domain randomisation (PyBullet pendulum only)",
     "--virtual-time": "run in simulated time, as fast as possible",
     "--sim": "on the PyBullet pendulum",
+    "--params": "the rig's parameters (a params.toml, e.g. written by 'ddpg-control identify')",
+    "--plot": "the picture drawn beside the main output",
     "--device": "on the motor driver at this serial port or pyserial URL",
 }
 

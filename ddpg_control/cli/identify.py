@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ddpg_control.cli.arguments import (
+    MEANINGS,
     add_output_argument,
     file_to_write,
     positive_float,
@@ -54,7 +55,8 @@ def add_parser(subparsers: Any) -> None:
         type=file_to_write,
         default=None,
         metavar="FILE",
-        help="PNG overlaying measured and re-simulated motion (default: beside --output)",
+        help=MEANINGS["--plot"] + " (a PNG overlaying measured and re-simulated motion; "
+        "default: beside --output)",
     )
     parser.add_argument(
         "--mass-kg",

@@ -11,6 +11,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ddpg_control.cli.arguments import MEANINGS
+
 if TYPE_CHECKING:
     from sim.params_file import ParamsFile
 
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 def add_params_argument(parser: argparse.ArgumentParser | Any, randomize: bool = False) -> None:
     """Add ``--params FILE`` to ``parser`` (or an argument group); ``randomize`` says how
     ``--randomize`` uses it, for commands that have that option."""
-    text = "the rig's parameters (a params.toml, e.g. written by 'ddpg-control identify')"
+    text = MEANINGS["--params"]
     if randomize:
         text += (
             "; overrides --preset. With --randomize, randomisation is centred on them (ranges "

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.cli.arguments import (
+    MEANINGS,
     add_duration_argument,
     add_episodes_argument,
     add_output_argument,
@@ -116,7 +117,8 @@ def add_parser(subparsers: Any) -> None:
         type=file_with_suffix(".png"),
         default=None,
         metavar="FILE.png",
-        help="the PNG (default: score.png beside the first policy's files)",
+        help=MEANINGS["--plot"] + " (success against each perturbation; default: score.png "
+        "beside the first policy's files)",
     )
     add_quiet_argument(parser)
     parser.set_defaults(handler=run)

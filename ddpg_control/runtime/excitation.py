@@ -119,7 +119,7 @@ class Excitation:
         if self._config.torque_nm > limit_nm:
             raise ConfigError(
                 f"excitation torque {self._config.torque_nm:g} N*m is above the limit "
-                f"{limit_nm:g} N*m; lower --torque"
+                f"{limit_nm:g} N*m; lower --torque-nm"
             )
 
     def __call__(self, observation: Observation) -> float:
@@ -131,7 +131,7 @@ class Excitation:
             raise SafetyStop(
                 f"the pendulum left the excitation envelope ({abs(from_down_rad):.2f} rad from "
                 f"hanging down, limit {ENVELOPE_STOP_FACTOR * c.envelope_rad:.2f}); lower "
-                "--torque or narrow the band away from the pendulum's resonance"
+                "--torque-nm or narrow the band away from the pendulum's resonance"
             )
         torque = float(self._samples[self._tick]) if self._tick < len(self._samples) else 0.0
         self._tick += 1

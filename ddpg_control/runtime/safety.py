@@ -37,10 +37,10 @@ class SafetyLimits:
 
     def __post_init__(self) -> None:
         if self.max_torque_nm is not None:
-            require_positive("max_torque_nm (--max-torque)", self.max_torque_nm)
+            require_positive("max_torque_nm (--torque-limit-nm)", self.max_torque_nm)
         if self.slew_limit_nm_per_s is not None:
-            require_positive("slew_limit_nm_per_s (--slew-limit)", self.slew_limit_nm_per_s)
-        require_positive("max_velocity_rad_s (--max-velocity)", self.max_velocity_rad_s)
+            require_positive("slew_limit_nm_per_s (--slew-limit-nm-s)", self.slew_limit_nm_per_s)
+        require_positive("max_velocity_rad_s (--max-velocity-rad-s)", self.max_velocity_rad_s)
 
 
 class SafetyLayer:

@@ -45,7 +45,7 @@ def test_export_overrides_and_inspect_prints_the_metadata(
 ) -> None:
     checkpoint = make_checkpoint("mine")
     output = tmp_path / "out" / "deployed.onnx"
-    argv = ["export", "--checkpoint", str(checkpoint), "--output", str(output), "--opset", "15"]
+    argv = ["export", "--policy", str(checkpoint), "--output", str(output), "--opset", "15"]
     assert main(argv) == 0
     capsys.readouterr()
 
@@ -72,7 +72,7 @@ def test_bad_input_gives_a_one_line_error_and_non_zero_exit(
     # an explicit file that is garbage
     junk = tmp_path / "junk.bin"
     junk.write_bytes(os.urandom(512))
-    argv = ["export", "--checkpoint", str(junk)] if command == "export" else ["inspect", str(junk)]
+    argv = [command, "--policy", str(junk)]
     assert main(argv) != 0
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err

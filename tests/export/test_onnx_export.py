@@ -217,7 +217,7 @@ def test_float_rounding_beyond_the_tolerance_fails_with_a_way_forward(
 ) -> None:
     checkpoint = make_checkpoint()
     output = tmp_path / "strict.onnx"
-    with pytest.raises(PolicyArtifactError, match="re-export with --tolerance"):
+    with pytest.raises(PolicyArtifactError, match="re-export with --tolerance-nm"):
         export_policy(checkpoint, output, tolerance_nm=1e-12)
     assert not output.exists()
     loose = export_policy(checkpoint, output, tolerance_nm=1e-4)

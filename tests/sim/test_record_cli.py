@@ -21,7 +21,15 @@ def test_eval_record_writes_a_gif_of_the_swing_up(
     trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     gif_path = tmp_path / "swingup.gif"
-    argv = ["eval", str(trained_run / BEST_CHECKPOINT), "--episodes", "1", "--seed", "4"]
+    argv = [
+        "eval",
+        "--policy",
+        str(trained_run / BEST_CHECKPOINT),
+        "--episodes",
+        "1",
+        "--seed",
+        "4",
+    ]
     argv += ["--record"]
     assert main([*argv, str(gif_path)]) == 0
     assert f"recorded: {gif_path}" in capsys.readouterr().out

@@ -34,7 +34,15 @@ def test_eval_defaults_to_latest_runs_best_checkpoint(
 
 
 def test_eval_is_deterministic(trained_run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    argv = ["eval", str(trained_run / BEST_CHECKPOINT), "--episodes", "3", "--seed", "5"]
+    argv = [
+        "eval",
+        "--policy",
+        str(trained_run / BEST_CHECKPOINT),
+        "--episodes",
+        "3",
+        "--seed",
+        "5",
+    ]
     assert main(argv) == 0
     first = capsys.readouterr().out
     assert main(argv) == 0
@@ -46,17 +54,17 @@ def test_no_runs_yet(tmp_path: Path, cli_error: CliError) -> None:
 
 
 def test_missing_checkpoint(tmp_path: Path, cli_error: CliError) -> None:
-    assert "does not exist" in cli_error(["eval", str(tmp_path / "best.pt")])
+    assert "does not exist" in cli_error(["eval", "--policy", str(tmp_path / "best.pt")])
 
 
 def test_corrupt_checkpoint(trained_run: Path, tmp_path: Path, cli_error: CliError) -> None:
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"\x00\x01 definitely not torch")
-    assert "corrupt" in cli_error(["eval", str(garbage)])
+    assert "corrupt" in cli_error(["eval", "--policy", str(garbage)])
     truncated = tmp_path / "truncated.pt"
     data = (trained_run / BEST_CHECKPOINT).read_bytes()
     truncated.write_bytes(data[: len(data) // 2])
-    assert "corrupt" in cli_error(["eval", str(truncated)])
+    assert "corrupt" in cli_error(["eval", "--policy", str(truncated)])
 
 
 def test_checkpoint_from_another_architecture(
@@ -67,7 +75,7 @@ def test_checkpoint_from_another_architecture(
     payload["architecture"]["hidden_sizes"] = [8, 8]
     other = tmp_path / "other.pt"
     save_checkpoint(other, payload)
-    assert "architecture" in cli_error(["eval", str(other)])
+    assert "architecture" in cli_error(["eval", "--policy", str(other)])
 
 
 def test_checkpoint_for_another_observation_size(
@@ -80,11 +88,15 @@ def test_checkpoint_for_another_observation_size(
     payload["networks"]["actor"]["net.0.weight"] = torch.zeros(hidden, 5)
     wide = tmp_path / "wide.pt"
     save_checkpoint(wide, payload)
-    assert "takes 5 observations" in cli_error(["eval", str(wide), "--episodes", "1"])
+    assert "takes 5 observations" in cli_error(["eval", "--policy", str(wide), "--episodes", "1"])
 
 
 def test_bad_episode_count_and_env(trained_run: Path, tmp_path: Path, cli_error: CliError) -> None:
     best = tmp_path / "best.pt"
     shutil.copy(trained_run / BEST_CHECKPOINT, best)
-    assert "--episodes" in cli_error(["eval", str(best), "--episodes", "0"])
-    assert "unknown environment id" in cli_error(["eval", str(best), "--env", "Nope-v1"])
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "--policy", str(best), "--episodes", "0"])
+    assert exc.value.code == 2
+    assert "unknown environment id" in cli_error(
+        ["eval", "--policy", str(best), "--env", "Nope-v1"]
+    )

@@ -54,8 +54,9 @@ def test_excite_on_an_unseen_rig_then_identify_recovers_it(
         assert emulator.stdout is not None
         port = emulator.stdout.readline().strip()
         telemetry = tmp_path / "excite.csv"
-        excite = ["excite", "--device", port, "--rate", "20", "--torque", "1.5", "--duration",
-                  "20", "--telemetry", str(telemetry), "--quiet", "--clear-faults"]  # fmt: skip
+        excite = ["excite", "--device", port, "--rate-hz", "20", "--torque-nm", "1.5",
+                  "--duration-s", "20", "-o", str(telemetry), "--quiet",
+                  "--clear-faults"]  # fmt: skip
         code = main(excite)
         for _ in range(4):  # a link fault on a loaded machine (two replies late): record again
             if code != 3:
@@ -68,7 +69,7 @@ def test_excite_on_an_unseen_rig_then_identify_recovers_it(
     assert re.search(r"last_torque_command_nm=0\.0000\b", err), err  # left at zero torque
 
     fitted = tmp_path / "fitted.toml"
-    code = main(["identify", str(telemetry), "--mass", "1.3", "--gravity", "10", "--output",
+    code = main(["identify", str(telemetry), "--mass-kg", "1.3", "--gravity-m-s2", "10", "--output",
                  str(fitted)])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 0, out
@@ -90,10 +91,10 @@ def test_excite_sim_in_virtual_time_writes_identifiable_telemetry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     telemetry = tmp_path / "sim.csv"
-    assert main(["excite", "--sim", "--virtual-time", "--duration", "10", "--telemetry",
+    assert main(["excite", "--sim", "--virtual-time", "--duration-s", "10", "--output",
                  str(telemetry), "--quiet"]) == 0  # fmt: skip
     assert "identify it" in capsys.readouterr().out
-    code = main(["identify", str(telemetry), "--gravity", "10", "--method",
+    code = main(["identify", str(telemetry), "--gravity-m-s2", "10", "--method",
                  "filtered-derivatives"])  # fmt: skip
     assert code == 0
     fitted = tomllib.loads((tmp_path / "params.toml").read_text())["pendulum"]

@@ -17,7 +17,7 @@ def telemetry_csv(tiny_policy: Path, tmp_path: Path) -> Path:
     """The telemetry of a short run in simulated time, as 'ddpg-control run' writes it."""
     csv = tmp_path / "sim.csv"
     argv = ["run", "--sim", "--policy", str(tiny_policy), "--virtual-time", "--quiet"]
-    assert main([*argv, "--duration", "0.5", "--telemetry", str(csv)]) == 0
+    assert main([*argv, "--duration-s", "0.5", "--output", str(csv)]) == 0
     return csv
 
 

@@ -40,7 +40,7 @@ def start_running(runs: Path, *options: str) -> subprocess.Popen[str]:
     """``run --sim`` until stopped, as a subprocess, returned once its live status line shows
     that the loop runs."""
     proc = subprocess.Popen(
-        [*DDPG_CONTROL, "run", "--sim", "--runs-dir", str(runs), "--duration", "0", *options],
+        [*DDPG_CONTROL, "run", "--sim", "--runs-dir", str(runs), "--duration-s", "0", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -56,7 +56,7 @@ def start_running(runs: Path, *options: str) -> subprocess.Popen[str]:
 def test_run_sim_defaults_to_the_latest_policy_and_writes_telemetry(
     runs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_cli("run", "--sim", "--runs-dir", str(runs), "--virtual-time", "--duration", "3")
+    code = run_cli("run", "--sim", "--runs-dir", str(runs), "--virtual-time", "--duration-s", "3")
     out, err = capsys.readouterr()
     assert code == 0
     assert "exit: completed (0)" in out
@@ -74,8 +74,17 @@ def test_max_torque_start_angle_and_rate_options(
     runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     csv = tmp_path / "out.csv"
-    args = ["run", "--sim", "--runs-dir", str(runs), "--virtual-time", "--duration", "1"]
-    args += ["--max-torque", "0.5", "--start-angle", "1.0", "--rate", "50", "--telemetry", str(csv)]
+    args = ["run", "--sim", "--runs-dir", str(runs), "--virtual-time", "--duration-s", "1"]
+    args += [
+        "--torque-limit-nm",
+        "0.5",
+        "--start-angle-rad",
+        "1.0",
+        "--rate-hz",
+        "50",
+        "--output",
+        str(csv),
+    ]
     code = run_cli(*args)
     out, err = capsys.readouterr()
     assert code == 0
@@ -96,9 +105,9 @@ def test_telemetry_option_may_name_a_folder(runs: Path, tmp_path: Path) -> None:
         str(runs),
         "--virtual-time",
         "--quiet",
-        "--duration",
+        "--duration-s",
         "1",
-        "--telemetry",
+        "--output",
         str(folder),
     )
     assert code == 0
@@ -113,8 +122,8 @@ def test_leaving_the_velocity_envelope_is_a_safety_stop_exit(
     linear_policy: LinearPolicyWriter,
 ) -> None:
     policy = linear_policy(tmp_path / "push" / "policy.onnx", weights=(0, 0, 0), bias=5.0)
-    args = ["run", "--sim", "--policy", str(policy), "--virtual-time", "--max-velocity", "3"]
-    args += ["--start-angle", "0.5"]  # falls from near upright, pushed the same way
+    args = ["run", "--sim", "--policy", str(policy), "--virtual-time", "--max-velocity-rad-s", "3"]
+    args += ["--start-angle-rad", "0.5"]  # falls from near upright, pushed the same way
     code = run_cli(*args)
     out, _ = capsys.readouterr()
     assert code == 4
@@ -122,7 +131,9 @@ def test_leaving_the_velocity_envelope_is_a_safety_stop_exit(
 
 
 def test_real_time_run_keeps_time(runs: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run_cli("run", "--sim", "--runs-dir", str(runs), "--duration", "0.5", "--rate", "100")
+    code = run_cli(
+        "run", "--sim", "--runs-dir", str(runs), "--duration-s", "0.5", "--rate-hz", "100"
+    )
     out, _ = capsys.readouterr()
     assert code == 0
     ticks = int(re.search(r"ticks\s+(\d+)", out).group(1))  # type: ignore[union-attr]
@@ -166,7 +177,7 @@ def test_a_policy_stronger_than_the_plant_is_clipped_to_the_plant(
 ) -> None:
     strong = linear_policy(tmp_path / "strong" / "policy.onnx", max_torque_nm=5.0)
     csv = tmp_path / "strong.csv"
-    args = ["--start-angle", "2.0", "--duration", "2", "--telemetry", str(csv), "--quiet"]
+    args = ["--start-angle-rad", "2.0", "--duration-s", "2", "--output", str(csv), "--quiet"]
     code = run_cli("run", "--sim", "--policy", str(strong), "--virtual-time", *args)
     assert code == 0
     assert "2 N*m torque limit" in capsys.readouterr().out
@@ -175,7 +186,9 @@ def test_a_policy_stronger_than_the_plant_is_clipped_to_the_plant(
     assert np.abs(telemetry["torque_sent_nm"]).max() == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize("option", [["--duration", "-1"], ["--rate", "0"], ["--max-torque", "0"]])
+@pytest.mark.parametrize(
+    "option", [["--duration-s", "-1"], ["--rate-hz", "0"], ["--torque-limit-nm", "0"]]
+)
 def test_bad_options_are_refused(
     runs: Path, option: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -245,7 +258,7 @@ def test_sigkill_of_a_1_khz_run_leaves_the_telemetry_recorded_so_far(
     runs: Path, tmp_path: Path
 ) -> None:
     csv = tmp_path / "killed.csv"
-    proc = start_running(runs, "--rate", "1000", "--telemetry", str(csv))
+    proc = start_running(runs, "--rate-hz", "1000", "--output", str(csv))
     time.sleep(5.0)
     proc.kill()
     proc.wait(timeout=30)
@@ -264,11 +277,11 @@ def test_a_telemetry_file_that_cannot_be_written_stops_the_run_before_it_starts(
         "--runs-dir",
         str(runs),
         "--virtual-time",
-        "--telemetry",
+        "--output",
         str(tmp_path / "a_file" / "run.csv"),
     )
     out, err = capsys.readouterr()
     assert code == 2
-    assert "error: cannot write telemetry to" in err and "--telemetry" in err
+    assert "error: cannot write telemetry to" in err and "--output" in err
     assert "Traceback" not in err
     assert "run summary" not in out  # nothing ran

@@ -52,13 +52,13 @@ def test_run_sim_builds_the_same_observations_as_the_training_env(
             "--sim",
             "--virtual-time",
             "--quiet",
-            "--duration",
+            "--duration-s",
             "5",
             "--policy",
             str(randomized_realistic_policy),
             "--preset",
             "quiet-realistic",
-            "--telemetry",
+            "--output",
             str(telemetry),
         ]  # fmt: skip
     )
@@ -91,7 +91,7 @@ def test_run_sim_swings_up_through_the_estimator(
             "3",
             "--policy",
             str(randomized_realistic_policy),
-            "--telemetry",
+            "--output",
             str(telemetry),
         ]  # fmt: skip
     )
@@ -125,9 +125,9 @@ def test_run_device_swings_up_through_the_estimator_on_a_12_bit_emulator(
                 "--policy",
                 str(randomized_realistic_policy),
                 "--quiet",
-                "--duration",
+                "--duration-s",
                 "15",
-                "--telemetry",
+                "--output",
                 str(telemetry),
             ],  # fmt: skip
             capture_output=True,

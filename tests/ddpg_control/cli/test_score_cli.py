@@ -17,7 +17,7 @@ from sim.params import preset
 
 def _score(out: Path, *options: str) -> int:
     return main(
-        ["score", CLASSICAL, "--quick", "--no-progress", "--output-dir", str(out), *options]
+        ["score", "--policy", CLASSICAL, "--quick", "--quiet", "--output", str(out), *options]
     )
 
 

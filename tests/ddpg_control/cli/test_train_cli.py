@@ -17,7 +17,7 @@ TINY = [
     "--set", "eval_episodes=1",
     "--set", "final_eval_episodes=2",
     "--set", "agent.hidden_sizes=[16, 16]",
-    "--no-progress",
+    "--quiet",
 ]  # fmt: skip
 
 CliError = Callable[[list[str]], str]
@@ -37,14 +37,14 @@ def test_train_writes_a_run_directory_and_resumes(capsys: pytest.CaptureFixture[
                  LAST_CHECKPOINT):  # fmt: skip
         assert (run / name).is_file(), name
     assert "seed = 3" in (run / "config.toml").read_text()
-    assert main(["train", "--resume", "runs/tiny", "--total-steps", "600", "--no-progress"]) == 0
+    assert main(["train", "--resume", "runs/tiny", "--total-steps", "600", "--quiet"]) == 0
     assert "600 steps" in capsys.readouterr().out
     assert "total_steps = 600" in (run / "config.toml").read_text()
 
 
 def test_unknown_env_id(cli_error: CliError) -> None:
     assert "unknown environment id 'Pendulum-v9'" in cli_error(
-        ["train", "--env", "Pendulum-v9", "--no-progress"]
+        ["train", "--env", "Pendulum-v9", "--quiet"]
     )
     assert not Path("runs").exists()
 
@@ -113,7 +113,7 @@ def test_train_on_the_pybullet_pendulum_records_its_env(capsys: pytest.CaptureFi
 def test_an_env_the_trainer_cannot_drive_is_refused_before_training(
     cli_error: CliError, env_id: str, problem: str
 ) -> None:
-    message = cli_error(["train", "--env", env_id, "--no-progress"])
+    message = cli_error(["train", "--env", env_id, "--quiet"])
     assert f"cannot train on {env_id}: " in message and problem in message
     assert "Pendulum-v1 or PyBulletPendulum-v0" in message
     assert not Path("runs").exists()
@@ -140,17 +140,17 @@ def test_a_resumed_run_goes_on_with_the_params_it_was_trained_for(cli_error: Cli
     last = Path("runs/rig") / LAST_CHECKPOINT
     assert load_checkpoint(last)["env"]["params"]["mass_kg"] == 1.25
     rig.unlink()  # the run keeps its own copy
-    assert main(["train", "--resume", "runs/rig", "--total-steps", "400", "--no-progress"]) == 0
+    assert main(["train", "--resume", "runs/rig", "--total-steps", "400", "--quiet"]) == 0
     payload = load_checkpoint(last)
     assert payload["progress"]["env_steps"] == 400
     assert payload["env"]["params"]["mass_kg"] == 1.25  # not the preset's 1.0
     other = Path("other.toml")
     other.write_text("[pendulum]\nmass_kg = 0.8\n")
     message = cli_error(["train", "--resume", "runs/rig", "--total-steps", "600",
-                         "--params", str(other), "--no-progress"])  # fmt: skip
+                         "--params", str(other), "--quiet"])  # fmt: skip
     assert "was trained with runs/rig/params.toml" in message
     assert "resume it without --params" in message
     assert main(["train", "--name", "plain", *TINY, "--total-steps", "200"]) == 0
     message = cli_error(["train", "--resume", "runs/plain", "--total-steps", "400",
-                         "--params", str(other), "--no-progress"])  # fmt: skip
+                         "--params", str(other), "--quiet"])  # fmt: skip
     assert "was trained without --params" in message

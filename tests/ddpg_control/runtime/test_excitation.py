@@ -61,5 +61,5 @@ def test_bad_configs_are_refused(changes: dict, message: str) -> None:
 
 
 def test_a_cap_above_the_limit_is_refused() -> None:
-    with pytest.raises(ConfigError, match="lower --torque"):
+    with pytest.raises(ConfigError, match="lower --torque-nm"):
         Excitation(ExcitationConfig(torque_nm=3.0), 2.0)
