@@ -72,8 +72,7 @@ def make_env(
     except gymnasium.error.Error as exc:
         known = ", ".join(sorted(k for k in gymnasium.registry if "Pendulum" in k))
         raise ConfigError(
-            f"unknown environment id '{env_id}' ({type(exc).__name__}); try one of: {known}, "
-            f"{PYBULLET_ENV_ID}"
+            f"unknown environment id '{env_id}' ({type(exc).__name__}); try one of: {known}"
         ) from None
     except TypeError as exc:  # an option the environment's constructor does not take
         raise ConfigError(f"cannot build '{env_id}' with {kwargs}: {exc}") from None

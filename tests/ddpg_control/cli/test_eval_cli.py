@@ -91,12 +91,15 @@ def test_checkpoint_for_another_observation_size(
     assert "takes 5 observations" in cli_error(["eval", "--policy", str(wide), "--episodes", "1"])
 
 
-def test_bad_episode_count_and_env(trained_run: Path, tmp_path: Path, cli_error: CliError) -> None:
+def test_bad_episode_count_and_env(
+    trained_run: Path, tmp_path: Path, cli_error: CliError, capsys: pytest.CaptureFixture[str]
+) -> None:
     best = tmp_path / "best.pt"
     shutil.copy(trained_run / BEST_CHECKPOINT, best)
     with pytest.raises(SystemExit) as exc:
         main(["eval", "--policy", str(best), "--episodes", "0"])
     assert exc.value.code == 2
+    assert "argument --episodes" in capsys.readouterr().err
     assert "unknown environment id" in cli_error(
         ["eval", "--policy", str(best), "--env", "Nope-v1"]
     )

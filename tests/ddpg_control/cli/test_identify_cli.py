@@ -156,4 +156,4 @@ def test_run_sim_takes_the_params_file(tmp_path: Path) -> None:
     from ddpg_control.cli.run import _sim_params
 
     args = argparse.Namespace(params=write_rig(tmp_path / "rig.toml"), preset="realistic")
-    assert _sim_params(args, policy=None).torque_scale == 0.8  # type: ignore[arg-type]
+    assert _sim_params(args, None).torque_scale == 0.8

@@ -50,8 +50,11 @@ def test_unknown_env_id(cli_error: CliError) -> None:
 
 
 @pytest.mark.parametrize("steps", ["0", "-5"])
-def test_zero_or_negative_steps(cli_error: CliError, steps: str) -> None:
-    assert "total_steps" in cli_error(["train", f"--total-steps={steps}"])
+def test_zero_or_negative_steps(steps: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["train", f"--total-steps={steps}"])
+    assert exc.value.code == 2
+    assert "argument --total-steps: value must be a whole number > 0" in capsys.readouterr().err
 
 
 def test_not_a_number_of_steps(capsys: pytest.CaptureFixture[str]) -> None:
