@@ -31,6 +31,7 @@ import torch
 from ddpg_control.learning.checkpoint import load_actor, save_checkpoint
 from ddpg_control.learning.config import AgentConfig
 from ddpg_control.learning.networks import Actor, Architecture
+from ddpg_control.runtime.contracts import PENDULUM_V1_MAX_SPEED_RAD_S
 from export.onnx_export import export_policy
 from export.runtime import OnnxPolicy
 from export.verify import verification_observations
@@ -115,7 +116,7 @@ def measure_latency(
     actor, _ = load_actor(checkpoint)
     policy = OnnxPolicy.load(policy_path)
     rng = np.random.default_rng(seed)
-    observations = verification_observations(8.0, rng, calls)[:calls]
+    observations = verification_observations(PENDULUM_V1_MAX_SPEED_RAD_S, rng, calls)[:calls]
 
     def torch_call(obs: np.ndarray) -> float:
         with torch.inference_mode():

@@ -17,7 +17,7 @@ episodes from EVAL_SEED + i).
     .venv/bin/python bench/population_scaling.py --steps 5000 --rounds 2
     .venv/bin/python bench/population_scaling.py --update-only --rounds 5
 
-``--update-only`` times the update alone (the issue's figures): one :meth:`StackedAgent.update`
+``--update-only`` times the update alone: one :meth:`StackedAgent.update`
 of K 64-64 learners at batch 128 on fixed random batches, against one
 :meth:`DDPGAgent.update` (the single-learner path) measured in the same round, interleaved.
 """

@@ -1,4 +1,4 @@
-"""From an unseen rig to a policy, end to end through the CLI (issue 11's check).
+"""From an unseen rig to a policy, end to end through the CLI.
 
 1. ``emulate --params bench/unseen_rig.toml``: the rig behind the serial protocol, real time;
 2. ``excite --device PORT`` on it, then ``identify`` (both methods) against the rig's values;

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ddpg_control import __version__
-from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT
+from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT, PENDULUM_V1_MAX_SPEED_RAD_S
 from ddpg_control.runtime.errors import CheckpointError, PolicyArtifactError, first_line
 from ddpg_control.runtime.files import replacing
 from ddpg_control.runtime.run_layout import CHECKPOINT_DIR, POLICY_FILE
@@ -138,7 +138,7 @@ def trained_velocity_estimator(env: dict[str, Any]) -> dict[str, Any] | None:
     if params.get("reports_velocity", True):
         return None
     period_s = float(env["control_period_s"])
-    limit = float(params.get("max_velocity_rad_s", 8.0))
+    limit = float(params.get("max_velocity_rad_s", PENDULUM_V1_MAX_SPEED_RAD_S))
     return default_estimator(period_s, limit).to_dict()
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ddpg_control.runtime.contracts import make_observation
+from ddpg_control.runtime.contracts import PENDULUM_V1_MAX_SPEED_RAD_S, make_observation
 from ddpg_control.runtime.errors import PolicyArtifactError, first_line
 from export.runtime import OnnxPolicy
 
@@ -31,8 +31,6 @@ TOLERANCE_NM = 1e-5
 #: The loosest tolerance ``export --tolerance-nm`` accepts: beyond it the file is not the actor.
 MAX_TOLERANCE_NM = 1e-3
 DEFAULT_RANDOM_OBSERVATIONS = 1024
-#: Used when the environment's parameters do not name a velocity limit (Pendulum-v1's).
-DEFAULT_MAX_VELOCITY_RAD_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def max_velocity_of(env_params: Mapping[str, Any]) -> float:
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
         if is_limit and is_number and math.isfinite(value) and value > 0:
             return float(value)
-    return DEFAULT_MAX_VELOCITY_RAD_S
+    return PENDULUM_V1_MAX_SPEED_RAD_S
 
 
 def verification_observations(

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ddpg_control.runtime.contracts import PENDULUM_V1_MAX_SPEED_RAD_S
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.validation import require_finite
 
@@ -43,7 +44,7 @@ class PendulumParams:
     joint_damping_nm_s_rad: float = 0.0
     joint_friction_nm: float = 0.0
     max_torque_nm: float = 2.0
-    max_velocity_rad_s: float = 8.0
+    max_velocity_rad_s: float = PENDULUM_V1_MAX_SPEED_RAD_S
     control_period_s: float = 0.05
     physics_substeps: int = 1
     angle_noise_std_rad: float = 0.0

@@ -20,7 +20,8 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
 
-MAX_SPEED = 8.0
+from ddpg_control.runtime.contracts import PENDULUM_V1_MAX_SPEED_RAD_S
+
 MAX_TORQUE = 2.0
 DT = 0.05
 GRAVITY = 10.0
@@ -52,7 +53,7 @@ class PendulumV1Batch:
         self.num_envs = num_envs
         self.dt = DT
         self.max_torque = MAX_TORQUE
-        high = np.array([1.0, 1.0, MAX_SPEED], dtype=np.float32)
+        high = np.array([1.0, 1.0, PENDULUM_V1_MAX_SPEED_RAD_S], dtype=np.float32)
         self.observation_space = spaces.Box(low=-high, high=high, dtype=np.float32)
         self.action_space = spaces.Box(
             low=-MAX_TORQUE, high=MAX_TORQUE, shape=(1,), dtype=np.float32
@@ -78,7 +79,7 @@ class PendulumV1Batch:
         costs = angle_normalize(th) ** 2 + 0.1 * th_dot**2 + 0.001 * (u**2)
         gravity = 3 * GRAVITY / (2 * LENGTH) * np.sin(th)
         new_th_dot = th_dot + (gravity + 3.0 / (MASS * LENGTH**2) * u) * DT
-        new_th_dot = np.clip(new_th_dot, -MAX_SPEED, MAX_SPEED)
+        new_th_dot = np.clip(new_th_dot, -PENDULUM_V1_MAX_SPEED_RAD_S, PENDULUM_V1_MAX_SPEED_RAD_S)
         self.theta = th + new_th_dot * DT
         self.theta_dot = new_th_dot
         self.elapsed += 1

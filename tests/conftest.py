@@ -14,10 +14,10 @@ from ddpg_control.cli import main
 #: of upright on the simulator (20 of 20 randomised starts each), but on the simavr AVR rig
 #: (tests/hardware/test_firmware_avr.py: a DC motor with back-EMF, a 2400-count encoder, the
 #: velocity estimated by the firmware) seed 0's rests 0.09-0.11 rad off upright and fails that
-#: test's 0.1 rad, while seeds 1 and 2 hold within 0.05 rad. The previous default (one learner,
-#: 20k steps) did the same there on another seed: seeds 0 and 2 held, seed 1 peaked at 0.102 rad.
-#: A population of 4 at 5k steps did not even hold on the simulator (seed 0's best rested 0.104
-#: rad off): the hold offset keeps shrinking long after the return has levelled off.
+#: test's 0.1 rad, while seeds 1 and 2 hold within 0.05 rad. One learner for 20k steps does the
+#: same there on another seed: seeds 0 and 2 hold, seed 1 peaks at 0.102 rad. A population of 4
+#: at 5k steps does not even hold on the simulator (seed 0's best rests 0.104 rad off): the hold
+#: offset keeps shrinking long after the return has levelled off.
 TRAINED_RUN_SEED = 1
 
 
@@ -33,8 +33,9 @@ def _isolated_device_profiles(
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real DDPG run on Pendulum-v1 (default config, seed 0): the run directory, holding
-    ``checkpoints/best.pt`` (a swing-up-and-hold policy), ``last.pt``, metrics and plots."""
+    """A real DDPG run on Pendulum-v1 (default config, seed ``TRAINED_RUN_SEED``): the run
+    directory, holding ``checkpoints/best.pt`` (a swing-up-and-hold policy), ``last.pt``, metrics
+    and plots."""
     import gymnasium
 
     from ddpg_control.learning.config import TrainConfig, with_overrides

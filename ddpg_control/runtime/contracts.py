@@ -22,6 +22,8 @@ import numpy.typing as npt
 OBSERVATION_LAYOUT = "cos_theta,sin_theta,theta_dot_rad_s"
 OBSERVATION_DIM = 3
 ACTION_DIM = 1
+#: Pendulum-v1's speed limit (its ``max_speed``): the bound of the observation's theta_dot.
+PENDULUM_V1_MAX_SPEED_RAD_S = 8.0
 
 Observation = npt.NDArray[np.float32]
 

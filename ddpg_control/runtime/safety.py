@@ -18,13 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ddpg_control.runtime.contracts import JointState, Plant
+from ddpg_control.runtime.contracts import PENDULUM_V1_MAX_SPEED_RAD_S, JointState, Plant
 from ddpg_control.runtime.errors import SafetyStop
 from ddpg_control.runtime.validation import require_positive
 
 #: Default velocity envelope: Pendulum-v1 caps speed at 8 rad/s; well beyond that something
 #: is wrong (a runaway, a sensor glitch).
-DEFAULT_MAX_VELOCITY_RAD_S = 20.0
+DEFAULT_MAX_VELOCITY_RAD_S = 2.5 * PENDULUM_V1_MAX_SPEED_RAD_S
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ddpg_control.runtime.contracts import JointState, wrap_angle
+from ddpg_control.runtime.contracts import PENDULUM_V1_MAX_SPEED_RAD_S, JointState, wrap_angle
 from ddpg_control.runtime.errors import ConfigError
 
 KINDS = ("finite_difference", "alpha_beta")
@@ -38,7 +38,7 @@ class EstimatorSpec:
     cutoff_hz: float = 0.0
     alpha: float = 0.0
     beta: float = 0.0
-    limit_rad_s: float = 8.0
+    limit_rad_s: float = PENDULUM_V1_MAX_SPEED_RAD_S
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -71,7 +71,9 @@ class EstimatorSpec:
         return VelocityEstimator(self)
 
 
-def default_estimator(period_s: float, limit_rad_s: float = 8.0) -> EstimatorSpec:
+def default_estimator(
+    period_s: float, limit_rad_s: float = PENDULUM_V1_MAX_SPEED_RAD_S
+) -> EstimatorSpec:
     """The estimator the env trains with when its plant reports no velocity.
 
     A plain backward difference: at a 50 ms period a 12-bit encoder's count (1.5 mrad) makes
