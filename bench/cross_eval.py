@@ -84,8 +84,8 @@ def run_name(variant: Variant, seed: int) -> str:
 def train(variant: Variant, runs_dir: Path, seed: int, total_steps: int) -> float:
     command = [
         sys.executable,
-        "-c",
-        "import sys; from ddpg_control.cli import main; sys.exit(main())",
+        "-m",
+        "ddpg_control.cli.main",
         "train",
         "--env",
         variant.env_id,
@@ -98,7 +98,7 @@ def train(variant: Variant, runs_dir: Path, seed: int, total_steps: int) -> floa
         str(runs_dir),
         "--name",
         run_name(variant, seed),
-        "--no-progress",
+        "--quiet",
     ]
     print("$", " ".join(command[3:]), flush=True)
     start = time.perf_counter()

@@ -1,8 +1,8 @@
 """How well each parameter is identified, against excitation length and sensor noise.
 
 Records the unseen rig (bench/unseen_rig.toml, noise scaled by --noise) with the real loop and
-PyBullet plant in virtual time, excited as ``excite --rate 20 --torque 1.5`` does, then fits it
-with both methods. Prints a markdown table of |error| (relative; latency in ms) and the
+PyBullet plant in virtual time, excited as ``excite --rate-hz 20 --torque-nm 1.5`` does, then
+fits it with both methods. Prints a markdown table of |error| (relative; latency in ms) and the
 prediction-error fit's own one-sigma figure beside it.
 
     .venv/bin/python bench/identify_accuracy.py --durations 10 30 60 --noise 0 1 4

@@ -78,13 +78,13 @@ def excite(csv: Path, duration_s: float, attempts: int = 3) -> None:
                 "excite",
                 "--device",
                 emu.port,
-                "--rate",
+                "--rate-hz",
                 "20",
-                "--duration",
+                "--duration-s",
                 str(duration_s),
-                "--torque",
+                "--torque-nm",
                 "1.5",
-                "--telemetry",
+                "--output",
                 str(csv),
                 "--quiet",
             )
@@ -104,9 +104,9 @@ def identify_rig(out: Path, duration_s: float, rig: dict[str, float]) -> tuple[P
     report = cli(
         "identify",
         str(csv),
-        "--mass",
+        "--mass-kg",
         str(rig["mass_kg"]),
-        "--gravity",
+        "--gravity-m-s2",
         "10",
         "--output",
         str(fitted),
@@ -132,9 +132,9 @@ def train_and_export(out: Path, name: str, *train_args: str) -> Path:
     run_dir = out / "runs" / name
     if not (run_dir / "policy.onnx").is_file():
         started = time.monotonic()
-        cli("train", "--name", name, "--runs-dir", str(out / "runs"), "--no-progress", *train_args)
+        cli("train", "--name", name, "--runs-dir", str(out / "runs"), "--quiet", *train_args)
         print(f"trained {name} in {time.monotonic() - started:.0f} s", flush=True)
-        cli("export", "--onnx", "--checkpoint", str(run_dir / "checkpoints" / "best.pt"))
+        cli("export", "--onnx", "--policy", str(run_dir))
     return run_dir / "policy.onnx"
 
 
@@ -147,8 +147,8 @@ def hold_run(policy: Path, out: Path, index: int, start_angle: float) -> str:
         telemetry = out / f"{policy.parent.name}-{index:02d}.csv"
         try:
             result = subprocess.run(
-                [*CLI, "run", "--device", emu.port, "--policy", str(policy), "--duration", "15",
-                 "--telemetry", str(telemetry), "--quiet"],
+                [*CLI, "run", "--device", emu.port, "--policy", str(policy), "--duration-s", "15",
+                 "-o", str(telemetry), "--quiet"],
                 capture_output=True, text=True, timeout=120,
             )  # fmt: skip
         finally:
