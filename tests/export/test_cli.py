@@ -49,7 +49,7 @@ def test_export_overrides_and_inspect_prints_the_metadata(
     assert main(argv) == 0
     capsys.readouterr()
 
-    assert main(["inspect", str(output)]) == 0
+    assert main(["inspect", "--policy", str(output)]) == 0
     out = capsys.readouterr().out
     for key in KEYS:
         assert f"  {key} " in out
