@@ -242,29 +242,26 @@ def _help(name: str, detail: str = "") -> str:
     return MEANINGS[name] + (f" ({detail})" if detail else "")
 
 
+def _add(parser: Any, name: str, detail: str = "", **kwargs: Any) -> None:
+    """Add the shared option ``name``, its help its meaning and then ``detail``."""
+    parser.add_argument(name, help=_help(name, detail), **kwargs)
+
+
 def add_policy_argument(
     parser: Any, kinds: str, default: str, repeatable: bool = False, classical: bool = False
 ) -> None:
     """``--policy PATH``: the one way to name what acts. ``kinds`` says what this command takes,
     ``default`` what it takes when the option is not given."""
-    parser.add_argument(
+    if classical:
+        kinds += f", or '{CLASSICAL}' (energy shaping + LQR, designed from the rig)"
+    _add(
+        parser,
         "--policy",
+        kinds + ("; repeatable" if repeatable else "") + f"; default: {default}",
         dest="policies" if repeatable else "policy",
         type=policy_or_classical if classical else policy_path,
         action="append" if repeatable else "store",
-        default=None,
         metavar="PATH",
-        help=_help(
-            "--policy",
-            kinds
-            + (
-                f", or '{CLASSICAL}' (energy shaping + LQR, designed from the rig)"
-                if classical
-                else ""
-            )
-            + ("; repeatable" if repeatable else "")
-            + f"; default: {default}",
-        ),
     )
 
 
@@ -274,7 +271,6 @@ def add_output_argument(parser: Any, what: str, default: str, type: Callable[[st
         "-o",
         "--output",
         type=type,
-        default=None,
         metavar="PATH",
         help=_help("--output", f"{what}; default: {default}"),
     )
@@ -282,136 +278,80 @@ def add_output_argument(parser: Any, what: str, default: str, type: Callable[[st
 
 def add_quiet_argument(parser: Any) -> None:
     """``--quiet``, for every command that shows progress or a live status."""
-    parser.add_argument("--quiet", action="store_true", help=_help("--quiet"))
+    _add(parser, "--quiet", action="store_true")
 
 
 def add_seed_argument(parser: Any, draws: str, default: int | None = 0) -> None:
     """``--seed N``: ``draws`` says what this command draws at random."""
     shown = "" if default is None else f"; default: {default}"
-    parser.add_argument(
-        "--seed",
-        type=non_negative_int,
-        default=default,
-        metavar="N",
-        help=_help("--seed", draws + shown),
-    )
+    _add(parser, "--seed", draws + shown, type=non_negative_int, default=default, metavar="N")
 
 
 def add_preset_argument(parser: Any, fallback: str) -> None:
     """``--preset NAME``, default None: ``fallback`` says what the command builds without it."""
-    parser.add_argument(
-        "--preset",
-        default=None,
-        metavar="NAME",
-        help=_help("--preset", f"e.g. default or realistic; default: {fallback}"),
-    )
+    detail = f"e.g. default or realistic; default: {fallback}"
+    _add(parser, "--preset", detail, default=None, metavar="NAME")
 
 
 def add_runs_dir_argument(parser: Any, what: str = "where to look for the latest run") -> None:
     """``--runs-dir DIR``: the folder holding run directories (default ``./runs``)."""
-    parser.add_argument(
-        "--runs-dir",
-        type=Path,
-        default=DEFAULT_RUNS_ROOT,
-        metavar="DIR",
-        help=_help("--runs-dir", f"{what}; default: %(default)s/"),
-    )
+    detail = f"{what}; default: %(default)s/"
+    _add(parser, "--runs-dir", detail, type=Path, default=DEFAULT_RUNS_ROOT, metavar="DIR")
 
 
 def add_duration_argument(
     parser: Any, what: str, default: float, type: Callable[[str], float]
 ) -> None:
-    """``--duration-s SECONDS``."""
-    parser.add_argument(
-        "--duration-s",
-        type=type,
-        default=default,
-        metavar="SECONDS",
-        help=_help("--duration-s", f"{what}; default: %(default)s"),
-    )
+    """``--duration-s SECONDS``: ``type`` says which durations this command takes."""
+    detail = f"{what}; default: %(default)s"
+    _add(parser, "--duration-s", detail, type=type, default=default, metavar="SECONDS")
 
 
 def add_rate_argument(parser: Any, default: float | None, shown: str = "%(default)s") -> None:
     """``--rate-hz HZ``: the loop rate."""
-    parser.add_argument(
-        "--rate-hz",
-        type=positive_float,
-        default=default,
-        metavar="HZ",
-        help=_help("--rate-hz", f"default: {shown}"),
-    )
+    detail = f"default: {shown}"
+    _add(parser, "--rate-hz", detail, type=positive_float, default=default, metavar="HZ")
 
 
 def add_safety_arguments(parser: Any, max_velocity_rad_s: float) -> None:
     """``--torque-limit-nm`` and ``--max-velocity-rad-s``: the user's limits of the safety
     layer between the controller and the plant."""
-    parser.add_argument(
-        "--torque-limit-nm",
-        type=positive_float,
-        default=None,
-        metavar="NM",
-        help=_help("--torque-limit-nm", "optional"),
-    )
-    parser.add_argument(
-        "--max-velocity-rad-s",
-        type=positive_float,
-        default=max_velocity_rad_s,
-        metavar="RAD_S",
-        help=_help("--max-velocity-rad-s", "default: %(default)s"),
-    )
+    _add(parser, "--torque-limit-nm", "optional", type=positive_float, metavar="NM")
+    detail = "default: %(default)s"
+    kwargs = {"type": positive_float, "default": max_velocity_rad_s, "metavar": "RAD_S"}
+    _add(parser, "--max-velocity-rad-s", detail, **kwargs)
 
 
-def add_start_angle_argument(parser: Any, default: float, shown: str) -> None:
-    parser.add_argument(
-        "--start-angle-rad",
-        type=finite_float,
-        default=default,
-        metavar="RAD",
-        help=_help("--start-angle-rad", f"default: {shown}"),
-    )
-
-
-def add_start_velocity_argument(parser: Any) -> None:
-    parser.add_argument(
-        "--start-velocity-rad-s",
-        type=finite_float,
-        default=0.0,
-        metavar="RAD_S",
-        help=_help("--start-velocity-rad-s", "default: %(default)s"),
-    )
+def add_start_state_arguments(parser: Any, angle_rad: float, shown: str, velocity: bool) -> None:
+    """``--start-angle-rad`` and, with ``velocity``, ``--start-velocity-rad-s`` (default 0)."""
+    detail = f"default: {shown}"
+    _add(parser, "--start-angle-rad", detail, type=finite_float, default=angle_rad, metavar="RAD")
+    if velocity:
+        detail = "default: %(default)s"
+        kwargs = {"type": finite_float, "default": 0.0, "metavar": "RAD_S"}
+        _add(parser, "--start-velocity-rad-s", detail, **kwargs)
 
 
 def add_episodes_argument(parser: Any, default: int | None, shown: str = "%(default)s") -> None:
-    parser.add_argument(
-        "--episodes",
-        type=positive_int,
-        default=default,
-        metavar="N",
-        help=_help("--episodes", f"default: {shown}"),
-    )
+    detail = f"default: {shown}"
+    _add(parser, "--episodes", detail, type=positive_int, default=default, metavar="N")
 
 
 def add_env_argument(parser: Any, default: str) -> None:
-    parser.add_argument("--env", metavar="ID", help=_help("--env", f"default: {default}"))
+    _add(parser, "--env", f"default: {default}", metavar="ID")
 
 
 def add_randomize_argument(parser: Any, default: bool | None = False) -> None:
-    parser.add_argument(
-        "--randomize", action="store_true", default=default, help=_help("--randomize")
-    )
+    _add(parser, "--randomize", action="store_true", default=default)
 
 
 def add_virtual_time_argument(parser: Any) -> None:
-    parser.add_argument(
-        "--virtual-time",
-        action="store_true",
-        help=_help("--virtual-time", "for checks; timings read zero"),
-    )
+    _add(parser, "--virtual-time", "for checks; timings read zero", action="store_true")
 
 
 def add_target_arguments(parser: Any, serial_port: Callable[[str], str]) -> None:
     """``--sim`` or ``--device PORT``, one of them required: where the loop runs.
     ``serial_port`` checks the port (:func:`ddpg_control.cli.device_plant.serial_port_or_url`)."""
     target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--sim", action="store_true", help=_help("--sim", "in real time"))
-    target.add_argument("--device", type=serial_port, metavar="PORT", help=_help("--device"))
+    _add(target, "--sim", "in real time", action="store_true")
+    _add(target, "--device", type=serial_port, metavar="PORT")

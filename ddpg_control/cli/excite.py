@@ -23,7 +23,7 @@ from ddpg_control.cli.arguments import (
     add_runs_dir_argument,
     add_safety_arguments,
     add_seed_argument,
-    add_start_angle_argument,
+    add_start_state_arguments,
     add_target_arguments,
     add_virtual_time_argument,
     positive_float,
@@ -105,7 +105,7 @@ def add_parser(subparsers: Any) -> None:
     sim = parser.add_argument_group("simulator (--sim)")
     add_preset_argument(sim, "the --params file, else default")
     add_params_argument(sim)
-    add_start_angle_argument(sim, math.pi, "pi, hanging down")
+    add_start_state_arguments(sim, math.pi, "pi, hanging down", velocity=False)
     add_virtual_time_argument(sim)
     add_device_arguments(parser)
     parser.set_defaults(handler=run)

@@ -27,8 +27,7 @@ from ddpg_control.cli.arguments import (
     add_runs_dir_argument,
     add_safety_arguments,
     add_seed_argument,
-    add_start_angle_argument,
-    add_start_velocity_argument,
+    add_start_state_arguments,
     add_target_arguments,
     add_virtual_time_argument,
     non_negative_float,
@@ -103,8 +102,7 @@ def add_parser(subparsers: Any) -> None:
     add_quiet_argument(parser)
     sim = parser.add_argument_group("simulator (--sim)")
     sim.add_argument("--gui", action="store_true", help="show the PyBullet window")
-    add_start_angle_argument(sim, math.pi, "pi, hanging down")
-    add_start_velocity_argument(sim)
+    add_start_state_arguments(sim, math.pi, "pi, hanging down", velocity=True)
     add_preset_argument(
         sim,
         "the --params file, else the policy's training rig when it was the PyBullet "

@@ -286,3 +286,17 @@ def test_a_telemetry_file_that_cannot_be_written_stops_the_run_before_it_starts(
     assert "error: cannot write telemetry to" in err and "--output" in err
     assert "Traceback" not in err
     assert "run summary" not in out  # nothing ran
+
+
+def test_policy_classical_is_a_name_and_its_telemetry_goes_under_runs_classical(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    argv = ["run", "--sim", "--policy", "classical", "--runs-dir", str(runs), "--virtual-time"]
+    assert run_cli(*argv, "--duration-s", "1", "--quiet") == 0
+    out, err = capsys.readouterr()
+    assert "running the classical controller on the simulator" in err
+    (csv,) = (runs / "classical" / "telemetry").glob("sim-*.csv")
+    assert f"telemetry: {csv}" in out
+    assert [p.name for p in runs.rglob("*") if p.is_dir()] == ["classical", "telemetry"]
+    assert len(Telemetry.read_csv(csv)) == 20

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from ddpg_control.pipeline.runs import latest_run, new_run_dir
+from ddpg_control.pipeline.runs import latest_run, new_run_dir, run_file, telemetry_path
 from ddpg_control.runtime.errors import RunDirectoryError
 from ddpg_control.runtime.run_layout import POLICY_FILE
 
@@ -34,3 +34,24 @@ def test_new_run_dir_under_a_file_says_so(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("")
     with pytest.raises(RunDirectoryError, match="cannot create the run directory"):
         new_run_dir("x", root=tmp_path / "a-file")
+
+
+def test_run_file_takes_a_file_a_run_directory_or_the_latest_run(tmp_path: Path) -> None:
+    run = new_run_dir("a", root=tmp_path)
+    (run / "policy.onnx").write_bytes(b"")
+    other = tmp_path / "elsewhere.onnx"
+    assert run_file(other, "policy.onnx", tmp_path) == other
+    assert run_file(run, "policy.onnx", tmp_path) == run / "policy.onnx"
+    assert run_file(None, "policy.onnx", tmp_path) == run / "policy.onnx"
+    with pytest.raises(RunDirectoryError, match="no checkpoints/best.pt in the run directory"):
+        run_file(run, "checkpoints/best.pt", tmp_path)
+
+
+def test_telemetry_path_is_a_file_a_new_name_in_a_folder_or_in_the_default_folder(
+    tmp_path: Path,
+) -> None:
+    assert telemetry_path(tmp_path / "t.csv", tmp_path / "d", "sim") == tmp_path / "t.csv"
+    in_folder = telemetry_path(tmp_path / "new", tmp_path / "d", "sim")
+    assert in_folder.parent == tmp_path / "new" and in_folder.name.startswith("sim-")
+    default = telemetry_path(None, tmp_path / "d", "device")
+    assert default.parent == tmp_path / "d" and default.suffix == ".csv"
