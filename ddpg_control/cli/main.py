@@ -40,6 +40,7 @@ Run 'ddpg-control COMMAND --help' for a command's options.
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ddpg-control",
+        allow_abbrev=False,
         description="Train a pendulum swing-up controller with DDPG and deploy it.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -52,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"ddpg_control.cli.{name}")
         module.add_parser(subparsers)
+    for command in subparsers.choices.values():
+        command.allow_abbrev = False  # a removed name must not live on as an abbreviation
     return parser
 
 

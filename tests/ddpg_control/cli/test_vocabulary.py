@@ -148,6 +148,8 @@ def violations(parser: argparse.ArgumentParser) -> set[Violation]:
     found: set[Violation] = set()
     helps: dict[str, dict[str, str]] = defaultdict(dict)
     for command, sub in command_parsers(parser).items():
+        if sub.allow_abbrev:
+            found.add((command, "", "no abbreviations"))
         names = set()
         for action in options(sub):
             name = long_name(action)
@@ -202,7 +204,7 @@ def _toy_parser() -> argparse.ArgumentParser:
     """Two commands that break every rule once."""
     parser = argparse.ArgumentParser(prog="toy")
     subparsers = parser.add_subparsers()
-    run = subparsers.add_parser("run")
+    run = subparsers.add_parser("run", allow_abbrev=False)
     run.add_argument("--duration", type=arguments.positive_float)  # unit suffix
     run.add_argument("--gain", type=float, help="in N*m")  # validator, unit (help)
     run.add_argument("--stiffness", type=arguments.finite_float)  # unit (type)
@@ -237,7 +239,29 @@ def test_each_rule_can_fail() -> None:
         ("score", "--gui", "one meaning"),
         ("score", "--quiet", "--quiet"),
         ("score", "--policy", "--policy"),
+        ("score", "", "no abbreviations"),
     }, sorted(found)
+    assert ("run", "", "no abbreviations") not in found
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--sim", "--duration", "1"],
+        ["run", "--sim", "--rate", "50"],
+        ["excite", "--sim", "--torque", "1"],
+        ["score", "--output-dir", "out"],
+        ["export", "--tolerance", "1e-4"],
+    ],
+    ids=" ".join,
+)
+def test_a_removed_name_is_not_taken_as_an_abbreviation(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(argv)
+    assert exc.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
