@@ -29,9 +29,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-import sim  # noqa: F401  (registers PyBulletPendulum-v0)
 from ddpg_control.learning.checkpoint import load_actor
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
+from sim import PYBULLET_ENV_ID  # importing sim registers it with Gymnasium
 from sim.params import RandomizationRanges
 
 
@@ -46,11 +46,11 @@ class Variant:
 
 VARIANTS = (
     Variant("Pendulum-v1", "pendulum-v1", "Pendulum-v1", (), {}),
-    Variant("PyBulletPendulum-v0", "pybullet", "PyBulletPendulum-v0", (), {}),
+    Variant(PYBULLET_ENV_ID, "pybullet", PYBULLET_ENV_ID, (), {}),
     Variant(
-        "PyBulletPendulum-v0 realistic + randomize",
+        f"{PYBULLET_ENV_ID} realistic + randomize",
         "pybullet-randomized",
-        "PyBulletPendulum-v0",
+        PYBULLET_ENV_ID,
         ("--preset", "realistic", "--randomize"),
         {"preset": "realistic", "randomize": True},
     ),
@@ -61,7 +61,7 @@ VARIANTS = (
 STRESS = Variant(
     "stress (evaluation only)",
     "",
-    "PyBulletPendulum-v0",
+    PYBULLET_ENV_ID,
     (),
     {
         "preset": "realistic",

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ddpg_control.runtime.telemetry import Telemetry, holding_upright
+from sim import PYBULLET_ENV_ID
 
 CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
 RIG = Path(__file__).with_name("unseen_rig.toml")
@@ -224,7 +225,7 @@ def main() -> None:
         out,
         f"fitted-s{args.seed}",
         "--env",
-        "PyBulletPendulum-v0",
+        PYBULLET_ENV_ID,
         "--params",
         str(fitted),
         "--randomize",

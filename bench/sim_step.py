@@ -16,14 +16,14 @@ import time
 import gymnasium as gym
 import numpy as np
 
-import sim  # noqa: F401  (registers PyBulletPendulum-v0)
+from sim import PYBULLET_ENV_ID  # importing sim registers it with Gymnasium
 
 CANDIDATES = {
     "Pendulum-v1": ("Pendulum-v1", {}),
-    "PyBulletPendulum-v0 default": ("PyBulletPendulum-v0", {}),
-    "PyBulletPendulum-v0 realistic": ("PyBulletPendulum-v0", {"preset": "realistic"}),
-    "PyBulletPendulum-v0 realistic+randomize": (
-        "PyBulletPendulum-v0",
+    f"{PYBULLET_ENV_ID} default": (PYBULLET_ENV_ID, {}),
+    f"{PYBULLET_ENV_ID} realistic": (PYBULLET_ENV_ID, {"preset": "realistic"}),
+    f"{PYBULLET_ENV_ID} realistic+randomize": (
+        PYBULLET_ENV_ID,
         {"preset": "realistic", "randomize": True},
     ),
 }
