@@ -24,11 +24,10 @@ import logging
 import math
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import ConfigError, PlantError
-from hardware.drivers import DeviceSettings
 from hardware.drivers.dynamixel.protocol import (
     ALERT,
     BUS_WATCHDOG_MAX,
@@ -42,8 +41,11 @@ from hardware.drivers.dynamixel.protocol import (
     describe_error,
     describe_hardware_error,
 )
-from hardware.serial_config import open_error
+from hardware.link import LinkConfig, open_error
 from hardware.stuck_sensor import StuckSensorCheck
+
+if TYPE_CHECKING:
+    from hardware.drivers import DeviceSettings
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +59,24 @@ REBOOT_WAIT_S = 0.5
 
 
 class DynamixelPlant(Plant):
-    def __init__(self, settings: DeviceSettings) -> None:
-        self.settings = settings
-        self.servo_id = settings.device_id
-        options = settings.options
-        self.torque_constant = float(options.get("torque_constant_nm_per_a", 1.78))
-        self.amps_per_unit = float(options.get("current_unit_ma", 2.69)) / 1000.0
+    """One servo (``config.device_id``) as a Plant. ``read_wait_ms``: how long one wait for
+    reply bytes may sleep in the kernel (0: dynamixel-sdk's own busy polling)."""
+
+    def __init__(
+        self,
+        url: str,
+        config: LinkConfig,
+        *,
+        torque_constant_nm_per_a: float = 1.78,
+        current_unit_ma: float = 2.69,
+        read_wait_ms: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.config = config
+        self.servo_id = config.device_id
+        self.torque_constant = torque_constant_nm_per_a
+        self.amps_per_unit = current_unit_ma / 1000.0
+        self.read_wait_ms = read_wait_ms
         self._sdk: Any = None
         self._port: Any = None
         self._ph: Any = None
@@ -74,14 +88,14 @@ class DynamixelPlant(Plant):
         self._watchdog_armed = False
         self._missed = 0
         self._last_state: JointState | None = None
-        self._stuck = StuckSensorCheck(settings.stuck_sensor_s)
+        self._stuck = StuckSensorCheck(config.stuck_sensor_s)
         self._last_current = 0
         self.present_current_a = 0.0  # from the last read
         self.reads = 0
 
     @property
     def name(self) -> str:
-        return f"Dynamixel ID {self.servo_id} on {self.settings.port}"
+        return f"Dynamixel ID {self.servo_id} on {self.url}"
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -93,27 +107,27 @@ class DynamixelPlant(Plant):
             self._limit_units
             * self.amps_per_unit
             * self.torque_constant
-            / (self.settings.torque_scale)
+            / self.config.calibration.torque_scale
         )
 
     def open(self) -> DynamixelPlant:
-        settings = self.settings
+        baud = self.config.baud_rate
         import dynamixel_sdk as sdk  # the driver's extra; checked by the registry before
 
         self._sdk = sdk
-        port = sdk.PortHandler(settings.port)
+        port = sdk.PortHandler(self.url)
         try:
             port.openPort()
         except Exception as exc:  # pyserial raises SerialException / OSError
-            raise open_error(settings.port, exc) from None
+            raise open_error(self.url, exc) from None
         self._port = port
         try:
-            if not port.setBaudRate(settings.baud):
+            if not port.setBaudRate(baud):
                 raise ConfigError(
-                    f"baud rate {settings.baud} is not one dynamixel-sdk can set: use 57600 "
+                    f"baud rate {baud} is not one dynamixel-sdk can set: use 57600 "
                     "(factory), 115200, 1000000, 2000000, 3000000 or 4000000"
                 )
-            wait_ms = float(settings.options.get("read_wait_ms", 1.0))
+            wait_ms = self.read_wait_ms
             if wait_ms > 0:
                 # dynamixel-sdk opens the port with timeout=0 and polls it in a loop while it
                 # waits for a status packet; a short blocking timeout lets the kernel wake the
@@ -131,15 +145,15 @@ class DynamixelPlant(Plant):
         return self.open() if self._port is None else self
 
     def _configure(self) -> None:
-        settings = self.settings
+        config = self.config
         for _ in range(PING_ATTEMPTS):  # the first packet after opening a port may be lost
             model, result, _ = self._ph.ping(self._port, self.servo_id)
             if result == self._sdk.COMM_SUCCESS:
                 break
         else:
             raise PlantError(
-                f"no Dynamixel answers as ID {self.servo_id} on {settings.port} at "
-                f"{settings.baud} baud ({self._ph.getTxRxResult(result)}): check power, "
+                f"no Dynamixel answers as ID {self.servo_id} on {self.url} at "
+                f"{config.baud_rate} baud ({self._ph.getTxRxResult(result)}): check power, "
                 "the ID (--device-id) and the baud rate (--baud) with Dynamixel Wizard"
             )
         self.model_number = model
@@ -158,8 +172,8 @@ class DynamixelPlant(Plant):
             )
         self.current_limit = self._read(Address.CURRENT_LIMIT, 2)
         units = self.current_limit
-        if settings.torque_limit_nm is not None:
-            host_units = settings.torque_limit_nm * settings.torque_scale
+        if config.torque_limit_nm is not None:
+            host_units = config.torque_limit_nm * config.calibration.torque_scale
             units = min(units, int(host_units / self.torque_constant / self.amps_per_unit))
         if units <= 0:
             raise PlantError(
@@ -182,8 +196,12 @@ class DynamixelPlant(Plant):
         )
 
     @property
+    def watchdog_ms(self) -> int:
+        return round(self.config.watchdog_timeout_s * 1000)
+
+    @property
     def _watchdog_units(self) -> int:
-        units = math.ceil(self.settings.watchdog_ms / BUS_WATCHDOG_UNIT_MS)
+        units = math.ceil(self.watchdog_ms / BUS_WATCHDOG_UNIT_MS)
         return min(BUS_WATCHDOG_MAX, max(1, units))
 
     def _arm_watchdog(self) -> None:
@@ -202,7 +220,7 @@ class DynamixelPlant(Plant):
             if hw
             else "a tripped Bus Watchdog (the last host stopped sending)"
         )
-        if not self.settings.clear_faults:
+        if not self.config.clear_faults:
             raise PlantError(
                 f"{self.name} has {latched} latched: fix the cause, then pass --clear-faults "
                 "(it reboots the servo / clears the watchdog)"
@@ -241,7 +259,7 @@ class DynamixelPlant(Plant):
         try:
             self._port.closePort()
         except Exception as exc:
-            log.warning("closing %s: %s", self.settings.port, exc)
+            log.warning("closing %s: %s", self.url, exc)
         self._port = None
         self._writer = None
 
@@ -257,7 +275,7 @@ class DynamixelPlant(Plant):
             data, result, error = ph.readRx(port, self.servo_id, READ_LENGTH)
         if result != sdk.COMM_SUCCESS or len(data) != READ_LENGTH:
             self._missed += 1
-            if self._missed >= self.settings.max_missed_reads or self._last_state is None:
+            if self._missed >= self.config.max_missed_replies or self._last_state is None:
                 raise PlantError(
                     f"{self.name} stopped answering ({self._missed} reads in a row: "
                     f"{ph.getTxRxResult(result)}): check cable and power; its Bus Watchdog "
@@ -276,7 +294,7 @@ class DynamixelPlant(Plant):
         if raw[0] == BUS_WATCHDOG_TRIPPED:
             raise PlantError(
                 f"{self.name}: its Bus Watchdog tripped (no instruction within "
-                f"{self.settings.watchdog_ms} ms) and it stopped the motor; raise --watchdog-ms "
+                f"{self.watchdog_ms} ms) and it stopped the motor; raise --watchdog-ms "
                 "or the loop's priority (--realtime)"
             )
         base = READ_START
@@ -285,13 +303,13 @@ class DynamixelPlant(Plant):
         counts = struct.unpack_from("<i", raw, Address.PRESENT_POSITION - base)[0]
         now = time.monotonic()
         self._check_stuck(counts, now)
-        s = self.settings
+        cal = self.config.calibration
         raw_angle = counts * 2.0 * math.pi / COUNTS_PER_REV
         raw_velocity = velocity * VELOCITY_UNIT_RPM * 2.0 * math.pi / 60.0
         self.present_current_a = current * self.amps_per_unit
         self._last_state = JointState(
-            angle_rad=wrap_angle(s.direction * (raw_angle - s.upright_offset_rad)),
-            velocity_rad_s=s.direction * raw_velocity,
+            angle_rad=wrap_angle(cal.direction * (raw_angle - cal.upright_offset_rad)),
+            velocity_rad_s=cal.direction * raw_velocity,
             timestamp_s=now,
         )
         return self._last_state
@@ -299,8 +317,8 @@ class DynamixelPlant(Plant):
     def apply(self, torque_nm: float) -> None:
         if not math.isfinite(torque_nm):
             raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
-        s = self.settings
-        device_nm = s.direction * s.torque_scale * torque_nm
+        cal = self.config.calibration
+        device_nm = cal.direction * cal.torque_scale * torque_nm
         units = round(device_nm / self.torque_constant / self.amps_per_unit)
         if not self._watchdog_armed:
             self._arm_watchdog()
@@ -353,5 +371,9 @@ class DynamixelPlant(Plant):
 
 
 def open_plant(settings: DeviceSettings) -> Plant:
-    plant: Plant = DynamixelPlant(settings).open()
-    return plant
+    """The seam's entry point (hardware/drivers/__init__.py): ping, configure, enable."""
+    from hardware.link import reply_timeout_s
+
+    link = settings.link(reply_timeout_s(settings.period_s))
+    options = {key: float(value) for key, value in settings.options.items()}
+    return DynamixelPlant(settings.port, link, **options).open()

@@ -122,10 +122,10 @@ HARDWARE_ERROR_NAMES = {
 
 #: ``emulate --fault`` names -> the bit they raise.
 FAULTS = {
-    "input_voltage": HardwareError.INPUT_VOLTAGE,
+    "input-voltage": HardwareError.INPUT_VOLTAGE,
     "overheating": HardwareError.OVERHEATING,
     "encoder": HardwareError.MOTOR_ENCODER,
-    "electrical_shock": HardwareError.ELECTRICAL_SHOCK,
+    "electrical-shock": HardwareError.ELECTRICAL_SHOCK,
     "overload": HardwareError.OVERLOAD,
 }
 

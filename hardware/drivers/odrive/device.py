@@ -1,9 +1,9 @@
 """The device side of the ODrive ASCII protocol as a pure state machine: the emulator's firmware.
 
-:class:`VirtualOdrive` models one axis of an ODrive v3.x on firmware 0.5.6 as far as a torque
+:class:`OdriveDevice` models one axis of an ODrive v3.x on firmware 0.5.6 as far as a torque
 controller needs: the ``c``, ``f``, ``u``, ``r``, ``w``, ``i`` and ``s*`` commands with the
 firmware's replies (none for ``c``, ``u`` and a successful ``w``), the properties listed in
-:attr:`VirtualOdrive.properties`, the axis state machine (IDLE and CLOSED_LOOP_CONTROL; the
+:attr:`OdriveDevice.properties`, the axis state machine (IDLE and CLOSED_LOOP_CONTROL; the
 motor and encoder come up calibrated), the axis watchdog (``config.watchdog_timeout`` and
 ``config.enable_watchdog``: when enabled and not fed in time it latches
 WATCHDOG_TIMER_EXPIRED, in any state, and the axis falls to IDLE), error flags that latch until
@@ -38,6 +38,7 @@ from hardware.drivers.odrive.errors import (
     MotorError,
     OdriveError,
 )
+from hardware.multi_turn import MultiTurn
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,13 @@ class Fault:
     board_error: OdriveError = OdriveError(0)  # the board's own ``error``
 
 
-#: Injectable faults by name (``emulate --driver odrive --error NAME``).
+#: Injectable errors by name (``emulate --driver odrive --fault NAME``).
 FAULTS = {
-    "drv_fault": Fault(AxisError.MOTOR_FAILED, "motor", MotorError.DRV_FAULT),
-    "encoder_no_response": Fault(AxisError.ENCODER_FAILED, "encoder", EncoderError.NO_RESPONSE),
+    "drv-fault": Fault(AxisError.MOTOR_FAILED, "motor", MotorError.DRV_FAULT),
+    "encoder-no-response": Fault(AxisError.ENCODER_FAILED, "encoder", EncoderError.NO_RESPONSE),
     "overspeed": Fault(AxisError.CONTROLLER_FAILED, "controller", ControllerError.OVERSPEED),
     # the board disarms every axis with motor.error=SYSTEM_LEVEL (ODrive::disarm_with_error)
-    "dc_bus_over_voltage": Fault(
+    "dc-bus-over-voltage": Fault(
         AxisError.MOTOR_FAILED, "motor", MotorError.SYSTEM_LEVEL, OdriveError.DC_BUS_OVER_VOLTAGE
     ),
 }
@@ -91,7 +92,7 @@ class _Property:
         self.put = put
 
 
-class VirtualOdrive:
+class OdriveDevice:
     """One ODrive axis (``axis0``) answering ASCII protocol commands over a physics plant."""
 
     AXIS_COUNT = 1
@@ -114,9 +115,7 @@ class VirtualOdrive:
         self.ignore_feeds = False  # fault injection: watchdog feeds are lost
         self._last_feed_s = start_s
         self._now_s = start_s
-        # continuous (multi-turn) angle from the wrapped physics angle
-        self._turns = 0
-        self._last_wrapped: float | None = None
+        self._multi_turn = MultiTurn()
         # what tests and the exit summary look at
         self.requests = 0
         self.torque_commands = 0
@@ -323,14 +322,7 @@ class VirtualOdrive:
     def encoder_estimates(self) -> tuple[float, float]:
         """``pos_estimate`` (turns, continuous) and ``vel_estimate`` (turns/s) of the physics."""
         joint = self._physics.read()
-        if self._last_wrapped is not None:
-            jump = joint.angle_rad - self._last_wrapped
-            if jump > math.pi:
-                self._turns -= 1
-            elif jump < -math.pi:
-                self._turns += 1
-        self._last_wrapped = joint.angle_rad
-        angle_rad = joint.angle_rad + 2.0 * math.pi * self._turns
+        angle_rad = self._multi_turn.unwrap(joint.angle_rad)
         return angle_rad / (2.0 * math.pi), joint.velocity_rad_s / (2.0 * math.pi)
 
     def _set(self, name: str) -> Callable[[object], None]:

@@ -1,4 +1,6 @@
-"""Configuration of the serial plant (link, watchdog, calibration) and open-error messages."""
+"""The host end of a link to a motor driver, the same for every driver: its configuration
+(:class:`LinkConfig`, with the :class:`Calibration` that maps the device's frame to the
+project's convention), its counters and the one-line errors for a port that will not open."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ from dataclasses import dataclass, field
 
 from ddpg_control.runtime.errors import PlantError
 from ddpg_control.runtime.validation import require
-from hardware.protocol import DEFAULT_BAUD_RATE
+
+#: The baud rate hardware/PROTOCOL.md recommends for this project's own driver; any works if
+#: both ends agree. Each vendor driver has its own default in hardware/drivers/__init__.py.
+DEFAULT_BAUD_RATE = 1_000_000
 
 #: Reply timeout as a fraction of the control period, and its bounds in seconds.
 REPLY_TIMEOUT_FRACTION = 0.5
@@ -44,13 +49,16 @@ class Calibration:
 
 
 @dataclass(frozen=True, slots=True)
-class SerialConfig:
-    """How to talk to the device. Times in seconds, torques in N*m (host side)."""
+class LinkConfig:
+    """How a plant talks to its device, for every driver. Times in seconds, torques in N*m
+    (host side). ``device_id`` is the device's id on its bus (moteus CAN id, ODrive axis);
+    ``setup_*`` bound each request made while opening (handshake, configuration)."""
 
     baud_rate: int = DEFAULT_BAUD_RATE
+    device_id: int = 1
     reply_timeout_s: float = 0.02
-    handshake_timeout_s: float = 0.25
-    handshake_attempts: int = 3
+    setup_timeout_s: float = 0.25
+    setup_attempts: int = 3
     watchdog_timeout_s: float = 0.1
     torque_limit_nm: float | None = None  # None: the device's own limit
     max_missed_replies: int = 2
@@ -60,14 +68,15 @@ class SerialConfig:
 
     def __post_init__(self) -> None:
         require(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
-        for name in ("reply_timeout_s", "handshake_timeout_s", "watchdog_timeout_s"):
+        require(self.device_id >= 0, f"device id must be >= 0, got {self.device_id}")
+        for name in ("reply_timeout_s", "setup_timeout_s", "watchdog_timeout_s"):
             value = getattr(self, name)
             require(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
-        require(self.handshake_attempts >= 1, "handshake_attempts must be >= 1")
+        require(self.setup_attempts >= 1, "setup_attempts must be >= 1")
         require(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
         require(
             math.isfinite(self.stuck_sensor_s) and self.stuck_sensor_s >= 0,
-            "stuck_sensor_s must be >= 0",
+            f"stuck_sensor_s must be >= 0, got {self.stuck_sensor_s!r}",
         )
         if self.torque_limit_nm is not None:
             require(

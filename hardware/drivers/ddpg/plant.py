@@ -1,8 +1,8 @@
-"""SerialPlant: the motor driver of hardware/PROTOCOL.md as a ddpg_control Plant.
+"""DdpgPlant: the motor driver of hardware/PROTOCOL.md as a ddpg_control Plant.
 
 Lifecycle (as ros2_control's hardware components): the constructor only stores its
-configuration; :meth:`SerialPlant.open` (or entering the context) opens the port with an exclusive
-lock, handshakes, checks versions and limits, and arms; :meth:`SerialPlant.close` (or leaving
+configuration; :meth:`DdpgPlant.open` (or entering the context) opens the port with an exclusive
+lock, handshakes, checks versions and limits, and arms; :meth:`DdpgPlant.close` (or leaving
 the context, on any exit path) sends zero torque, disarms and closes the port. Zero torque on the
 way out protects the motor and the rig; if the host dies without it, the device watchdog does it.
 
@@ -21,13 +21,13 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import serial
 
 from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import PlantError
-from hardware.protocol import (
+from hardware.drivers.ddpg.protocol import (
     PROTOCOL_VERSION,
     Arm,
     ClearFault,
@@ -47,10 +47,11 @@ from hardware.protocol import (
     Torque,
     encode,
 )
-from hardware.serial_config import Calibration, LinkStats, SerialConfig, open_error
+from hardware.link import LinkConfig, LinkStats, open_error, reply_timeout_s
 from hardware.stuck_sensor import StuckSensorCheck
 
-__all__ = ["Calibration", "LinkStats", "SerialConfig", "SerialPlant", "open_error"]
+if TYPE_CHECKING:
+    from hardware.drivers import DeviceSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,12 @@ def _nack_name(code: int) -> str:
         return f"code {code}"
 
 
-class SerialPlant(Plant):
+class DdpgPlant(Plant):
     """A motor driver speaking hardware/PROTOCOL.md, as a Plant. Use it as a context manager."""
 
-    def __init__(self, url: str, config: SerialConfig | None = None) -> None:
+    def __init__(self, url: str, config: LinkConfig | None = None) -> None:
         self.url = url
-        self.config = config or SerialConfig()
+        self.config = config or LinkConfig()
         self.stats = LinkStats()
         self.device: HelloReply | None = None
         self._port: Any = None
@@ -95,7 +96,7 @@ class SerialPlant(Plant):
             raise PlantError("the serial plant is not connected: call open() or use 'with' first")
         return self._device_limit_nm / self.config.calibration.torque_scale
 
-    def open(self) -> SerialPlant:
+    def open(self) -> DdpgPlant:
         """Open the port, handshake, clear or refuse latched faults, arm. Closes on failure."""
         try:
             self._port = serial.serial_for_url(
@@ -115,7 +116,7 @@ class SerialPlant(Plant):
             raise
         return self
 
-    def __enter__(self) -> SerialPlant:
+    def __enter__(self) -> DdpgPlant:
         return self.open() if self._port is None else self
 
     def stop(self) -> None:
@@ -189,9 +190,9 @@ class SerialPlant(Plant):
     def _handshake(self) -> HelloReply:
         cfg = self.config
         self._reset_input()
-        for attempt in range(cfg.handshake_attempts):
+        for attempt in range(cfg.setup_attempts):
             seq = self._send(Hello())
-            reply = self._await(seq, cfg.handshake_timeout_s, check_state=False)
+            reply = self._await(seq, cfg.setup_timeout_s, check_state=False)
             if isinstance(reply, HelloReply):
                 return self._check_device(reply)
             log.debug("no HELLO reply (attempt %d)", attempt + 1)
@@ -208,7 +209,7 @@ class SerialPlant(Plant):
             else "received nothing"
         )
         raise PlantError(
-            f"no valid reply to HELLO from {self.url} after {cfg.handshake_attempts} attempts "
+            f"no valid reply to HELLO from {self.url} after {cfg.setup_attempts} attempts "
             f"({hint}). Check the port, the baud rate (using {cfg.baud_rate}) and that the device "
             "runs firmware that speaks hardware/PROTOCOL.md"
         )
@@ -274,14 +275,14 @@ class SerialPlant(Plant):
     def _request(self, message: Message, *, check_state: bool) -> Message:
         """Send a set-up request (all are idempotent) until it is answered."""
         cfg = self.config
-        for _ in range(cfg.handshake_attempts):
+        for _ in range(cfg.setup_attempts):
             seq = self._send(message)
-            reply = self._await(seq, cfg.handshake_timeout_s, check_state=check_state)
+            reply = self._await(seq, cfg.setup_timeout_s, check_state=check_state)
             if reply is not None:
                 return reply
         raise PlantError(
             f"the device on {self.url} did not answer {type(message).__name__} "
-            f"({cfg.handshake_attempts} attempts of {cfg.handshake_timeout_s} s): check the "
+            f"({cfg.setup_attempts} attempts of {cfg.setup_timeout_s} s): check the "
             "cable and power"
         )
 
@@ -391,3 +392,9 @@ class SerialPlant(Plant):
                 f"{stuck_s:.2f} s while {state.torque_nm:.2f} N*m is "
                 "applied: the sensor is stuck or the joint is blocked; check the encoder"
             )
+
+
+def open_plant(settings: DeviceSettings) -> Plant:
+    """The seam's entry point (hardware/drivers/__init__.py): open, handshake and arm."""
+    link = settings.link(reply_timeout_s(settings.period_s))
+    return DdpgPlant(settings.port, link).open()
