@@ -76,7 +76,8 @@ def add_parser(subparsers: Any) -> None:
         "--step-duration-s",
         type=positive_float,
         default=2.0,
-        help="how long to hold the torque step, seconds; cover at least one swing (default: %(default)s)",
+        help="how long to hold the torque step, seconds; cover at least one swing "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--no-step",

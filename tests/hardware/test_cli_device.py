@@ -103,7 +103,7 @@ def test_swings_up_and_holds_through_the_emulator(
     emu = emulate()
     telemetry = tmp_path / "device.csv"
     result = _run_device(
-        emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry)
+        emu.port, exported_policy, "--duration-s", "15", "--output", str(telemetry)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     summary = emu.finish()
@@ -138,8 +138,8 @@ def test_sigkill_of_the_host_leaves_the_device_at_zero_within_the_watchdog(
 
 
 def test_unplugged_mid_run(exported_policy: Path, emulate: StartDevice) -> None:
-    emu = emulate("--disconnect-after", "1.0")
-    result = _run_device(emu.port, exported_policy, "--duration", "10")
+    emu = emulate("--fault", "disconnect@1.0")
+    result = _run_device(emu.port, exported_policy, "--duration-s", "10")
     _assert_clean_failure(result, 3, r"plant fault.*(lost the connection|stopped answering)")
     emu.proc.wait(timeout=3.0)  # it exits by itself once its watchdog has tripped
     summary = emu.finish()
@@ -148,8 +148,8 @@ def test_unplugged_mid_run(exported_policy: Path, emulate: StartDevice) -> None:
 
 
 def test_stuck_sensor_mid_run(exported_policy: Path, emulate: StartDevice) -> None:
-    emu = emulate("--stuck-after", "0.5")
-    result = _run_device(emu.port, exported_policy, "--duration", "10")
+    emu = emulate("--fault", "stuck-sensor@0.5")
+    result = _run_device(emu.port, exported_policy, "--duration-s", "10")
     _assert_clean_failure(result, 3, r"plant fault.*sensor is stuck")
     summary = emu.finish()
     assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
@@ -157,7 +157,7 @@ def test_stuck_sensor_mid_run(exported_policy: Path, emulate: StartDevice) -> No
 
 def test_slow_device_stops_the_run(exported_policy: Path, emulate: StartDevice) -> None:
     emu = emulate("--latency-ms", "40")  # replies later than half a 50 ms period
-    result = _run_device(emu.port, exported_policy, "--duration", "10")
+    result = _run_device(emu.port, exported_policy, "--duration-s", "10")
     _assert_clean_failure(result, 3, r"plant fault.*stopped answering")
     ticks = re.search(r"ticks\s+(\d+)", result.stdout)
     assert ticks and int(ticks.group(1)) <= 3  # the loop stops within three periods
@@ -169,7 +169,7 @@ def test_dropped_and_corrupted_replies_are_survived_and_reported(
     exported_policy: Path, emulate: StartDevice
 ) -> None:
     emu = emulate("--drop-rate", "0.05", "--corrupt-rate", "0.05", "--seed", "3")
-    result = _run_device(emu.port, exported_policy, "--duration", "2")
+    result = _run_device(emu.port, exported_policy, "--duration-s", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"link .*: \d+ requests, [1-9]\d* missing", result.stderr), result.stderr
     summary = emu.finish()
@@ -182,14 +182,14 @@ def test_device_fault_before_the_run_is_refused(
 ) -> None:
     emu = emulate()
     with serial.serial_for_url(emu.port, timeout=0.2) as port:  # arm, then go quiet
-        from hardware.protocol import Arm, encode
+        from hardware.drivers.ddpg.protocol import Arm, encode
 
         port.write(encode(Arm(20, 1.0), 1))
         port.read(27)
         time.sleep(0.1)
-    result = _run_device(emu.port, exported_policy, "--duration", "1")
+    result = _run_device(emu.port, exported_policy, "--duration-s", "1")
     _assert_clean_failure(result, 3, r"error: .*latched fault \(WATCHDOG\).*--clear-faults")
-    result = _run_device(emu.port, exported_policy, "--duration", "0.5", "--clear-faults")
+    result = _run_device(emu.port, exported_policy, "--duration-s", "0.5", "--clear-faults")
     assert result.returncode == 0, result.stderr
     summary = emu.finish()
     assert summary["last_torque_command_nm"] == "0.0000" and summary["faults"] == "0x00"

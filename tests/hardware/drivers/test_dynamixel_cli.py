@@ -62,7 +62,7 @@ def test_swings_up_and_holds_through_the_dynamixel_emulator(
 ) -> None:
     emu = _start(emulator_processes)
     telemetry = tmp_path / "dynamixel.csv"
-    result = _run(emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry))
+    result = _run(emu.port, exported_policy, "--duration-s", "15", "--output", str(telemetry))
     assert result.returncode == 0, result.stdout + result.stderr
     summary = emu.finish()
     data = np.genfromtxt(telemetry, delimiter=",", names=True)
@@ -74,13 +74,13 @@ def test_swings_up_and_holds_through_the_dynamixel_emulator(
     _left_at_zero(summary)
 
 
-#: (emulator options, what the one-line exit names).
+#: fault kind -> what the one-line exit names.
 FAULTS = {
-    "overload": (["--fault", "overload"], r"Overload Error \(Hardware Error Status 0x20\)"),
+    "overload": r"Overload Error \(Hardware Error Status 0x20\)",
     # Input Voltage is not in Shutdown (63): the servo keeps its torque, the host must stop it.
-    "input_voltage": (["--fault", "input_voltage"], r"Input Voltage Error"),
-    "watchdog": (["--fault", "watchdog"], r"its Bus Watchdog tripped"),
-    "silence": ([], r"stopped answering"),
+    "input-voltage": r"Input Voltage Error",
+    "watchdog": r"its Bus Watchdog tripped",
+    "silence": r"stopped answering",
 }
 
 
@@ -88,10 +88,9 @@ FAULTS = {
 def test_every_servo_fault_ends_the_run_with_its_name_and_zero_current(
     exported_policy: Path, emulator_processes: list[EmulatorProcess], fault: str
 ) -> None:
-    options, message = FAULTS[fault]
-    after = ["--silence-after" if fault == "silence" else "--fault-after", "0.7"]
-    emu = _start(emulator_processes, *options, *after)
-    result = _run(emu.port, exported_policy, "--duration", "10")
+    message = FAULTS[fault]
+    emu = _start(emulator_processes, "--fault", f"{fault}@0.7")
+    result = _run(emu.port, exported_policy, "--duration-s", "10")
     _one_line_failure(result, r"(?m)^exit: plant fault \(3\): Dynamixel ID 1 .*" + message)
     if fault == "silence":
         time.sleep(0.2)  # its 100 ms Bus Watchdog plus a margin
@@ -130,7 +129,7 @@ def test_sigkill_of_the_host_lets_the_bus_watchdog_stop_the_servo(
     host.wait()
     time.sleep(0.2)  # the 100 ms Bus Watchdog plus a margin
     # The next host is told why, and leaves the tripped watchdog for --clear-faults to clear.
-    tripped = _run(emu.port, exported_policy, "--duration", "0.5")
+    tripped = _run(emu.port, exported_policy, "--duration-s", "0.5")
     _one_line_failure(tripped, r"(?m)^error: .*tripped Bus Watchdog.*--clear-faults")
     summary = emu.finish()
     assert summary["last_goal_current"] != "0"  # the killed host never said goodbye

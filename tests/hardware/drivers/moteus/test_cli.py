@@ -57,7 +57,7 @@ def test_run_swings_up_and_holds_through_the_moteus_emulator(
 ) -> None:
     emu = _start(emulator_processes)
     telemetry = tmp_path / "moteus.csv"
-    result = _run(emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry))
+    result = _run(emu.port, exported_policy, "--duration-s", "15", "--output", str(telemetry))
     assert result.returncode == 0, result.stdout + result.stderr
     summary = emu.finish()
     data = np.genfromtxt(telemetry, delimiter=",", names=True)
@@ -70,7 +70,7 @@ def test_run_swings_up_and_holds_through_the_moteus_emulator(
 def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_loaded(
     exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _start(emulator_processes, "--fault", "motor_driver", "--fault-after", "0.3")
+    emu = _start(emulator_processes, "--fault", "motor-driver@0.3")
     # `run` in a fresh interpreter that then lists what it loaded: the vendor's package and its
     # dependencies included, which the import contracts cannot see.
     argv = ["run", "--device", emu.port, "--driver", "moteus", "--policy", str(exported_policy)]
@@ -101,8 +101,8 @@ def test_a_stuck_encoder_mid_swing_up_is_caught_by_the_host_and_leaves_zero_torq
     exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
     # moteus raises no fault for an encoder that stops counting: only the host's check sees it
-    emu = _start(emulator_processes, "--fault", "stuck_encoder", "--fault-after", "0.2")
-    result = _run(emu.port, exported_policy, "--duration", "10")
+    emu = _start(emulator_processes, "--fault", "stuck-encoder@0.2")
+    result = _run(emu.port, exported_policy, "--duration-s", "10")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "the encoder is stuck or the joint is blocked" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
@@ -151,7 +151,7 @@ def test_calibrate_through_the_moteus_plant_writes_a_profile_run_can_use(
     emu = start_driver_emulator("moteus", start_angle_rad=math.pi)
     profile = tmp_path / "moteus.toml"
     argv = ["calibrate", "--device", emu.port, "--driver", "moteus", "--profile", str(profile)]
-    extra = ["--seconds", "0.3", "--step-seconds", "1.2", "--gravity-torque", "5"]
+    extra = ["--duration-s", "0.3", "--step-duration-s", "1.2", "--gravity-torque-nm", "5"]
     assert main([*argv, *extra]) == 0, capsys.readouterr().err
     saved = DeviceProfile.load(profile)
     assert (saved.driver, saved.device_id, saved.baud) == ("moteus", 1, 921_600)

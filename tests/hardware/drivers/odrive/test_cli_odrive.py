@@ -43,9 +43,9 @@ def test_swings_up_and_holds_through_the_odrive_emulator(
     result = _run_odrive(
         emu.port,
         exported_policy,
-        "--duration",
+        "--duration-s",
         "15",
-        "--telemetry",
+        "--output",
         str(telemetry),
         "--watchdog-ms",
         "1000",
@@ -64,8 +64,8 @@ def test_swings_up_and_holds_through_the_odrive_emulator(
 def test_a_watchdog_fault_ends_the_run_naming_the_odrive_error_at_zero_torque(
     exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _emulate(emulator_processes, "--fault", "watchdog", "--fault-after", "0.5")
-    result = _run_odrive(emu.port, exported_policy, "--duration", "10")
+    emu = _emulate(emulator_processes, "--fault", "watchdog@0.5")
+    result = _run_odrive(emu.port, exported_policy, "--duration-s", "10")
     _assert_clean_failure(
         result, 3, r"plant fault.*: ODrive fault: axis0\.error=WATCHDOG_TIMER_EXPIRED "
     )
@@ -92,7 +92,7 @@ def test_sigkill_of_the_host_lets_the_odrive_watchdog_stop_the_motor(
     os.kill(host.pid, signal.SIGKILL)
     host.wait()
     time.sleep(0.1 + 0.1)  # the 100 ms watchdog plus a margin
-    result = _run_odrive(emu.port, exported_policy, "--duration", "0.2")
+    result = _run_odrive(emu.port, exported_policy, "--duration-s", "0.2")
     _assert_clean_failure(result, 3, r"errors from before this run \(axis0\.error=WATCHDOG_TIMER")
     summary = emu.finish()  # (the refused run above sent zero torque and IDLE on its way out)
     assert int(summary["torque_commands"]) >= 5  # about 20 by the host, 1 by the refused run
