@@ -29,7 +29,7 @@ import tty
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -89,7 +89,12 @@ def open_raw_pty() -> tuple[int, int, str]:
 
 
 class Emulator(ABC):
-    """Serves a device model on a port. ``open()`` returns the path or URL for the host."""
+    """Serves a device model on a port. ``open()`` returns the path or URL for the host.
+
+    A driver's subclass says which faults it injects beside ``silence`` (:attr:`DEVICE_FAULTS`,
+    the registry's ``faults``) and what injecting each does (:meth:`inject`)."""
+
+    DEVICE_FAULTS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -134,10 +139,14 @@ class Emulator(ABC):
     def enabled_at_s(self) -> float | None:
         """When the device was first enabled (the fault schedule's zero); None: not yet."""
 
+    @classmethod
     @abstractmethod
-    def device_faults(self) -> Mapping[str, Callable[[float], None]]:
-        """The faults this driver injects beside ``silence``: kind -> what injecting it at
-        ``now_s`` does."""
+    def device_for(cls, physics: Plant, start_s: float, options: EmulatorOptions) -> Any:
+        """The device model ``emulate`` serves with these options, over ``physics``."""
+
+    @abstractmethod
+    def inject(self, kind: str, now_s: float) -> None:
+        """Inject the device fault ``kind`` (one of :attr:`DEVICE_FAULTS`) at ``now_s``."""
 
     @abstractmethod
     def summary_fields(self) -> Mapping[str, object]:
@@ -156,8 +165,9 @@ class Emulator(ABC):
 
     # -- the port ------------------------------------------------------------------------------
 
-    def fault_kinds(self) -> tuple[str, ...]:
-        return (SILENCE, *self.device_faults())
+    @classmethod
+    def fault_kinds(cls) -> tuple[str, ...]:
+        return (SILENCE, *cls.DEVICE_FAULTS)
 
     def open(self) -> str:
         """Create the port; return what to pass to ``run --device``."""
@@ -300,7 +310,7 @@ class Emulator(ABC):
                 self.silence()
             else:
                 log.warning("fault injection: %s", fault.kind)
-                self.device_faults()[fault.kind](now_s)
+                self.inject(fault.kind, now_s)
 
     def silence(self) -> None:
         """Stop answering: replies not yet sent are lost, later ones are never sent."""
@@ -314,15 +324,25 @@ class Emulator(ABC):
         self.close()
 
 
+def torque_command_fields(device: Any) -> dict[str, object]:
+    """The summary's first fields for a device that counts its requests and torque commands."""
+    last = device.last_torque_command_nm
+    return {
+        "requests": device.requests,
+        "torque_commands": device.torque_commands,
+        "last_torque_command_nm": "none" if last is None else f"{last:.4f}",
+        "applied_torque_nm": f"{device.applied_torque_nm:.4f}",
+    }
+
+
 def serve_pendulum(
     options: EmulatorOptions,
     stop: threading.Event,
     announce: Callable[[str], None],
     emulator: type[Emulator],
-    device: Callable[[Plant, float], Any],
 ) -> str:
-    """Serve ``emulator`` around ``device(physics, start_s)`` until ``stop``, with the PyBullet
-    pendulum as the physics (``options.params``, else Pendulum-v1 with the device's torque
+    """Serve ``emulator`` around its :meth:`~Emulator.device_for` until ``stop``, with the
+    PyBullet pendulum as the physics (``options.params``, else Pendulum-v1 with the device's torque
     limit, stepped every millisecond so it runs smoothly in real time); call ``announce(port)``
     once the host can open the port; return the summary line."""
     from ddpg_control.runtime.timing import MonotonicClock
@@ -335,7 +355,7 @@ def serve_pendulum(
     clock = MonotonicClock()
     with SimPlant(params, clock=clock, start_angle_rad=options.start_angle_rad) as physics:
         served = emulator(
-            device(physics, clock.now()),
+            emulator.device_for(physics, clock.now(), options),
             link=options.link,
             faults=options.faults,
             tcp_port=options.tcp_port,

@@ -1,15 +1,22 @@
 """The host end of a link to a motor driver, the same for every driver: its configuration
 (:class:`LinkConfig`, with the :class:`Calibration` that maps the device's frame to the
-project's convention), its counters and the one-line errors for a port that will not open."""
+project's convention), the lifecycle every driver's plant shares (:class:`DevicePlant`), its
+counters and the one-line errors for a port that will not open."""
 
 from __future__ import annotations
 
 import errno
+import logging
 import math
+from abc import abstractmethod
 from dataclasses import dataclass, field
+from typing import Any, Self
 
+from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
 from ddpg_control.runtime.errors import PlantError
 from ddpg_control.runtime.validation import require
+
+log = logging.getLogger(__name__)
 
 #: The baud rate hardware/PROTOCOL.md recommends for this project's own driver; any works if
 #: both ends agree. Each vendor driver has its own default in hardware/drivers/__init__.py.
@@ -46,6 +53,25 @@ class Calibration:
             math.isfinite(self.torque_scale) and self.torque_scale > 0,
             f"torque scale must be a finite number > 0, got {self.torque_scale!r}",
         )
+
+    def joint_state(
+        self,
+        device_angle_rad: float,
+        device_velocity_rad_s: float,
+        timestamp_s: float,
+        status: int = 0,
+    ) -> JointState:
+        """What the device reads (radians, rad/s in its own frame) in the project's convention."""
+        return JointState(
+            angle_rad=wrap_angle(self.direction * (device_angle_rad - self.upright_offset_rad)),
+            velocity_rad_s=self.direction * device_velocity_rad_s,
+            timestamp_s=timestamp_s,
+            status=status,
+        )
+
+    def device_torque_nm(self, torque_nm: float) -> float:
+        """A torque in the project's convention as the device's command."""
+        return self.direction * self.torque_scale * torque_nm
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +143,79 @@ def open_error(url: str, exc: BaseException) -> PlantError:
             "serial monitor, ModemManager); close it and try again"
         )
     return PlantError(f"could not open {url}: {exc}")
+
+
+def open_serial(url: str, config: LinkConfig) -> Any:
+    """``url`` opened with pyserial (any of its URLs) and an exclusive lock, reads waiting at
+    most the reply timeout; a one-line PlantError that says what to do when it will not open."""
+    import serial
+
+    try:
+        return serial.serial_for_url(
+            url,
+            baudrate=config.baud_rate,
+            timeout=config.reply_timeout_s,
+            write_timeout=max(0.1, config.reply_timeout_s),
+            exclusive=True,
+        )
+    except (serial.SerialException, OSError, ValueError) as exc:
+        raise open_error(url, exc) from None
+
+
+class DevicePlant(Plant):
+    """The lifecycle of every driver's plant (as ros2_control's hardware components): the
+    constructor only stores its configuration; :meth:`open` (or entering the context) connects
+    and sets the device up, and closes again if any of that fails; ``close()`` (or leaving the
+    context, on any exit path) leaves zero torque and the device disarmed, and never raises.
+    By default the port is ``url`` opened by :func:`open_serial` into ``_port``."""
+
+    url: str
+    config: LinkConfig
+    _port: Any = None
+    _missed_in_a_row: int = 0
+    _last_state: JointState | None = None
+    #: The torque limit in device N*m, known once the device is set up.
+    _device_limit_nm: float = 0.0
+
+    @property
+    def max_torque_nm(self) -> float:
+        """The plant's limit in N*m: the device's, through the calibration's torque scale."""
+        if not self._device_limit_nm:
+            raise self._not_open()
+        return self._device_limit_nm / self.config.calibration.torque_scale
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def _connect(self) -> None:
+        """Open the port (or the vendor's transport)."""
+        self._port = open_serial(self.url, self.config)
+
+    @abstractmethod
+    def _set_up(self) -> None:
+        """Check, configure and arm the device; ``close()`` follows if this raises."""
+
+    def open(self) -> Self:
+        self._connect()
+        try:
+            self._set_up()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __enter__(self) -> Self:
+        return self if self.is_open else self.open()
+
+    def _not_open(self) -> PlantError:
+        return PlantError(f"{type(self).__name__} is not open: call open() or use 'with' first")
+
+    def _missed_read(self, who: str, what: str, advice: str) -> JointState:
+        """A read without a valid reply: the last state again; or, after ``max_missed_replies``
+        in a row (or before any state), PlantError "WHO stopped answering (N WHAT): ADVICE"."""
+        self._missed_in_a_row += 1
+        if self._missed_in_a_row >= self.config.max_missed_replies or self._last_state is None:
+            raise PlantError(f"{who} stopped answering ({self._missed_in_a_row} {what}): {advice}")
+        log.debug("%s: no reply; reusing the last state", who)
+        return self._last_state

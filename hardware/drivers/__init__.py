@@ -1,11 +1,12 @@
 """The motor drivers ``--driver`` can name, and the one seam every driver plugs into.
 
-A driver is a row of :data:`DRIVERS`: what opens its :class:`~ddpg_control.runtime.contracts.Plant`
-(``plant``), what serves its emulator (``emulator``), the vendor package it needs (``requires``,
-imported only inside the driver) and the pip extra that installs it (``extra``), its default baud
-rate and device id, the driver-specific settings a profile may carry (``options``) and the faults
-its emulator can inject (``faults``). Entry points are ``"module:function"`` strings, so naming a
-driver here imports none of its code; :func:`load` imports one when it is used.
+A driver is a row of :data:`DRIVERS`: the vendor package it needs (``requires``, imported only
+inside the driver) and the pip extra that installs it (``extra``), its default baud rate and
+device id, the driver-specific settings a profile may carry (``options``) and the faults its
+emulator can inject (``faults``). Its entry points follow from its name, ``plant`` (what opens
+its :class:`~ddpg_control.runtime.contracts.Plant`) and ``emulator`` (what serves its emulator),
+as ``"module:function"`` strings, so naming a driver here imports none of its code; :func:`load`
+imports one when it is used.
 
 Every driver is a folder of the same shape (``hardware/drivers/dynamixel/`` is a full example):
 ``plant.py`` holds ``<Vendor>Plant``, the host side, over a :class:`~hardware.link.LinkConfig`;
@@ -49,8 +50,6 @@ OptionSpec = tuple[type, float | int | str, str]
 class DriverSpec:
     name: str
     summary: str
-    plant: str  # "module:function" -> open_plant(settings) -> Plant
-    emulator: str  # "module:function" -> serve_emulator(options, stop, announce) -> summary
     default_baud: int
     default_id: int = 1
     requires: str | None = None  # the vendor's import name; None: pyserial is enough
@@ -59,6 +58,16 @@ class DriverSpec:
     faults: tuple[str, ...] = ()  # what ``emulate --fault`` may name beside ``silence``
     #: The optional EmulatorOptions fields this driver's emulator honours.
     emulator_options: tuple[str, ...] = ()
+
+    @property
+    def plant(self) -> str:
+        """``"module:function"`` -> ``open_plant(settings) -> Plant``."""
+        return f"hardware.drivers.{self.name}.plant:open_plant"
+
+    @property
+    def emulator(self) -> str:
+        """``"module:function"`` -> ``serve_emulator(options, stop, announce) -> summary``."""
+        return f"hardware.drivers.{self.name}.emulator:serve_emulator"
 
     @property
     def fault_kinds(self) -> tuple[str, ...]:
@@ -167,8 +176,6 @@ DRIVERS: dict[str, DriverSpec] = {
     "ddpg": DriverSpec(
         name="ddpg",
         summary="this project's own protocol (hardware/PROTOCOL.md)",
-        plant="hardware.drivers.ddpg.plant:open_plant",
-        emulator="hardware.drivers.ddpg.emulator:serve_emulator",
         default_baud=DEFAULT_BAUD_RATE,
         faults=("disconnect", "stuck-sensor"),
         emulator_options=("counts_per_rev", "protocol_version"),
@@ -176,8 +183,6 @@ DRIVERS: dict[str, DriverSpec] = {
     "dynamixel": DriverSpec(
         name="dynamixel",
         summary="ROBOTIS Dynamixel X series, Protocol 2.0, current-based torque (dynamixel-sdk)",
-        plant="hardware.drivers.dynamixel.plant:open_plant",
-        emulator="hardware.drivers.dynamixel.emulator:serve_emulator",
         default_baud=57_600,
         requires="dynamixel_sdk",
         extra="dynamixel",
@@ -195,20 +200,12 @@ DRIVERS: dict[str, DriverSpec] = {
                 "dynamixel-sdk's own busy polling, which holds a core",
             ),
         },
-        faults=(
-            "overload",
-            "overheating",
-            "electrical-shock",
-            "encoder",
-            "input-voltage",
-            "watchdog",
-        ),
+        faults=("input-voltage", "overheating", "encoder", "electrical-shock", "overload")
+        + ("watchdog",),
     ),
     "moteus": DriverSpec(
         name="moteus",
         summary="mjbots moteus over an fdcanusb or its UART, feed-forward torque (moteus)",
-        plant="hardware.drivers.moteus.plant:open_plant",
-        emulator="hardware.drivers.moteus.emulator:serve_emulator",
         default_baud=921_600,  # moteus' UART; an fdcanusb ignores it
         requires="moteus",
         extra="moteus",
@@ -225,30 +222,15 @@ DRIVERS: dict[str, DriverSpec] = {
                 "thread) or 'inline' (run on the caller's thread; see bench/moteus_seam.py)",
             ),
         },
-        faults=(
-            "motor-driver",
-            "over-voltage",
-            "encoder",
-            "over-temperature",
-            "under-voltage",
-            "watchdog",
-            "stuck-encoder",
-        ),
+        faults=("motor-driver", "over-voltage", "encoder", "over-temperature", "under-voltage")
+        + ("watchdog", "stuck-encoder"),
     ),
     "odrive": DriverSpec(
         name="odrive",
         summary="ODrive v3.x (firmware 0.5.x) in torque mode, ASCII protocol over UART or USB",
-        plant="hardware.drivers.odrive.plant:open_plant",
-        emulator="hardware.drivers.odrive.emulator:serve_emulator",
         default_baud=115_200,
         default_id=0,
-        faults=(
-            "drv-fault",
-            "encoder-no-response",
-            "overspeed",
-            "dc-bus-over-voltage",
-            "watchdog",
-        ),
+        faults=("drv-fault", "encoder-no-response", "overspeed", "dc-bus-over-voltage", "watchdog"),
     ),
 }
 

@@ -15,10 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from ddpg_control.runtime.contracts import Plant
 from hardware.drivers import EmulatorOptions
 from hardware.drivers.ddpg.device import DdpgDevice, DdpgDeviceConfig
 from hardware.drivers.ddpg.protocol import FrameDecoder, encode
-from hardware.emulator import Emulator, serve_pendulum
+from hardware.emulator import Emulator, serve_pendulum, torque_command_fields
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class DdpgEmulator(Emulator):
     """Serves a DdpgDevice on a port. ``open()`` returns the URL/path for the host."""
 
     device: DdpgDevice
+    DEVICE_FAULTS = ("disconnect", "stuck-sensor")
 
     def __init__(self, device: DdpgDevice, **link_and_faults: Any) -> None:
         super().__init__(device, **link_and_faults)
@@ -54,24 +56,24 @@ class DdpgEmulator(Emulator):
     def enabled_at_s(self) -> float | None:
         return self.device.armed_at_s
 
-    def device_faults(self) -> Mapping[str, Callable[[float], None]]:
-        return {"disconnect": lambda _: self.hang_up(), "stuck-sensor": self._stick_sensor}
+    @classmethod
+    def device_for(cls, physics: Plant, start_s: float, options: EmulatorOptions) -> DdpgDevice:
+        return DdpgDevice(physics, device_config(options), start_s)
+
+    def inject(self, kind: str, now_s: float) -> None:
+        if kind == "disconnect":
+            self.hang_up()
+        else:  # stuck-sensor
+            sample = self.device.sample(now_s)
+            self.device.frozen_sample = (sample.position_counts, sample.velocity_rad_s)
 
     def finished(self) -> bool:
         return self.disconnected and not self.device.armed
 
-    def _stick_sensor(self, now_s: float) -> None:
-        sample = self.device.sample(now_s)
-        self.device.frozen_sample = (sample.position_counts, sample.velocity_rad_s)
-
     def summary_fields(self) -> Mapping[str, object]:
         d = self.device
-        last = "none" if d.last_torque_command_nm is None else f"{d.last_torque_command_nm:.4f}"
         return {
-            "requests": d.requests,
-            "torque_commands": d.torque_commands,
-            "last_torque_command_nm": last,
-            "applied_torque_nm": f"{d.applied_torque_nm:.4f}",
+            **torque_command_fields(d),
             "armed": int(d.armed),
             "watchdog_trips": d.watchdog_trips,
             "faults": f"{d.faults:#04x}",
@@ -95,11 +97,4 @@ def serve_emulator(
     options: EmulatorOptions, stop: threading.Event, announce: Callable[[str], None]
 ) -> str:
     """The seam's entry point (hardware/drivers/__init__.py)."""
-    config = device_config(options)
-    return serve_pendulum(
-        options,
-        stop,
-        announce,
-        DdpgEmulator,
-        lambda physics, start_s: DdpgDevice(physics, config, start_s),
-    )
+    return serve_pendulum(options, stop, announce, DdpgEmulator)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import serial
 
-from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import PlantError
 from hardware.drivers.ddpg.protocol import (
     PROTOCOL_VERSION,
@@ -47,7 +47,7 @@ from hardware.drivers.ddpg.protocol import (
     Torque,
     encode,
 )
-from hardware.link import LinkConfig, LinkStats, open_error, reply_timeout_s
+from hardware.link import DevicePlant, LinkConfig, LinkStats, reply_timeout_s
 from hardware.stuck_sensor import StuckSensorCheck
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def _nack_name(code: int) -> str:
         return f"code {code}"
 
 
-class DdpgPlant(Plant):
+class DdpgPlant(DevicePlant):
     """A motor driver speaking hardware/PROTOCOL.md, as a Plant. Use it as a context manager."""
 
     def __init__(self, url: str, config: LinkConfig | None = None) -> None:
@@ -81,43 +81,16 @@ class DdpgPlant(Plant):
         self._seq = 0
         self._outstanding: OrderedDict[int, str] = OrderedDict()
         self._armed = False
-        self._missed_in_a_row = 0
-        self._last_state: JointState | None = None
-        self._device_limit_nm = 0.0
         self._time_base_us = 0
         self._last_stamp_us: int | None = None
         self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    @property
-    def max_torque_nm(self) -> float:
-        if self.device is None:
-            raise PlantError("the serial plant is not connected: call open() or use 'with' first")
-        return self._device_limit_nm / self.config.calibration.torque_scale
-
-    def open(self) -> DdpgPlant:
-        """Open the port, handshake, clear or refuse latched faults, arm. Closes on failure."""
-        try:
-            self._port = serial.serial_for_url(
-                self.url,
-                baudrate=self.config.baud_rate,
-                timeout=self.config.reply_timeout_s,
-                write_timeout=max(0.1, self.config.reply_timeout_s),
-                exclusive=True,
-            )
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise open_error(self.url, exc) from None
-        try:
-            self.device = self._handshake()
-            self._arm()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __enter__(self) -> DdpgPlant:
-        return self.open() if self._port is None else self
+    def _set_up(self) -> None:
+        """Handshake, clear or refuse latched faults, arm."""
+        self.device = self._handshake()
+        self._arm()
 
     def stop(self) -> None:
         """Command zero torque and wait briefly for the device to confirm. Never raises."""
@@ -164,15 +137,11 @@ class DdpgPlant(Plant):
         seq = self._send(Query())
         reply = self._await(seq, self.config.reply_timeout_s)
         if reply is None:
-            self._missed_in_a_row += 1
-            if self._missed_in_a_row >= self.config.max_missed_replies or self._last_state is None:
-                raise PlantError(
-                    f"the device on {self.url} stopped answering ({self._missed_in_a_row} "
-                    f"requests in a row without a reply within {self.config.reply_timeout_s} s): "
-                    "check the cable and power; the device watchdog zeroes the torque"
-                )
-            log.debug("no reply to QUERY %d; reusing the last state", seq)
-            return self._last_state
+            return self._missed_read(
+                f"the device on {self.url}",
+                f"requests in a row without a reply within {self.config.reply_timeout_s} s",
+                "check the cable and power; the device watchdog zeroes the torque",
+            )
         self._missed_in_a_row = 0
         assert self._last_state is not None
         return self._last_state
@@ -180,8 +149,7 @@ class DdpgPlant(Plant):
     def apply(self, torque_nm: float) -> None:
         if not math.isfinite(torque_nm):
             raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
-        cal = self.config.calibration
-        device_nm = cal.direction * cal.torque_scale * torque_nm
+        device_nm = self.config.calibration.device_torque_nm(torque_nm)
         limit = self._device_limit_nm
         self._send(Torque(min(limit, max(-limit, device_nm))))
 
@@ -367,7 +335,6 @@ class DdpgPlant(Plant):
         if not math.isfinite(state.velocity_rad_s):
             raise PlantError(f"device reports a non-finite velocity {state.velocity_rad_s!r}")
         assert self.device is not None
-        cal = self.config.calibration
         raw_rad = state.position_counts * (2.0 * math.pi / self.device.counts_per_rev)
         last_us = self._last_stamp_us
         if last_us is not None and last_us - state.timestamp_us > 2**31:
@@ -375,11 +342,9 @@ class DdpgPlant(Plant):
         self._last_stamp_us = state.timestamp_us
         timestamp_s = (self._time_base_us + state.timestamp_us) * 1e-6
         self._check_stuck(state, timestamp_s)
-        self._last_state = JointState(
-            angle_rad=wrap_angle(cal.direction * (raw_rad - cal.upright_offset_rad)),
-            velocity_rad_s=cal.direction * state.velocity_rad_s,
-            timestamp_s=timestamp_s,
-            status=state.faults,  # 0 while healthy; faults raise above anyway
+        # status: 0 while healthy; faults raise above anyway
+        self._last_state = self.config.calibration.joint_state(
+            raw_rad, state.velocity_rad_s, timestamp_s, state.faults
         )
 
     def _check_stuck(self, state: State, timestamp_s: float) -> None:

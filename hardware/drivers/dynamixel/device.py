@@ -13,7 +13,6 @@ then cannot be enabled before a REBOOT). Time comes only from ``now_s`` argument
 from __future__ import annotations
 
 import logging
-import math
 import struct
 from dataclasses import dataclass
 
@@ -24,16 +23,16 @@ from hardware.drivers.dynamixel.protocol import (
     BUS_WATCHDOG_MAX,
     BUS_WATCHDOG_TRIPPED,
     BUS_WATCHDOG_UNIT_MS,
-    COUNTS_PER_REV,
     CURRENT_CONTROL_MODE,
     OPERATING_MODES,
-    VELOCITY_UNIT_RPM,
     Address,
     ErrorCode,
     Instruction,
     Packet,
     describe_hardware_error,
+    position_counts,
     status_packet,
+    velocity_units,
 )
 from hardware.multi_turn import MultiTurn
 
@@ -198,8 +197,8 @@ class DynamixelDevice:
     def _sample(self, now_s: float) -> None:
         joint = self._physics.read()
         angle = self._multi_turn.unwrap(joint.angle_rad)
-        counts = round(angle * COUNTS_PER_REV / (2.0 * math.pi)) + self.get(Address.HOMING_OFFSET)
-        velocity = round(joint.velocity_rad_s * 60.0 / (2.0 * math.pi) / VELOCITY_UNIT_RPM)
+        counts = position_counts(angle) + self.get(Address.HOMING_OFFSET)
+        velocity = velocity_units(joint.velocity_rad_s)
         self._set(Address.PRESENT_POSITION, max(-(2**31), min(2**31 - 1, counts)))
         self._set(Address.PRESENT_VELOCITY, velocity)
         self._set(Address.PRESENT_CURRENT, self.applied_current)

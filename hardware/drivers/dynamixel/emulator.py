@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
+from ddpg_control.runtime.contracts import Plant
 from hardware.drivers import EmulatorOptions
 from hardware.drivers.dynamixel.device import DynamixelDevice, DynamixelDeviceConfig
 from hardware.drivers.dynamixel.protocol import FAULTS, PacketDecoder
@@ -25,6 +25,7 @@ from hardware.emulator import Emulator, serve_pendulum
 
 class DynamixelEmulator(Emulator):
     device: DynamixelDevice
+    DEVICE_FAULTS = (*FAULTS, "watchdog")
 
     def __init__(self, device: DynamixelDevice, **link_and_faults: Any) -> None:
         super().__init__(device, **link_and_faults)
@@ -45,13 +46,17 @@ class DynamixelEmulator(Emulator):
     def enabled_at_s(self) -> float | None:
         return self.device.enabled_at_s
 
-    def device_faults(self) -> Mapping[str, Callable[[float], None]]:
-        servo = self.device
-        faults: dict[str, Callable[[float], None]] = {
-            name: partial(_raise, servo, bits) for name, bits in FAULTS.items()
-        }
-        faults["watchdog"] = lambda _: servo.trip_watchdog()
-        return faults
+    @classmethod
+    def device_for(
+        cls, physics: Plant, start_s: float, options: EmulatorOptions
+    ) -> DynamixelDevice:
+        return DynamixelDevice(physics, device_config(options), start_s)
+
+    def inject(self, kind: str, now_s: float) -> None:
+        if kind == "watchdog":
+            self.device.trip_watchdog()
+        else:
+            self.device.raise_hardware_error(FAULTS[kind])
 
     def summary_fields(self) -> Mapping[str, object]:
         s = self.device
@@ -69,10 +74,6 @@ class DynamixelEmulator(Emulator):
         }
 
 
-def _raise(servo: DynamixelDevice, bits: int, now_s: float) -> None:
-    servo.raise_hardware_error(bits)
-
-
 def device_config(options: EmulatorOptions) -> DynamixelDeviceConfig:
     """An XM430-W350-like servo whose Current Limit is the emulator's torque limit."""
     base = DynamixelDeviceConfig(servo_id=options.device_id)
@@ -87,11 +88,4 @@ def serve_emulator(
     options: EmulatorOptions, stop: threading.Event, announce: Callable[[str], None]
 ) -> str:
     """The seam's entry point (hardware/drivers/__init__.py)."""
-    config = device_config(options)
-    return serve_pendulum(
-        options,
-        stop,
-        announce,
-        DynamixelEmulator,
-        lambda physics, start_s: DynamixelDevice(physics, config, start_s),
-    )
+    return serve_pendulum(options, stop, announce, DynamixelEmulator)

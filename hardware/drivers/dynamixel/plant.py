@@ -26,22 +26,22 @@ import struct
 import time
 from typing import TYPE_CHECKING, Any
 
-from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import ConfigError, PlantError
 from hardware.drivers.dynamixel.protocol import (
     ALERT,
     BUS_WATCHDOG_MAX,
     BUS_WATCHDOG_TRIPPED,
     BUS_WATCHDOG_UNIT_MS,
-    COUNTS_PER_REV,
     CURRENT_CONTROL_MODE,
     OPERATING_MODES,
-    VELOCITY_UNIT_RPM,
     Address,
     describe_error,
     describe_hardware_error,
+    position_rad,
+    velocity_rad_s,
 )
-from hardware.link import LinkConfig, open_error
+from hardware.link import DevicePlant, LinkConfig, open_error
 from hardware.stuck_sensor import StuckSensorCheck
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ PING_ATTEMPTS = 3
 REBOOT_WAIT_S = 0.5
 
 
-class DynamixelPlant(Plant):
+class DynamixelPlant(DevicePlant):
     """One servo (``config.device_id``) as a Plant. ``read_wait_ms``: how long one wait for
     reply bytes may sleep in the kernel (0: dynamixel-sdk's own busy polling)."""
 
@@ -86,8 +86,6 @@ class DynamixelPlant(Plant):
         self._limit_units = 0
         self._enabled = False
         self._watchdog_armed = False
-        self._missed = 0
-        self._last_state: JointState | None = None
         self._stuck = StuckSensorCheck(config.stuck_sensor_s)
         self._last_current = 0
         self.present_current_a = 0.0  # from the last read
@@ -99,19 +97,7 @@ class DynamixelPlant(Plant):
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    @property
-    def max_torque_nm(self) -> float:
-        if self._port is None:
-            raise PlantError("the Dynamixel plant is not open: call open() or use 'with' first")
-        return (
-            self._limit_units
-            * self.amps_per_unit
-            * self.torque_constant
-            / self.config.calibration.torque_scale
-        )
-
-    def open(self) -> DynamixelPlant:
-        baud = self.config.baud_rate
+    def _connect(self) -> None:
         import dynamixel_sdk as sdk  # the driver's extra; checked by the registry before
 
         self._sdk = sdk
@@ -121,28 +107,22 @@ class DynamixelPlant(Plant):
         except Exception as exc:  # pyserial raises SerialException / OSError
             raise open_error(self.url, exc) from None
         self._port = port
-        try:
-            if not port.setBaudRate(baud):
-                raise ConfigError(
-                    f"baud rate {baud} is not one dynamixel-sdk can set: use 57600 "
-                    "(factory), 115200, 1000000, 2000000, 3000000 or 4000000"
-                )
-            wait_ms = self.read_wait_ms
-            if wait_ms > 0:
-                # dynamixel-sdk opens the port with timeout=0 and polls it in a loop while it
-                # waits for a status packet; a short blocking timeout lets the kernel wake the
-                # host when bytes arrive instead (its own packet timeout still applies).
-                port.ser.timeout = wait_ms / 1000.0
-            self._ph = sdk.PacketHandler(2.0)
-            self._writer = sdk.GroupSyncWrite(port, self._ph, Address.GOAL_CURRENT, 2)
-            self._configure()
-        except BaseException:
-            self.close()
-            raise
-        return self
 
-    def __enter__(self) -> DynamixelPlant:
-        return self.open() if self._port is None else self
+    def _set_up(self) -> None:
+        port, baud = self._port, self.config.baud_rate
+        if not port.setBaudRate(baud):
+            raise ConfigError(
+                f"baud rate {baud} is not one dynamixel-sdk can set: use 57600 "
+                "(factory), 115200, 1000000, 2000000, 3000000 or 4000000"
+            )
+        if self.read_wait_ms > 0:
+            # dynamixel-sdk opens the port with timeout=0 and polls it in a loop while it
+            # waits for a status packet; a short blocking timeout lets the kernel wake the
+            # host when bytes arrive instead (its own packet timeout still applies).
+            port.ser.timeout = self.read_wait_ms / 1000.0
+        self._ph = self._sdk.PacketHandler(2.0)
+        self._writer = self._sdk.GroupSyncWrite(port, self._ph, Address.GOAL_CURRENT, 2)
+        self._configure()
 
     def _configure(self) -> None:
         config = self.config
@@ -181,6 +161,7 @@ class DynamixelPlant(Plant):
                 "cannot make torque; raise it with Dynamixel Wizard"
             )
         self._limit_units = units
+        self._device_limit_nm = units * self.amps_per_unit * self.torque_constant
         self._write(Address.GOAL_CURRENT, 2, 0)
         self._write(Address.BUS_WATCHDOG, 1, 0)
         self._write(Address.TORQUE_ENABLE, 1, 1)
@@ -274,15 +255,12 @@ class DynamixelPlant(Plant):
         if result == sdk.COMM_SUCCESS:
             data, result, error = ph.readRx(port, self.servo_id, READ_LENGTH)
         if result != sdk.COMM_SUCCESS or len(data) != READ_LENGTH:
-            self._missed += 1
-            if self._missed >= self.config.max_missed_replies or self._last_state is None:
-                raise PlantError(
-                    f"{self.name} stopped answering ({self._missed} reads in a row: "
-                    f"{ph.getTxRxResult(result)}): check cable and power; its Bus Watchdog "
-                    "stops the motor"
-                )
-            return self._last_state
-        self._missed = 0
+            return self._missed_read(
+                self.name,
+                f"reads in a row: {ph.getTxRxResult(result)}",
+                "check cable and power; its Bus Watchdog stops the motor",
+            )
+        self._missed_in_a_row = 0
         if error & ALERT:
             hw = self._read(Address.HARDWARE_ERROR_STATUS, 1)
             raise PlantError(
@@ -303,22 +281,16 @@ class DynamixelPlant(Plant):
         counts = struct.unpack_from("<i", raw, Address.PRESENT_POSITION - base)[0]
         now = time.monotonic()
         self._check_stuck(counts, now)
-        cal = self.config.calibration
-        raw_angle = counts * 2.0 * math.pi / COUNTS_PER_REV
-        raw_velocity = velocity * VELOCITY_UNIT_RPM * 2.0 * math.pi / 60.0
+        raw_angle = position_rad(counts)
+        raw_velocity = velocity_rad_s(velocity)
         self.present_current_a = current * self.amps_per_unit
-        self._last_state = JointState(
-            angle_rad=wrap_angle(cal.direction * (raw_angle - cal.upright_offset_rad)),
-            velocity_rad_s=cal.direction * raw_velocity,
-            timestamp_s=now,
-        )
+        self._last_state = self.config.calibration.joint_state(raw_angle, raw_velocity, now)
         return self._last_state
 
     def apply(self, torque_nm: float) -> None:
         if not math.isfinite(torque_nm):
             raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
-        cal = self.config.calibration
-        device_nm = cal.direction * cal.torque_scale * torque_nm
+        device_nm = self.config.calibration.device_torque_nm(torque_nm)
         units = round(device_nm / self.torque_constant / self.amps_per_unit)
         if not self._watchdog_armed:
             self._arm_watchdog()

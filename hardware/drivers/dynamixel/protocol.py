@@ -18,6 +18,7 @@ stuffed bytes. The CRC is CRC-16/BUYPASS: poly 0x8005, init 0, not reflected (ch
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 HEADER = b"\xff\xff\xfd\x00"
@@ -96,6 +97,27 @@ BUS_WATCHDOG_TRIPPED = 0xFF  # -1 as a signed byte
 #: Units of the X series: position 4096 counts a turn, velocity 0.229 rev/min.
 COUNTS_PER_REV = 4096
 VELOCITY_UNIT_RPM = 0.229
+
+
+def position_rad(counts: int) -> float:
+    """Present Position (counts) in radians."""
+    return counts * 2.0 * math.pi / COUNTS_PER_REV
+
+
+def position_counts(angle_rad: float) -> int:
+    """An angle in radians as Present Position counts."""
+    return round(angle_rad * COUNTS_PER_REV / (2.0 * math.pi))
+
+
+def velocity_rad_s(units: int) -> float:
+    """Present Velocity (0.229 rpm units) in rad/s."""
+    return units * VELOCITY_UNIT_RPM * 2.0 * math.pi / 60.0
+
+
+def velocity_units(velocity_rad_s: float) -> int:
+    """A velocity in rad/s as Present Velocity units."""
+    return round(velocity_rad_s * 60.0 / (2.0 * math.pi) / VELOCITY_UNIT_RPM)
+
 
 #: Baud Rate (8) register values (e-manual) -> bits/s.
 BAUD_RATES = {0: 9600, 1: 57600, 2: 115200, 3: 1_000_000, 4: 2_000_000, 5: 3_000_000,

@@ -21,9 +21,9 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
+from ddpg_control.runtime.contracts import Plant
 from hardware.drivers import EmulatorOptions
 from hardware.drivers.moteus import fdcanusb
 from hardware.drivers.moteus import multiplex as mp
@@ -57,6 +57,7 @@ class MoteusEmulator(Emulator):
     """Serves a :class:`MoteusDevice` as an fdcanusb on a pseudo-terminal."""
 
     device: MoteusDevice
+    DEVICE_FAULTS = (*FAULTS, "watchdog", "stuck-encoder")
 
     def __init__(self, device: MoteusDevice, **link_and_faults: Any) -> None:
         super().__init__(device, **link_and_faults)
@@ -67,20 +68,21 @@ class MoteusEmulator(Emulator):
     def enabled_at_s(self) -> float | None:
         return self.device.first_enabled_s
 
-    def device_faults(self) -> Mapping[str, Callable[[float], None]]:
-        faults: dict[str, Callable[[float], None]] = {
-            name: partial(_raise, self.device, code) for name, code in FAULTS.items()
-        }
-        faults["watchdog"] = self._trip_watchdog
-        faults["stuck-encoder"] = self._freeze_encoder
-        return faults
+    @classmethod
+    def device_for(cls, physics: Plant, start_s: float, options: EmulatorOptions) -> MoteusDevice:
+        config = MoteusDeviceConfig(
+            can_id=options.device_id, max_torque_nm=options.device_torque_limit_nm
+        )
+        return MoteusDevice(physics, config)
 
-    def _trip_watchdog(self, now_s: float) -> None:
-        self.device.watchdog_trips += 1
-        self.device.enter(Mode.TIMEOUT)
-
-    def _freeze_encoder(self, now_s: float) -> None:
-        self.device.encoder_frozen = True
+    def inject(self, kind: str, now_s: float) -> None:
+        if kind == "watchdog":
+            self.device.watchdog_trips += 1
+            self.device.enter(Mode.TIMEOUT)
+        elif kind == "stuck-encoder":
+            self.device.encoder_frozen = True
+        else:
+            self.device.enter(Mode.FAULT, FAULTS[kind])
 
     def summary_fields(self) -> Mapping[str, object]:
         d = self.device
@@ -153,17 +155,8 @@ class MoteusEmulator(Emulator):
         return fdcanusb.CanFrame(reply_id, mp.pad(reply), brs=frame.brs, fd=frame.fd)
 
 
-def _raise(device: MoteusDevice, code: int, now_s: float) -> None:
-    device.enter(Mode.FAULT, code)
-
-
 def serve_emulator(
     options: EmulatorOptions, stop: threading.Event, announce: Callable[[str], None]
 ) -> str:
     """The seam's entry point (hardware/drivers/__init__.py)."""
-    config = MoteusDeviceConfig(
-        can_id=options.device_id, max_torque_nm=options.device_torque_limit_nm
-    )
-    return serve_pendulum(
-        options, stop, announce, MoteusEmulator, lambda physics, _: MoteusDevice(physics, config)
-    )
+    return serve_pendulum(options, stop, announce, MoteusEmulator)

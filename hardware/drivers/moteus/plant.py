@@ -32,12 +32,12 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import ConfigError, PlantError, first_line
 from ddpg_control.runtime.validation import require
 from hardware.drivers.moteus.event_loop import make_event_loop
 from hardware.drivers.moteus.registers import Mode, describe_fault, describe_mode
-from hardware.link import LinkConfig, LinkStats, open_error
+from hardware.link import DevicePlant, LinkConfig, LinkStats, open_error
 from hardware.stuck_sensor import StuckSensorCheck
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class _PortLock:
             self._fd = None
 
 
-class MoteusPlant(Plant):
+class MoteusPlant(DevicePlant):
     """A moteus controller on an fdcanusb serial path, as a Plant. Use it as a context manager."""
 
     def __init__(
@@ -153,6 +153,7 @@ class MoteusPlant(Plant):
         self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
         self._last_torque_nm = 0.0
         self._pending_command: concurrent.futures.Future[Any] | None = None
+        self._moteus: Any = None
 
     @property
     def name(self) -> str:
@@ -164,28 +165,25 @@ class MoteusPlant(Plant):
     def max_torque_nm(self) -> float:
         return self.torque_limit_nm
 
-    def open(self) -> MoteusPlant:
-        """Lock the port, start the loop, build the transport, check the mode, stop. Closes
-        on failure."""
-        moteus = import_moteus()
+    @property
+    def is_open(self) -> bool:
+        return self._connected
+
+    def _connect(self) -> None:
+        self._moteus = import_moteus()
         self._lock.acquire()
-        try:
-            self._loop.start()
-            self._loop.call(self._connect(moteus), 5.0)
-            values = self._handshake()
-            self._check_mode_at_open(values)
-            self._stop_at_open()
-            self._last_state = self._joint_state(values)
-        except BaseException:
-            self.close()
-            raise
+
+    def _set_up(self) -> None:
+        """Start the loop, build the transport, check the mode, stop."""
+        self._loop.start()
+        self._loop.call(self._open_transport(self._moteus), 5.0)
+        values = self._handshake()
+        self._check_mode_at_open(values)
+        self._stop_at_open()
+        self._last_state = self._joint_state(values)
         self._connected = True
-        return self
 
-    def __enter__(self) -> MoteusPlant:
-        return self if self._connected else self.open()
-
-    async def _connect(self, moteus: Any) -> None:
+    async def _open_transport(self, moteus: Any) -> None:
         # The vendor's own timeouts only bound a transaction that hangs: they are fixed for the
         # life of the transport, so each call's deadline is ours (:meth:`_call`), sized for a
         # tick or for the handshake.
@@ -321,16 +319,11 @@ class MoteusPlant(Plant):
             )
 
     def _joint_state(self, values: dict[int, Any]) -> JointState:
-        cal = self.config.calibration
         position_rad = float(values.get(_POSITION, math.nan)) * TWO_PI
         velocity_rad_s = float(values.get(_VELOCITY, math.nan)) * TWO_PI
-        state = JointState(
-            angle_rad=wrap_angle(cal.direction * (position_rad - cal.upright_offset_rad)),
-            velocity_rad_s=cal.direction * velocity_rad_s,
-            timestamp_s=time.monotonic(),
-            status=int(values.get(_FAULT, 0)),
+        return self.config.calibration.joint_state(
+            position_rad, velocity_rad_s, time.monotonic(), int(values.get(_FAULT, 0))
         )
-        return state
 
     def apply(self, torque_nm: float) -> None:
         self._require_connected()
@@ -342,7 +335,7 @@ class MoteusPlant(Plant):
         command = self._controller.set_position(
             position=math.nan,
             velocity=0.0,
-            feedforward_torque=cal.direction * cal.torque_scale * torque_nm,
+            feedforward_torque=cal.device_torque_nm(torque_nm),
             kp_scale=0.0,
             kd_scale=0.0,
             maximum_torque=cal.torque_scale * limit,

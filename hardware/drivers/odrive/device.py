@@ -254,13 +254,19 @@ class OdriveDevice:
         self._feed()
         return []
 
-    def _read(self, command: str) -> list[str]:
+    def _lookup(self, command: str) -> tuple[_Property, list[str]] | str:
+        """``r``/``w`` PATH ...: the property at PATH and the fields, or the firmware's error."""
         fields = command.split()
         if len(fields) < 2:
-            return ["invalid command format"]
+            return "invalid command format"
         prop = self.properties.get(fields[1])
-        if prop is None:
-            return ["invalid property"]
+        return "invalid property" if prop is None else (prop, fields)
+
+    def _read(self, command: str) -> list[str]:
+        found = self._lookup(command)
+        if isinstance(found, str):
+            return [found]
+        prop, _ = found
         value = prop.get()
         if prop.kind is float:
             text = f"{value:f}"
@@ -271,12 +277,10 @@ class OdriveDevice:
         return [text[:READ_REPLY_MAX_CHARS]]
 
     def _write(self, command: str) -> list[str]:
-        fields = command.split()
-        if len(fields) < 2:
-            return ["invalid command format"]
-        prop = self.properties.get(fields[1])
-        if prop is None:
-            return ["invalid property"]
+        found = self._lookup(command)
+        if isinstance(found, str):
+            return [found]
+        prop, fields = found
         if prop.put is None or len(fields) < 3:
             return ["not implemented"]
         try:
@@ -325,11 +329,13 @@ class OdriveDevice:
         angle_rad = self._multi_turn.unwrap(joint.angle_rad)
         return angle_rad / (2.0 * math.pi), joint.velocity_rad_s / (2.0 * math.pi)
 
-    def _set(self, name: str) -> Callable[[object], None]:
+    def _attribute(self, kind: type, name: str) -> _Property:
+        """A property that reads and writes this object's attribute ``name``."""
+
         def put(value: object) -> None:
             setattr(self, name, value)
 
-        return put
+        return _Property(kind, lambda: getattr(self, name), put)
 
     def _get_error(self, component: str) -> Callable[[], object]:
         return lambda: self.errors[component]
@@ -352,30 +358,14 @@ class OdriveDevice:
             "hw_version_minor": _Property(int, lambda: HARDWARE_VERSION[1]),
             "axis0.current_state": _Property(int, lambda: self.state),
             "axis0.requested_state": _Property(int, lambda: 0, self._request_state),
-            "axis0.config.watchdog_timeout": _Property(
-                float, lambda: self.watchdog_timeout_s, self._set("watchdog_timeout_s")
-            ),
-            "axis0.config.enable_watchdog": _Property(
-                bool, lambda: self.enable_watchdog, self._set("enable_watchdog")
-            ),
-            "axis0.controller.config.control_mode": _Property(
-                int, lambda: self.control_mode, self._set("control_mode")
-            ),
-            "axis0.controller.input_pos": _Property(
-                float, lambda: self.input_pos_turns, self._set("input_pos_turns")
-            ),
-            "axis0.controller.input_torque": _Property(
-                float, lambda: self.input_torque_nm, self._set("input_torque_nm")
-            ),
-            "axis0.motor.config.torque_constant": _Property(
-                float, lambda: self.torque_constant, self._set("torque_constant")
-            ),
-            "axis0.motor.config.current_lim": _Property(
-                float, lambda: self.current_lim_a, self._set("current_lim_a")
-            ),
-            "axis0.motor.config.torque_lim": _Property(
-                float, lambda: self.torque_lim_nm, self._set("torque_lim_nm")
-            ),
+            "axis0.config.watchdog_timeout": self._attribute(float, "watchdog_timeout_s"),
+            "axis0.config.enable_watchdog": self._attribute(bool, "enable_watchdog"),
+            "axis0.controller.config.control_mode": self._attribute(int, "control_mode"),
+            "axis0.controller.input_pos": self._attribute(float, "input_pos_turns"),
+            "axis0.controller.input_torque": self._attribute(float, "input_torque_nm"),
+            "axis0.motor.config.torque_constant": self._attribute(float, "torque_constant"),
+            "axis0.motor.config.current_lim": self._attribute(float, "current_lim_a"),
+            "axis0.motor.config.torque_lim": self._attribute(float, "torque_lim_nm"),
             "axis0.motor.is_calibrated": _Property(bool, lambda: True),
             "axis0.encoder.is_ready": _Property(bool, lambda: True),
             "axis0.encoder.pos_estimate": _Property(float, lambda: self.encoder_estimates()[0]),

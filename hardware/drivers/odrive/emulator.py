@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
+from ddpg_control.runtime.contracts import Plant
 from ddpg_control.runtime.errors import ConfigError
 from hardware.drivers import EmulatorOptions
 from hardware.drivers.odrive.ascii import (
@@ -29,9 +29,9 @@ from hardware.drivers.odrive.ascii import (
     decode_request,
     encode_reply,
 )
-from hardware.drivers.odrive.device import FAULTS, Fault, OdriveDevice, OdriveDeviceConfig
+from hardware.drivers.odrive.device import FAULTS, OdriveDevice, OdriveDeviceConfig
 from hardware.drivers.odrive.errors import AxisError, AxisState, flag_names
-from hardware.emulator import Emulator, serve_pendulum
+from hardware.emulator import Emulator, serve_pendulum, torque_command_fields
 
 #: The emulated motor's torque constant (N*m/A); current_lim follows from the torque limit.
 EMULATED_TORQUE_CONSTANT_NM_PER_A = 0.04
@@ -41,6 +41,7 @@ class OdriveEmulator(Emulator):
     """Serves an OdriveDevice on a pseudo-terminal. ``open()`` returns the path for the host."""
 
     device: OdriveDevice
+    DEVICE_FAULTS = (*FAULTS, "watchdog")
 
     def __init__(self, device: OdriveDevice, **link_and_faults: Any) -> None:
         super().__init__(device, **link_and_faults)
@@ -61,27 +62,33 @@ class OdriveEmulator(Emulator):
     def enabled_at_s(self) -> float | None:
         return self.device.closed_loop_at_s
 
-    def device_faults(self) -> Mapping[str, Callable[[float], None]]:
-        faults: dict[str, Callable[[float], None]] = {
-            name: partial(_raise, self.device, fault) for name, fault in FAULTS.items()
-        }
-        faults["watchdog"] = self._lose_feeds
-        return faults
+    @classmethod
+    def device_for(cls, physics: Plant, start_s: float, options: EmulatorOptions) -> OdriveDevice:
+        """Axis0 of an ODrive whose current limit makes the options' torque limit."""
+        if options.device_id != 0:
+            raise ConfigError(
+                f"the ODrive emulator models axis0 only, not axis{options.device_id}: "
+                "drop --device-id or pass 0"
+            )
+        config = OdriveDeviceConfig(
+            torque_constant_nm_per_a=EMULATED_TORQUE_CONSTANT_NM_PER_A,
+            current_lim_a=options.device_torque_limit_nm / EMULATED_TORQUE_CONSTANT_NM_PER_A,
+        )
+        return OdriveDevice(physics, config, start_s)
 
-    def _lose_feeds(self, now_s: float) -> None:
-        self.device.ignore_feeds = True
+    def inject(self, kind: str, now_s: float) -> None:
+        if kind == "watchdog":
+            self.device.ignore_feeds = True
+        else:
+            self.device.raise_error(FAULTS[kind])
 
     def silence(self) -> None:
         self.silent = True  # replies already on their way still leave; none after them
 
     def summary_fields(self) -> Mapping[str, object]:
         d = self.device
-        last = "none" if d.last_torque_command_nm is None else f"{d.last_torque_command_nm:.4f}"
         return {
-            "requests": d.requests,
-            "torque_commands": d.torque_commands,
-            "last_torque_command_nm": last,
-            "applied_torque_nm": f"{d.applied_torque_nm:.4f}",
+            **torque_command_fields(d),
             "state": AxisState(d.state).name,
             "axis_error": flag_names(d.errors["axis"], AxisError),
             "watchdog_enabled": int(d.enable_watchdog),
@@ -92,27 +99,8 @@ class OdriveEmulator(Emulator):
         }
 
 
-def _raise(device: OdriveDevice, fault: Fault, now_s: float) -> None:
-    device.raise_error(fault)
-
-
 def serve_emulator(
     options: EmulatorOptions, stop: threading.Event, announce: Callable[[str], None]
 ) -> str:
     """The seam's entry point (hardware/drivers/__init__.py): axis0 of a virtual ODrive."""
-    if options.device_id != 0:
-        raise ConfigError(
-            f"the ODrive emulator models axis0 only, not axis{options.device_id}: "
-            "drop --device-id or pass 0"
-        )
-    config = OdriveDeviceConfig(
-        torque_constant_nm_per_a=EMULATED_TORQUE_CONSTANT_NM_PER_A,
-        current_lim_a=options.device_torque_limit_nm / EMULATED_TORQUE_CONSTANT_NM_PER_A,
-    )
-    return serve_pendulum(
-        options,
-        stop,
-        announce,
-        OdriveEmulator,
-        lambda physics, start_s: OdriveDevice(physics, config, start_s),
-    )
+    return serve_pendulum(options, stop, announce, OdriveEmulator)

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import serial
 
-from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import PlantError
 from ddpg_control.runtime.validation import require
 from hardware.drivers.odrive.ascii import (
@@ -51,7 +51,7 @@ from hardware.drivers.odrive.errors import (
     error_properties,
     state_name,
 )
-from hardware.link import LinkConfig, open_error, reply_timeout_s
+from hardware.link import DevicePlant, LinkConfig, reply_timeout_s
 from hardware.stuck_sensor import StuckSensorCheck
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class _Waiting:
         return text.startswith(FIRMWARE_REJECTIONS) or len(text.split()) == self.fields
 
 
-class OdrivePlant(Plant):
+class OdrivePlant(DevicePlant):
     """One ODrive axis in torque control, as a Plant. Use it as a context manager."""
 
     def __init__(
@@ -122,10 +122,7 @@ class OdrivePlant(Plant):
         self._port: Any = None
         self._lines = LineSplitter(b"\n")
         self._waiting: deque[_Waiting] = deque()
-        self._device_limit_nm = 0.0
         self._closed_loop = False
-        self._missed_in_a_row = 0
-        self._last_state: JointState | None = None
         self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
         self._last_torque_nm = 0.0
         self.requests = 0
@@ -142,39 +139,15 @@ class OdrivePlant(Plant):
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    @property
-    def max_torque_nm(self) -> float:
-        if self.firmware is None:
-            raise PlantError("the ODrive plant is not connected: call open() or use 'with' first")
-        return self._device_limit_nm / self.config.calibration.torque_scale
-
-    def open(self) -> OdrivePlant:
-        """Open the port, check the ODrive, set torque mode and the watchdog timeout (the first
-        tick enters closed loop). Closes on failure."""
-        try:
-            self._port = serial.serial_for_url(
-                self.url,
-                baudrate=self.config.baud_rate,
-                timeout=self.config.reply_timeout_s,
-                write_timeout=max(0.1, self.config.reply_timeout_s),
-                exclusive=True,
-            )
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise open_error(self.url, exc) from None
-        try:
-            self._write(b"\n")  # end whatever partial line the device holds
-            self._drain()
-            self.firmware = self._check_firmware()
-            self._check_errors()
-            self._device_limit_nm = self._torque_limit()
-            self._configure()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __enter__(self) -> OdrivePlant:
-        return self.open() if self._port is None else self
+    def _set_up(self) -> None:
+        """Check the ODrive, set torque mode and the watchdog timeout (the first tick enters
+        closed loop)."""
+        self._write(b"\n")  # end whatever partial line the device holds
+        self._drain()
+        self.firmware = self._check_firmware()
+        self._check_errors()
+        self._device_limit_nm = self._torque_limit()
+        self._configure()
 
     def stop(self) -> None:
         """Command zero torque (``c axis 0``). Never raises."""
@@ -228,16 +201,11 @@ class OdrivePlant(Plant):
         )
         parsed = self._parse_tick(replies) if replies is not None else None
         if parsed is None:
-            self._missed_in_a_row += 1
-            if self._missed_in_a_row >= self.config.max_missed_replies or self._last_state is None:
-                raise PlantError(
-                    f"the ODrive on {self.url} stopped answering ({self._missed_in_a_row} "
-                    f"requests in a row without a valid reply within "
-                    f"{self.config.reply_timeout_s} s): check the cable and power; its "
-                    "watchdog sets the axis IDLE"
-                )
-            log.debug("no reply to feedback; reusing the last state")
-            return self._last_state
+            return self._missed_read(
+                f"the ODrive on {self.url}",
+                f"requests in a row without a valid reply within {self.config.reply_timeout_s} s",
+                "check the cable and power; its watchdog sets the axis IDLE",
+            )
         self._missed_in_a_row = 0
         (pos_turns, vel_turns_s), state = parsed
         if state != AxisState.CLOSED_LOOP_CONTROL:
@@ -246,11 +214,8 @@ class OdrivePlant(Plant):
             raise PlantError(f"the ODrive reports a non-finite position or velocity {replies!r}")
         now_s = time.monotonic()
         self._check_stuck(pos_turns, vel_turns_s, now_s)
-        cal = self.config.calibration
-        self._last_state = JointState(
-            angle_rad=wrap_angle(cal.direction * (pos_turns * TURN_RAD - cal.upright_offset_rad)),
-            velocity_rad_s=cal.direction * vel_turns_s * TURN_RAD,
-            timestamp_s=now_s,
+        self._last_state = self.config.calibration.joint_state(
+            pos_turns * TURN_RAD, vel_turns_s * TURN_RAD, now_s
         )
         return self._last_state
 
@@ -259,8 +224,7 @@ class OdrivePlant(Plant):
             raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
         if not self._closed_loop:
             self._enter_closed_loop()
-        cal = self.config.calibration
-        device_nm = cal.direction * cal.torque_scale * torque_nm
+        device_nm = self.config.calibration.device_torque_nm(torque_nm)
         limit = self._device_limit_nm
         self._last_torque_nm = min(limit, max(-limit, device_nm))
         self._send(f"c {self.axis} {self._last_torque_nm:.6f}")

@@ -56,9 +56,7 @@ def test_every_driver_declares_the_faults_its_emulator_injects() -> None:
             for value in vars(module).values()
             if isinstance(value, type) and issubclass(value, Emulator) and value is not Emulator
         )
-        unplugged = emulator.__new__(emulator)
-        unplugged.device = None
-        assert sorted(emulator.fault_kinds(unplugged)) == sorted(spec.fault_kinds), spec.name
+        assert emulator.fault_kinds() == spec.fault_kinds, spec.name
         assert callable(load(spec.emulator)) and callable(load(spec.plant))
 
 
