@@ -31,25 +31,7 @@ def emulators() -> Iterator[Emulators]:
 
 @pytest.fixture
 def start_python_emulator(emulators: Emulators) -> StartEmulator:
-    def start(
-        *,
-        link: LinkImpairments | None = None,
-        faults: tuple[ScheduledFault, ...] = (),
-        device: DdpgDeviceConfig | None = None,
-        tcp_port: int | None = None,
-        start_angle_rad: float = 3.14159,
-    ) -> Running:
-        config = device or DdpgDeviceConfig()
-        return emulators.start(
-            DdpgEmulator,
-            lambda physics, start_s: DdpgDevice(physics, config, start_s),
-            link=link,
-            faults=faults,
-            tcp_port=tcp_port,
-            start_angle_rad=start_angle_rad,
-        )
-
-    return start
+    return emulators.starter(DdpgEmulator, DdpgDevice, DdpgDeviceConfig())
 
 
 @pytest.fixture
@@ -61,10 +43,10 @@ def start_c_device() -> Iterator[StartEmulator]:
         *,
         link: LinkImpairments | None = None,
         faults: tuple[ScheduledFault, ...] = (),
-        device: DdpgDeviceConfig | None = None,
+        device_config: DdpgDeviceConfig | None = None,
         start_angle_rad: float = 3.14159,
     ) -> CDevice:
-        running = CDevice(*emulate_options(link, faults, device, start_angle_rad))
+        running = CDevice(*emulate_options(link, faults, device_config, start_angle_rad))
         started.append(running)
         return running
 

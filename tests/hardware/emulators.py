@@ -45,18 +45,22 @@ class Emulators:
     def start(
         self,
         emulator: type[Emulator],
-        device: Callable[[Plant, float], Any],
+        device: Callable[[Plant, Any, float], Any],
+        config: Any,
         *,
         link: LinkImpairments | None = None,
         faults: tuple[ScheduledFault, ...] = (),
         tcp_port: int | None = None,
         start_angle_rad: float = 3.14159,
     ) -> Running:
+        """``emulator`` serving ``device(physics, config, start_s)`` in a thread."""
         clock = MonotonicClock()
         physics = SimPlant(
             PendulumParams(physics_substeps=50), clock=clock, start_angle_rad=start_angle_rad
         )
-        served = emulator(device(physics, clock.now()), link=link, faults=faults, tcp_port=tcp_port)
+        served = emulator(
+            device(physics, config, clock.now()), link=link, faults=faults, tcp_port=tcp_port
+        )
         port = served.open()
         stop = threading.Event()
         thread = threading.Thread(target=served.serve, args=(stop,), daemon=True)
@@ -64,6 +68,21 @@ class Emulators:
         running = Running(port, served, physics, thread)
         self._started.append((running, stop))
         return running
+
+    def starter(
+        self,
+        emulator: type[Emulator],
+        device: Callable[[Plant, Any, float], Any],
+        default_config: Any,
+        start_angle_rad: float = 3.14159,
+    ) -> Callable[..., Running]:
+        """``start(*, device_config, link, faults, tcp_port, start_angle_rad)`` for one driver."""
+
+        def start(*, device_config: Any = None, **options: Any) -> Running:
+            options.setdefault("start_angle_rad", start_angle_rad)
+            return self.start(emulator, device, device_config or default_config, **options)
+
+        return start
 
     def stop_all(self) -> None:
         for running, stop in self._started:

@@ -130,7 +130,7 @@ def test_noise_on_the_line_points_at_the_baud_rate() -> None:
 
 
 def test_other_protocol_version_is_reported_as_a_mismatch(start_emulator: Any) -> None:
-    emu = start_emulator(device=DdpgDeviceConfig(protocol_version=2))
+    emu = start_emulator(device_config=DdpgDeviceConfig(protocol_version=2))
     with pytest.raises(PlantError, match="version mismatch.*version 2.*speaks 1"):
         DdpgPlant(emu.port, FAST).open()
     assert not emu.device.armed

@@ -122,7 +122,7 @@ def _decode(write: mp.Write) -> float:
 class MoteusDevice:
     """One moteus on the bus: registers, modes, watchdog, over a physics plant."""
 
-    def __init__(self, physics: Plant, config: MoteusDeviceConfig) -> None:
+    def __init__(self, physics: Plant, config: MoteusDeviceConfig, start_s: float) -> None:
         self.config = config
         self._physics = physics
         self.mode = int(Mode.STOPPED)
@@ -133,7 +133,7 @@ class MoteusDevice:
         self.velocity_rev_s = 0.0
         #: Fault injection: the encoder stops counting (position and velocity freeze).
         self.encoder_frozen = False
-        self._last_command_s = 0.0
+        self._last_command_s = start_s
         self._multi_turn = MultiTurn()
         # what tests and the exit summary look at
         self.first_enabled_s: float | None = None

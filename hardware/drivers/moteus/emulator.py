@@ -73,7 +73,7 @@ class MoteusEmulator(Emulator):
         config = MoteusDeviceConfig(
             can_id=options.device_id, max_torque_nm=options.device_torque_limit_nm
         )
-        return MoteusDevice(physics, config)
+        return MoteusDevice(physics, config, start_s)
 
     def inject(self, kind: str, now_s: float) -> None:
         if kind == "watchdog":

@@ -41,11 +41,7 @@ class Bus:
 @pytest.fixture
 def bus(emulators: Emulators) -> Iterator[Bus]:
     config = device_config(EmulatorOptions())
-    running = emulators.start(
-        DynamixelEmulator,
-        lambda physics, start_s: DynamixelDevice(physics, config, start_s),
-        start_angle_rad=math.pi,
-    )
+    running = emulators.start(DynamixelEmulator, DynamixelDevice, config, start_angle_rad=math.pi)
     port = sdk.PortHandler(running.port)
     assert port.openPort() and port.setBaudRate(1_000_000)
     # The SDK polls its port without blocking while it waits for a reply; in this process that

@@ -78,7 +78,7 @@ def test_a_pure_torque_command_applies_the_feedforward_and_counter_clockwise_is_
 
 
 def test_the_commanded_and_the_device_limits_clip_and_say_so(start_moteus: StartMoteus) -> None:
-    emu = start_moteus(device=MoteusDeviceConfig(max_torque_nm=1.0))
+    emu = start_moteus(device_config=MoteusDeviceConfig(max_torque_nm=1.0))
 
     async def body(c: Any) -> tuple[Any, Any]:
         by_command = await _torque_command(c, 0.9, maximum_torque=0.5)

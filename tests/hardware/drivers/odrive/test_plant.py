@@ -150,7 +150,7 @@ def test_errors_latched_before_the_run_are_refused_unless_cleared(
 
 
 def test_other_firmware_is_refused_by_name(start_odrive: StartOdrive) -> None:
-    odrive = start_odrive(device=OdriveDeviceConfig(firmware_version=(0, 6, 10)))
+    odrive = start_odrive(device_config=OdriveDeviceConfig(firmware_version=(0, 6, 10)))
     with pytest.raises(PlantError, match=r"firmware 0\.6\.10.*active_errors"):
         OdrivePlant(odrive.port, _link()).open()
     assert odrive.device.state == AxisState.IDLE and odrive.device.torque_commands == 0
