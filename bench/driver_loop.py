@@ -46,6 +46,8 @@ WIRE_BYTES = {
     "moteus": (156, 76),  # the query and the command lines; OK, rcv, OK (with checksums)
     "odrive": (52, 28),
 }
+#: The Dynamixel rows' baud rate: Baud Rate 3, as docs/hardware.md sets a real servo.
+DYNAMIXEL_BAUD = 1_000_000
 #: The drivers whose plant opens any pyserial URL, so their emulator may serve on TCP.
 TCP_DRIVERS = ("ddpg", "odrive")
 
@@ -56,7 +58,7 @@ def _dynamixel_return_delay(port: str, value: int) -> None:
 
     handler = sdk.PortHandler(port)
     handler.openPort()
-    handler.setBaudRate(1_000_000)
+    handler.setBaudRate(DYNAMIXEL_BAUD)
     try:
         result, error = sdk.PacketHandler(2.0).write1ByteTxRx(handler, 1, 9, value)
         assert result == sdk.COMM_SUCCESS and error == 0, (result, error)
@@ -80,15 +82,15 @@ class Row:
 
 ROWS = [
     Row("ddpg", "ddpg"),
-    Row("dynamixel, Return Delay 0", "dynamixel", 1_000_000, _return_delay_0),
+    Row("dynamixel, Return Delay 0", "dynamixel", DYNAMIXEL_BAUD, _return_delay_0),
     Row(
         "dynamixel, Return Delay 0, SDK busy poll",
         "dynamixel",
-        1_000_000,
+        DYNAMIXEL_BAUD,
         _return_delay_0,
         {"read_wait_ms": 0.0},
     ),
-    Row("dynamixel, factory Return Delay 250", "dynamixel", 1_000_000),
+    Row("dynamixel, factory Return Delay 250", "dynamixel", DYNAMIXEL_BAUD),
 ]
 
 

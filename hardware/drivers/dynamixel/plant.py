@@ -30,12 +30,12 @@ from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import ConfigError, PlantError
 from hardware.drivers.dynamixel.protocol import (
     ALERT,
-    BUS_WATCHDOG_MAX,
     BUS_WATCHDOG_TRIPPED,
     BUS_WATCHDOG_UNIT_MS,
     CURRENT_CONTROL_MODE,
     OPERATING_MODES,
     Address,
+    bus_watchdog_units,
     describe_error,
     describe_hardware_error,
     position_rad,
@@ -182,8 +182,7 @@ class DynamixelPlant(DevicePlant):
 
     @property
     def _watchdog_units(self) -> int:
-        units = math.ceil(self.watchdog_ms / BUS_WATCHDOG_UNIT_MS)
-        return min(BUS_WATCHDOG_MAX, max(1, units))
+        return bus_watchdog_units(self.watchdog_ms)
 
     def _arm_watchdog(self) -> None:
         """Arm the Bus Watchdog before the first current is sent, not in open(): the loop may

@@ -94,6 +94,12 @@ BUS_WATCHDOG_UNIT_MS = 20
 BUS_WATCHDOG_MAX = 127
 BUS_WATCHDOG_TRIPPED = 0xFF  # -1 as a signed byte
 
+
+def bus_watchdog_units(watchdog_ms: float) -> int:
+    """A watchdog time in Bus Watchdog (98) units: rounded up to 20 ms, within 1..127."""
+    return min(BUS_WATCHDOG_MAX, max(1, math.ceil(watchdog_ms / BUS_WATCHDOG_UNIT_MS)))
+
+
 #: Units of the X series: position 4096 counts a turn, velocity 0.229 rev/min.
 COUNTS_PER_REV = 4096
 VELOCITY_UNIT_RPM = 0.229

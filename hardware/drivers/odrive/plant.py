@@ -1,14 +1,14 @@
 """OdrivePlant: an ODrive axis on firmware 0.5.x, driven in torque mode over its ASCII protocol.
 
-Lifecycle (as :class:`hardware.client.SerialPlant`): the constructor stores the configuration;
-:meth:`OdrivePlant.open` (or entering the context) opens the port with an exclusive lock, checks
-the firmware (0.5.x), refuses or clears errors latched before this run, reads the torque limit
-(``min(torque_lim, current_lim * torque_constant)``) and sets ``control_mode`` TORQUE_CONTROL,
-``input_torque`` 0 and ``config.watchdog_timeout``. The first :meth:`read` or :meth:`apply`
-feeds and enables the watchdog (``config.enable_watchdog``), requests CLOSED_LOOP_CONTROL and
-waits until the axis reports it: so the axis is powered only once the loop runs and feeds the
-watchdog every tick, and whatever the host does between ``open()`` and its first tick cannot
-trip it. :meth:`OdrivePlant.close` (every exit
+Lifecycle (:class:`hardware.link.DevicePlant`, as every driver's): the constructor stores the
+configuration; :meth:`OdrivePlant.open` (or entering the context) opens the port with an
+exclusive lock, checks the firmware (0.5.x), refuses or clears errors latched before this run,
+reads the torque limit (``min(torque_lim, current_lim * torque_constant)``) and sets
+``control_mode`` TORQUE_CONTROL, ``input_torque`` 0 and ``config.watchdog_timeout``. The first
+:meth:`read` or :meth:`apply` feeds and enables the watchdog (``config.enable_watchdog``),
+requests CLOSED_LOOP_CONTROL and waits until the axis reports it: so the axis is powered only
+once the loop runs and feeds the watchdog every tick, and whatever the host does between
+``open()`` and its first tick cannot trip it. :meth:`OdrivePlant.close` (every exit
 path) sends ``c axis 0``, requests IDLE, disables the watchdog (else it would trip in IDLE and
 latch an error for the next run) and closes the port. If the host dies without that, the
 ODrive's own watchdog trips within ``watchdog_timeout_s`` and the axis falls to IDLE.

@@ -221,3 +221,13 @@ def test_a_stale_reply_during_identification_is_seen_and_the_reads_repeated(
         assert plant.firmware == (0, 5, 6)  # not 1.0.5
         plant.read()
     assert not stale and device.errors["axis"] == 0
+
+
+def test_the_shared_emulator_serves_a_vendor_driver_over_tcp_too(start_odrive: StartOdrive) -> None:
+    odrive = start_odrive(tcp_port=0)
+    assert odrive.port.startswith("socket://127.0.0.1:")
+    with OdrivePlant(odrive.port, _link(watchdog_timeout_s=0.05)) as plant:
+        _tick(plant, 0.5, 0.1)
+        assert odrive.device.state == AxisState.CLOSED_LOOP_CONTROL
+        assert odrive.device.last_torque_command_nm == pytest.approx(0.5)
+    assert odrive.device.state == AxisState.IDLE and odrive.device.applied_torque_nm == 0.0
