@@ -61,12 +61,14 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--duration-s",
+        metavar="S",
         type=positive_float,
         default=1.0,
         help="how long to read the hanging pendulum (default: %(default)s)",
     )
     parser.add_argument(
         "--step-torque-nm",
+        metavar="NM",
         type=positive_float,
         default=0.3,
         help="the torque step in N*m, small enough to stay well below horizontal "
@@ -74,6 +76,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--step-duration-s",
+        metavar="S",
         type=positive_float,
         default=2.0,
         help="how long to hold the torque step, seconds; cover at least one swing "
@@ -86,6 +89,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--gravity-torque-nm",
+        metavar="NM",
         type=non_negative_float,
         default=0.0,
         help="the pendulum's m*g*r in N*m (r: pivot to centre of mass), to measure the torque "
@@ -93,6 +97,7 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--device-torque-limit-nm",
+        metavar="NM",
         type=positive_float,
         default=None,
         help="the device's torque limit in N*m to save in the profile (default: the "

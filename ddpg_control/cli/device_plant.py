@@ -114,6 +114,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--device-id",
+        metavar="N",
         type=non_negative_int,
         default=None,
         help="the device's id on its bus (Dynamixel ID, moteus CAN id, ODrive axis); "
@@ -129,12 +130,14 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--baud",
+        metavar="BAUD",
         type=positive_int,
         default=None,
         help=f"baud rate (default: the profile's, else the driver's: {_baud_help()})",
     )
     group.add_argument(
         "--watchdog-ms",
+        metavar="MS",
         type=positive_int,
         default=None,
         help="device watchdog: zero torque and a latched fault if no command arrives within "
@@ -142,6 +145,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--upright-offset-rad",
+        metavar="RAD",
         type=finite_float,
         default=None,
         help="the angle in rad the device reads when the pendulum is upright "
@@ -156,6 +160,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--torque-scale",
+        metavar="SCALE",
         type=positive_float,
         default=None,
         help="device torque units per N*m, e.g. to correct a measured motor constant "
@@ -163,6 +168,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--stuck-sensor-s",
+        metavar="S",
         type=non_negative_float,
         default=0.5,
         help="stop when the encoder reads exactly the same for this long while more than half "

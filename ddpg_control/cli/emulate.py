@@ -82,30 +82,35 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--duration-s",
+        metavar="S",
         type=non_negative_float,
         default=0.0,
         help="how long to serve, seconds; 0 = until Ctrl-C (default: 0)",
     )
     parser.add_argument(
         "--start-angle-rad",
+        metavar="RAD",
         type=finite_float,
         default=math.pi,
         help="the pendulum's start angle, 0 = upright (default: pi)",
     )
     parser.add_argument(
         "--device-torque-limit-nm",
+        metavar="NM",
         type=positive_float,
         default=2.0,
         help="the emulated device's own torque limit, N*m (default: 2)",
     )
     parser.add_argument(
         "--device-id",
+        metavar="N",
         type=int_in_range(0, 252),
         default=None,
         help="the emulated device's id on its bus (default: the driver's, 1 for most)",
     )
     parser.add_argument(
         "--seed",
+        metavar="N",
         type=non_negative_int,
         default=0,
         help="seed of the injected link faults' random draws (default: 0)",
@@ -113,6 +118,7 @@ def add_parser(subparsers: Any) -> None:
     add_params_argument(parser)
     parser.add_argument(
         "--counts-per-rev",
+        metavar="N",
         type=positive_int,
         default=None,
         help="ddpg: the encoder resolution the device reports in (default: 16384, a 14-bit "
@@ -120,19 +126,24 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--protocol-version",
+        metavar="V",
         type=int_in_range(0, 0xFF),
         default=None,
         help="ddpg: pretend to speak another protocol version (0..255; default: 1)",
     )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument(
-        "--latency-ms", type=non_negative_float, default=0.0, help="delay every reply"
+        "--latency-ms", metavar="MS", type=non_negative_float, default=0.0, help="delay every reply"
     )
     faults.add_argument(
-        "--drop-rate", type=probability, default=0.0, help="drop this share of replies"
+        "--drop-rate", metavar="P", type=probability, default=0.0, help="drop this share of replies"
     )
     faults.add_argument(
-        "--corrupt-rate", type=probability, default=0.0, help="flip a bit in this share of replies"
+        "--corrupt-rate",
+        metavar="P",
+        type=probability,
+        default=0.0,
+        help="flip a bit in this share of replies",
     )
     faults.add_argument(
         "--fault",
