@@ -44,6 +44,7 @@ MIN_STEP_SHIFT_RAD = 0.01
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "calibrate",
+        allow_abbrev=False,  # an old option name is an error, not a prefix of a new one
         help="measure the motor driver's upright offset and torque scale; save a device profile",
         description=(
             "Connect to the motor driver with the motor limp, measure the hanging angle (upright "

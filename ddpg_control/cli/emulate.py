@@ -59,6 +59,7 @@ def add_parser(subparsers: Any) -> None:
 
     parser = subparsers.add_parser(
         "emulate",
+        allow_abbrev=False,  # an old option name is an error, not a prefix of a new one
         help="a virtual motor driver (pendulum physics behind a driver's serial protocol)",
         description=(
             "Serve a virtual motor driver (this project's hardware/PROTOCOL.md by default, or a "

@@ -87,3 +87,18 @@ def test_calibrate_through_the_dynamixel_plant_measures_offset_and_torque_scale(
     summary = dict(item.split("=", 1) for item in emu.finish().split())
     assert summary["torque_enable"] == "0" and summary["applied_current"] == "0"
     assert summary["bus_watchdog"] == "0"  # armed by the step, disarmed on the way out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["emulate", "--duration", "1"],
+        ["emulate", "--start-angle", "0"],
+        ["calibrate", "--device", "/dev/null", "--gravity-torque", "5"],
+    ],
+)
+def test_an_option_is_named_in_full(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
