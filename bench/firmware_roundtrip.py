@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import serial
 
-from hardware.protocol import MessageType as T
-from hardware.protocol import Query, encode, frame_size
+from hardware.drivers.ddpg.protocol import MessageType as T
+from hardware.drivers.ddpg.protocol import Query, encode, frame_size
 
 BUILD = Path(__file__).resolve().parents[1] / "hardware" / "firmware" / "build"
 BOARD = BUILD / "uno-board"

@@ -22,36 +22,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import subprocess
-import sys
 import time
-from dataclasses import replace
 from typing import Any
 
-import numpy as np
+import _harness as harness  # bench/, beside this script
 
-from ddpg_control.runtime.control_loop import LoopConfig, run_loop
 from ddpg_control.runtime.errors import DdpgControlError, PlantError
-from ddpg_control.runtime.timing import MonotonicClock
-from hardware.drivers import DeviceSettings, get_driver, load
-from hardware.drivers.moteus.plant import MoteusConfig, MoteusPlant, moteus_config
+from hardware.drivers.moteus.plant import MoteusPlant
+from hardware.link import LinkConfig
 
 #: The pause after each command, in both peers, as in a control loop between ticks.
 GAP_S = 0.003
-
-
-def _emulator(driver: str) -> tuple[subprocess.Popen[str], str]:
-    cmd = [sys.executable, "-m", "ddpg_control.cli.main", "emulate", "--driver", driver]
-    proc = subprocess.Popen(
-        [*cmd, "--start-angle", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
-
-
-def _us(samples: list[float]) -> tuple[float, float]:
-    p50, p99 = np.percentile(np.array(samples) * 1e6, [50, 99])
-    return float(p50), float(p99)
 
 
 def _torque_kwargs(torque_nm: float) -> dict[str, Any]:
@@ -97,10 +78,10 @@ def plant_block(port: str, samples: int, event_loop: str) -> tuple[list[float], 
     commands: list[float] = []
     # clear_faults: a stall of the loaded machine longer than the watchdog latches mode 11;
     # the block then starts again, and the stall is reported.
-    config = MoteusConfig(reply_timeout_s=0.05, event_loop=event_loop, clear_faults=True)
+    config = LinkConfig(reply_timeout_s=0.05, clear_faults=True)
     while len(queries) < samples:
         try:
-            with MoteusPlant(port, config) as plant:
+            with MoteusPlant(port, config, event_loop=event_loop) as plant:
                 while len(queries) < samples:
                     start = time.perf_counter()
                     plant.read()
@@ -115,7 +96,8 @@ def plant_block(port: str, samples: int, event_loop: str) -> tuple[list[float], 
 
 
 def round_trip(samples: int, blocks: int) -> None:
-    emu, port = _emulator("moteus")
+    emu = harness.emulator("moteus")
+    port = emu.port
     peers = {
         "raw": lambda n: raw_asyncio_block(port, n),
         "thread": lambda n: plant_block(port, n, "thread"),
@@ -131,8 +113,7 @@ def round_trip(samples: int, blocks: int) -> None:
                 queries[name] += q
                 commands[name] += c
     finally:
-        emu.terminate()
-        emu.wait()
+        emu.stop()
     rows = [
         ("await controller.query()", queries["raw"]),
         ("MoteusPlant.read(), thread seam", queries["thread"]),
@@ -144,83 +125,38 @@ def round_trip(samples: int, blocks: int) -> None:
     n = len(queries["raw"])
     print(f"round trip, {n} samples each (microseconds), emulated moteus at {port}:")
     for name, times in rows:
-        p50, p99 = _us(times)
+        p50, p99 = harness.percentiles_us(times)
         print(f"  {name:38s} p50 {p50:8.1f}  p99 {p99:8.1f}")
-    r50, r99 = _us(queries["raw"])
+    r50, r99 = harness.percentiles_us(queries["raw"])
     for seam in ("thread", "inline"):
-        p50, p99 = _us(queries[seam])
+        p50, p99 = harness.percentiles_us(queries[seam])
         print(
             f"  read() {seam:6s} / query(): p50 {p50 / r50:5.2f}  p99 {p99 / r99:5.2f}"
             f"   seam cost p50 {p50 - r50:8.1f} us"
         )
-    r50, _ = _us(commands["raw"])
+    r50, _ = harness.percentiles_us(commands["raw"])
     for seam in ("thread", "inline"):
-        p50, _ = _us(commands[seam])
+        p50, _ = harness.percentiles_us(commands[seam])
         print(f"  apply() {seam:6s} / set_position(): p50 {p50 / r50:5.2f}")
-
-
-class BalancePolicy:
-    """PD control about upright: enough to keep the pendulum up at any rate."""
-
-    max_torque_nm = 2.0
-
-    def __call__(self, observation: np.ndarray) -> float:
-        cos_t, sin_t, velocity = (float(v) for v in observation)
-        angle = float(np.arctan2(sin_t, cos_t))
-        return float(np.clip(-10.0 * angle - 2.0 * velocity, -2.0, 2.0))
 
 
 def loop_rates(drivers: list[str], rates_hz: list[float], seconds: float) -> None:
     print(f"\nreal control loop over each driver's emulator, {seconds:g} s per rate:")
-    print(
-        "  driver         rate Hz  achieved Hz  missed deadlines  missing replies  read p50/p99 us"
-    )
+    print(f"  driver         {harness.RATE_HEADER}")
     for entry in drivers:
         driver, _, event_loop = entry.partition(":")  # e.g. moteus:inline
-        spec = get_driver(driver)
+        options = {"event_loop": event_loop} if event_loop else {}
         best = 0.0
         for rate in rates_hz:
-            period = 1.0 / rate
-            emu, port = _emulator(driver)
-            settings = DeviceSettings(
-                driver=driver,
-                port=port,
-                baud=spec.default_baud,
-                device_id=spec.default_id,
-                period_s=period,
-                stuck_sensor_s=0.0,
-                options=spec.parse_options({"event_loop": event_loop} if event_loop else {}),
-            )
-            try:
-                if driver == "moteus":  # count missing replies rather than stop on them
-                    config = replace(moteus_config(settings), max_missed_replies=1000)
-                    plant: Any = MoteusPlant(port, config).open()
-                else:
-                    plant = load(spec.plant)(settings)
-                result = run_loop(
-                    plant,
-                    BalancePolicy(),
-                    MonotonicClock(),
-                    LoopConfig(period_s=period, duration_s=seconds),
-                )
-            except DdpgControlError as exc:
-                print(f"  {entry:13s}  {rate:7.0f}  could not start: {exc}")
-                continue
-            finally:
-                emu.terminate()
-                emu.wait()
-            ticks = result.ticks
-            missed = result.missed_deadlines / max(1, ticks + result.missed_deadlines)
-            stats = plant.stats
-            lost = stats.missing_replies / max(1, stats.requests)
-            reads = list(result.telemetry["read_s"]) or [math.nan]
-            r50, r99 = _us(reads)
-            print(
-                f"  {entry:13s}  {rate:7.0f}  {ticks / seconds:11.1f}  {missed:15.3%}  "
-                f"{lost:15.3%}  {r50:7.1f} / {r99:7.1f}"
-                + ("" if result.exit_code == 0 else f"  ({result.message})")
-            )
-            if missed < 0.001 and result.exit_code == 0:
+            with harness.emulator(driver) as emu:
+                try:
+                    plant = harness.open_plant(driver, emu.port, 1.0 / rate, options=options)
+                except DdpgControlError as exc:
+                    print(f"  {entry:13s}  {rate:7.0f}  could not start: {exc}")
+                    continue
+                result = harness.loop_at(plant, rate, seconds)
+            print(f"  {entry:13s}  {result.row()}")
+            if result.sustained:
                 best = max(best, rate)
         print(f"  {entry}: highest rate with < 0.1% missed deadlines: {best:g} Hz")
 

@@ -1,8 +1,11 @@
 """Motor drivers behind the :class:`~ddpg_control.runtime.contracts.Plant` contract.
 
-Our own serial protocol (``PROTOCOL.md``): the frame codec (:mod:`hardware.protocol`,
-:mod:`hardware.crc`), the host side (:mod:`hardware.client`, a ``SerialPlant`` over any pyserial
-URL, configured by :mod:`hardware.serial_config`), and the device side for use without hardware
-(:mod:`hardware.device`, and :mod:`hardware.emulator` on a pseudo-terminal or TCP). Imports the
-standard library, numpy, pyserial and :mod:`ddpg_control.runtime`; never torch.
+Every driver, this project's own protocol (``PROTOCOL.md``) and the vendors', is a folder of
+:mod:`hardware.drivers` of the same shape: ``plant.py`` (the host side), ``device.py`` (the
+emulated device, a pure state machine), ``emulator.py`` (that device on a pseudo-terminal).
+What they share sits here: the link configuration (:mod:`hardware.link`), the emulator base
+(:mod:`hardware.emulator`), the multi-turn counter of emulated encoders
+(:mod:`hardware.multi_turn`), the stuck-sensor check (:mod:`hardware.stuck_sensor`) and device
+profiles (:mod:`hardware.profile`). Imports the standard library, numpy, pyserial and
+:mod:`ddpg_control.runtime`; never torch.
 """

@@ -1,14 +1,18 @@
-"""A virtual motor driver: the VirtualDevice behind a pseudo-terminal or a loopback TCP port.
+"""The one emulator every driver's device model plugs into: a pseudo-terminal (or a loopback TCP
+port) served in real time, with the PyBullet pendulum behind the device.
 
-It runs in real time: one thread waits on the port with ``select``, decodes requests, lets the
-:class:`~hardware.device.VirtualDevice` answer them (the physics advances to the current time at
-each sample), runs the device watchdog every millisecond, and sends the replies, possibly late,
-dropped or corrupted when fault injection asks for it. Schedules of the injected disconnect and
-stuck sensor count from the first ARM, so a test does not depend on how long the host took to
-start.
+:class:`Emulator` owns everything that is not the vendor's protocol: one thread waits on the port
+with ``select`` (1 ms at most, so the device's watchdog and physics run between requests), hands
+the bytes to the driver's :meth:`Emulator.answer`, queues the replies by their due time (the
+device's own reply delay plus any injected latency), drops or corrupts a share of them when
+:class:`LinkImpairments` ask, runs the fault schedule and prints the summary line. A driver's
+emulator subclasses it with its device model (``device.py``: a pure state machine, no I/O) and
+says which faults it can inject.
 
-``protocol_version`` other than 1 makes every reply carry that version: a stand-in for a device
-with other firmware, to test the host's version check.
+Faults are a schedule of :class:`ScheduledFault` (``emulate --fault KIND[@SECONDS]``), counted
+from the moment the device is first enabled (armed, torque enabled, in closed loop), so a test
+does not depend on how long the host took to start. ``silence`` is every driver's: the device
+stops answering (the port stays open); what it still hears is the driver's to say.
 """
 
 from __future__ import annotations
@@ -21,29 +25,50 @@ import select
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+import tty
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ddpg_control.runtime.errors import ConfigError
-from hardware.device import DeviceConfig, VirtualDevice
-from hardware.protocol import FrameDecoder, encode
-from hardware.pseudo_terminal import close_fds, open_raw_pty
+from ddpg_control.runtime.errors import ConfigError, first_line
+
+if TYPE_CHECKING:
+    from ddpg_control.runtime.contracts import Plant
+    from hardware.drivers import EmulatorOptions
 
 log = logging.getLogger(__name__)
 
-WATCHDOG_POLL_S = 0.001
+#: The longest the serve loop waits before it runs the device's watchdog and physics again.
+POLL_S = 0.001
+#: The fault every emulator can inject: the device stops answering.
+SILENCE = "silence"
 
 
 @dataclass(frozen=True, slots=True)
-class FaultInjection:
-    """Faults the emulator injects. Probabilities are per reply; times in seconds."""
+class ScheduledFault:
+    """Inject fault ``kind`` ``at_s`` seconds after the device is first enabled."""
+
+    kind: str
+    at_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            raise ConfigError("a fault needs a kind")
+        if not (math.isfinite(self.at_s) and self.at_s >= 0):
+            raise ConfigError(f"fault {self.kind} needs a time >= 0 s, got {self.at_s!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkImpairments:
+    """What the link does to replies: every reply late, a share dropped, a share with one bit
+    flipped. Probabilities are per reply."""
 
     reply_latency_s: float = 0.0
     drop_reply_probability: float = 0.0
-    corrupt_reply_probability: float = 0.0  # flip one random bit of the reply
-    disconnect_after_s: float | None = None  # after the first ARM
-    stuck_sensor_after_s: float | None = None  # after the first ARM
+    corrupt_reply_probability: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.reply_latency_s) and self.reply_latency_s >= 0):
@@ -52,60 +77,107 @@ class FaultInjection:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"{name} must be in [0, 1], got {value!r}")
-        for name in ("disconnect_after_s", "stuck_sensor_after_s"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value >= 0):
-                raise ConfigError(f"{name} must be >= 0 s, got {value!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class EmulatorConfig:
-    tcp_port: int | None = None  # None: a pseudo-terminal; 0: any free TCP port
-    device: DeviceConfig = field(default_factory=DeviceConfig)
-    faults: FaultInjection = field(default_factory=FaultInjection)
-    seed: int = 0
+def open_raw_pty() -> tuple[int, int, str]:
+    """A new pseudo-terminal in raw mode (no echo, no line editing, set before any host opens
+    it): ``(master, slave, path)``, the master non-blocking; ``path`` is what a host opens."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.set_blocking(master, False)
+    return master, slave, os.ttyname(slave)
 
 
-def answer(decoder: FrameDecoder, device: VirtualDevice, data: bytes, now_s: float) -> list[bytes]:
-    """The reply frames to the bytes ``data`` received at ``now_s``: the device's receive path.
+class Emulator(ABC):
+    """Serves a device model on a port. ``open()`` returns the path or URL for the host.
 
-    ``decoder`` must keep raw frames (``keep_raw=True``) so the device can answer unknown types.
-    """
-    frames = []
-    for packet in decoder.feed(data, now_s):
-        reply = device.handle(packet.message, now_s)
-        if reply is not None:
-            frames.append(encode(reply, packet.seq, version=device.config.protocol_version))
-    return frames
+    A driver's subclass says which faults it injects beside ``silence`` (:attr:`DEVICE_FAULTS`,
+    the registry's ``faults``) and what injecting each does (:meth:`inject`)."""
 
+    DEVICE_FAULTS: ClassVar[tuple[str, ...]] = ()
 
-class Emulator:
-    """Serves a VirtualDevice on a port. ``open()`` returns the URL/path for the host."""
-
-    def __init__(self, device: VirtualDevice, config: EmulatorConfig) -> None:
+    def __init__(
+        self,
+        device: Any,
+        *,
+        link: LinkImpairments | None = None,
+        faults: tuple[ScheduledFault, ...] = (),
+        tcp_port: int | None = None,
+        seed: int = 0,
+    ) -> None:
         self.device = device
-        self.config = config
-        self._rng = np.random.default_rng(config.seed)
-        self._decoder = FrameDecoder(version=device.config.protocol_version, keep_raw=True)
+        self.link = link or LinkImpairments()
+        self.faults = faults
+        self.tcp_port = tcp_port  # None: a pseudo-terminal; 0: any free TCP port
+        kinds = self.fault_kinds()
+        for fault in faults:
+            if fault.kind not in kinds:
+                raise ConfigError(
+                    f"{type(self).__name__} cannot inject fault {fault.kind!r}: "
+                    f"it injects {', '.join(kinds)}"
+                )
+        self._rng = np.random.default_rng(seed)
+        self._injected: set[int] = set()
         self._pending: list[tuple[float, int, bytes]] = []  # (due time, order, frame)
         self._order = 0
         self._master: int | None = None
         self._slave: int | None = None
         self._listener: socket.socket | None = None
         self._conn: socket.socket | None = None
+        self.silent = False
         self.disconnected = False
         self.replies_dropped = 0
         self.replies_corrupted = 0
 
+    # -- what a driver provides ----------------------------------------------------------------
+
+    @abstractmethod
+    def answer(self, data: bytes, now_s: float) -> list[bytes]:
+        """The reply frames to the bytes ``data`` received at ``now_s``."""
+
+    @abstractmethod
+    def enabled_at_s(self) -> float | None:
+        """When the device was first enabled (the fault schedule's zero); None: not yet."""
+
+    @classmethod
+    @abstractmethod
+    def device_for(cls, physics: Plant, start_s: float, options: EmulatorOptions) -> Any:
+        """The device model ``emulate`` serves with these options, over ``physics``."""
+
+    @abstractmethod
+    def inject(self, kind: str, now_s: float) -> None:
+        """Inject the device fault ``kind`` (one of :attr:`DEVICE_FAULTS`) at ``now_s``."""
+
+    @abstractmethod
+    def summary_fields(self) -> Mapping[str, object]:
+        """The counters of the summary line, in order."""
+
+    def reply_delay_s(self) -> float:
+        """The device's own delay before it replies (e.g. Dynamixel's Return Delay Time)."""
+        return 0.0
+
+    def finished(self) -> bool:
+        """True when nothing is left to serve (the loop ends before ``stop``)."""
+        return False
+
+    def reset_input(self) -> None:  # noqa: B027 (most devices keep no partial request)
+        """A new host connected (TCP): forget any partial request."""
+
+    # -- the port ------------------------------------------------------------------------------
+
+    @classmethod
+    def fault_kinds(cls) -> tuple[str, ...]:
+        return (SILENCE, *cls.DEVICE_FAULTS)
+
     def open(self) -> str:
         """Create the port; return what to pass to ``run --device``."""
-        if self.config.tcp_port is None:
+        if self.tcp_port is None:
             self._master, self._slave, path = open_raw_pty()
             return path
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", self.config.tcp_port))
+            listener.bind(("127.0.0.1", self.tcp_port))
             listener.listen(1)
             listener.setblocking(False)
         except OSError:
@@ -119,24 +191,22 @@ class Emulator:
             if sock is not None:
                 sock.close()
         self._conn = self._listener = None
-        close_fds(self._master, self._slave)
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                os.close(fd)
         self._master = self._slave = None
 
-    def _readable(self) -> list[int | socket.socket]:
-        if self.disconnected:
-            return []
-        if self._master is not None:
-            return [self._master]
-        return [s for s in (self._conn, self._listener) if s is not None]
+    def summary(self) -> str:
+        return " ".join(f"{key}={value}" for key, value in self.summary_fields().items())
+
+    # -- the loop ------------------------------------------------------------------------------
 
     def serve(self, stop: threading.Event) -> None:
-        """Run until ``stop`` is set, or until the injected disconnect has tripped the watchdog."""
-        device = self.device
+        """Run until ``stop`` is set, or until :meth:`finished`."""
         while not stop.is_set():
-            now = time.monotonic()
-            timeout = WATCHDOG_POLL_S
+            timeout = POLL_S
             if self._pending:
-                timeout = max(0.0, min(timeout, self._pending[0][0] - now))
+                timeout = max(0.0, min(timeout, self._pending[0][0] - time.monotonic()))
             readable = self._readable()
             if readable:
                 ready, _, _ = select.select(readable, [], [], timeout)
@@ -146,24 +216,20 @@ class Emulator:
             for source in ready:
                 self._receive(source)
             now = time.monotonic()
-            device.tick(now)
-            self._inject(now)
             self._flush(now)
-            if self.disconnected and not device.armed:
+            self.device.tick(now)
+            self._run_schedule(now)
+            self._flush(now)
+            if self.finished():
                 break
         log.info("emulator summary: %s", self.summary())
 
-    def summary(self) -> str:
-        d = self.device
-        last = "none" if d.last_torque_command_nm is None else f"{d.last_torque_command_nm:.4f}"
-        return (
-            f"requests={d.requests} torque_commands={d.torque_commands} "
-            f"last_torque_command_nm={last} applied_torque_nm={d.applied_torque_nm:.4f} "
-            f"armed={int(d.armed)} "
-            f"watchdog_trips={d.watchdog_trips} faults={d.faults:#04x} "
-            f"replies_dropped={self.replies_dropped} replies_corrupted={self.replies_corrupted} "
-            f"bad_frames={self._decoder.stats.dropped}"
-        )
+    def _readable(self) -> list[int | socket.socket]:
+        if self.disconnected:
+            return []
+        if self._master is not None:
+            return [self._master]
+        return [s for s in (self._conn, self._listener) if s is not None]
 
     def _receive(self, source: int | socket.socket) -> None:
         if source is self._listener:
@@ -174,16 +240,17 @@ class Emulator:
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._conn = conn
-            self._decoder.reset()
+            self.reset_input()
             log.info("host connected from %s:%d", *peer)
             return
         try:
             data = os.read(source, 4096) if isinstance(source, int) else source.recv(4096)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError as exc:
-            log.info("read: %s", exc)
-            data = b""
+        except OSError as exc:  # EIO: no host has the pty open
+            log.debug("read: %s", exc)
+            time.sleep(POLL_S)
+            return
         if not data:
             if isinstance(source, socket.socket):
                 log.info("host disconnected")
@@ -191,32 +258,33 @@ class Emulator:
                 self._conn = None
             return
         now = time.monotonic()
-        for frame in answer(self._decoder, self.device, data, now):
-            self._queue(now, frame)
+        due = now + self.reply_delay_s() + self.link.reply_latency_s
+        for frame in self.answer(data, now):
+            self._queue(due, frame)
 
-    def _queue(self, now: float, frame: bytes) -> None:
-        faults = self.config.faults
-        if faults.drop_reply_probability and self._rng.random() < faults.drop_reply_probability:
+    def _queue(self, due_s: float, frame: bytes) -> None:
+        link = self.link
+        if link.drop_reply_probability and self._rng.random() < link.drop_reply_probability:
             self.replies_dropped += 1
             return
-        if (
-            faults.corrupt_reply_probability
-            and self._rng.random() < faults.corrupt_reply_probability
-        ):
+        if link.corrupt_reply_probability and self._rng.random() < link.corrupt_reply_probability:
             bit = int(self._rng.integers(len(frame) * 8))
             damaged = bytearray(frame)
             damaged[bit // 8] ^= 1 << (bit % 8)
             frame = bytes(damaged)
             self.replies_corrupted += 1
         self._order += 1
-        heapq.heappush(self._pending, (now + faults.reply_latency_s, self._order, frame))
+        heapq.heappush(self._pending, (due_s, self._order, frame))
 
-    def _flush(self, now: float) -> None:
-        while self._pending and self._pending[0][0] <= now:
+    def _flush(self, now_s: float) -> None:
+        while self._pending and self._pending[0][0] <= now_s:
             _, _, frame = heapq.heappop(self._pending)
             self._write(frame)
 
     def _write(self, frame: bytes) -> None:
+        if self.silent:
+            self.replies_dropped += 1
+            return
         try:
             if self._master is not None:
                 os.write(self._master, frame)
@@ -227,19 +295,84 @@ class Emulator:
         except OSError as exc:
             log.info("write: %s", exc)
 
-    def _inject(self, now: float) -> None:
-        faults, device = self.config.faults, self.device
-        if device.armed_at_s is None:
+    # -- faults --------------------------------------------------------------------------------
+
+    def _run_schedule(self, now_s: float) -> None:
+        enabled_s = self.enabled_at_s()
+        if enabled_s is None:
             return
-        since_arm_s = now - device.armed_at_s
-        stuck_at = faults.stuck_sensor_after_s
-        if stuck_at is not None and since_arm_s >= stuck_at and device.frozen_sample is None:
-            sample = device.sample(now)
-            device.frozen_sample = (sample.position_counts, sample.velocity_rad_s)
-            log.warning("fault injection: the position sensor is stuck from now on")
-        cut_at = faults.disconnect_after_s
-        if cut_at is not None and since_arm_s >= cut_at and not self.disconnected:
-            log.warning("fault injection: disconnecting the host")
-            self.disconnected = True
-            self._pending.clear()
-            self.close()
+        for index, fault in enumerate(self.faults):
+            if index in self._injected or now_s - enabled_s < fault.at_s:
+                continue
+            self._injected.add(index)
+            if fault.kind == SILENCE:
+                log.warning("fault injection: the device stops answering")
+                self.silence()
+            else:
+                log.warning("fault injection: %s", fault.kind)
+                self.inject(fault.kind, now_s)
+
+    def silence(self) -> None:
+        """Stop answering: replies not yet sent are lost, later ones are never sent."""
+        self.silent = True
+        self._pending.clear()
+
+    def hang_up(self) -> None:
+        """Close the port, as a cable pulled out: the host's next read fails."""
+        self.disconnected = True
+        self._pending.clear()
+        self.close()
+
+
+def torque_command_fields(device: Any) -> dict[str, object]:
+    """The summary's first fields for a device that counts its requests and torque commands."""
+    last = device.last_torque_command_nm
+    return {
+        "requests": device.requests,
+        "torque_commands": device.torque_commands,
+        "last_torque_command_nm": "none" if last is None else f"{last:.4f}",
+        "applied_torque_nm": f"{device.applied_torque_nm:.4f}",
+    }
+
+
+def serve_pendulum(
+    options: EmulatorOptions,
+    stop: threading.Event,
+    announce: Callable[[str], None],
+    emulator: type[Emulator],
+) -> str:
+    """Serve ``emulator`` around its :meth:`~Emulator.device_for` until ``stop``, with the
+    PyBullet pendulum as the physics (``options.params``, else Pendulum-v1 with the device's torque
+    limit, stepped every millisecond so it runs smoothly in real time); call ``announce(port)``
+    once the host can open the port; return the summary line."""
+    from ddpg_control.runtime.timing import MonotonicClock
+    from sim.params import PendulumParams
+    from sim.plant import SimPlant
+
+    params = options.params or PendulumParams(
+        max_torque_nm=options.device_torque_limit_nm, physics_substeps=50
+    )
+    clock = MonotonicClock()
+    with SimPlant(params, clock=clock, start_angle_rad=options.start_angle_rad) as physics:
+        served = emulator(
+            emulator.device_for(physics, clock.now(), options),
+            link=options.link,
+            faults=options.faults,
+            tcp_port=options.tcp_port,
+            seed=options.seed,
+        )
+        try:
+            port = served.open()
+        except OSError as exc:
+            if options.tcp_port is None:
+                raise ConfigError(f"cannot open a pseudo-terminal: {first_line(exc)}") from None
+            raise ConfigError(
+                f"cannot listen on 127.0.0.1:{options.tcp_port} ({first_line(exc)}): pick "
+                "another --tcp port, or --tcp 0 for any free one"
+            ) from None
+        try:
+            announce(port)
+            served.serve(stop)
+        finally:
+            served.close()
+        return served.summary()

@@ -4,8 +4,8 @@ A joint whose reading has not changed at all for ``window_s`` while the motor pu
 either blocked or read by a dead sensor; either way the run must stop. "Pushing hard" means more
 than half the torque limit. A lower share stops good runs: a balanced pendulum resting a little
 off upright holds a steady torque while its encoder reads the same count for seconds (`make
-demo`'s policy rests at -0.09 rad with 0.45 N*m, 22% of a 2 N*m limit; the AVR
-firmware-in-the-loop run tripped a 5% check 8 s into its hold). A sensor that sticks during a
+demo`'s policy rests at -0.09 rad with 0.45 N*m, 22% of a 2 N*m limit; the AVR firmware in
+the loop holds a few percent of its limit on one count for seconds). A sensor that sticks during a
 swing-up shows the policy a pendulum that does not respond, and the policy answers with large
 torques, which the check sees.
 """

@@ -1,11 +1,12 @@
 """``ddpg-control calibrate --device PORT [--driver X]``: measure the rig once, save a profile.
 
 With the motor limp (zero torque, re-sent every tick so the device watchdog stays quiet) and the
-pendulum hanging still, it reads the raw angle for ``--seconds``: the upright offset is that
-angle plus pi. Then (unless ``--no-step``) it commands a small constant torque ``--step-nm`` and
+pendulum hanging still, it reads the raw angle for ``--duration-s``: the upright offset is that
+angle plus pi. Then (unless ``--no-step``) it commands a small constant torque
+``--step-torque-nm`` and
 watches the pendulum swing about its new equilibrium: positive torque must turn the reading
 positive (else motor and encoder disagree, which no direction setting fixes), and with
-``--gravity-torque`` (the pendulum's m*g*r, N*m, r the pivot-to-centre-of-mass distance) the
+``--gravity-torque-nm`` (the pendulum's m*g*r, N*m, r the pivot-to-centre-of-mass distance) the
 equilibrium angle ``phi`` gives the real torque ``m*g*r*sin(phi)``, hence the torque scale.
 The result goes to ``--profile FILE`` or to the profile saved for the port, which ``run --device``
 picks up. Any driver works: each contributes its own settings (``--driver-option``).
@@ -43,11 +44,12 @@ MIN_STEP_SHIFT_RAD = 0.01
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "calibrate",
+        allow_abbrev=False,  # an old option name is an error, not a prefix of a new one
         help="measure the motor driver's upright offset and torque scale; save a device profile",
         description=(
             "Connect to the motor driver with the motor limp, measure the hanging angle (upright "
             "offset = hanging + pi), step a small torque to check its sign and, given "
-            "--gravity-torque, measure the torque scale; save driver, id, baud, offsets, scale, "
+            "--gravity-torque-nm, measure the torque scale; save driver, id, baud, offsets, scale, "
             "limit and watchdog to a TOML profile that 'run --device' picks up."
         ),
     )
@@ -59,23 +61,27 @@ def add_parser(subparsers: Any) -> None:
         help="the motor driver's serial port or URL",
     )
     parser.add_argument(
-        "--seconds",
+        "--duration-s",
+        metavar="S",
         type=positive_float,
         default=1.0,
         help="how long to read the hanging pendulum (default: %(default)s)",
     )
     parser.add_argument(
-        "--step-nm",
+        "--step-torque-nm",
+        metavar="NM",
         type=positive_float,
         default=0.3,
         help="the torque step in N*m, small enough to stay well below horizontal "
         "(default: %(default)s)",
     )
     parser.add_argument(
-        "--step-seconds",
+        "--step-duration-s",
+        metavar="S",
         type=positive_float,
         default=2.0,
-        help="how long to hold the torque step; cover at least one swing (default: %(default)s)",
+        help="how long to hold the torque step, seconds; cover at least one swing "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--no-step",
@@ -83,35 +89,28 @@ def add_parser(subparsers: Any) -> None:
         help="only measure the upright offset; keep the torque scale as it is",
     )
     parser.add_argument(
-        "--gravity-torque",
+        "--gravity-torque-nm",
+        metavar="NM",
         type=non_negative_float,
         default=0.0,
-        metavar="NM",
         help="the pendulum's m*g*r in N*m (r: pivot to centre of mass), to measure the torque "
         "scale; 0 keeps the scale as it is (default: 0)",
     )
     parser.add_argument(
-        "--max-torque",
+        "--device-torque-limit-nm",
+        metavar="NM",
         type=positive_float,
         default=None,
-        help="a torque limit in N*m to save in the profile (default: the profile's, if any)",
+        help="the device's torque limit in N*m to save in the profile (default: the "
+        "profile's, if any)",
     )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines; only the result")
     add_device_arguments(parser)
     parser.set_defaults(handler=run)
 
 
-def _hold_zero(plant: Plant, seconds: float) -> list[float]:
-    angles = []
-    period_s = 1.0 / CALIBRATE_RATE_HZ
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        angles.append(plant.read().angle_rad)
-        plant.apply(0.0)
-        time.sleep(period_s)
-    return angles
-
-
-def _hold_torque(plant: Plant, torque_nm: float, seconds: float) -> list[float]:
+def _hold(plant: Plant, torque_nm: float, seconds: float) -> list[float]:
+    """Apply ``torque_nm`` (re-sent every tick) for ``seconds``; the angles read meanwhile."""
     angles = []
     period_s = 1.0 / CALIBRATE_RATE_HZ
     end = time.monotonic() + seconds
@@ -119,8 +118,12 @@ def _hold_torque(plant: Plant, torque_nm: float, seconds: float) -> list[float]:
         angles.append(plant.read().angle_rad)
         plant.apply(torque_nm)
         time.sleep(period_s)
-    plant.apply(0.0)
     return angles
+
+
+def _progress(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr)
 
 
 def circular_mean(angles: list[float]) -> float:
@@ -133,8 +136,8 @@ def circular_mean(angles: list[float]) -> float:
 def measure(plant: Plant, args: argparse.Namespace) -> tuple[float, float | None]:
     """(raw hanging angle, measured torque scale or None). The plant reads raw: offset 0,
     direction 1, torque scale 1."""
-    print(f"reading the hanging pendulum for {args.seconds:g} s: keep it still", file=sys.stderr)
-    rest = _hold_zero(plant, args.seconds)
+    _progress(args, f"reading the hanging pendulum for {args.duration_s:g} s: keep it still")
+    rest = _hold(plant, 0.0, args.duration_s)
     hanging = circular_mean(rest)
     span = max(abs(wrap_angle(a - hanging)) for a in rest) * 2
     if span > STILL_SPAN_RAD:
@@ -144,17 +147,18 @@ def measure(plant: Plant, args: argparse.Namespace) -> tuple[float, float | None
         )
     if args.no_step:
         return hanging, None
-    step = min(args.step_nm, 0.9 * plant.max_torque_nm)
-    print(f"stepping {step:g} N*m for {args.step_seconds:g} s", file=sys.stderr)
-    swing = [wrap_angle(a - hanging) for a in _hold_torque(plant, step, args.step_seconds)]
-    _hold_zero(plant, 0.05)
+    step = min(args.step_torque_nm, 0.9 * plant.max_torque_nm)
+    _progress(args, f"stepping {step:g} N*m for {args.step_duration_s:g} s")
+    swing = [wrap_angle(a - hanging) for a in _hold(plant, step, args.step_duration_s)]
+    plant.apply(0.0)
+    _hold(plant, 0.0, 0.05)
     # Undamped, the pendulum swings between its start and twice its new equilibrium; the
     # middle of the extremes is the equilibrium (a little low with damping).
     shift = (max(swing) + min(swing)) / 2
     if abs(shift) < MIN_STEP_SHIFT_RAD:
         raise PlantError(
             f"a {step:g} N*m torque step moved the pendulum only {shift:+.4f} rad: is the motor "
-            "powered and enabled? raise --step-nm for a stiff rig"
+            "powered and enabled? raise --step-torque-nm for a stiff rig"
         )
     if shift < 0:
         raise PlantError(
@@ -162,9 +166,9 @@ def measure(plant: Plant, args: argparse.Namespace) -> tuple[float, float | None
             "the encoder count in opposite directions; fix that on the device (its direction "
             "or drive-mode setting), no --direction can"
         )
-    if not args.gravity_torque:
+    if not args.gravity_torque_nm:
         return hanging, None
-    real_nm = args.gravity_torque * math.sin(shift)
+    real_nm = args.gravity_torque_nm * math.sin(shift)
     return hanging, step / real_nm
 
 
@@ -177,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
     if args.profile is not None and not path.exists():
         args.profile = None  # a new file: start from the port's profile, if any, or defaults
     settings = device_settings(args, CALIBRATE_REPLY_PERIOD_S)
+    if args.device_torque_limit_nm is not None:
+        settings = dataclasses.replace(settings, torque_limit_nm=args.device_torque_limit_nm)
     direction = settings.direction
     spec = get_driver(settings.driver)
     raw = dataclasses.replace(

@@ -19,10 +19,10 @@ from ddpg_control.cli.arguments import (
     non_negative_int,
     positive_float,
     positive_int,
+    whole_number,
 )
 from ddpg_control.runtime.errors import ConfigError
 from hardware.profile import PROFILE_DIR_ENV
-from hardware.protocol import DEFAULT_BAUD_RATE
 
 if TYPE_CHECKING:
     from ddpg_control.runtime.contracts import Plant
@@ -53,6 +53,14 @@ def serial_port_or_url(text: str) -> str:
     return text
 
 
+def direction(text: str) -> int:
+    """``--direction``: 1, or -1 for a device that counts clockwise as positive."""
+    value = whole_number(text)
+    if value not in (1, -1):
+        raise argparse.ArgumentTypeError(f"must be 1 or -1, got {value}")
+    return value
+
+
 def driver_option(text: str) -> tuple[str, str]:
     """``--driver-option KEY=VALUE``: one driver-specific setting (checked by the driver)."""
     key, sep, value = text.partition("=")
@@ -65,6 +73,12 @@ def _driver_help() -> str:
     from hardware.drivers import DRIVERS
 
     return "; ".join(f"{name}: {spec.summary}" for name, spec in DRIVERS.items())
+
+
+def _baud_help() -> str:
+    from hardware.drivers import DRIVERS
+
+    return ", ".join(f"{name} {spec.default_baud}" for name, spec in DRIVERS.items())
 
 
 def _driver_options_help() -> str:
@@ -100,6 +114,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--device-id",
+        metavar="N",
         type=non_negative_int,
         default=None,
         help="the device's id on its bus (Dynamixel ID, moteus CAN id, ODrive axis); "
@@ -115,20 +130,22 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--baud",
+        metavar="BAUD",
         type=positive_int,
         default=None,
-        help="baud rate (default: the profile's, else the driver's: ddpg "
-        f"{DEFAULT_BAUD_RATE}, dynamixel 57600)",
+        help=f"baud rate (default: the profile's, else the driver's: {_baud_help()})",
     )
     group.add_argument(
         "--watchdog-ms",
+        metavar="MS",
         type=positive_int,
         default=None,
         help="device watchdog: zero torque and a latched fault if no command arrives within "
         "this many ms (default: the profile's, else 100)",
     )
     group.add_argument(
-        "--upright-offset",
+        "--upright-offset-rad",
+        metavar="RAD",
         type=finite_float,
         default=None,
         help="the angle in rad the device reads when the pendulum is upright "
@@ -136,13 +153,14 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--direction",
-        type=int,
-        choices=(1, -1),
+        type=direction,
         default=None,
+        metavar="{1,-1}",
         help="-1 if the device counts clockwise as positive (default: the profile's, else 1)",
     )
     group.add_argument(
         "--torque-scale",
+        metavar="SCALE",
         type=positive_float,
         default=None,
         help="device torque units per N*m, e.g. to correct a measured motor constant "
@@ -150,6 +168,7 @@ def add_device_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--stuck-sensor-s",
+        metavar="S",
         type=non_negative_float,
         default=0.5,
         help="stop when the encoder reads exactly the same for this long while more than half "
@@ -198,7 +217,7 @@ def device_settings(args: Any, period_s: float) -> DeviceSettings:
     spec.check_installed()
     given: dict[str, Any] = dict(profile.options) if profile else {}
     given.update(dict(getattr(args, "driver_option", []) or []))
-    user_limit = getattr(args, "max_torque", None)
+    user_limit = getattr(args, "torque_limit_nm", None)
     profile_limit = profile.max_torque_nm if profile else None
     limits = [x for x in (user_limit, profile_limit) if x is not None]
     return DeviceSettings(
@@ -209,7 +228,7 @@ def device_settings(args: Any, period_s: float) -> DeviceSettings:
         period_s=period_s,
         watchdog_ms=_pick(args.watchdog_ms, profile and profile.watchdog_ms, 100),
         upright_offset_rad=_pick(
-            args.upright_offset, profile.upright_offset_rad if profile else None, 0.0
+            args.upright_offset_rad, profile.upright_offset_rad if profile else None, 0.0
         ),
         direction=_pick(args.direction, profile.direction if profile else None, 1),
         torque_scale=_pick(args.torque_scale, profile.torque_scale if profile else None, 1.0),

@@ -1,14 +1,19 @@
 """The motor drivers ``--driver`` can name, and the one seam every driver plugs into.
 
-A driver is a row of :data:`DRIVERS`: what opens its :class:`~ddpg_control.runtime.contracts.Plant`
-(``plant``), what serves its emulator (``emulator``), the vendor package it needs (``requires``,
-imported only inside the driver) and the pip extra that installs it (``extra``), its default baud
-rate and device id, the driver-specific settings a profile may carry (``options``) and the faults
-its emulator can inject (``faults``). Entry points are ``"module:function"`` strings, so naming a
-driver here imports none of its code; :func:`load` imports one when it is used.
+A driver is a row of :data:`DRIVERS`: the vendor package it needs (``requires``, imported only
+inside the driver) and the pip extra that installs it (``extra``), its default baud rate and
+device id, the driver-specific settings a profile may carry (``options``) and the faults its
+emulator can inject (``faults``). Its entry points follow from its name, ``plant`` (what opens
+its :class:`~ddpg_control.runtime.contracts.Plant`) and ``emulator`` (what serves its emulator),
+as ``"module:function"`` strings, so naming a driver here imports none of its code; :func:`load`
+imports one when it is used.
 
-The two functions a driver provides (see docs/driver-seam in the notes, and
-``hardware/drivers/dynamixel/`` for a full example):
+Every driver is a folder of the same shape (``hardware/drivers/dynamixel/`` is a full example):
+``plant.py`` holds ``<Vendor>Plant``, the host side, over a :class:`~hardware.link.LinkConfig`;
+``device.py`` holds ``<Vendor>Device``, the emulated device as a pure state machine; and
+``emulator.py`` holds ``<Vendor>Emulator``, which plugs that device into the shared
+:class:`hardware.emulator.Emulator` and declares the faults it can inject. The two functions a
+driver provides:
 
 * ``open_plant(settings: DeviceSettings) -> Plant``: open the port, configure and arm the
   device, return the plant ready for ``read``/``apply``. Every failure is a
@@ -17,7 +22,8 @@ The two functions a driver provides (see docs/driver-seam in the notes, and
 * ``serve_emulator(options: EmulatorOptions, stop: threading.Event, announce) -> str``: open a
   pseudo-terminal, call ``announce(path)`` once it can be opened, serve the vendor's protocol
   with the PyBullet pendulum behind it until ``stop`` is set (or the emulated device has nothing
-  left to do), return the one-line summary ``key=value ...`` the CLI prints as ``emulator: ...``.
+  left to do), return the one-line summary ``key=value ...`` the CLI prints as ``emulator: ...``
+  (:func:`hardware.emulator.serve_pendulum` does all of it but building the emulator).
 """
 
 from __future__ import annotations
@@ -27,9 +33,14 @@ import importlib.util
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ddpg_control.runtime.errors import ConfigError
+from hardware.emulator import SILENCE, LinkImpairments, ScheduledFault
+from hardware.link import DEFAULT_BAUD_RATE, Calibration, LinkConfig
+
+if TYPE_CHECKING:
+    from sim.params import PendulumParams
 
 #: A driver-specific setting: (type, default, help). Types are float, int or str.
 OptionSpec = tuple[type, float | int | str, str]
@@ -39,14 +50,29 @@ OptionSpec = tuple[type, float | int | str, str]
 class DriverSpec:
     name: str
     summary: str
-    plant: str  # "module:function" -> open_plant(settings) -> Plant
-    emulator: str  # "module:function" -> serve_emulator(options, stop, announce) -> summary
     default_baud: int
     default_id: int = 1
     requires: str | None = None  # the vendor's import name; None: pyserial is enough
     extra: str | None = None  # the pip extra that installs ``requires``
     options: Mapping[str, OptionSpec] = field(default_factory=dict)
-    faults: tuple[str, ...] = ()  # what ``emulate --fault`` may name
+    faults: tuple[str, ...] = ()  # what ``emulate --fault`` may name beside ``silence``
+    #: The optional EmulatorOptions fields this driver's emulator honours.
+    emulator_options: tuple[str, ...] = ()
+
+    @property
+    def plant(self) -> str:
+        """``"module:function"`` -> ``open_plant(settings) -> Plant``."""
+        return f"hardware.drivers.{self.name}.plant:open_plant"
+
+    @property
+    def emulator(self) -> str:
+        """``"module:function"`` -> ``serve_emulator(options, stop, announce) -> summary``."""
+        return f"hardware.drivers.{self.name}.emulator:serve_emulator"
+
+    @property
+    def fault_kinds(self) -> tuple[str, ...]:
+        """Every fault ``emulate --driver NAME --fault KIND`` can inject."""
+        return (SILENCE, *self.faults)
 
     def check_installed(self) -> None:
         """Raise a one-line ConfigError naming the extra when the vendor package is missing."""
@@ -86,8 +112,8 @@ class DeviceSettings:
     profile and the driver's defaults (in that order of precedence).
 
     ``angle_rad = wrap(direction * (device_angle_rad - upright_offset_rad))``;
-    ``device_torque_nm = direction * torque_scale * torque_nm`` (as hardware/serial_config.py's
-    Calibration). ``torque_limit_nm`` is the host's limit (None: the device's own).
+    ``device_torque_nm = direction * torque_scale * torque_nm`` (as :class:`hardware.link.
+    Calibration`). ``torque_limit_nm`` is the host's limit (None: the device's own).
     """
 
     driver: str
@@ -107,35 +133,56 @@ class DeviceSettings:
     #: which is not timing-critical, allows more.
     max_missed_reads: int = 2
 
+    def link(self, reply_timeout_s: float, *, min_missed_replies: int = 1) -> LinkConfig:
+        """The plant's link configuration; ``reply_timeout_s`` is the driver's for
+        ``period_s``."""
+        return LinkConfig(
+            baud_rate=self.baud,
+            device_id=self.device_id,
+            reply_timeout_s=reply_timeout_s,
+            watchdog_timeout_s=self.watchdog_ms / 1000.0,
+            torque_limit_nm=self.torque_limit_nm,
+            max_missed_replies=max(min_missed_replies, self.max_missed_reads),
+            clear_faults=self.clear_faults,
+            stuck_sensor_s=self.stuck_sensor_s,
+            calibration=Calibration(
+                upright_offset_rad=self.upright_offset_rad,
+                direction=self.direction,
+                torque_scale=self.torque_scale,
+            ),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class EmulatorOptions:
-    """What ``emulate --driver X`` passes to the driver's emulator."""
+    """What ``emulate --driver X`` passes to the driver's emulator. ``params``: the pendulum's
+    physics (None: Pendulum-v1 with the device's torque limit); ``counts_per_rev`` and
+    ``protocol_version`` (None: the device's own) only for a driver that lists them in its
+    ``emulator_options``."""
 
-    max_torque_nm: float = 2.0
+    device_torque_limit_nm: float = 2.0
     start_angle_rad: float = math.pi
     device_id: int = 1
-    baud: int = 1_000_000
     seed: int = 0
-    reply_latency_s: float = 0.0
-    silence_after_s: float | None = None  # after the device is first enabled: stop answering
-    fault: str | None = None  # one of the driver's ``faults``
-    fault_after_s: float | None = None  # after the device is first enabled
+    tcp_port: int | None = None  # None: a pseudo-terminal; 0: any free TCP port
+    link: LinkImpairments = field(default_factory=LinkImpairments)
+    faults: tuple[ScheduledFault, ...] = ()
+    params: PendulumParams | None = None
+    counts_per_rev: int | None = None
+    protocol_version: int | None = None
 
 
 DRIVERS: dict[str, DriverSpec] = {
     "ddpg": DriverSpec(
         name="ddpg",
         summary="this project's own protocol (hardware/PROTOCOL.md)",
-        plant="hardware.drivers.ddpg:open_plant",
-        emulator="hardware.drivers.ddpg:serve_emulator",
-        default_baud=1_000_000,
+        default_baud=DEFAULT_BAUD_RATE,
+        faults=("disconnect", "stuck-sensor"),
+        emulator_options=("counts_per_rev", "protocol_version"),
     ),
     "dynamixel": DriverSpec(
         name="dynamixel",
         summary="ROBOTIS Dynamixel X series, Protocol 2.0, current-based torque (dynamixel-sdk)",
-        plant="hardware.drivers.dynamixel.plant:open_plant",
-        emulator="hardware.drivers.dynamixel.emulator:serve_emulator",
         default_baud=57_600,
         requires="dynamixel_sdk",
         extra="dynamixel",
@@ -153,20 +200,12 @@ DRIVERS: dict[str, DriverSpec] = {
                 "dynamixel-sdk's own busy polling, which holds a core",
             ),
         },
-        faults=(
-            "overload",
-            "overheating",
-            "electrical_shock",
-            "encoder",
-            "input_voltage",
-            "watchdog",
-        ),
+        faults=("input-voltage", "overheating", "encoder", "electrical-shock", "overload")
+        + ("watchdog",),
     ),
     "moteus": DriverSpec(
         name="moteus",
         summary="mjbots moteus over an fdcanusb or its UART, feed-forward torque (moteus)",
-        plant="hardware.drivers.moteus.plant:open_plant",
-        emulator="hardware.drivers.moteus.emulator:serve_emulator",
         default_baud=921_600,  # moteus' UART; an fdcanusb ignores it
         requires="moteus",
         extra="moteus",
@@ -183,30 +222,15 @@ DRIVERS: dict[str, DriverSpec] = {
                 "thread) or 'inline' (run on the caller's thread; see bench/moteus_seam.py)",
             ),
         },
-        faults=(
-            "motor_driver",
-            "over_voltage",
-            "encoder",
-            "over_temperature",
-            "under_voltage",
-            "watchdog",
-            "stuck_encoder",
-        ),
+        faults=("motor-driver", "over-voltage", "encoder", "over-temperature", "under-voltage")
+        + ("watchdog", "stuck-encoder"),
     ),
     "odrive": DriverSpec(
         name="odrive",
         summary="ODrive v3.x (firmware 0.5.x) in torque mode, ASCII protocol over UART or USB",
-        plant="hardware.drivers.odrive.plant:open_plant",
-        emulator="hardware.drivers.odrive.emulator:serve_emulator",
         default_baud=115_200,
         default_id=0,
-        faults=(
-            "drv_fault",
-            "encoder_no_response",
-            "overspeed",
-            "dc_bus_over_voltage",
-            "watchdog",
-        ),
+        faults=("drv-fault", "encoder-no-response", "overspeed", "dc-bus-over-voltage", "watchdog"),
     ),
 }
 

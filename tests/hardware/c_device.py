@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from hardware.device import DeviceConfig
-from hardware.emulator import FaultInjection
+from hardware.drivers.ddpg.device import DdpgDeviceConfig
+from hardware.emulator import LinkImpairments, ScheduledFault
 
 FIRMWARE = Path(__file__).resolve().parents[2] / "hardware" / "firmware"
 BINARY = FIRMWARE / "build" / "ddpg-fw-host"
@@ -43,27 +43,28 @@ def parse_summary(line: str) -> dict[str, str]:
 
 
 def emulate_options(
-    faults: FaultInjection | None, device: DeviceConfig | None, start_angle_rad: float
+    link: LinkImpairments | None,
+    faults: tuple[ScheduledFault, ...],
+    device: DdpgDeviceConfig | None,
+    start_angle_rad: float,
 ) -> list[str]:
     """The command-line options that ask ddpg-fw-host for this device and these faults."""
-    options = ["--start-angle", repr(start_angle_rad)]
+    options = ["--start-angle-rad", repr(start_angle_rad)]
     if device is not None:
         options += [
-            "--max-torque",
+            "--device-torque-limit-nm",
             repr(device.max_torque_nm),
             "--counts-per-rev",
             str(device.counts_per_rev),
             "--protocol-version",
             str(device.protocol_version),
         ]
-    f = faults or FaultInjection()
+    f = link or LinkImpairments()
     options += ["--latency-ms", repr(f.reply_latency_s * 1000.0)]
     options += ["--drop-rate", repr(f.drop_reply_probability)]
     options += ["--corrupt-rate", repr(f.corrupt_reply_probability)]
-    if f.disconnect_after_s is not None:
-        options += ["--disconnect-after", repr(f.disconnect_after_s)]
-    if f.stuck_sensor_after_s is not None:
-        options += ["--stuck-after", repr(f.stuck_sensor_after_s)]
+    for fault in faults:
+        options += ["--fault", f"{fault.kind}@{fault.at_s!r}"]
     return options
 
 

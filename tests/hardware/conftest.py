@@ -1,86 +1,37 @@
-"""Fixtures: a real emulator (pendulum physics, virtual device) on a real pseudo-terminal.
+"""Fixtures: a real emulator (pendulum physics, emulated device) on a real pseudo-terminal.
 
 ``start_emulator`` runs every test that takes it twice: against the Python emulator (in-process)
 and against the C firmware core's host build (``ddpg-fw-host``, a subprocess, tests/hardware/
 c_device.py). ``start_python_emulator`` is the Python one alone (TCP, which only it serves).
+``emulators`` starts any driver's emulator (tests/hardware/emulators.py).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from hardware.device import DeviceConfig, VirtualDevice
-from hardware.emulator import Emulator, EmulatorConfig, FaultInjection
-from sim.params import PendulumParams
-from sim.plant import SimPlant
+from hardware.drivers.ddpg.device import DdpgDevice, DdpgDeviceConfig
+from hardware.drivers.ddpg.emulator import DdpgEmulator
+from hardware.emulator import LinkImpairments, ScheduledFault
 from tests.hardware.c_device import CDevice, emulate_options
-
-
-class WallClock:
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep_until(self, deadline_s: float) -> None:
-        time.sleep(max(0.0, deadline_s - time.monotonic()))
-
-
-@dataclass
-class Running:
-    port: str
-    emulator: Emulator
-    physics: SimPlant
-    thread: threading.Thread
-
-    @property
-    def device(self) -> VirtualDevice:
-        return self.emulator.device
-
+from tests.hardware.emulators import Emulators, Running
 
 StartEmulator = Callable[..., Running]
 
 
 @pytest.fixture
-def start_python_emulator() -> Iterator[StartEmulator]:
+def emulators() -> Iterator[Emulators]:
     """Start emulators in background threads; all are stopped and closed after the test."""
-    started: list[tuple[Running, threading.Event]] = []
+    started = Emulators()
+    yield started
+    started.stop_all()
 
-    def start(
-        *,
-        faults: FaultInjection | None = None,
-        device: DeviceConfig | None = None,
-        tcp_port: int | None = None,
-        start_angle_rad: float = 3.14159,
-    ) -> Running:
-        clock = WallClock()
-        physics = SimPlant(
-            PendulumParams(physics_substeps=50), clock=clock, start_angle_rad=start_angle_rad
-        )
-        device_config = device or DeviceConfig()
-        emulator = Emulator(
-            VirtualDevice(physics, device_config, clock.now()),
-            EmulatorConfig(
-                tcp_port=tcp_port, device=device_config, faults=faults or FaultInjection()
-            ),
-        )
-        port = emulator.open()
-        stop = threading.Event()
-        thread = threading.Thread(target=emulator.serve, args=(stop,), daemon=True)
-        thread.start()
-        running = Running(port, emulator, physics, thread)
-        started.append((running, stop))
-        return running
 
-    yield start
-    for running, stop in started:
-        stop.set()
-        running.thread.join(timeout=5)
-        running.emulator.close()
-        running.physics.close()
+@pytest.fixture
+def start_python_emulator(emulators: Emulators) -> StartEmulator:
+    return emulators.starter(DdpgEmulator, DdpgDevice, DdpgDeviceConfig())
 
 
 @pytest.fixture
@@ -90,11 +41,12 @@ def start_c_device() -> Iterator[StartEmulator]:
 
     def start(
         *,
-        faults: FaultInjection | None = None,
-        device: DeviceConfig | None = None,
+        link: LinkImpairments | None = None,
+        faults: tuple[ScheduledFault, ...] = (),
+        device_config: DdpgDeviceConfig | None = None,
         start_angle_rad: float = 3.14159,
     ) -> CDevice:
-        running = CDevice(*emulate_options(faults, device, start_angle_rad))
+        running = CDevice(*emulate_options(link, faults, device_config, start_angle_rad))
         started.append(running)
         return running
 

@@ -22,8 +22,8 @@ def test_calibrate_measures_offset_and_torque_scale_and_leaves_zero_torque(
     profile = tmp_path / "rig.toml"
     argv = ["calibrate", "--device", emu.port, "--profile", str(profile)]
     # The emulated pendulum is Pendulum-v1's rod: m*g*(l/2) = 1 * 10 * 0.5 N*m.
-    options = ["--gravity-torque", "5", "--max-torque", "1.5", "--seconds", "0.3"]
-    assert main([*argv, *options, "--step-seconds", "1.2"]) == 0
+    options = ["--gravity-torque-nm", "5", "--device-torque-limit-nm", "1.5", "--duration-s", "0.3"]
+    assert main([*argv, *options, "--step-duration-s", "1.2"]) == 0
     saved = DeviceProfile.load(profile)
     # The emulator reads pi hanging (0 = upright), so the upright offset is 0 (mod 2 pi).
     assert abs(math.remainder(saved.upright_offset_rad, 2 * math.pi)) < 0.02
@@ -36,7 +36,7 @@ def test_calibrate_measures_offset_and_torque_scale_and_leaves_zero_torque(
 def test_calibrate_refuses_a_swinging_pendulum(start_emulator: Any, tmp_path: Path) -> None:
     emu = start_emulator(start_angle_rad=math.pi - 0.5)
     argv = ["calibrate", "--device", emu.port, "--profile", str(tmp_path / "p.toml")]
-    assert main([*argv, "--seconds", "0.3", "--no-step"]) == 2
+    assert main([*argv, "--duration-s", "0.3", "--no-step"]) == 2
     assert not (tmp_path / "p.toml").exists()
     assert emu.device.last_torque_command_nm == 0.0
 
@@ -54,9 +54,9 @@ def test_run_takes_the_profile_saved_for_its_port_and_the_command_line_wins(
         driver="ddpg", baud=115200, upright_offset_rad=0.25, direction=-1, max_torque_nm=0.8
     ).save(profile_path_for_port("/dev/ttyX9"))
     assert profile_path_for_port("/dev/ttyX9") == tmp_path / "dev-ttyX9.toml"
-    settings = device_settings(_device_args("--direction", "1", "--max-torque", "1.2"), 0.05)
+    settings = device_settings(_device_args("--direction", "1", "--torque-limit-nm", "1.2"), 0.05)
     assert (settings.baud, settings.upright_offset_rad, settings.direction) == (115200, 0.25, 1)
-    assert settings.torque_limit_nm == 0.8  # the smaller of the profile's and --max-torque
+    assert settings.torque_limit_nm == 0.8  # the smaller of the profile's and the user's
     with pytest.raises(ConfigError, match="profile is for ddpg"):
         device_settings(_device_args("--driver", "dynamixel"), 0.05)
 

@@ -13,42 +13,21 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import serial
 
 from tests.hardware.c_device import host_device_binary
-
-CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
-
-
-class EmulatorProcess:
-    def __init__(self, command: list[str], *options: str) -> None:
-        self.proc = subprocess.Popen(
-            [*command, *options],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.port = self.proc.stdout.readline().strip()
-        assert self.port, self.finish()
-
-    def finish(self, timeout_s: float = 5.0) -> dict[str, str]:
-        """Stop it (if it still runs) and return its exit summary as a dict."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        _, err = self.proc.communicate(timeout=timeout_s)
-        match = re.search(r"^emulator: (.*)$", err, re.MULTILINE)
-        assert match, f"no emulator summary in:\n{err}"
-        return dict(item.split("=", 1) for item in match.group(1).split())
-
+from tests.hardware.cli_runs import (
+    CLI,
+    EmulatorProcess,
+    assert_clean_failure,
+    run_and_hold,
+    run_device,
+)
 
 StartDevice = Callable[..., EmulatorProcess]
 
@@ -81,36 +60,13 @@ def emulate_python() -> Iterator[StartDevice]:
     yield from _starter([*CLI, "emulate"])
 
 
-def _run_device(port: str, policy: Path, *options: str, timeout_s: float = 60.0):
-    return subprocess.run(
-        [*CLI, "run", "--device", port, "--policy", str(policy), "--quiet", *options],
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-    )
-
-
-def _assert_clean_failure(result: subprocess.CompletedProcess[str], code: int, pattern: str):
-    assert result.returncode == code, result.stdout + result.stderr
-    assert re.search(pattern, result.stdout + result.stderr), result.stdout + result.stderr
-    assert "Traceback" not in result.stderr
-
-
 @pytest.mark.slow
 def test_swings_up_and_holds_through_the_emulator(
     exported_policy: Path, emulate: StartDevice, tmp_path: Path
 ) -> None:
     emu = emulate()
-    telemetry = tmp_path / "device.csv"
-    result = _run_device(
-        emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry)
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    run_and_hold(emu.port, exported_policy, tmp_path / "device.csv")
     summary = emu.finish()
-    data = np.genfromtxt(telemetry, delimiter=",", names=True)
-    last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
-    assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
-    assert np.all(np.abs(last["angle_rad"]) < 0.1), np.abs(last["angle_rad"]).max()
     assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
     assert summary["watchdog_trips"] == "0"
 
@@ -138,9 +94,9 @@ def test_sigkill_of_the_host_leaves_the_device_at_zero_within_the_watchdog(
 
 
 def test_unplugged_mid_run(exported_policy: Path, emulate: StartDevice) -> None:
-    emu = emulate("--disconnect-after", "1.0")
-    result = _run_device(emu.port, exported_policy, "--duration", "10")
-    _assert_clean_failure(result, 3, r"plant fault.*(lost the connection|stopped answering)")
+    emu = emulate("--fault", "disconnect@1.0")
+    result = run_device(emu.port, exported_policy, "--duration-s", "10")
+    assert_clean_failure(result, 3, r"plant fault.*(lost the connection|stopped answering)")
     emu.proc.wait(timeout=3.0)  # it exits by itself once its watchdog has tripped
     summary = emu.finish()
     assert summary["watchdog_trips"] == "1", (summary, result.stdout, result.stderr)
@@ -148,17 +104,17 @@ def test_unplugged_mid_run(exported_policy: Path, emulate: StartDevice) -> None:
 
 
 def test_stuck_sensor_mid_run(exported_policy: Path, emulate: StartDevice) -> None:
-    emu = emulate("--stuck-after", "0.5")
-    result = _run_device(emu.port, exported_policy, "--duration", "10")
-    _assert_clean_failure(result, 3, r"plant fault.*sensor is stuck")
+    emu = emulate("--fault", "stuck-sensor@0.5")
+    result = run_device(emu.port, exported_policy, "--duration-s", "10")
+    assert_clean_failure(result, 3, r"plant fault.*sensor is stuck")
     summary = emu.finish()
     assert summary["last_torque_command_nm"] == "0.0000" and summary["armed"] == "0"
 
 
 def test_slow_device_stops_the_run(exported_policy: Path, emulate: StartDevice) -> None:
     emu = emulate("--latency-ms", "40")  # replies later than half a 50 ms period
-    result = _run_device(emu.port, exported_policy, "--duration", "10")
-    _assert_clean_failure(result, 3, r"plant fault.*stopped answering")
+    result = run_device(emu.port, exported_policy, "--duration-s", "10")
+    assert_clean_failure(result, 3, r"plant fault.*stopped answering")
     ticks = re.search(r"ticks\s+(\d+)", result.stdout)
     assert ticks and int(ticks.group(1)) <= 3  # the loop stops within three periods
     summary = emu.finish()
@@ -169,7 +125,7 @@ def test_dropped_and_corrupted_replies_are_survived_and_reported(
     exported_policy: Path, emulate: StartDevice
 ) -> None:
     emu = emulate("--drop-rate", "0.05", "--corrupt-rate", "0.05", "--seed", "3")
-    result = _run_device(emu.port, exported_policy, "--duration", "2")
+    result = run_device(emu.port, exported_policy, "--duration-s", "2")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"link .*: \d+ requests, [1-9]\d* missing", result.stderr), result.stderr
     summary = emu.finish()
@@ -182,14 +138,14 @@ def test_device_fault_before_the_run_is_refused(
 ) -> None:
     emu = emulate()
     with serial.serial_for_url(emu.port, timeout=0.2) as port:  # arm, then go quiet
-        from hardware.protocol import Arm, encode
+        from hardware.drivers.ddpg.protocol import Arm, encode
 
         port.write(encode(Arm(20, 1.0), 1))
         port.read(27)
         time.sleep(0.1)
-    result = _run_device(emu.port, exported_policy, "--duration", "1")
-    _assert_clean_failure(result, 3, r"error: .*latched fault \(WATCHDOG\).*--clear-faults")
-    result = _run_device(emu.port, exported_policy, "--duration", "0.5", "--clear-faults")
+    result = run_device(emu.port, exported_policy, "--duration-s", "1")
+    assert_clean_failure(result, 3, r"error: .*latched fault \(WATCHDOG\).*--clear-faults")
+    result = run_device(emu.port, exported_policy, "--duration-s", "0.5", "--clear-faults")
     assert result.returncode == 0, result.stderr
     summary = emu.finish()
     assert summary["last_torque_command_nm"] == "0.0000" and summary["faults"] == "0x00"
@@ -197,15 +153,15 @@ def test_device_fault_before_the_run_is_refused(
 
 def test_version_mismatch(exported_policy: Path, emulate: StartDevice) -> None:
     emu = emulate("--protocol-version", "2")
-    result = _run_device(emu.port, exported_policy)
-    _assert_clean_failure(result, 3, r"error: protocol version mismatch.*version 2")
+    result = run_device(emu.port, exported_policy)
+    assert_clean_failure(result, 3, r"error: protocol version mismatch.*version 2")
     assert emu.finish()["armed"] == "0"
 
 
 def test_missing_and_busy_ports(exported_policy: Path, emulate_python: StartDevice) -> None:
-    result = _run_device("/dev/ttyUSB-does-not-exist", exported_policy)
-    _assert_clean_failure(result, 3, r"error: serial port .* does not exist")
+    result = run_device("/dev/ttyUSB-does-not-exist", exported_policy)
+    assert_clean_failure(result, 3, r"error: serial port .* does not exist")
     emu = emulate_python()
     with serial.serial_for_url(emu.port, exclusive=True):
-        result = _run_device(emu.port, exported_policy)
-    _assert_clean_failure(result, 3, r"error: serial port .* is busy")
+        result = run_device(emu.port, exported_policy)
+    assert_clean_failure(result, 3, r"error: serial port .* is busy")

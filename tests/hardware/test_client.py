@@ -1,4 +1,4 @@
-"""SerialPlant against the emulator over a real pseudo-terminal (and loopback TCP).
+"""DdpgPlant against the emulator over a real pseudo-terminal (and loopback TCP).
 
 Every failure a user can meet is provoked for real where it can be: a missing port, a busy port,
 a port with nothing (or noise) on the other end, another protocol version, a latched fault, a
@@ -21,15 +21,16 @@ import serial
 
 from ddpg_control.runtime.contracts import Plant
 from ddpg_control.runtime.errors import ConfigError, PlantError
-from hardware.client import Calibration, SerialConfig, SerialPlant, open_error
-from hardware.device import DeviceConfig
-from hardware.emulator import FaultInjection
-from hardware.protocol import Fault
+from hardware.drivers.ddpg.device import DdpgDeviceConfig
+from hardware.drivers.ddpg.plant import DdpgPlant
+from hardware.drivers.ddpg.protocol import Fault
+from hardware.emulator import LinkImpairments, ScheduledFault
+from hardware.link import Calibration, LinkConfig, open_error
 
-FAST = SerialConfig(reply_timeout_s=0.02, handshake_timeout_s=0.1)
+FAST = LinkConfig(reply_timeout_s=0.02, setup_timeout_s=0.1)
 
 
-def _drive(plant: SerialPlant, seconds: float, torque_nm: float = 0.5, period_s: float = 0.01):
+def _drive(plant: DdpgPlant, seconds: float, torque_nm: float = 0.5, period_s: float = 0.01):
     end = time.monotonic() + seconds
     state = plant.read()
     while time.monotonic() < end:
@@ -43,7 +44,7 @@ def test_serial_plant_is_a_plant_and_ends_at_zero_torque_disarmed(
     start_emulator: Any,
 ) -> None:
     emu = start_emulator()
-    with SerialPlant(emu.port, FAST) as plant:
+    with DdpgPlant(emu.port, FAST) as plant:
         assert isinstance(plant, Plant)
         assert plant.max_torque_nm == 2.0
         assert plant.device is not None and plant.device.counts_per_rev == 16384
@@ -61,7 +62,7 @@ def test_serial_plant_is_a_plant_and_ends_at_zero_torque_disarmed(
 def test_calibration_maps_offset_direction_and_torque_scale(start_emulator: Any) -> None:
     emu = start_emulator(start_angle_rad=math.pi)
     cal = Calibration(upright_offset_rad=math.pi - 0.25, direction=-1, torque_scale=2.0)
-    with SerialPlant(emu.port, SerialConfig(calibration=cal)) as plant:
+    with DdpgPlant(emu.port, LinkConfig(calibration=cal)) as plant:
         state = plant.read()
         assert state.angle_rad == pytest.approx(-0.25, abs=2e-3)  # -(pi - (pi - 0.25))
         assert plant.max_torque_nm == 1.0  # the device's 2 N*m over the scale of 2
@@ -73,20 +74,20 @@ def test_calibration_maps_offset_direction_and_torque_scale(start_emulator: Any)
 def test_works_over_a_tcp_url(start_python_emulator: Any) -> None:
     emu = start_python_emulator(tcp_port=0)
     assert emu.port.startswith("socket://127.0.0.1:")
-    with SerialPlant(emu.port, FAST) as plant:
+    with DdpgPlant(emu.port, FAST) as plant:
         _drive(plant, 0.1)
     assert emu.device.last_torque_command_nm == 0.0 and not emu.device.armed
 
 
 def test_missing_port_says_so() -> None:
     with pytest.raises(PlantError, match="does not exist"):
-        SerialPlant("/dev/ttyUSB-nonexistent", FAST).open()
+        DdpgPlant("/dev/ttyUSB-nonexistent", FAST).open()
 
 
 def test_busy_port_says_so(start_emulator: Any) -> None:
     emu = start_emulator()
-    with SerialPlant(emu.port, FAST), pytest.raises(PlantError, match="busy"):
-        SerialPlant(emu.port, FAST).open()
+    with DdpgPlant(emu.port, FAST), pytest.raises(PlantError, match="busy"):
+        DdpgPlant(emu.port, FAST).open()
 
 
 def test_permission_denied_is_explained() -> None:
@@ -105,7 +106,7 @@ def test_nothing_on_the_other_end_fails_the_handshake() -> None:
     master, slave, path = _silent_pty()
     try:
         with pytest.raises(PlantError, match="no valid reply to HELLO.*received nothing"):
-            SerialPlant(path, FAST).open()
+            DdpgPlant(path, FAST).open()
     finally:
         os.close(master), os.close(slave)
 
@@ -123,27 +124,27 @@ def test_noise_on_the_line_points_at_the_baud_rate() -> None:
     thread.start()
     try:
         with pytest.raises(PlantError, match="baud rate is likely wrong"):
-            SerialPlant(path, FAST).open()
+            DdpgPlant(path, FAST).open()
     finally:
         stop.set(), thread.join(), os.close(master), os.close(slave)
 
 
 def test_other_protocol_version_is_reported_as_a_mismatch(start_emulator: Any) -> None:
-    emu = start_emulator(device=DeviceConfig(protocol_version=2))
+    emu = start_emulator(device_config=DdpgDeviceConfig(protocol_version=2))
     with pytest.raises(PlantError, match="version mismatch.*version 2.*speaks 1"):
-        SerialPlant(emu.port, FAST).open()
+        DdpgPlant(emu.port, FAST).open()
     assert not emu.device.armed
 
 
 def test_watchdog_out_of_the_device_range_is_refused(start_emulator: Any) -> None:
     emu = start_emulator()
     with pytest.raises(PlantError, match="outside the device's range"):
-        SerialPlant(emu.port, SerialConfig(watchdog_timeout_s=5.0)).open()
+        DdpgPlant(emu.port, LinkConfig(watchdog_timeout_s=5.0)).open()
 
 
 def test_bad_config_values_are_rejected() -> None:
     with pytest.raises(ConfigError):
-        SerialConfig(reply_timeout_s=0.0)
+        LinkConfig(reply_timeout_s=0.0)
     with pytest.raises(ConfigError):
         Calibration(direction=0)
     with pytest.raises(ConfigError):
@@ -154,7 +155,7 @@ def test_stalled_host_trips_the_watchdog_and_the_fault_stops_the_run(
     start_emulator: Any,
 ) -> None:
     emu = start_emulator()
-    plant = SerialPlant(emu.port, FAST).open()
+    plant = DdpgPlant(emu.port, FAST).open()
     try:
         _drive(plant, 0.1, torque_nm=1.0)
         time.sleep(0.2)  # a host that hangs for two watchdog periods
@@ -165,8 +166,8 @@ def test_stalled_host_trips_the_watchdog_and_the_fault_stops_the_run(
         plant.close()
     # the next run refuses to start until told to clear the fault
     with pytest.raises(PlantError, match="latched fault.*--clear-faults"):
-        SerialPlant(emu.port, FAST).open()
-    with SerialPlant(emu.port, SerialConfig(clear_faults=True)) as plant:
+        DdpgPlant(emu.port, FAST).open()
+    with DdpgPlant(emu.port, LinkConfig(clear_faults=True)) as plant:
         plant.read()
         assert emu.device.armed and emu.device.faults == 0
 
@@ -174,9 +175,9 @@ def test_stalled_host_trips_the_watchdog_and_the_fault_stops_the_run(
 def test_silent_device_stops_the_caller_within_max_missed_replies(
     start_emulator: Any,
 ) -> None:
-    emu = start_emulator(faults=FaultInjection(reply_latency_s=0.05))
-    config = SerialConfig(reply_timeout_s=0.01, handshake_timeout_s=0.2)
-    plant = SerialPlant(emu.port, config).open()  # the handshake tolerates the latency
+    emu = start_emulator(link=LinkImpairments(reply_latency_s=0.05))
+    config = LinkConfig(reply_timeout_s=0.01, setup_timeout_s=0.2)
+    plant = DdpgPlant(emu.port, config).open()  # the handshake tolerates the latency
     reads = 0
     try:
         with pytest.raises(PlantError, match="stopped answering"):
@@ -192,9 +193,9 @@ def test_silent_device_stops_the_caller_within_max_missed_replies(
 
 
 def test_late_replies_are_counted_as_stale(start_emulator: Any) -> None:
-    emu = start_emulator(faults=FaultInjection(reply_latency_s=0.015))
-    config = SerialConfig(reply_timeout_s=0.01, max_missed_replies=100)
-    with SerialPlant(emu.port, config) as plant:
+    emu = start_emulator(link=LinkImpairments(reply_latency_s=0.015))
+    config = LinkConfig(reply_timeout_s=0.01, max_missed_replies=100)
+    with DdpgPlant(emu.port, config) as plant:
         for _ in range(5):
             plant.read()
             time.sleep(0.02)
@@ -205,10 +206,10 @@ def test_late_replies_are_counted_as_stale(start_emulator: Any) -> None:
 def test_corrupted_and_dropped_replies_are_survived_and_counted(
     start_emulator: Any,
 ) -> None:
-    faults = FaultInjection(corrupt_reply_probability=0.1, drop_reply_probability=0.05)
-    emu = start_emulator(faults=faults)
-    config = SerialConfig(reply_timeout_s=0.01, max_missed_replies=5, handshake_attempts=10)
-    with SerialPlant(emu.port, config) as plant:
+    link = LinkImpairments(corrupt_reply_probability=0.1, drop_reply_probability=0.05)
+    emu = start_emulator(link=link)
+    config = LinkConfig(reply_timeout_s=0.01, max_missed_replies=5, setup_attempts=10)
+    with DdpgPlant(emu.port, config) as plant:
         _drive(plant, 0.5, period_s=0.002)
     assert emu.emulator.replies_corrupted > 0 and emu.emulator.replies_dropped > 0
     assert plant.stats.missing_replies > 0
@@ -219,8 +220,8 @@ def test_corrupted_and_dropped_replies_are_survived_and_counted(
 def test_unplugged_device_ends_with_a_clear_error_and_the_device_at_zero(
     start_emulator: Any,
 ) -> None:
-    emu = start_emulator(faults=FaultInjection(disconnect_after_s=0.2))
-    plant = SerialPlant(emu.port, FAST).open()
+    emu = start_emulator(faults=(ScheduledFault("disconnect", 0.2),))
+    plant = DdpgPlant(emu.port, FAST).open()
     try:
         with pytest.raises(PlantError, match="lost the connection|stopped answering"):
             _drive(plant, 2.0, torque_nm=1.0)
@@ -232,9 +233,9 @@ def test_unplugged_device_ends_with_a_clear_error_and_the_device_at_zero(
 
 
 def test_stuck_sensor_is_detected(start_emulator: Any) -> None:
-    emu = start_emulator(faults=FaultInjection(stuck_sensor_after_s=0.1))
-    config = SerialConfig(stuck_sensor_s=0.2)
-    plant = SerialPlant(emu.port, config).open()
+    emu = start_emulator(faults=(ScheduledFault("stuck-sensor", 0.1),))
+    config = LinkConfig(stuck_sensor_s=0.2)
+    plant = DdpgPlant(emu.port, config).open()
     try:
         with pytest.raises(PlantError, match="sensor is stuck"):
             _drive(plant, 2.0, torque_nm=1.5)  # above half the 2 N*m limit
@@ -246,7 +247,7 @@ def test_stuck_sensor_is_detected(start_emulator: Any) -> None:
 def test_hello_reply_whose_protocol_major_differs_from_its_frame_version_is_refused() -> None:
     # PROTOCOL.md section 3: protocol_major must equal the frame's version byte. A device that
     # answers in a version-1 frame but says major 2 is refused as a mismatch, never armed.
-    from hardware.protocol import FrameDecoder, Hello, HelloReply, encode
+    from hardware.drivers.ddpg.protocol import FrameDecoder, Hello, HelloReply, encode
 
     master, slave, path = _silent_pty()
     stop = threading.Event()
@@ -271,7 +272,7 @@ def test_hello_reply_whose_protocol_major_differs_from_its_frame_version_is_refu
     thread.start()
     try:
         with pytest.raises(PlantError, match="version mismatch: device reports 2, host speaks 1"):
-            SerialPlant(path, FAST).open()
+            DdpgPlant(path, FAST).open()
     finally:
         stop.set(), thread.join(), os.close(master), os.close(slave)
     assert requests and all(isinstance(r, Hello) for r in requests)  # nothing after HELLO

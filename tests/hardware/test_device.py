@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from ddpg_control.runtime.timing import SimulatedClock
-from hardware.device import DeviceConfig, VirtualDevice
-from hardware.protocol import (
+from hardware.drivers.ddpg.device import DdpgDevice, DdpgDeviceConfig
+from hardware.drivers.ddpg.protocol import (
     Arm,
     ClearFault,
     Disarm,
@@ -24,10 +24,10 @@ from sim.params import PendulumParams
 from sim.plant import SimPlant
 
 
-def _device() -> tuple[VirtualDevice, SimPlant, SimulatedClock]:
+def _device() -> tuple[DdpgDevice, SimPlant, SimulatedClock]:
     clock = SimulatedClock()
     physics = SimPlant(PendulumParams(physics_substeps=50), clock=clock, start_angle_rad=0.5)
-    return VirtualDevice(physics, DeviceConfig(max_torque_nm=2.0), clock.now()), physics, clock
+    return DdpgDevice(physics, DdpgDeviceConfig(max_torque_nm=2.0), clock.now()), physics, clock
 
 
 def test_hello_reports_versions_and_limits() -> None:

@@ -1,4 +1,4 @@
-"""Differential test: random sessions through the Python VirtualDevice and the C core, bytewise.
+"""Differential test: random sessions through the Python DdpgDevice and the C core, bytewise.
 
 A seeded generator writes a long session in the shared vector format (hardware/
 protocol_vectors.txt): requests of every kind with random arguments (NaN and infinite torques,
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hardware.crc import crc16_ccitt_false
-from hardware.emulator import answer
-from hardware.protocol import FrameDecoder
+from hardware.drivers.ddpg.crc import crc16_ccitt_false
+from hardware.drivers.ddpg.emulator import answer
+from hardware.drivers.ddpg.protocol import FrameDecoder
 from tests.hardware.c_device import FIRMWARE
 from tests.hardware.test_vectors import ScriptedJoint, _device
 from tests.hardware.vectors import Session

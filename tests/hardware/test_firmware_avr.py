@@ -14,7 +14,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,7 +23,7 @@ import numpy as np
 import pytest
 import serial
 
-from hardware.protocol import (
+from hardware.drivers.ddpg.protocol import (
     Arm,
     ClearFault,
     Fault,
@@ -39,6 +38,7 @@ from hardware.protocol import (
     decode_frame,
     encode,
 )
+from tests.hardware.cli_runs import CLI, assert_held_upright, run_device
 from tests.hardware.vectors import load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +46,6 @@ FIRMWARE_DIR = REPO / "hardware" / "firmware"
 BUILD = FIRMWARE_DIR / "build"
 BOARD = BUILD / "uno-board"
 IMAGE = BUILD / "avr" / "ddpg-fw-uno.elf"
-CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
 #: The encoder counts from power-up, when the pendulum hangs: upright is half a turn away.
 UPRIGHT_OFFSET = repr(math.pi)
 
@@ -104,23 +103,15 @@ def test_swings_up_and_holds_through_the_avr_firmware_in_simavr(
     board = BoardProcess(avr_image, "--trace", str(trace))
     boards.append(board)
     telemetry = tmp_path / "device.csv"
-    result = subprocess.run(
-        [*CLI, "run", "--device", board.port, "--policy", str(exported_policy), "--quiet"]
-        # Balanced, the pendulum settles where the policy's holding torque (0.1-0.2 N*m) meets
-        # gravity and stays within one of the 2400 counts for seconds: the host's stuck-sensor
-        # check (on, at its default) must not take that for a stuck encoder.
-        + ["--duration", "15", "--upright-offset", UPRIGHT_OFFSET, "--telemetry", str(telemetry)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    # Balanced, the pendulum settles where the policy's holding torque (0.1-0.2 N*m) meets
+    # gravity and stays within one of the 2400 counts for seconds: the host's stuck-sensor
+    # check (on, at its default) must not take that for a stuck encoder.
+    options = ["--duration-s", "15", "--upright-offset-rad", UPRIGHT_OFFSET]
+    result = run_device(board.port, exported_policy, *options, "--output", str(telemetry))
     assert result.returncode == 0, result.stdout + result.stderr
     summary = board.finish()
     # what the firmware reported (its encoder count, through the protocol)
-    data = np.genfromtxt(telemetry, delimiter=",", names=True)
-    last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
-    assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
-    assert np.all(np.abs(last["angle_rad"]) < 0.1), np.abs(last["angle_rad"]).max()
+    assert_held_upright(telemetry)
     # what the pendulum did (the board's physics), over the last 5 s with the bridge on
     rig = np.genfromtxt(trace, delimiter=",", names=True)
     powered = rig[rig["bridge_enabled"] == 1]
@@ -156,7 +147,7 @@ def test_sigkill_of_the_host_trips_the_avr_watchdog_in_simavr(
     boards.append(board)
     host = subprocess.Popen(
         [*CLI, "run", "--device", board.port, "--policy", str(exported_policy), "--quiet"]
-        + ["--upright-offset", UPRIGHT_OFFSET],
+        + ["--upright-offset-rad", UPRIGHT_OFFSET],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -228,7 +219,7 @@ def test_the_drivers_fault_line_latches_over_current_and_stops_the_bridge(
     """The board pulls nFAULT (D4) low 1 s into the simulation, as a driver that tripped on
     over-current does: the firmware latches OVER_CURRENT, disarms and switches the bridge off,
     and CLEAR_FAULT does not clear a fault whose line is still low."""
-    board = BoardProcess(avr_image, "--driver-fault-at", "1.0")
+    board = BoardProcess(avr_image, "--driver-fault-at-s", "1.0")
     boards.append(board)
     with serial.serial_for_url(board.port, timeout=0.5) as link:
 
@@ -290,8 +281,8 @@ def test_a_hung_main_loop_is_reset_by_the_avrs_own_watchdog(
 def test_the_board_says_what_is_wrong_with_its_arguments(tmp_path: Path, avr_image: Path) -> None:
     for argv, message in [
         ([str(tmp_path / "missing.elf")], "error: cannot read the AVR image"),
-        (["--start-angle", "up", str(avr_image)], "error: --start-angle takes radians"),
-        (["--driver-fault-at", "-1", str(avr_image)], "error: --driver-fault-at takes seconds"),
+        (["--start-angle-rad", "up", str(avr_image)], "error: --start-angle-rad takes radians"),
+        (["--driver-fault-at-s", "-1", str(avr_image)], "error: --driver-fault-at-s takes seconds"),
         ([], "usage: uno-board"),
     ]:
         result = subprocess.run([str(BOARD), *argv], capture_output=True, text=True, timeout=10)

@@ -10,8 +10,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hardware.crc import crc16_ccitt_false
-from hardware.protocol import (
+from hardware.drivers.ddpg.crc import crc16_ccitt_false
+from hardware.drivers.ddpg.protocol import (
     Arm,
     ClearFault,
     Disarm,

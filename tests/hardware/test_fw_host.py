@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from hardware.client import SerialConfig, SerialPlant
+from hardware.drivers.ddpg.plant import DdpgPlant
+from hardware.link import LinkConfig
 from tests.hardware.c_device import CDevice, host_device_binary
 
 
@@ -22,9 +23,9 @@ def _run(*options: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_every_option() -> None:
     result = _run("--help")
     assert result.returncode == 0
-    for option in ("--duration", "--start-angle", "--max-torque", "--counts-per-rev",
-                   "--protocol-version", "--seed", "--latency-ms", "--drop-rate",
-                   "--corrupt-rate", "--disconnect-after", "--stuck-after"):  # fmt: skip
+    for option in ("--duration-s", "--start-angle-rad", "--device-torque-limit-nm",
+                   "--counts-per-rev", "--protocol-version", "--seed", "--latency-ms",
+                   "--drop-rate", "--corrupt-rate", "--fault"):  # fmt: skip
         assert option in result.stdout
 
 
@@ -32,8 +33,11 @@ def test_help_lists_every_option() -> None:
     ("options", "message"),
     [
         (["--drop-rate", "1.5"], r"--drop-rate 1.5: must lie in \[0, 1\]"),
-        (["--max-torque", "0"], "--max-torque 0: must be > 0"),
-        (["--max-torque", "nan"], "not a finite number"),
+        (["--device-torque-limit-nm", "0"], "--device-torque-limit-nm 0: must be > 0"),
+        (["--device-torque-limit-nm", "nan"], "not a finite number"),
+        (["--fault", "silence"], "--fault silence: this device injects disconnect, stuck-sensor"),
+        (["--fault", "disconnect@-1"], r"--fault -1: must lie in"),
+        (["--fault", "stuck-sensor@soon"], "not a finite number"),
         (["--counts-per-rev", "2.5"], "not a whole number"),
         (["--protocol-version", "256"], "must lie in"),
         (["--latency-ms", "-1"], "must lie in"),
@@ -60,10 +64,10 @@ def _pendulum_v1(angle: float, velocity: float, seconds: float) -> float:
 
 
 def test_the_physics_is_pendulum_v1() -> None:
-    device = CDevice("--start-angle", "0.3")
+    device = CDevice("--start-angle-rad", "0.3")
     try:
-        config = SerialConfig(watchdog_timeout_s=1.0)
-        with SerialPlant(device.port, config) as plant:  # armed at zero torque
+        config = LinkConfig(watchdog_timeout_s=1.0)
+        with DdpgPlant(device.port, config) as plant:  # armed at zero torque
             first = plant.read()
             time.sleep(0.3)
             plant.apply(0.0)

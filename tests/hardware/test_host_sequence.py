@@ -1,6 +1,6 @@
 """PROTOCOL.md section 6 as the host really does it: the requests a run sends, in order.
 
-The Python emulator records every request it is sent; the control loop drives a SerialPlant
+The Python emulator records every request it is sent; the control loop drives a DdpgPlant
 against it, as `run --device` does. The C host device's summary (tests/hardware/test_cli_device)
 shows the same ending from the device side.
 """
@@ -13,9 +13,10 @@ from typing import Any
 from ddpg_control.runtime.contracts import Observation
 from ddpg_control.runtime.control_loop import ExitReason, LoopConfig, run_loop
 from ddpg_control.runtime.timing import MonotonicClock
-from hardware.client import SerialConfig, SerialPlant
-from hardware.device import VirtualDevice
-from hardware.protocol import Message, RawFrame, Torque
+from hardware.drivers.ddpg.device import DdpgDevice
+from hardware.drivers.ddpg.plant import DdpgPlant
+from hardware.drivers.ddpg.protocol import Message, RawFrame, Torque
+from hardware.link import LinkConfig
 
 
 class ConstantPolicy:
@@ -25,7 +26,7 @@ class ConstantPolicy:
         return 0.5
 
 
-def _record(device: VirtualDevice) -> list[str]:
+def _record(device: DdpgDevice) -> list[str]:
     """Wrap the device so that every request it handles is logged as 'NAME' or 'TORQUE x'."""
     log: list[str] = []
     handle = device.handle
@@ -46,7 +47,7 @@ def test_a_run_sends_hello_query_arm_then_query_torque_ticks_then_two_zeros_and_
 ) -> None:
     emu = start_python_emulator()
     requests = _record(emu.device)
-    plant = SerialPlant(emu.port, SerialConfig()).open()
+    plant = DdpgPlant(emu.port, LinkConfig()).open()
     result = run_loop(
         plant, ConstantPolicy(), MonotonicClock(), LoopConfig(period_s=0.05, duration_s=0.3)
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hardware.crc import CRC16_CHECK, CRC16_INIT, crc16_ccitt_false, crc16_reference
-from hardware.protocol import (
+from hardware.drivers.ddpg.crc import CRC16_CHECK, CRC16_INIT, crc16_ccitt_false, crc16_reference
+from hardware.drivers.ddpg.protocol import (
     MAX_PAYLOAD,
     RESYNC_TIMEOUT_S,
     Arm,

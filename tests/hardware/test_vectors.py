@@ -1,4 +1,4 @@
-"""The shared vectors (hardware/protocol_vectors.txt) against the Python codec and VirtualDevice.
+"""The shared vectors (hardware/protocol_vectors.txt) against the Python codec and DdpgDevice.
 
 hardware/firmware/tests/test_vectors.c checks the same file against the C core, so the two devices
 and the codec answer every vector byte for byte alike.
@@ -12,10 +12,10 @@ import re
 import pytest
 
 from ddpg_control.runtime.contracts import JointState, Plant
-from hardware.crc import crc16_ccitt_false, crc16_reference
-from hardware.device import DeviceConfig, VirtualDevice
-from hardware.emulator import answer
-from hardware.protocol import FrameDecoder, decode_frame, encode
+from hardware.drivers.ddpg.crc import crc16_ccitt_false, crc16_reference
+from hardware.drivers.ddpg.device import DdpgDevice, DdpgDeviceConfig
+from hardware.drivers.ddpg.emulator import answer
+from hardware.drivers.ddpg.protocol import FrameDecoder, decode_frame, encode
 from tests.hardware.test_protocol import PROTOCOL_MD
 from tests.hardware.vectors import Session, load
 
@@ -66,10 +66,10 @@ def test_frame_vectors_decode_and_reencode(message_type: int, seq: int, frame: b
     assert encode(packet.message, packet.seq) == frame  # type: ignore[arg-type]
 
 
-def _device(session: Session) -> tuple[VirtualDevice, ScriptedJoint]:
+def _device(session: Session) -> tuple[DdpgDevice, ScriptedJoint]:
     cfg = session.config
     major, minor, patch = (int(x) for x in cfg["firmware"].split("."))
-    config = DeviceConfig(
+    config = DdpgDeviceConfig(
         max_torque_nm=float(cfg["max_torque_nm"]),
         counts_per_rev=int(cfg["counts_per_rev"]),
         watchdog_min_ms=int(cfg["watchdog_min_ms"]),
@@ -78,7 +78,7 @@ def _device(session: Session) -> tuple[VirtualDevice, ScriptedJoint]:
         protocol_version=int(cfg["protocol_version"]),
     )
     joint = ScriptedJoint(config.counts_per_rev)
-    return VirtualDevice(joint, config, 0.0), joint
+    return DdpgDevice(joint, config, 0.0), joint
 
 
 @pytest.mark.parametrize("session", VECTORS.sessions, ids=lambda s: s.name)

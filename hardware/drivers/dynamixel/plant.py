@@ -24,26 +24,28 @@ import logging
 import math
 import struct
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import ConfigError, PlantError
-from hardware.drivers import DeviceSettings
 from hardware.drivers.dynamixel.protocol import (
     ALERT,
-    BUS_WATCHDOG_MAX,
     BUS_WATCHDOG_TRIPPED,
     BUS_WATCHDOG_UNIT_MS,
-    COUNTS_PER_REV,
     CURRENT_CONTROL_MODE,
     OPERATING_MODES,
-    VELOCITY_UNIT_RPM,
     Address,
+    bus_watchdog_units,
     describe_error,
     describe_hardware_error,
+    position_rad,
+    velocity_rad_s,
 )
-from hardware.serial_config import open_error
+from hardware.link import DevicePlant, LinkConfig, open_error
 from hardware.stuck_sensor import StuckSensorCheck
+
+if TYPE_CHECKING:
+    from hardware.drivers import DeviceSettings
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +58,25 @@ PING_ATTEMPTS = 3
 REBOOT_WAIT_S = 0.5
 
 
-class DynamixelPlant(Plant):
-    def __init__(self, settings: DeviceSettings) -> None:
-        self.settings = settings
-        self.servo_id = settings.device_id
-        options = settings.options
-        self.torque_constant = float(options.get("torque_constant_nm_per_a", 1.78))
-        self.amps_per_unit = float(options.get("current_unit_ma", 2.69)) / 1000.0
+class DynamixelPlant(DevicePlant):
+    """One servo (``config.device_id``) as a Plant. ``read_wait_ms``: how long one wait for
+    reply bytes may sleep in the kernel (0: dynamixel-sdk's own busy polling)."""
+
+    def __init__(
+        self,
+        url: str,
+        config: LinkConfig,
+        *,
+        torque_constant_nm_per_a: float = 1.78,
+        current_unit_ma: float = 2.69,
+        read_wait_ms: float = 1.0,
+    ) -> None:
+        self.url = url
+        self.config = config
+        self.servo_id = config.device_id
+        self.torque_constant = torque_constant_nm_per_a
+        self.amps_per_unit = current_unit_ma / 1000.0
+        self.read_wait_ms = read_wait_ms
         self._sdk: Any = None
         self._port: Any = None
         self._ph: Any = None
@@ -72,74 +86,54 @@ class DynamixelPlant(Plant):
         self._limit_units = 0
         self._enabled = False
         self._watchdog_armed = False
-        self._missed = 0
-        self._last_state: JointState | None = None
-        self._stuck = StuckSensorCheck(settings.stuck_sensor_s)
+        self._stuck = StuckSensorCheck(config.stuck_sensor_s)
         self._last_current = 0
         self.present_current_a = 0.0  # from the last read
         self.reads = 0
 
     @property
     def name(self) -> str:
-        return f"Dynamixel ID {self.servo_id} on {self.settings.port}"
+        return f"Dynamixel ID {self.servo_id} on {self.url}"
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    @property
-    def max_torque_nm(self) -> float:
-        if self._port is None:
-            raise PlantError("the Dynamixel plant is not open: call open() or use 'with' first")
-        return (
-            self._limit_units
-            * self.amps_per_unit
-            * self.torque_constant
-            / (self.settings.torque_scale)
-        )
-
-    def open(self) -> DynamixelPlant:
-        settings = self.settings
+    def _connect(self) -> None:
         import dynamixel_sdk as sdk  # the driver's extra; checked by the registry before
 
         self._sdk = sdk
-        port = sdk.PortHandler(settings.port)
+        port = sdk.PortHandler(self.url)
         try:
             port.openPort()
         except Exception as exc:  # pyserial raises SerialException / OSError
-            raise open_error(settings.port, exc) from None
+            raise open_error(self.url, exc) from None
         self._port = port
-        try:
-            if not port.setBaudRate(settings.baud):
-                raise ConfigError(
-                    f"baud rate {settings.baud} is not one dynamixel-sdk can set: use 57600 "
-                    "(factory), 115200, 1000000, 2000000, 3000000 or 4000000"
-                )
-            wait_ms = float(settings.options.get("read_wait_ms", 1.0))
-            if wait_ms > 0:
-                # dynamixel-sdk opens the port with timeout=0 and polls it in a loop while it
-                # waits for a status packet; a short blocking timeout lets the kernel wake the
-                # host when bytes arrive instead (its own packet timeout still applies).
-                port.ser.timeout = wait_ms / 1000.0
-            self._ph = sdk.PacketHandler(2.0)
-            self._writer = sdk.GroupSyncWrite(port, self._ph, Address.GOAL_CURRENT, 2)
-            self._configure()
-        except BaseException:
-            self.close()
-            raise
-        return self
 
-    def __enter__(self) -> DynamixelPlant:
-        return self.open() if self._port is None else self
+    def _set_up(self) -> None:
+        port, baud = self._port, self.config.baud_rate
+        if not port.setBaudRate(baud):
+            raise ConfigError(
+                f"baud rate {baud} is not one dynamixel-sdk can set: use 57600 "
+                "(factory), 115200, 1000000, 2000000, 3000000 or 4000000"
+            )
+        if self.read_wait_ms > 0:
+            # dynamixel-sdk opens the port with timeout=0 and polls it in a loop while it
+            # waits for a status packet; a short blocking timeout lets the kernel wake the
+            # host when bytes arrive instead (its own packet timeout still applies).
+            port.ser.timeout = self.read_wait_ms / 1000.0
+        self._ph = self._sdk.PacketHandler(2.0)
+        self._writer = self._sdk.GroupSyncWrite(port, self._ph, Address.GOAL_CURRENT, 2)
+        self._configure()
 
     def _configure(self) -> None:
-        settings = self.settings
+        config = self.config
         for _ in range(PING_ATTEMPTS):  # the first packet after opening a port may be lost
             model, result, _ = self._ph.ping(self._port, self.servo_id)
             if result == self._sdk.COMM_SUCCESS:
                 break
         else:
             raise PlantError(
-                f"no Dynamixel answers as ID {self.servo_id} on {settings.port} at "
-                f"{settings.baud} baud ({self._ph.getTxRxResult(result)}): check power, "
+                f"no Dynamixel answers as ID {self.servo_id} on {self.url} at "
+                f"{config.baud_rate} baud ({self._ph.getTxRxResult(result)}): check power, "
                 "the ID (--device-id) and the baud rate (--baud) with Dynamixel Wizard"
             )
         self.model_number = model
@@ -158,8 +152,8 @@ class DynamixelPlant(Plant):
             )
         self.current_limit = self._read(Address.CURRENT_LIMIT, 2)
         units = self.current_limit
-        if settings.torque_limit_nm is not None:
-            host_units = settings.torque_limit_nm * settings.torque_scale
+        if config.torque_limit_nm is not None:
+            host_units = config.torque_limit_nm * config.calibration.torque_scale
             units = min(units, int(host_units / self.torque_constant / self.amps_per_unit))
         if units <= 0:
             raise PlantError(
@@ -167,6 +161,7 @@ class DynamixelPlant(Plant):
                 "cannot make torque; raise it with Dynamixel Wizard"
             )
         self._limit_units = units
+        self._device_limit_nm = units * self.amps_per_unit * self.torque_constant
         self._write(Address.GOAL_CURRENT, 2, 0)
         self._write(Address.BUS_WATCHDOG, 1, 0)
         self._write(Address.TORQUE_ENABLE, 1, 1)
@@ -182,9 +177,12 @@ class DynamixelPlant(Plant):
         )
 
     @property
+    def watchdog_ms(self) -> int:
+        return round(self.config.watchdog_timeout_s * 1000)
+
+    @property
     def _watchdog_units(self) -> int:
-        units = math.ceil(self.settings.watchdog_ms / BUS_WATCHDOG_UNIT_MS)
-        return min(BUS_WATCHDOG_MAX, max(1, units))
+        return bus_watchdog_units(self.watchdog_ms)
 
     def _arm_watchdog(self) -> None:
         """Arm the Bus Watchdog before the first current is sent, not in open(): the loop may
@@ -202,7 +200,7 @@ class DynamixelPlant(Plant):
             if hw
             else "a tripped Bus Watchdog (the last host stopped sending)"
         )
-        if not self.settings.clear_faults:
+        if not self.config.clear_faults:
             raise PlantError(
                 f"{self.name} has {latched} latched: fix the cause, then pass --clear-faults "
                 "(it reboots the servo / clears the watchdog)"
@@ -241,7 +239,7 @@ class DynamixelPlant(Plant):
         try:
             self._port.closePort()
         except Exception as exc:
-            log.warning("closing %s: %s", self.settings.port, exc)
+            log.warning("closing %s: %s", self.url, exc)
         self._port = None
         self._writer = None
 
@@ -256,15 +254,12 @@ class DynamixelPlant(Plant):
         if result == sdk.COMM_SUCCESS:
             data, result, error = ph.readRx(port, self.servo_id, READ_LENGTH)
         if result != sdk.COMM_SUCCESS or len(data) != READ_LENGTH:
-            self._missed += 1
-            if self._missed >= self.settings.max_missed_reads or self._last_state is None:
-                raise PlantError(
-                    f"{self.name} stopped answering ({self._missed} reads in a row: "
-                    f"{ph.getTxRxResult(result)}): check cable and power; its Bus Watchdog "
-                    "stops the motor"
-                )
-            return self._last_state
-        self._missed = 0
+            return self._missed_read(
+                self.name,
+                f"reads in a row: {ph.getTxRxResult(result)}",
+                "check cable and power; its Bus Watchdog stops the motor",
+            )
+        self._missed_in_a_row = 0
         if error & ALERT:
             hw = self._read(Address.HARDWARE_ERROR_STATUS, 1)
             raise PlantError(
@@ -276,7 +271,7 @@ class DynamixelPlant(Plant):
         if raw[0] == BUS_WATCHDOG_TRIPPED:
             raise PlantError(
                 f"{self.name}: its Bus Watchdog tripped (no instruction within "
-                f"{self.settings.watchdog_ms} ms) and it stopped the motor; raise --watchdog-ms "
+                f"{self.watchdog_ms} ms) and it stopped the motor; raise --watchdog-ms "
                 "or the loop's priority (--realtime)"
             )
         base = READ_START
@@ -285,22 +280,16 @@ class DynamixelPlant(Plant):
         counts = struct.unpack_from("<i", raw, Address.PRESENT_POSITION - base)[0]
         now = time.monotonic()
         self._check_stuck(counts, now)
-        s = self.settings
-        raw_angle = counts * 2.0 * math.pi / COUNTS_PER_REV
-        raw_velocity = velocity * VELOCITY_UNIT_RPM * 2.0 * math.pi / 60.0
+        raw_angle = position_rad(counts)
+        raw_velocity = velocity_rad_s(velocity)
         self.present_current_a = current * self.amps_per_unit
-        self._last_state = JointState(
-            angle_rad=wrap_angle(s.direction * (raw_angle - s.upright_offset_rad)),
-            velocity_rad_s=s.direction * raw_velocity,
-            timestamp_s=now,
-        )
+        self._last_state = self.config.calibration.joint_state(raw_angle, raw_velocity, now)
         return self._last_state
 
     def apply(self, torque_nm: float) -> None:
         if not math.isfinite(torque_nm):
             raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
-        s = self.settings
-        device_nm = s.direction * s.torque_scale * torque_nm
+        device_nm = self.config.calibration.device_torque_nm(torque_nm)
         units = round(device_nm / self.torque_constant / self.amps_per_unit)
         if not self._watchdog_armed:
             self._arm_watchdog()
@@ -353,5 +342,9 @@ class DynamixelPlant(Plant):
 
 
 def open_plant(settings: DeviceSettings) -> Plant:
-    plant: Plant = DynamixelPlant(settings).open()
-    return plant
+    """The seam's entry point (hardware/drivers/__init__.py): ping, configure, enable."""
+    from hardware.link import reply_timeout_s
+
+    link = settings.link(reply_timeout_s(settings.period_s))
+    options = {key: float(value) for key, value in settings.options.items()}
+    return DynamixelPlant(settings.port, link, **options).open()

@@ -18,6 +18,7 @@ stuffed bytes. The CRC is CRC-16/BUYPASS: poly 0x8005, init 0, not reflected (ch
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 HEADER = b"\xff\xff\xfd\x00"
@@ -93,9 +94,36 @@ BUS_WATCHDOG_UNIT_MS = 20
 BUS_WATCHDOG_MAX = 127
 BUS_WATCHDOG_TRIPPED = 0xFF  # -1 as a signed byte
 
+
+def bus_watchdog_units(watchdog_ms: float) -> int:
+    """A watchdog time in Bus Watchdog (98) units: rounded up to 20 ms, within 1..127."""
+    return min(BUS_WATCHDOG_MAX, max(1, math.ceil(watchdog_ms / BUS_WATCHDOG_UNIT_MS)))
+
+
 #: Units of the X series: position 4096 counts a turn, velocity 0.229 rev/min.
 COUNTS_PER_REV = 4096
 VELOCITY_UNIT_RPM = 0.229
+
+
+def position_rad(counts: int) -> float:
+    """Present Position (counts) in radians."""
+    return counts * 2.0 * math.pi / COUNTS_PER_REV
+
+
+def position_counts(angle_rad: float) -> int:
+    """An angle in radians as Present Position counts."""
+    return round(angle_rad * COUNTS_PER_REV / (2.0 * math.pi))
+
+
+def velocity_rad_s(units: int) -> float:
+    """Present Velocity (0.229 rpm units) in rad/s."""
+    return units * VELOCITY_UNIT_RPM * 2.0 * math.pi / 60.0
+
+
+def velocity_units(velocity_rad_s: float) -> int:
+    """A velocity in rad/s as Present Velocity units."""
+    return round(velocity_rad_s * 60.0 / (2.0 * math.pi) / VELOCITY_UNIT_RPM)
+
 
 #: Baud Rate (8) register values (e-manual) -> bits/s.
 BAUD_RATES = {0: 9600, 1: 57600, 2: 115200, 3: 1_000_000, 4: 2_000_000, 5: 3_000_000,
@@ -122,10 +150,10 @@ HARDWARE_ERROR_NAMES = {
 
 #: ``emulate --fault`` names -> the bit they raise.
 FAULTS = {
-    "input_voltage": HardwareError.INPUT_VOLTAGE,
+    "input-voltage": HardwareError.INPUT_VOLTAGE,
     "overheating": HardwareError.OVERHEATING,
     "encoder": HardwareError.MOTOR_ENCODER,
-    "electrical_shock": HardwareError.ELECTRICAL_SHOCK,
+    "electrical-shock": HardwareError.ELECTRICAL_SHOCK,
     "overload": HardwareError.OVERLOAD,
 }
 

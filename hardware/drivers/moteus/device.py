@@ -40,6 +40,7 @@ from hardware.drivers.moteus.registers import (
     is_nan_marker,
     to_raw,
 )
+from hardware.multi_turn import MultiTurn
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,7 @@ def _decode(write: mp.Write) -> float:
 class MoteusDevice:
     """One moteus on the bus: registers, modes, watchdog, over a physics plant."""
 
-    def __init__(self, physics: Plant, config: MoteusDeviceConfig) -> None:
+    def __init__(self, physics: Plant, config: MoteusDeviceConfig, start_s: float) -> None:
         self.config = config
         self._physics = physics
         self.mode = int(Mode.STOPPED)
@@ -132,9 +133,8 @@ class MoteusDevice:
         self.velocity_rev_s = 0.0
         #: Fault injection: the encoder stops counting (position and velocity freeze).
         self.encoder_frozen = False
-        self._last_command_s = 0.0
-        self._turns = 0
-        self._last_wrapped: float | None = None
+        self._last_command_s = start_s
+        self._multi_turn = MultiTurn()
         # what tests and the exit summary look at
         self.first_enabled_s: float | None = None
         self.frames = 0
@@ -149,14 +149,7 @@ class MoteusDevice:
     def tick(self, now_s: float) -> None:
         """Sample the physics, run the watchdog and the position loop; call every millisecond."""
         joint = self._physics.read()
-        if self._last_wrapped is not None:
-            jump = joint.angle_rad - self._last_wrapped
-            if jump > math.pi:
-                self._turns -= 1
-            elif jump < -math.pi:
-                self._turns += 1
-        self._last_wrapped = joint.angle_rad
-        angle_rad = joint.angle_rad + TWO_PI * self._turns
+        angle_rad = self._multi_turn.unwrap(joint.angle_rad)
         if self.encoder_frozen:
             self.velocity_rev_s = 0.0
         else:

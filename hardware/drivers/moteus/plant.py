@@ -18,7 +18,7 @@ mode 11 (timeout) and stops driving when no command follows within it, e.g. when
 
 Units: moteus reports revolutions and revolutions/s at the output shaft and takes N*m; the
 plant returns the project's convention (theta = 0 upright, CCW positive, rad) through
-:class:`hardware.serial_config.Calibration`.
+:class:`hardware.link.Calibration`.
 """
 
 from __future__ import annotations
@@ -30,15 +30,14 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import ConfigError, PlantError, first_line
 from ddpg_control.runtime.validation import require
 from hardware.drivers.moteus.event_loop import make_event_loop
 from hardware.drivers.moteus.registers import Mode, describe_fault, describe_mode
-from hardware.serial_config import Calibration, LinkStats, open_error
+from hardware.link import DevicePlant, LinkConfig, LinkStats, open_error
 from hardware.stuck_sensor import StuckSensorCheck
 
 if TYPE_CHECKING:
@@ -63,52 +62,14 @@ REPLY_TIMEOUT_MAX_S = 0.02
 #: bench/moteus_seam.py, which measures both against the vendor's call made in a loop.
 DEFAULT_EVENT_LOOP = "thread"
 
-#: The host's torque limit when neither --max-torque nor the profile gives one (N*m).
+#: The moteus' own limit when the profile gives no ``max_torque_nm`` driver option (N*m).
 DEFAULT_TORQUE_LIMIT_NM = 2.0
+#: moteus' UART; an fdcanusb ignores it.
+DEFAULT_MOTEUS_BAUD_RATE = 921_600
 
 
 def reply_timeout_s(period_s: float) -> float:
     return min(REPLY_TIMEOUT_MAX_S, max(REPLY_TIMEOUT_MIN_S, REPLY_TIMEOUT_FRACTION * period_s))
-
-
-@dataclass(frozen=True, slots=True)
-class MoteusConfig:
-    """How to talk to the controller. Times in seconds, torques in N*m (host side)."""
-
-    can_id: int = 1
-    baud_rate: int = 921_600  # moteus' UART; an fdcanusb ignores it
-    torque_limit_nm: float = DEFAULT_TORQUE_LIMIT_NM
-    watchdog_timeout_s: float = 0.1
-    reply_timeout_s: float = 0.02
-    handshake_timeout_s: float = 0.25
-    handshake_attempts: int = 3
-    max_missed_replies: int = 2
-    clear_faults: bool = False
-    stuck_sensor_s: float = 0.5  # 0 disables the stuck-sensor check
-    calibration: Calibration = field(default_factory=Calibration)
-    event_loop: str = DEFAULT_EVENT_LOOP  # "thread" or "inline": see event_loop.py
-
-    def __post_init__(self) -> None:
-        require(
-            self.event_loop in ("thread", "inline"),
-            f"event_loop must be 'thread' or 'inline', got {self.event_loop!r}",
-        )
-        require(1 <= self.can_id <= 126, f"moteus id must be 1..126, got {self.can_id}")
-        require(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
-        for name in (
-            "torque_limit_nm",
-            "watchdog_timeout_s",
-            "reply_timeout_s",
-            "handshake_timeout_s",
-        ):
-            value = getattr(self, name)
-            require(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
-        require(
-            math.isfinite(self.stuck_sensor_s) and self.stuck_sensor_s >= 0,
-            f"stuck_sensor_s must be >= 0, got {self.stuck_sensor_s!r}",
-        )
-        require(self.handshake_attempts >= 1, "handshake_attempts must be >= 1")
-        require(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
 
 
 def import_moteus() -> Any:
@@ -149,14 +110,38 @@ class _PortLock:
             self._fd = None
 
 
-class MoteusPlant(Plant):
+class MoteusPlant(DevicePlant):
     """A moteus controller on an fdcanusb serial path, as a Plant. Use it as a context manager."""
 
-    def __init__(self, port: str, config: MoteusConfig | None = None) -> None:
+    def __init__(
+        self,
+        port: str,
+        config: LinkConfig | None = None,
+        *,
+        max_torque_nm: float = DEFAULT_TORQUE_LIMIT_NM,
+        event_loop: str = DEFAULT_EVENT_LOOP,
+    ) -> None:
         self.port = port
-        self.config = config or MoteusConfig()
+        self.config = config or LinkConfig(baud_rate=DEFAULT_MOTEUS_BAUD_RATE)
+        require(
+            1 <= self.config.device_id <= 126,
+            f"moteus id must be 1..126, got {self.config.device_id}",
+        )
+        require(
+            math.isfinite(max_torque_nm) and max_torque_nm > 0,
+            f"the moteus' max torque must be > 0 N*m, got {max_torque_nm!r}",
+        )
+        require(
+            event_loop in ("thread", "inline"),
+            f"event_loop must be 'thread' or 'inline', got {event_loop!r}",
+        )
+        #: The host's limit: the device's (``max_torque_nm``, device N*m) over the torque
+        #: scale, or the link's own when that is smaller.
+        self.torque_limit_nm = max_torque_nm / self.config.calibration.torque_scale
+        if self.torque_limit_nm is not None:
+            self.torque_limit_nm = min(self.torque_limit_nm, self.torque_limit_nm)
         self.stats = LinkStats()
-        self._loop = make_event_loop(self.config.event_loop, f"moteus {port}")
+        self._loop = make_event_loop(event_loop, f"moteus {port}")
         self._lock = _PortLock(port)
         self._transport: Any = None
         self._controller: Any = None
@@ -168,43 +153,41 @@ class MoteusPlant(Plant):
         self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
         self._last_torque_nm = 0.0
         self._pending_command: concurrent.futures.Future[Any] | None = None
+        self._moteus: Any = None
 
     @property
     def name(self) -> str:
-        return f"moteus id {self.config.can_id}"
+        return f"moteus id {self.config.device_id}"
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     @property
     def max_torque_nm(self) -> float:
-        return self.config.torque_limit_nm
+        return self.torque_limit_nm
 
-    def open(self) -> MoteusPlant:
-        """Lock the port, start the loop, build the transport, check the mode, stop. Closes
-        on failure."""
-        moteus = import_moteus()
+    @property
+    def is_open(self) -> bool:
+        return self._connected
+
+    def _connect(self) -> None:
+        self._moteus = import_moteus()
         self._lock.acquire()
-        try:
-            self._loop.start()
-            self._loop.call(self._connect(moteus), 5.0)
-            values = self._handshake()
-            self._check_mode_at_open(values)
-            self._stop_at_open()
-            self._last_state = self._joint_state(values)
-        except BaseException:
-            self.close()
-            raise
+
+    def _set_up(self) -> None:
+        """Start the loop, build the transport, check the mode, stop."""
+        self._loop.start()
+        self._loop.call(self._open_transport(self._moteus), 5.0)
+        values = self._handshake()
+        self._check_mode_at_open(values)
+        self._stop_at_open()
+        self._last_state = self._joint_state(values)
         self._connected = True
-        return self
 
-    def __enter__(self) -> MoteusPlant:
-        return self if self._connected else self.open()
-
-    async def _connect(self, moteus: Any) -> None:
+    async def _open_transport(self, moteus: Any) -> None:
         # The vendor's own timeouts only bound a transaction that hangs: they are fixed for the
         # life of the transport, so each call's deadline is ours (:meth:`_call`), sized for a
         # tick or for the handshake.
-        timeout_s = self.config.handshake_timeout_s
+        timeout_s = self.config.setup_timeout_s
         try:
             self._transport = moteus.Fdcanusb(
                 self.port,
@@ -219,14 +202,14 @@ class MoteusPlant(Plant):
         for unused in ("voltage", "temperature"):
             setattr(resolution, unused, moteus.multiplex.IGNORE)
         self._controller = moteus.Controller(
-            id=self.config.can_id, transport=self._transport, query_resolution=resolution
+            id=self.config.device_id, transport=self._transport, query_resolution=resolution
         )
 
     def _handshake(self) -> dict[int, Any]:
         problem = "no reply"
-        for _ in range(self.config.handshake_attempts):
+        for _ in range(self.config.setup_attempts):
             try:
-                result = self._call(self._controller.query(), self.config.handshake_timeout_s)
+                result = self._call(self._controller.query(), self.config.setup_timeout_s)
             except Exception as exc:  # CallTimeout, the vendor's RuntimeError, serial errors
                 problem = first_line(exc)
                 continue
@@ -234,7 +217,7 @@ class MoteusPlant(Plant):
                 values: dict[int, Any] = result.values
                 return values
         raise PlantError(
-            f"no moteus answered as id {self.config.can_id} on {self.port} ({problem}): is it "
+            f"no moteus answered as id {self.config.device_id} on {self.port} ({problem}): is it "
             "powered, is the fdcanusb's CAN cable in and terminated, and is the id right "
             "(moteus_tool --info, or tview)?"
         )
@@ -255,9 +238,9 @@ class MoteusPlant(Plant):
 
     def _stop_at_open(self) -> None:
         problem = "no reply"
-        for _ in range(self.config.handshake_attempts):
+        for _ in range(self.config.setup_attempts):
             try:
-                self._call(self._controller.set_stop(), self.config.handshake_timeout_s)
+                self._call(self._controller.set_stop(), self.config.setup_timeout_s)
                 return
             except Exception as exc:  # CallTimeout, the vendor's RuntimeError
                 problem = first_line(exc)
@@ -273,7 +256,7 @@ class MoteusPlant(Plant):
         if self._controller is None or not self._loop.running:
             return
         try:
-            self._call(self._controller.set_stop(), self.config.handshake_timeout_s)
+            self._call(self._controller.set_stop(), self.config.setup_timeout_s)
         except Exception as exc:
             log.warning("%s: could not confirm the stop: %s", self.name, first_line(exc))
 
@@ -325,7 +308,7 @@ class MoteusPlant(Plant):
         """Torque commanded but the encoder reads exactly the same: stuck sensor or blocked
         joint (moteus raises no fault for an encoder that stops counting)."""
         reading = (values.get(_POSITION), values.get(_VELOCITY))
-        share = self._last_torque_nm / self.config.torque_limit_nm
+        share = self._last_torque_nm / self.torque_limit_nm
         stuck_s = self._stuck.stuck_for_s(reading, share, now_s)
         if stuck_s is not None:
             raise PlantError(
@@ -336,28 +319,23 @@ class MoteusPlant(Plant):
             )
 
     def _joint_state(self, values: dict[int, Any]) -> JointState:
-        cal = self.config.calibration
         position_rad = float(values.get(_POSITION, math.nan)) * TWO_PI
         velocity_rad_s = float(values.get(_VELOCITY, math.nan)) * TWO_PI
-        state = JointState(
-            angle_rad=wrap_angle(cal.direction * (position_rad - cal.upright_offset_rad)),
-            velocity_rad_s=cal.direction * velocity_rad_s,
-            timestamp_s=time.monotonic(),
-            status=int(values.get(_FAULT, 0)),
+        return self.config.calibration.joint_state(
+            position_rad, velocity_rad_s, time.monotonic(), int(values.get(_FAULT, 0))
         )
-        return state
 
     def apply(self, torque_nm: float) -> None:
         self._require_connected()
         cal, cfg = self.config.calibration, self.config
-        limit = cfg.torque_limit_nm
+        limit = self.torque_limit_nm
         torque_nm = max(-limit, min(limit, torque_nm)) if math.isfinite(torque_nm) else 0.0
         self._last_torque_nm = torque_nm
         self._collect_command()
         command = self._controller.set_position(
             position=math.nan,
             velocity=0.0,
-            feedforward_torque=cal.direction * cal.torque_scale * torque_nm,
+            feedforward_torque=cal.device_torque_nm(torque_nm),
             kp_scale=0.0,
             kd_scale=0.0,
             maximum_torque=cal.torque_scale * limit,
@@ -439,32 +417,12 @@ class MoteusPlant(Plant):
         )
 
 
-def moteus_config(settings: DeviceSettings) -> MoteusConfig:
-    """The plant's configuration from the seam's settings. The host's limit is the device's
-    (option ``max_torque_nm``, in device N*m) over the torque scale, or
-    ``settings.torque_limit_nm`` when that is smaller."""
-    device_limit_nm = float(settings.options.get("max_torque_nm", DEFAULT_TORQUE_LIMIT_NM))
-    limit = device_limit_nm / settings.torque_scale
-    if settings.torque_limit_nm is not None:
-        limit = min(limit, settings.torque_limit_nm)
-    return MoteusConfig(
-        can_id=settings.device_id,
-        baud_rate=settings.baud,
-        torque_limit_nm=limit,
-        watchdog_timeout_s=settings.watchdog_ms / 1000.0,
-        reply_timeout_s=reply_timeout_s(settings.period_s),
-        clear_faults=settings.clear_faults,
-        stuck_sensor_s=settings.stuck_sensor_s,
-        max_missed_replies=settings.max_missed_reads,
-        event_loop=str(settings.options.get("event_loop", DEFAULT_EVENT_LOOP)),
-        calibration=Calibration(
-            upright_offset_rad=settings.upright_offset_rad,
-            direction=settings.direction,
-            torque_scale=settings.torque_scale,
-        ),
-    )
-
-
 def open_plant(settings: DeviceSettings) -> Plant:
     """The seam's entry point (hardware/drivers/__init__.py): open, check and stop the moteus."""
-    return MoteusPlant(settings.port, moteus_config(settings)).open()
+    options = settings.options
+    return MoteusPlant(
+        settings.port,
+        settings.link(reply_timeout_s(settings.period_s)),
+        max_torque_nm=float(options.get("max_torque_nm", DEFAULT_TORQUE_LIMIT_NM)),
+        event_loop=str(options.get("event_loop", DEFAULT_EVENT_LOOP)),
+    ).open()

@@ -1,9 +1,9 @@
 """The device side of the ODrive ASCII protocol as a pure state machine: the emulator's firmware.
 
-:class:`VirtualOdrive` models one axis of an ODrive v3.x on firmware 0.5.6 as far as a torque
+:class:`OdriveDevice` models one axis of an ODrive v3.x on firmware 0.5.6 as far as a torque
 controller needs: the ``c``, ``f``, ``u``, ``r``, ``w``, ``i`` and ``s*`` commands with the
 firmware's replies (none for ``c``, ``u`` and a successful ``w``), the properties listed in
-:attr:`VirtualOdrive.properties`, the axis state machine (IDLE and CLOSED_LOOP_CONTROL; the
+:attr:`OdriveDevice.properties`, the axis state machine (IDLE and CLOSED_LOOP_CONTROL; the
 motor and encoder come up calibrated), the axis watchdog (``config.watchdog_timeout`` and
 ``config.enable_watchdog``: when enabled and not fed in time it latches
 WATCHDOG_TIMER_EXPIRED, in any state, and the axis falls to IDLE), error flags that latch until
@@ -38,6 +38,7 @@ from hardware.drivers.odrive.errors import (
     MotorError,
     OdriveError,
 )
+from hardware.multi_turn import MultiTurn
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,13 @@ class Fault:
     board_error: OdriveError = OdriveError(0)  # the board's own ``error``
 
 
-#: Injectable faults by name (``emulate --driver odrive --error NAME``).
+#: Injectable errors by name (``emulate --driver odrive --fault NAME``).
 FAULTS = {
-    "drv_fault": Fault(AxisError.MOTOR_FAILED, "motor", MotorError.DRV_FAULT),
-    "encoder_no_response": Fault(AxisError.ENCODER_FAILED, "encoder", EncoderError.NO_RESPONSE),
+    "drv-fault": Fault(AxisError.MOTOR_FAILED, "motor", MotorError.DRV_FAULT),
+    "encoder-no-response": Fault(AxisError.ENCODER_FAILED, "encoder", EncoderError.NO_RESPONSE),
     "overspeed": Fault(AxisError.CONTROLLER_FAILED, "controller", ControllerError.OVERSPEED),
     # the board disarms every axis with motor.error=SYSTEM_LEVEL (ODrive::disarm_with_error)
-    "dc_bus_over_voltage": Fault(
+    "dc-bus-over-voltage": Fault(
         AxisError.MOTOR_FAILED, "motor", MotorError.SYSTEM_LEVEL, OdriveError.DC_BUS_OVER_VOLTAGE
     ),
 }
@@ -91,7 +92,7 @@ class _Property:
         self.put = put
 
 
-class VirtualOdrive:
+class OdriveDevice:
     """One ODrive axis (``axis0``) answering ASCII protocol commands over a physics plant."""
 
     AXIS_COUNT = 1
@@ -114,9 +115,7 @@ class VirtualOdrive:
         self.ignore_feeds = False  # fault injection: watchdog feeds are lost
         self._last_feed_s = start_s
         self._now_s = start_s
-        # continuous (multi-turn) angle from the wrapped physics angle
-        self._turns = 0
-        self._last_wrapped: float | None = None
+        self._multi_turn = MultiTurn()
         # what tests and the exit summary look at
         self.requests = 0
         self.torque_commands = 0
@@ -255,13 +254,19 @@ class VirtualOdrive:
         self._feed()
         return []
 
-    def _read(self, command: str) -> list[str]:
+    def _lookup(self, command: str) -> tuple[_Property, list[str]] | str:
+        """``r``/``w`` PATH ...: the property at PATH and the fields, or the firmware's error."""
         fields = command.split()
         if len(fields) < 2:
-            return ["invalid command format"]
+            return "invalid command format"
         prop = self.properties.get(fields[1])
-        if prop is None:
-            return ["invalid property"]
+        return "invalid property" if prop is None else (prop, fields)
+
+    def _read(self, command: str) -> list[str]:
+        found = self._lookup(command)
+        if isinstance(found, str):
+            return [found]
+        prop, _ = found
         value = prop.get()
         if prop.kind is float:
             text = f"{value:f}"
@@ -272,12 +277,10 @@ class VirtualOdrive:
         return [text[:READ_REPLY_MAX_CHARS]]
 
     def _write(self, command: str) -> list[str]:
-        fields = command.split()
-        if len(fields) < 2:
-            return ["invalid command format"]
-        prop = self.properties.get(fields[1])
-        if prop is None:
-            return ["invalid property"]
+        found = self._lookup(command)
+        if isinstance(found, str):
+            return [found]
+        prop, fields = found
         if prop.put is None or len(fields) < 3:
             return ["not implemented"]
         try:
@@ -323,21 +326,16 @@ class VirtualOdrive:
     def encoder_estimates(self) -> tuple[float, float]:
         """``pos_estimate`` (turns, continuous) and ``vel_estimate`` (turns/s) of the physics."""
         joint = self._physics.read()
-        if self._last_wrapped is not None:
-            jump = joint.angle_rad - self._last_wrapped
-            if jump > math.pi:
-                self._turns -= 1
-            elif jump < -math.pi:
-                self._turns += 1
-        self._last_wrapped = joint.angle_rad
-        angle_rad = joint.angle_rad + 2.0 * math.pi * self._turns
+        angle_rad = self._multi_turn.unwrap(joint.angle_rad)
         return angle_rad / (2.0 * math.pi), joint.velocity_rad_s / (2.0 * math.pi)
 
-    def _set(self, name: str) -> Callable[[object], None]:
+    def _attribute(self, kind: type, name: str) -> _Property:
+        """A property that reads and writes this object's attribute ``name``."""
+
         def put(value: object) -> None:
             setattr(self, name, value)
 
-        return put
+        return _Property(kind, lambda: getattr(self, name), put)
 
     def _get_error(self, component: str) -> Callable[[], object]:
         return lambda: self.errors[component]
@@ -360,30 +358,14 @@ class VirtualOdrive:
             "hw_version_minor": _Property(int, lambda: HARDWARE_VERSION[1]),
             "axis0.current_state": _Property(int, lambda: self.state),
             "axis0.requested_state": _Property(int, lambda: 0, self._request_state),
-            "axis0.config.watchdog_timeout": _Property(
-                float, lambda: self.watchdog_timeout_s, self._set("watchdog_timeout_s")
-            ),
-            "axis0.config.enable_watchdog": _Property(
-                bool, lambda: self.enable_watchdog, self._set("enable_watchdog")
-            ),
-            "axis0.controller.config.control_mode": _Property(
-                int, lambda: self.control_mode, self._set("control_mode")
-            ),
-            "axis0.controller.input_pos": _Property(
-                float, lambda: self.input_pos_turns, self._set("input_pos_turns")
-            ),
-            "axis0.controller.input_torque": _Property(
-                float, lambda: self.input_torque_nm, self._set("input_torque_nm")
-            ),
-            "axis0.motor.config.torque_constant": _Property(
-                float, lambda: self.torque_constant, self._set("torque_constant")
-            ),
-            "axis0.motor.config.current_lim": _Property(
-                float, lambda: self.current_lim_a, self._set("current_lim_a")
-            ),
-            "axis0.motor.config.torque_lim": _Property(
-                float, lambda: self.torque_lim_nm, self._set("torque_lim_nm")
-            ),
+            "axis0.config.watchdog_timeout": self._attribute(float, "watchdog_timeout_s"),
+            "axis0.config.enable_watchdog": self._attribute(bool, "enable_watchdog"),
+            "axis0.controller.config.control_mode": self._attribute(int, "control_mode"),
+            "axis0.controller.input_pos": self._attribute(float, "input_pos_turns"),
+            "axis0.controller.input_torque": self._attribute(float, "input_torque_nm"),
+            "axis0.motor.config.torque_constant": self._attribute(float, "torque_constant"),
+            "axis0.motor.config.current_lim": self._attribute(float, "current_lim_a"),
+            "axis0.motor.config.torque_lim": self._attribute(float, "torque_lim_nm"),
             "axis0.motor.is_calibrated": _Property(bool, lambda: True),
             "axis0.encoder.is_ready": _Property(bool, lambda: True),
             "axis0.encoder.pos_estimate": _Property(float, lambda: self.encoder_estimates()[0]),

@@ -1,14 +1,14 @@
 """OdrivePlant: an ODrive axis on firmware 0.5.x, driven in torque mode over its ASCII protocol.
 
-Lifecycle (as :class:`hardware.client.SerialPlant`): the constructor stores the configuration;
-:meth:`OdrivePlant.open` (or entering the context) opens the port with an exclusive lock, checks
-the firmware (0.5.x), refuses or clears errors latched before this run, reads the torque limit
-(``min(torque_lim, current_lim * torque_constant)``) and sets ``control_mode`` TORQUE_CONTROL,
-``input_torque`` 0 and ``config.watchdog_timeout``. The first :meth:`read` or :meth:`apply`
-feeds and enables the watchdog (``config.enable_watchdog``), requests CLOSED_LOOP_CONTROL and
-waits until the axis reports it: so the axis is powered only once the loop runs and feeds the
-watchdog every tick, and whatever the host does between ``open()`` and its first tick cannot
-trip it. :meth:`OdrivePlant.close` (every exit
+Lifecycle (:class:`hardware.link.DevicePlant`, as every driver's): the constructor stores the
+configuration; :meth:`OdrivePlant.open` (or entering the context) opens the port with an
+exclusive lock, checks the firmware (0.5.x), refuses or clears errors latched before this run,
+reads the torque limit (``min(torque_lim, current_lim * torque_constant)``) and sets
+``control_mode`` TORQUE_CONTROL, ``input_torque`` 0 and ``config.watchdog_timeout``. The first
+:meth:`read` or :meth:`apply` feeds and enables the watchdog (``config.enable_watchdog``),
+requests CLOSED_LOOP_CONTROL and waits until the axis reports it: so the axis is powered only
+once the loop runs and feeds the watchdog every tick, and whatever the host does between
+``open()`` and its first tick cannot trip it. :meth:`OdrivePlant.close` (every exit
 path) sends ``c axis 0``, requests IDLE, disables the watchdog (else it would trip in IDLE and
 latch an error for the next run) and closes the port. If the host dies without that, the
 ODrive's own watchdog trips within ``watchdog_timeout_s`` and the axis falls to IDLE.
@@ -20,7 +20,7 @@ Per control tick :meth:`read` sends ``f axis`` and ``r axisN.current_state`` in 
 waits for both replies; a state other than CLOSED_LOOP_CONTROL reads the axis, motor, encoder
 and controller errors and raises PlantError naming the flags. :meth:`apply` sends ``c axis
 torque`` (no reply; it feeds the watchdog). Positions are in turns and torques in N*m on the
-device; :class:`~hardware.serial_config.Calibration` maps them to the project's convention.
+device; :class:`~hardware.link.Calibration` maps them to the project's convention.
 """
 
 from __future__ import annotations
@@ -29,15 +29,14 @@ import logging
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import serial
 
-from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import PlantError
 from ddpg_control.runtime.validation import require
-from hardware.drivers import DeviceSettings
 from hardware.drivers.odrive.ascii import (
     ChecksumError,
     LineSplitter,
@@ -52,13 +51,18 @@ from hardware.drivers.odrive.errors import (
     error_properties,
     state_name,
 )
-from hardware.serial_config import Calibration, open_error, reply_timeout_s
+from hardware.link import DevicePlant, LinkConfig, reply_timeout_s
 from hardware.stuck_sensor import StuckSensorCheck
+
+if TYPE_CHECKING:
+    from hardware.drivers import DeviceSettings
 
 log = logging.getLogger(__name__)
 
 #: ODrive's UART default (``config.uart_baudrate``); USB CDC ignores the baud rate.
 DEFAULT_ODRIVE_BAUD_RATE = 115200
+#: Unanswered reads in a row the plant allows at least (a read is two requests).
+MISSED_REPLIES = 3
 #: The firmware line this driver speaks.
 SUPPORTED_FIRMWARE = (0, 5)
 #: Replies the firmware sends when it rejects a request.
@@ -98,59 +102,27 @@ class _Waiting:
         return text.startswith(FIRMWARE_REJECTIONS) or len(text.split()) == self.fields
 
 
-@dataclass(frozen=True, slots=True)
-class OdriveConfig:
-    """How to talk to the ODrive. Times in seconds, torques in N*m (host side)."""
-
-    axis: int = 0
-    baud_rate: int = DEFAULT_ODRIVE_BAUD_RATE
-    reply_timeout_s: float = 0.02
-    setup_timeout_s: float = 0.25
-    closed_loop_timeout_s: float = 1.0
-    watchdog_timeout_s: float = 0.1
-    torque_limit_nm: float | None = None  # None: the ODrive's own limit
-    max_missed_replies: int = 3
-    clear_errors: bool = False
-    stuck_sensor_s: float = 0.5  # 0 disables the stuck-sensor check
-    calibration: Calibration = field(default_factory=Calibration)
-
-    def __post_init__(self) -> None:
-        require(self.axis in (0, 1), f"ODrive axis must be 0 or 1, got {self.axis!r}")
-        require(self.baud_rate > 0, f"baud rate must be > 0, got {self.baud_rate}")
-        for name in (
-            "reply_timeout_s",
-            "setup_timeout_s",
-            "closed_loop_timeout_s",
-            "watchdog_timeout_s",
-        ):
-            value = getattr(self, name)
-            require(math.isfinite(value) and value > 0, f"{name} must be > 0, got {value!r}")
-        require(self.max_missed_replies >= 1, "max_missed_replies must be >= 1")
-        require(
-            math.isfinite(self.stuck_sensor_s) and self.stuck_sensor_s >= 0,
-            "stuck_sensor_s must be >= 0",
-        )
-        if self.torque_limit_nm is not None:
-            require(
-                math.isfinite(self.torque_limit_nm) and self.torque_limit_nm > 0,
-                f"torque limit must be > 0 N*m, got {self.torque_limit_nm!r}",
-            )
-
-
-class OdrivePlant(Plant):
+class OdrivePlant(DevicePlant):
     """One ODrive axis in torque control, as a Plant. Use it as a context manager."""
 
-    def __init__(self, url: str, config: OdriveConfig | None = None) -> None:
+    def __init__(
+        self, url: str, config: LinkConfig | None = None, *, closed_loop_timeout_s: float = 1.0
+    ) -> None:
         self.url = url
-        self.config = config or OdriveConfig()
+        self.config = config or LinkConfig(
+            baud_rate=DEFAULT_ODRIVE_BAUD_RATE, device_id=0, max_missed_replies=MISSED_REPLIES
+        )
+        require(
+            self.config.device_id in (0, 1),
+            f"an ODrive has axis 0 and axis 1, not {self.config.device_id}: "
+            "pass --device-id 0 or 1",
+        )
+        self.closed_loop_timeout_s = closed_loop_timeout_s
         self.firmware: tuple[int, int, int] | None = None
         self._port: Any = None
         self._lines = LineSplitter(b"\n")
         self._waiting: deque[_Waiting] = deque()
-        self._device_limit_nm = 0.0
         self._closed_loop = False
-        self._missed_in_a_row = 0
-        self._last_state: JointState | None = None
         self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
         self._last_torque_nm = 0.0
         self.requests = 0
@@ -158,44 +130,24 @@ class OdrivePlant(Plant):
         self.bad_replies = 0
 
     @property
+    def axis(self) -> int:
+        return self.config.device_id
+
+    @property
     def _axis(self) -> str:
-        return f"axis{self.config.axis}"
+        return f"axis{self.axis}"
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    @property
-    def max_torque_nm(self) -> float:
-        if self.firmware is None:
-            raise PlantError("the ODrive plant is not connected: call open() or use 'with' first")
-        return self._device_limit_nm / self.config.calibration.torque_scale
-
-    def open(self) -> OdrivePlant:
-        """Open the port, check the ODrive, set torque mode and the watchdog timeout (the first
-        tick enters closed loop). Closes on failure."""
-        try:
-            self._port = serial.serial_for_url(
-                self.url,
-                baudrate=self.config.baud_rate,
-                timeout=self.config.reply_timeout_s,
-                write_timeout=max(0.1, self.config.reply_timeout_s),
-                exclusive=True,
-            )
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise open_error(self.url, exc) from None
-        try:
-            self._write(b"\n")  # end whatever partial line the device holds
-            self._drain()
-            self.firmware = self._check_firmware()
-            self._check_errors()
-            self._device_limit_nm = self._torque_limit()
-            self._configure()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __enter__(self) -> OdrivePlant:
-        return self.open() if self._port is None else self
+    def _set_up(self) -> None:
+        """Check the ODrive, set torque mode and the watchdog timeout (the first tick enters
+        closed loop)."""
+        self._write(b"\n")  # end whatever partial line the device holds
+        self._drain()
+        self.firmware = self._check_firmware()
+        self._check_errors()
+        self._device_limit_nm = self._torque_limit()
+        self._configure()
 
     def stop(self) -> None:
         """Command zero torque (``c axis 0``). Never raises."""
@@ -203,7 +155,7 @@ class OdrivePlant(Plant):
             return
         self._last_torque_nm = 0.0
         try:
-            self._send(f"c {self.config.axis} 0")
+            self._send(f"c {self.axis} 0")
         except PlantError as exc:
             log.warning("could not send zero torque: %s", exc)
 
@@ -243,22 +195,17 @@ class OdrivePlant(Plant):
     def read(self) -> JointState:
         if not self._closed_loop:
             self._enter_closed_loop()
-        axis = self.config.axis
+        axis = self.axis
         replies = self._transact(
             [f"f {axis}", f"r {self._axis}.current_state"], self.config.reply_timeout_s
         )
         parsed = self._parse_tick(replies) if replies is not None else None
         if parsed is None:
-            self._missed_in_a_row += 1
-            if self._missed_in_a_row >= self.config.max_missed_replies or self._last_state is None:
-                raise PlantError(
-                    f"the ODrive on {self.url} stopped answering ({self._missed_in_a_row} "
-                    f"requests in a row without a valid reply within "
-                    f"{self.config.reply_timeout_s} s): check the cable and power; its "
-                    "watchdog sets the axis IDLE"
-                )
-            log.debug("no reply to feedback; reusing the last state")
-            return self._last_state
+            return self._missed_read(
+                f"the ODrive on {self.url}",
+                f"requests in a row without a valid reply within {self.config.reply_timeout_s} s",
+                "check the cable and power; its watchdog sets the axis IDLE",
+            )
         self._missed_in_a_row = 0
         (pos_turns, vel_turns_s), state = parsed
         if state != AxisState.CLOSED_LOOP_CONTROL:
@@ -267,11 +214,8 @@ class OdrivePlant(Plant):
             raise PlantError(f"the ODrive reports a non-finite position or velocity {replies!r}")
         now_s = time.monotonic()
         self._check_stuck(pos_turns, vel_turns_s, now_s)
-        cal = self.config.calibration
-        self._last_state = JointState(
-            angle_rad=wrap_angle(cal.direction * (pos_turns * TURN_RAD - cal.upright_offset_rad)),
-            velocity_rad_s=cal.direction * vel_turns_s * TURN_RAD,
-            timestamp_s=now_s,
+        self._last_state = self.config.calibration.joint_state(
+            pos_turns * TURN_RAD, vel_turns_s * TURN_RAD, now_s
         )
         return self._last_state
 
@@ -280,11 +224,10 @@ class OdrivePlant(Plant):
             raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
         if not self._closed_loop:
             self._enter_closed_loop()
-        cal = self.config.calibration
-        device_nm = cal.direction * cal.torque_scale * torque_nm
+        device_nm = self.config.calibration.device_torque_nm(torque_nm)
         limit = self._device_limit_nm
         self._last_torque_nm = min(limit, max(-limit, device_nm))
-        self._send(f"c {self.config.axis} {self._last_torque_nm:.6f}")
+        self._send(f"c {self.axis} {self._last_torque_nm:.6f}")
 
     def _check_stuck(self, pos_turns: float, vel_turns_s: float, now_s: float) -> None:
         """Torque applied but the encoder reads exactly the same: stuck sensor or blocked joint."""
@@ -333,7 +276,7 @@ class OdrivePlant(Plant):
         return major, minor, revision
 
     def _read_errors(self) -> dict[str, int]:
-        names = [path for path, _ in error_properties(self.config.axis)]
+        names = [path for path, _ in error_properties(self.axis)]
         replies = self._transact([f"r {name}" for name in names], self.config.setup_timeout_s)
         if replies is None:
             raise PlantError(f"the ODrive on {self.url} did not answer the error reads")
@@ -346,8 +289,8 @@ class OdrivePlant(Plant):
         errors = self._read_errors()
         if not any(errors.values()):
             return
-        text = describe_errors(self.config.axis, errors)
-        if not self.config.clear_errors:
+        text = describe_errors(self.axis, errors)
+        if not self.config.clear_faults:
             raise PlantError(
                 f"the ODrive reports errors from before this run ({text}): find the cause (a "
                 "watchdog error means the last host stopped without setting IDLE), then run "
@@ -358,8 +301,7 @@ class OdrivePlant(Plant):
         errors = self._read_errors()
         if any(errors.values()):
             raise PlantError(
-                f"the ODrive errors persist after clearing: "
-                f"{describe_errors(self.config.axis, errors)}"
+                f"the ODrive errors persist after clearing: {describe_errors(self.axis, errors)}"
             )
 
     def _torque_limit(self) -> float:
@@ -405,11 +347,11 @@ class OdrivePlant(Plant):
 
     def _enter_closed_loop(self) -> None:
         """Feed and enable the watchdog, request CLOSED_LOOP_CONTROL and wait for it."""
-        axis, n = self._axis, self.config.axis
+        axis, n = self._axis, self.axis
         self._send(f"u {n}")
         self._send(f"w {axis}.config.enable_watchdog 1")
         self._send(f"w {axis}.requested_state {int(AxisState.CLOSED_LOOP_CONTROL)}")
-        deadline = time.monotonic() + self.config.closed_loop_timeout_s
+        deadline = time.monotonic() + self.closed_loop_timeout_s
         while True:
             self._send(f"u {n}")
             state = self._read_int(f"{axis}.current_state")
@@ -438,7 +380,7 @@ class OdrivePlant(Plant):
             )
         if any(errors.values()):
             return PlantError(
-                f"ODrive fault: {describe_errors(self.config.axis, errors)} (axis "
+                f"ODrive fault: {describe_errors(self.axis, errors)} (axis "
                 f"{state_name(state)}, torque zero). Fix the cause, then run again with "
                 "--clear-faults"
             )
@@ -457,7 +399,7 @@ class OdrivePlant(Plant):
                 if text.startswith(FIRMWARE_REJECTIONS):
                     raise PlantError(
                         f"the ODrive rejected a request ({text!r}): is axis "
-                        f"{self.config.axis} present on this board?"
+                        f"{self.axis} present on this board?"
                     ) from None
             self.bad_replies += 1
             return None
@@ -585,29 +527,8 @@ class OdrivePlant(Plant):
         self.bad_replies += 1  # a reply nobody waits for
 
 
-def odrive_config(settings: DeviceSettings) -> OdriveConfig:
-    """The driver seam's settings as an OdriveConfig (``device_id`` is the axis, 0 or 1)."""
-    if settings.device_id not in (0, 1):
-        raise PlantError(
-            f"an ODrive has axis 0 and axis 1, not {settings.device_id}: pass --device-id 0 or 1"
-        )
-    return OdriveConfig(
-        axis=settings.device_id,
-        baud_rate=settings.baud,
-        reply_timeout_s=reply_timeout_s(settings.period_s),
-        watchdog_timeout_s=settings.watchdog_ms / 1000.0,
-        torque_limit_nm=settings.torque_limit_nm,
-        clear_errors=settings.clear_faults,
-        stuck_sensor_s=settings.stuck_sensor_s,
-        calibration=Calibration(
-            upright_offset_rad=settings.upright_offset_rad,
-            direction=settings.direction,
-            torque_scale=settings.torque_scale,
-        ),
-    )
-
-
 def open_plant(settings: DeviceSettings) -> Plant:
     """``run --device PORT --driver odrive``: the ODrive axis opened in torque-mode closed loop."""
-    plant: Plant = OdrivePlant(settings.port, odrive_config(settings)).open()
+    link = settings.link(reply_timeout_s(settings.period_s), min_missed_replies=MISSED_REPLIES)
+    plant: Plant = OdrivePlant(settings.port, link).open()
     return plant

@@ -12,24 +12,24 @@ static const char USAGE[] =
     "\n"
     "The reference firmware core (hardware/firmware) on a pseudo-terminal, with the Pendulum-v1\n"
     "physics behind its HAL, in real time. Prints the pty path alone on the first line of\n"
-    "stdout; pass it to 'ddpg-control run --device'. Runs until SIGINT/SIGTERM, --duration, or\n"
-    "(with --disconnect-after) until its watchdog has tripped; then prints an 'emulator:' summary\n"
-    "on stderr. A line 'status' on stdin prints the same fields on stdout at once.\n"
+    "stdout; pass it to 'ddpg-control run --device'. Runs until SIGINT/SIGTERM, --duration-s,\n"
+    "or (after --fault disconnect) until its watchdog has tripped; then prints an 'emulator:'\n"
+    "summary on stderr. A line 'status' on stdin prints the same fields on stdout at once.\n"
     "\n"
     "options:\n"
-    "  --duration S          seconds to run; 0 = until a signal (default 0)\n"
-    "  --start-angle RAD     start angle, 0 = upright (default pi)\n"
-    "  --max-torque NM       device torque limit, N*m (default 2)\n"
-    "  --counts-per-rev N    encoder counts per turn (default 16384)\n"
-    "  --protocol-version V  pretend to speak another version, 0..255 (default 1)\n"
-    "  --seed N              seed for injected faults (default 0)\n"
+    "  --duration-s S                seconds to run; 0 = until a signal (default 0)\n"
+    "  --start-angle-rad RAD         start angle, 0 = upright (default pi)\n"
+    "  --device-torque-limit-nm NM   device torque limit, N*m (default 2)\n"
+    "  --counts-per-rev N            encoder counts per turn (default 16384)\n"
+    "  --protocol-version V          pretend to speak another version, 0..255 (default 1)\n"
+    "  --seed N                      seed for injected faults (default 0)\n"
     "fault injection:\n"
-    "  --latency-ms MS       delay every reply\n"
-    "  --drop-rate P         drop this share of replies, 0..1\n"
-    "  --corrupt-rate P      flip a bit in this share of replies, 0..1\n"
-    "  --disconnect-after S  seconds after the first ARM: hang up\n"
-    "  --stuck-after S       seconds after the first ARM: freeze the sensor\n"
-    "  -h, --help            show this help\n";
+    "  --latency-ms MS               delay every reply\n"
+    "  --drop-rate P                 drop this share of replies, 0..1\n"
+    "  --corrupt-rate P              flip a bit in this share of replies, 0..1\n"
+    "  --fault KIND[@S]              S seconds after the first ARM (default 0): disconnect\n"
+    "                                (hang up) or stuck-sensor (freeze the sensor)\n"
+    "  -h, --help                    show this help\n";
 
 static int bad(const char *option, const char *value, const char *why)
 {
@@ -50,6 +50,26 @@ static int number(const char *option, const char *text, double lo, double hi, do
         return bad(option, text, why);
     }
     *out = v;
+    return 0;
+}
+
+/* --fault KIND[@SECONDS]: disconnect or stuck-sensor, at SECONDS after the first ARM. */
+static int fault(const char *option, const char *text, host_options_t *o)
+{
+    const char *at = strchr(text, '@');
+    size_t kind_length = at ? (size_t)(at - text) : strlen(text);
+    double seconds = 0.0;
+    if (at) {
+        int rc = number(option, at + 1, 0.0, 1e9, &seconds);
+        if (rc)
+            return rc;
+    }
+    if (kind_length == strlen("disconnect") && !strncmp(text, "disconnect", kind_length))
+        o->disconnect_after_s = seconds;
+    else if (kind_length == strlen("stuck-sensor") && !strncmp(text, "stuck-sensor", kind_length))
+        o->stuck_after_s = seconds;
+    else
+        return bad(option, text, "this device injects disconnect, stuck-sensor");
     return 0;
 }
 
@@ -79,11 +99,11 @@ int options_parse(int argc, char **argv, host_options_t *o)
         const char *v = argv[++i];
         double x = 0.0;
         int rc;
-        if (!strcmp(name, "--duration"))
+        if (!strcmp(name, "--duration-s"))
             rc = number(name, v, 0.0, 1e9, &o->duration_s);
-        else if (!strcmp(name, "--start-angle"))
+        else if (!strcmp(name, "--start-angle-rad"))
             rc = number(name, v, -1e6, 1e6, &o->start_angle_rad);
-        else if (!strcmp(name, "--max-torque")) {
+        else if (!strcmp(name, "--device-torque-limit-nm")) {
             rc = number(name, v, 0.0, 1e6, &o->max_torque_nm);
             if (rc == 0 && o->max_torque_nm <= 0.0)
                 rc = bad(name, v, "must be > 0");
@@ -102,10 +122,8 @@ int options_parse(int argc, char **argv, host_options_t *o)
             rc = number(name, v, 0.0, 1.0, &o->drop_rate);
         else if (!strcmp(name, "--corrupt-rate"))
             rc = number(name, v, 0.0, 1.0, &o->corrupt_rate);
-        else if (!strcmp(name, "--disconnect-after"))
-            rc = number(name, v, 0.0, 1e9, &o->disconnect_after_s);
-        else if (!strcmp(name, "--stuck-after"))
-            rc = number(name, v, 0.0, 1e9, &o->stuck_after_s);
+        else if (!strcmp(name, "--fault"))
+            rc = fault(name, v, o);
         else
             return bad("option", name, "unknown (see --help)");
         if (rc)

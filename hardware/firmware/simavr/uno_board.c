@@ -2,7 +2,7 @@
  * uno_board.c - firmware in the loop: the unmodified ATmega328P image in simavr, on a simulated
  * Arduino Uno wired to the rig of rig_model.h, its UART on a pseudo-terminal.
  *
- *     uno-board [--start-angle RAD] [--trace FILE.csv] [--driver-fault-at S] [--free-run]
+ *     uno-board [--start-angle-rad RAD] [--trace FILE.csv] [--driver-fault-at-s S] [--free-run]
  *               firmware.elf
  *
  * prints the pty path alone on its first stdout line (as `ddpg-control emulate` does); run
@@ -14,7 +14,7 @@
  * each 64 us physics step, PB0 (D8) is the direction and PD7 (D7) the driver's nSLEEP; the
  * physics integrates the motor and the pendulum every 64 us of simulated time and drives the
  * encoder lines PD2/PD3 (INT0/INT1) one quadrature edge per step at most. PD4 (nFAULT) is held
- * high by the driver's pull-up; --driver-fault-at S pulls it low from S seconds of simulated time
+ * high by the driver's pull-up; --driver-fault-at-s S pulls it low from S seconds of simulated time
  * on, as a driver that tripped on over-current would (and the driver then drives no current).
  *
  * Time: the simulation is paced to the wall clock (it sleeps when ahead, by polling the pty);
@@ -338,8 +338,8 @@ static int open_pty(int *slave_out, char *path, size_t path_size)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: uno-board [--start-angle RAD] [--trace FILE.csv] "
-                    "[--driver-fault-at S] [--free-run] firmware.elf\n");
+    fprintf(stderr, "usage: uno-board [--start-angle-rad RAD] [--trace FILE.csv] "
+                    "[--driver-fault-at-s S] [--free-run] firmware.elf\n");
     return 2;
 }
 
@@ -393,18 +393,18 @@ int main(int argc, char **argv)
     int pacing = 1;
     double driver_fault_at_s = -1.0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--start-angle") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--start-angle-rad") && i + 1 < argc) {
             char *end;
             start_angle = strtod(argv[++i], &end);
             if (*end || !isfinite(start_angle)) {
-                fprintf(stderr, "error: --start-angle takes radians, got %s\n", argv[i]);
+                fprintf(stderr, "error: --start-angle-rad takes radians, got %s\n", argv[i]);
                 return 2;
             }
-        } else if (!strcmp(argv[i], "--driver-fault-at") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--driver-fault-at-s") && i + 1 < argc) {
             char *end;
             driver_fault_at_s = strtod(argv[++i], &end);
             if (*end || !isfinite(driver_fault_at_s) || driver_fault_at_s < 0.0) {
-                fprintf(stderr, "error: --driver-fault-at takes seconds >= 0, got %s\n", argv[i]);
+                fprintf(stderr, "error: --driver-fault-at-s takes seconds >= 0, got %s\n", argv[i]);
                 return 2;
             }
         } else if (!strcmp(argv[i], "--free-run")) {
@@ -483,7 +483,7 @@ int main(int argc, char **argv)
      * of the simulation's time, so the (unused) strict level triggering is off. */
     avr_extint_set_strict_lvl_trig(b->avr, 0, 0);
     avr_extint_set_strict_lvl_trig(b->avr, 1, 0);
-    /* the encoder lines at the state of count 0; nFAULT high until --driver-fault-at */
+    /* the encoder lines at the state of count 0; nFAULT high until --driver-fault-at-s */
     b->encoder_a = avr_io_getirq(b->avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 2);
     b->encoder_b = avr_io_getirq(b->avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 3);
     b->nfault = avr_io_getirq(b->avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 4);

@@ -1,6 +1,6 @@
 /*
  * test_vectors.c - hardware/protocol_vectors.txt against the C core (the same file
- * tests/hardware/test_vectors.py checks against the Python codec and VirtualDevice).
+ * tests/hardware/test_vectors.py checks against the Python codec and DdpgDevice).
  * Usage: test_vectors PATH. Exit 0 when every vector holds.
  */
 #include <stdio.h>

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from hardware.drivers import EmulatorOptions, get_driver, load
-
-from ..test_cli_device import EmulatorProcess
+from tests.hardware.cli_runs import EmulatorProcess
 
 
 @dataclass

@@ -6,50 +6,21 @@ what the servo was left doing, so each test checks zero current as well as the e
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from ..test_cli_device import CLI, EmulatorProcess
-
-
-def _start(emulator_processes: list[EmulatorProcess], *options: str) -> EmulatorProcess:
-    emu = EmulatorProcess([*CLI, "emulate", "--driver", "dynamixel"], *options)
-    emulator_processes.append(emu)
-    return emu
-
-
-def _run(port: str, policy: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            *CLI,
-            "run",
-            "--device",
-            port,
-            "--driver",
-            "dynamixel",
-            "--policy",
-            str(policy),
-            "--quiet",
-            *options,
-        ],  # fmt: skip
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def _one_line_failure(result: subprocess.CompletedProcess[str], pattern: str) -> None:
-    out = result.stdout + result.stderr
-    assert result.returncode == 3, out
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) <= 1 and "Traceback" not in result.stderr, out
-    assert re.search(pattern, out), out
+from tests.hardware.cli_runs import (
+    CLI,
+    EmulatorProcess,
+    assert_clean_failure,
+    emulate,
+    run_and_hold,
+    run_device,
+)
 
 
 def _left_at_zero(summary: dict[str, str]) -> None:
@@ -60,27 +31,21 @@ def _left_at_zero(summary: dict[str, str]) -> None:
 def test_swings_up_and_holds_through_the_dynamixel_emulator(
     exported_policy: Path, emulator_processes: list[EmulatorProcess], tmp_path: Path
 ) -> None:
-    emu = _start(emulator_processes)
-    telemetry = tmp_path / "dynamixel.csv"
-    result = _run(emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry))
-    assert result.returncode == 0, result.stdout + result.stderr
+    emu = emulate(emulator_processes, "dynamixel")
+    run_and_hold(emu.port, exported_policy, tmp_path / "dynamixel.csv", "--driver", "dynamixel")
     summary = emu.finish()
-    data = np.genfromtxt(telemetry, delimiter=",", names=True)
-    last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
-    assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
-    assert np.all(np.abs(last["angle_rad"]) < 0.1), np.abs(last["angle_rad"]).max()
     assert summary["last_goal_current"] == "0" and summary["torque_enable"] == "0"
     assert summary["bus_watchdog"] == "0" and summary["watchdog_trips"] == "0"
     _left_at_zero(summary)
 
 
-#: (emulator options, what the one-line exit names).
+#: fault kind -> what the one-line exit names.
 FAULTS = {
-    "overload": (["--fault", "overload"], r"Overload Error \(Hardware Error Status 0x20\)"),
+    "overload": r"Overload Error \(Hardware Error Status 0x20\)",
     # Input Voltage is not in Shutdown (63): the servo keeps its torque, the host must stop it.
-    "input_voltage": (["--fault", "input_voltage"], r"Input Voltage Error"),
-    "watchdog": (["--fault", "watchdog"], r"its Bus Watchdog tripped"),
-    "silence": ([], r"stopped answering"),
+    "input-voltage": r"Input Voltage Error",
+    "watchdog": r"its Bus Watchdog tripped",
+    "silence": r"stopped answering",
 }
 
 
@@ -88,11 +53,10 @@ FAULTS = {
 def test_every_servo_fault_ends_the_run_with_its_name_and_zero_current(
     exported_policy: Path, emulator_processes: list[EmulatorProcess], fault: str
 ) -> None:
-    options, message = FAULTS[fault]
-    after = ["--silence-after" if fault == "silence" else "--fault-after", "0.7"]
-    emu = _start(emulator_processes, *options, *after)
-    result = _run(emu.port, exported_policy, "--duration", "10")
-    _one_line_failure(result, r"(?m)^exit: plant fault \(3\): Dynamixel ID 1 .*" + message)
+    message = FAULTS[fault]
+    emu = emulate(emulator_processes, "dynamixel", "--fault", f"{fault}@0.7")
+    result = run_device(emu.port, exported_policy, "--driver", "dynamixel", "--duration-s", "10")
+    assert_clean_failure(result, 3, r"(?m)^exit: plant fault \(3\): Dynamixel ID 1 .*" + message)
     if fault == "silence":
         time.sleep(0.2)  # its 100 ms Bus Watchdog plus a margin
     summary = emu.finish()
@@ -106,7 +70,7 @@ def test_every_servo_fault_ends_the_run_with_its_name_and_zero_current(
 def test_sigkill_of_the_host_lets_the_bus_watchdog_stop_the_servo(
     exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _start(emulator_processes)
+    emu = emulate(emulator_processes, "dynamixel")
     host = subprocess.Popen(
         [
             *CLI,
@@ -130,8 +94,8 @@ def test_sigkill_of_the_host_lets_the_bus_watchdog_stop_the_servo(
     host.wait()
     time.sleep(0.2)  # the 100 ms Bus Watchdog plus a margin
     # The next host is told why, and leaves the tripped watchdog for --clear-faults to clear.
-    tripped = _run(emu.port, exported_policy, "--duration", "0.5")
-    _one_line_failure(tripped, r"(?m)^error: .*tripped Bus Watchdog.*--clear-faults")
+    tripped = run_device(emu.port, exported_policy, "--driver", "dynamixel", "--duration-s", "0.5")
+    assert_clean_failure(tripped, 3, r"(?m)^error: .*tripped Bus Watchdog.*--clear-faults")
     summary = emu.finish()
     assert summary["last_goal_current"] != "0"  # the killed host never said goodbye
     assert summary["watchdog_trips"] == "1" and summary["bus_watchdog"] == "255"

@@ -4,7 +4,6 @@ GroupSyncRead, GroupBulkRead and GroupSyncWrite talk to it over a real pseudo-te
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +13,8 @@ import dynamixel_sdk as sdk  # the dynamixel extra, which make test installs
 import pytest
 
 from hardware.drivers import EmulatorOptions
-from hardware.drivers.dynamixel.emulator import DynamixelEmulator, servo_config
+from hardware.drivers.dynamixel.device import MODEL_NUMBER, DynamixelDevice
+from hardware.drivers.dynamixel.emulator import DynamixelEmulator, device_config
 from hardware.drivers.dynamixel.protocol import (
     ALERT,
     CRC_CHECK,
@@ -27,52 +27,31 @@ from hardware.drivers.dynamixel.protocol import (
     stuff,
     unstuff,
 )
-from hardware.drivers.dynamixel.servo import MODEL_NUMBER, VirtualServo
-from sim.params import PendulumParams
-from sim.plant import SimPlant
-
-
-class WallClock:
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep_until(self, deadline_s: float) -> None:
-        time.sleep(max(0.0, deadline_s - time.monotonic()))
+from tests.hardware.emulators import Emulators
 
 
 @dataclass
 class Bus:
-    servo: VirtualServo
+    servo: DynamixelDevice
     emulator: DynamixelEmulator
     port: Any
     ph: Any
 
 
 @pytest.fixture
-def bus() -> Iterator[Bus]:
-    options = EmulatorOptions()
-    clock = WallClock()
-    physics = SimPlant(PendulumParams(physics_substeps=50), clock=clock, start_angle_rad=math.pi)
-    servo = VirtualServo(physics, servo_config(options), clock.now())
-    emulator = DynamixelEmulator(servo, options)
-    path = emulator.open()
-    stop = threading.Event()
-    thread = threading.Thread(target=emulator.serve, args=(stop,), daemon=True)
-    thread.start()
-    port = sdk.PortHandler(path)
+def bus(emulators: Emulators) -> Iterator[Bus]:
+    config = device_config(EmulatorOptions())
+    running = emulators.start(DynamixelEmulator, DynamixelDevice, config, start_angle_rad=math.pi)
+    port = sdk.PortHandler(running.port)
     assert port.openPort() and port.setBaudRate(1_000_000)
     # The SDK polls its port without blocking while it waits for a reply; in this process that
     # starves the emulator's thread of the GIL on a loaded machine. A 1 ms blocking read (what
     # the plant's read_wait_ms does) changes how pyserial waits, not the SDK's packet code.
     port.ser.timeout = 0.001
     try:
-        yield Bus(servo, emulator, port, sdk.PacketHandler(2.0))
+        yield Bus(running.device, running.emulator, port, sdk.PacketHandler(2.0))
     finally:
         port.closePort()
-        stop.set()
-        thread.join(timeout=5)
-        emulator.close()
-        physics.close()
 
 
 def test_crc_and_byte_stuffing_follow_protocol_2() -> None:

@@ -14,33 +14,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from ddpg_control.cli.main import main
 from ddpg_control.runtime.errors import ConfigError
 from hardware.drivers import get_driver
 from hardware.profile import DeviceProfile
-
-from ...test_cli_device import CLI, EmulatorProcess
+from tests.hardware.cli_runs import (
+    CLI,
+    EmulatorProcess,
+    emulate,
+    run_and_hold,
+    run_device,
+)
 
 pytest.importorskip("moteus")
-
-
-def _start(started: list[EmulatorProcess], *options: str) -> EmulatorProcess:
-    emu = EmulatorProcess([*CLI, "emulate", "--driver", "moteus"], *options)
-    started.append(emu)
-    return emu
-
-
-def _run(port: str, policy: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "run", "--device", port, "--driver", "moteus", "--policy", str(policy), "--quiet"]
-        + list(options),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def _left_stopped(summary: dict[str, str]) -> bool:
@@ -55,22 +43,16 @@ def _left_stopped(summary: dict[str, str]) -> bool:
 def test_run_swings_up_and_holds_through_the_moteus_emulator(
     exported_policy: Path, emulator_processes: list[EmulatorProcess], tmp_path: Path
 ) -> None:
-    emu = _start(emulator_processes)
-    telemetry = tmp_path / "moteus.csv"
-    result = _run(emu.port, exported_policy, "--duration", "15", "--telemetry", str(telemetry))
-    assert result.returncode == 0, result.stdout + result.stderr
+    emu = emulate(emulator_processes, "moteus")
+    run_and_hold(emu.port, exported_policy, tmp_path / "moteus.csv", "--driver", "moteus")
     summary = emu.finish()
-    data = np.genfromtxt(telemetry, delimiter=",", names=True)
-    last = data[data["time_s"] >= data["time_s"][-1] - 5.0]
-    assert len(last) >= 95  # 20 Hz for 5 s, give or take a tick
-    assert np.all(np.abs(last["angle_rad"]) < 0.1), np.abs(last["angle_rad"]).max()
     assert _left_stopped(summary) and summary["watchdog_trips"] == "0", summary
 
 
 def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_loaded(
     exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _start(emulator_processes, "--fault", "motor_driver", "--fault-after", "0.3")
+    emu = emulate(emulator_processes, "moteus", "--fault", "motor-driver@0.3")
     # `run` in a fresh interpreter that then lists what it loaded: the vendor's package and its
     # dependencies included, which the import contracts cannot see.
     argv = ["run", "--device", emu.port, "--driver", "moteus", "--policy", str(exported_policy)]
@@ -101,8 +83,8 @@ def test_a_stuck_encoder_mid_swing_up_is_caught_by_the_host_and_leaves_zero_torq
     exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
     # moteus raises no fault for an encoder that stops counting: only the host's check sees it
-    emu = _start(emulator_processes, "--fault", "stuck_encoder", "--fault-after", "0.2")
-    result = _run(emu.port, exported_policy, "--duration", "10")
+    emu = emulate(emulator_processes, "moteus", "--fault", "stuck-encoder@0.2")
+    result = run_device(emu.port, exported_policy, "--driver", "moteus", "--duration-s", "10")
     assert result.returncode == 3, result.stdout + result.stderr
     assert "the encoder is stuck or the joint is blocked" in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
@@ -112,7 +94,7 @@ def test_a_stuck_encoder_mid_swing_up_is_caught_by_the_host_and_leaves_zero_torq
 def test_sigkill_of_the_host_lets_the_moteus_watchdog_stop_the_motor(
     exported_policy: Path, emulator_processes: list[EmulatorProcess]
 ) -> None:
-    emu = _start(emulator_processes)
+    emu = emulate(emulator_processes, "moteus")
     host = subprocess.Popen(
         [*CLI, "run", "--device", emu.port, "--driver", "moteus"]
         + ["--policy", str(exported_policy), "--quiet"],
@@ -151,7 +133,7 @@ def test_calibrate_through_the_moteus_plant_writes_a_profile_run_can_use(
     emu = start_driver_emulator("moteus", start_angle_rad=math.pi)
     profile = tmp_path / "moteus.toml"
     argv = ["calibrate", "--device", emu.port, "--driver", "moteus", "--profile", str(profile)]
-    extra = ["--seconds", "0.3", "--step-seconds", "1.2", "--gravity-torque", "5"]
+    extra = ["--duration-s", "0.3", "--step-duration-s", "1.2", "--gravity-torque-nm", "5"]
     assert main([*argv, *extra]) == 0, capsys.readouterr().err
     saved = DeviceProfile.load(profile)
     assert (saved.driver, saved.device_id, saved.baud) == ("moteus", 1, 921_600)

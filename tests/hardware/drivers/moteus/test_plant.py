@@ -10,11 +10,12 @@ import pytest
 
 from ddpg_control.runtime.errors import ConfigError, PlantError
 from hardware.drivers import DeviceSettings
-from hardware.drivers.moteus.emulator import MoteusFaults
-from hardware.drivers.moteus.plant import MoteusConfig, MoteusPlant, open_plant
-from hardware.serial_config import Calibration
+from hardware.drivers.moteus.plant import MoteusPlant, open_plant
+from hardware.emulator import ScheduledFault
+from hardware.link import Calibration, LinkConfig
+from tests.hardware.emulators import Running
 
-from .conftest import RunningMoteus, StartMoteus
+from .conftest import StartMoteus
 
 pytest.importorskip("moteus")
 
@@ -26,7 +27,7 @@ def _tick(plant: MoteusPlant, torque_nm: float, ticks: int, period_s: float = 0.
         time.sleep(period_s)
 
 
-def _left_stopped(emu: RunningMoteus) -> bool:
+def _left_stopped(emu: Running) -> bool:
     return emu.device.mode == 0 and emu.device.applied_torque_nm == 0.0 and emu.device.stops >= 1
 
 
@@ -35,7 +36,7 @@ def test_reads_in_the_project_convention_and_torque_is_counter_clockwise_positiv
     start_moteus: StartMoteus, event_loop: str
 ) -> None:
     emu = start_moteus(start_angle_rad=math.pi - 0.3)
-    with MoteusPlant(emu.port, MoteusConfig(event_loop=event_loop)) as plant:
+    with MoteusPlant(emu.port, event_loop=event_loop) as plant:
         first = plant.read()
         assert first.angle_rad == pytest.approx(math.pi - 0.3, abs=0.01)  # it falls meanwhile
         assert plant.max_torque_nm == 2.0
@@ -49,7 +50,7 @@ def test_reads_in_the_project_convention_and_torque_is_counter_clockwise_positiv
 
 def test_calibration_maps_offset_direction_and_torque_scale(start_moteus: StartMoteus) -> None:
     emu = start_moteus(start_angle_rad=0.5)
-    config = MoteusConfig(
+    config = LinkConfig(
         torque_limit_nm=1.0,
         calibration=Calibration(upright_offset_rad=0.2, direction=-1, torque_scale=2.0),
     )
@@ -68,7 +69,7 @@ def test_calibration_maps_offset_direction_and_torque_scale(start_moteus: StartM
 def test_a_moteus_fault_is_one_line_naming_mode_and_code_and_ends_at_zero_torque(
     start_moteus: StartMoteus,
 ) -> None:
-    emu = start_moteus(faults=MoteusFaults(fault="over_temperature", fault_after_s=0.05))
+    emu = start_moteus(faults=(ScheduledFault("over-temperature", 0.05),))
     with pytest.raises(PlantError) as caught, MoteusPlant(emu.port) as plant:
         _tick(plant, 0.5, 100)
     message = str(caught.value)
@@ -78,7 +79,7 @@ def test_a_moteus_fault_is_one_line_naming_mode_and_code_and_ends_at_zero_torque
 
 
 def test_a_watchdog_trip_is_reported_as_mode_11(start_moteus: StartMoteus) -> None:
-    emu = start_moteus(faults=MoteusFaults(fault="watchdog", fault_after_s=0.05))
+    emu = start_moteus(faults=(ScheduledFault("watchdog", 0.05),))
     expected = r"mode 11 \(timeout\).*100 ms watchdog"
     with pytest.raises(PlantError, match=expected), MoteusPlant(emu.port) as plant:
         _tick(plant, 0.5, 100)
@@ -89,8 +90,8 @@ def test_a_watchdog_trip_is_reported_as_mode_11(start_moteus: StartMoteus) -> No
 def test_a_silent_line_stops_the_plant_within_two_requests_and_the_device_watchdog_the_motor(
     start_moteus: StartMoteus, event_loop: str
 ) -> None:
-    emu = start_moteus(faults=MoteusFaults(silence_after_s=0.05))
-    plant = MoteusPlant(emu.port, MoteusConfig(reply_timeout_s=0.01, event_loop=event_loop))
+    emu = start_moteus(faults=(ScheduledFault("silence", 0.05),))
+    plant = MoteusPlant(emu.port, LinkConfig(reply_timeout_s=0.01), event_loop=event_loop)
     plant.open()
     requests_before = 0
     expected = r"moteus id 1 on .* stopped answering \(2 queries"
@@ -113,7 +114,7 @@ def test_a_timeout_left_by_a_dead_host_is_refused_until_cleared(start_moteus: St
     assert emu.wait_for(lambda: emu.device.mode == 11)
     with pytest.raises(PlantError, match=r"mode 11 \(timeout\) from before.*--clear-faults"):
         MoteusPlant(emu.port).open()
-    with MoteusPlant(emu.port, MoteusConfig(clear_faults=True)) as plant:
+    with MoteusPlant(emu.port, LinkConfig(clear_faults=True)) as plant:
         assert plant.read().status == 0
         plant.apply(0.1)
         plant.read()
@@ -123,7 +124,7 @@ def test_a_timeout_left_by_a_dead_host_is_refused_until_cleared(start_moteus: St
 
 def test_nobody_at_that_id_and_a_busy_or_missing_port(start_moteus: StartMoteus) -> None:
     emu = start_moteus()
-    config = MoteusConfig(can_id=5, handshake_timeout_s=0.05, handshake_attempts=2)
+    config = LinkConfig(device_id=5, setup_timeout_s=0.05, setup_attempts=2)
     with pytest.raises(PlantError, match="no moteus answered as id 5 on .*moteus_tool --info"):
         MoteusPlant(emu.port, config).open()
     with MoteusPlant(emu.port) as plant, pytest.raises(PlantError, match="is busy"):
@@ -159,7 +160,7 @@ def test_open_plant_takes_the_seam_settings(start_moteus: StartMoteus) -> None:
 
 def test_a_bad_event_loop_option_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="event_loop must be 'thread' or 'inline'"):
-        MoteusConfig(event_loop="fibers")
+        MoteusPlant("/dev/null", event_loop="fibers")
 
 
 def test_without_the_package_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -169,10 +170,10 @@ def test_without_the_package_the_error_names_the_extra(monkeypatch: pytest.Monke
 
 
 def test_a_frozen_encoder_under_torque_stops_the_run(start_moteus: StartMoteus) -> None:
-    emu = start_moteus(faults=MoteusFaults(fault="stuck_encoder", fault_after_s=0.1))
+    emu = start_moteus(faults=(ScheduledFault("stuck-encoder", 0.1),))
     with (
         pytest.raises(PlantError, match=r"encoder is stuck or the joint is blocked"),
-        MoteusPlant(emu.port, MoteusConfig(stuck_sensor_s=0.2)) as plant,
+        MoteusPlant(emu.port, LinkConfig(stuck_sensor_s=0.2)) as plant,
     ):
         _tick(plant, 1.5, 100)  # above half the 2 N*m limit: a push the check counts
     assert emu.device.encoder_frozen  # the reading froze; the controller raised no fault
@@ -184,12 +185,12 @@ def test_a_frozen_encoder_at_a_gentle_hold_is_not_taken_for_a_fault(
     start_moteus: StartMoteus,
 ) -> None:
     # a balanced pendulum holds a small steady torque while its encoder may read the same count
-    emu = start_moteus(faults=MoteusFaults(fault="stuck_encoder", fault_after_s=0.1))
-    with MoteusPlant(emu.port, MoteusConfig(stuck_sensor_s=0.2)) as plant:
+    emu = start_moteus(faults=(ScheduledFault("stuck-encoder", 0.1),))
+    with MoteusPlant(emu.port, LinkConfig(stuck_sensor_s=0.2)) as plant:
         _tick(plant, 0.3, 60)
         assert emu.device.encoder_frozen
 
 
 def test_the_stuck_sensor_window_must_be_a_duration() -> None:
     with pytest.raises(ConfigError, match="stuck_sensor_s"):
-        MoteusConfig(stuck_sensor_s=-1.0)
+        LinkConfig(stuck_sensor_s=-1.0)

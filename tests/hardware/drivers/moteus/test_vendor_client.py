@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hardware.drivers.moteus.device import MoteusDeviceConfig
-from hardware.drivers.moteus.emulator import MoteusFaults
+from hardware.emulator import ScheduledFault
 
 from .conftest import StartMoteus
 
@@ -78,7 +78,7 @@ def test_a_pure_torque_command_applies_the_feedforward_and_counter_clockwise_is_
 
 
 def test_the_commanded_and_the_device_limits_clip_and_say_so(start_moteus: StartMoteus) -> None:
-    emu = start_moteus(device=MoteusDeviceConfig(max_torque_nm=1.0))
+    emu = start_moteus(device_config=MoteusDeviceConfig(max_torque_nm=1.0))
 
     async def body(c: Any) -> tuple[Any, Any]:
         by_command = await _torque_command(c, 0.9, maximum_torque=0.5)
@@ -117,7 +117,7 @@ def test_the_watchdog_times_out_to_mode_11_with_zero_torque_until_a_stop(
 def test_injected_faults_report_mode_1_and_the_code_until_a_stop(
     start_moteus: StartMoteus,
 ) -> None:
-    emu = start_moteus(faults=MoteusFaults(fault="motor_driver", fault_after_s=0.05))
+    emu = start_moteus(faults=(ScheduledFault("motor-driver", 0.05),))
 
     async def body(c: Any) -> tuple[Any, Any]:
         for _ in range(30):
@@ -136,7 +136,7 @@ def test_injected_faults_report_mode_1_and_the_code_until_a_stop(
 def test_a_silent_line_answers_nothing_and_the_device_watchdog_stops_the_motor(
     start_moteus: StartMoteus,
 ) -> None:
-    emu = start_moteus(faults=MoteusFaults(silence_after_s=0.05))
+    emu = start_moteus(faults=(ScheduledFault("silence", 0.05),))
 
     async def body(c: Any) -> tuple[int, Exception | None]:
         answered = 0

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from ddpg_control.runtime.timing import SimulatedClock
-from hardware.drivers.odrive.device import FAULTS, OdriveDeviceConfig, VirtualOdrive
+from hardware.drivers.odrive.device import FAULTS, OdriveDevice, OdriveDeviceConfig
 from hardware.drivers.odrive.errors import AxisError, AxisState, ControlMode
 from sim.params import PendulumParams
 from sim.plant import SimPlant
@@ -23,7 +23,7 @@ class Bench:
         self.physics = SimPlant(
             PendulumParams(physics_substeps=50), clock=self.clock, start_angle_rad=0.5
         )
-        self.device = VirtualOdrive(self.physics, OdriveDeviceConfig(), self.clock.now())
+        self.device = OdriveDevice(self.physics, OdriveDeviceConfig(), self.clock.now())
 
     def send(self, command: str) -> list[str]:
         return self.device.handle(command, self.clock.now())
@@ -121,7 +121,7 @@ def test_the_watchdog_trips_when_not_fed_latches_its_error_and_sets_idle(bench: 
 def test_an_injected_fault_sets_the_axis_and_component_flags(bench: Bench) -> None:
     bench.send("w axis0.requested_state 8")
     bench.send("c 0 1.0")
-    bench.device.raise_error(FAULTS["drv_fault"])
+    bench.device.raise_error(FAULTS["drv-fault"])
     assert bench.device.applied_torque_nm == 0.0
     assert bench.send("r axis0.error") == [str(int(AxisError.MOTOR_FAILED))]
     assert bench.send("r axis0.motor.error") == ["8"]  # DRV_FAULT

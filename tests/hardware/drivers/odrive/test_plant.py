@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import threading
 import time
@@ -11,15 +10,26 @@ import pytest
 import serial
 
 from ddpg_control.runtime.errors import ConfigError, PlantError
-from hardware.drivers import DeviceSettings, EmulatorOptions
+from hardware.drivers import EmulatorOptions
 from hardware.drivers.odrive.ascii import checksum
 from hardware.drivers.odrive.device import OdriveDeviceConfig
-from hardware.drivers.odrive.emulator import OdriveFaults, serve_emulator
+from hardware.drivers.odrive.emulator import serve_emulator
 from hardware.drivers.odrive.errors import AxisError, AxisState, ControlMode
-from hardware.drivers.odrive.plant import OdriveConfig, OdrivePlant, odrive_config
-from hardware.serial_config import Calibration
+from hardware.drivers.odrive.plant import DEFAULT_ODRIVE_BAUD_RATE, MISSED_REPLIES, OdrivePlant
+from hardware.emulator import LinkImpairments, ScheduledFault
+from hardware.link import Calibration, LinkConfig
 
 from .conftest import StartOdrive
+
+
+def _link(**changes: object) -> LinkConfig:
+    """An ODrive's link: axis 0 at its UART's baud rate, with ``changes``."""
+    fields: dict[str, object] = {
+        "device_id": 0,
+        "baud_rate": DEFAULT_ODRIVE_BAUD_RATE,
+        "max_missed_replies": MISSED_REPLIES,
+    }
+    return LinkConfig(**{**fields, **changes})  # type: ignore[arg-type]
 
 
 def _tick(plant: OdrivePlant, torque_nm: float, seconds: float) -> None:
@@ -52,7 +62,7 @@ def test_open_sets_torque_mode_the_first_tick_enters_closed_loop_and_close_leave
 ) -> None:
     odrive = start_odrive()
     device = odrive.device
-    config = OdriveConfig(watchdog_timeout_s=0.05, torque_limit_nm=1.5)
+    config = _link(watchdog_timeout_s=0.05, torque_limit_nm=1.5)
     with OdrivePlant(odrive.port, config) as plant:
         assert device.control_mode == ControlMode.TORQUE_CONTROL
         assert device.watchdog_timeout_s == pytest.approx(0.05)
@@ -73,7 +83,7 @@ def test_open_sets_torque_mode_the_first_tick_enters_closed_loop_and_close_leave
 def test_calibration_maps_direction_offset_and_torque_scale(start_odrive: StartOdrive) -> None:
     odrive = start_odrive(start_angle_rad=0.5)
     calibration = Calibration(upright_offset_rad=0.2, direction=-1, torque_scale=2.0)
-    with OdrivePlant(odrive.port, OdriveConfig(calibration=calibration)) as plant:
+    with OdrivePlant(odrive.port, _link(calibration=calibration)) as plant:
         state = plant.read()
         true_angle, _ = odrive.physics.true_state()  # it has fallen a little since the start
         assert state.angle_rad == pytest.approx(-(true_angle - 0.2), abs=0.02)
@@ -85,35 +95,35 @@ def test_calibration_maps_direction_offset_and_torque_scale(start_odrive: StartO
 
 
 @pytest.mark.parametrize(
-    ("faults", "message"),
+    ("fault", "message"),
     [
         (
-            OdriveFaults(fault="drv_fault", fault_after_s=0.2),
+            ScheduledFault("drv-fault", 0.2),
             r"ODrive fault: axis0\.error=MOTOR_FAILED axis0\.motor\.error=DRV_FAULT",
         ),
         (
-            OdriveFaults(fault="encoder_no_response", fault_after_s=0.2),
+            ScheduledFault("encoder-no-response", 0.2),
             r"axis0\.error=ENCODER_FAILED axis0\.encoder\.error=NO_RESPONSE",
         ),
         (
-            OdriveFaults(fault="dc_bus_over_voltage", fault_after_s=0.2),
+            ScheduledFault("dc-bus-over-voltage", 0.2),
             r"axis0\.error=MOTOR_FAILED axis0\.motor\.error=SYSTEM_LEVEL "
             r"odrv\.error=DC_BUS_OVER_VOLTAGE",
         ),
         (
-            OdriveFaults(fault="watchdog", fault_after_s=0.2),
+            ScheduledFault("watchdog", 0.2),
             r"ODrive fault: axis0\.error=WATCHDOG_TIMER_EXPIRED ",
         ),
-        (OdriveFaults(silence_after_s=0.2), r"stopped answering"),
+        (ScheduledFault("silence", 0.2), r"stopped answering"),
     ],
 )
 def test_every_fault_ends_in_a_plant_error_naming_it_and_zero_torque(
-    start_odrive: StartOdrive, faults: OdriveFaults, message: str
+    start_odrive: StartOdrive, fault: ScheduledFault, message: str
 ) -> None:
-    odrive = start_odrive(faults=faults)
+    odrive = start_odrive(faults=(fault,))
     with (
         pytest.raises(PlantError, match=message),
-        OdrivePlant(odrive.port, OdriveConfig(watchdog_timeout_s=0.05)) as plant,
+        OdrivePlant(odrive.port, _link(watchdog_timeout_s=0.05)) as plant,
     ):
         _tick(plant, 1.0, 2.0)
     time.sleep(0.01)
@@ -124,25 +134,25 @@ def test_errors_latched_before_the_run_are_refused_unless_cleared(
     start_odrive: StartOdrive,
 ) -> None:
     odrive = start_odrive()
-    with OdrivePlant(odrive.port, OdriveConfig(watchdog_timeout_s=0.05)) as plant:
+    with OdrivePlant(odrive.port, _link(watchdog_timeout_s=0.05)) as plant:
         plant.read()
         odrive.device.ignore_feeds = True  # as if the host had died: the watchdog trips
         time.sleep(0.1)
         odrive.device.ignore_feeds = False
     assert odrive.device.errors["axis"] == AxisError.WATCHDOG_TIMER_EXPIRED
     with pytest.raises(PlantError, match=r"errors from before .*WATCHDOG_TIMER_EXPIRED.*--clear"):
-        OdrivePlant(odrive.port).open()
+        OdrivePlant(odrive.port, _link()).open()
     assert odrive.device.state == AxisState.IDLE
-    with OdrivePlant(odrive.port, OdriveConfig(clear_errors=True)) as plant:
+    with OdrivePlant(odrive.port, _link(clear_faults=True)) as plant:
         plant.read()
         assert odrive.device.state == AxisState.CLOSED_LOOP_CONTROL
     assert odrive.device.errors["axis"] == 0
 
 
 def test_other_firmware_is_refused_by_name(start_odrive: StartOdrive) -> None:
-    odrive = start_odrive(device=OdriveDeviceConfig(firmware_version=(0, 6, 10)))
+    odrive = start_odrive(device_config=OdriveDeviceConfig(firmware_version=(0, 6, 10)))
     with pytest.raises(PlantError, match=r"firmware 0\.6\.10.*active_errors"):
-        OdrivePlant(odrive.port).open()
+        OdrivePlant(odrive.port, _link()).open()
     assert odrive.device.state == AxisState.IDLE and odrive.device.torque_commands == 0
 
 
@@ -155,13 +165,13 @@ def test_late_replies_are_matched_to_their_own_requests_not_to_the_next(
     start_odrive: StartOdrive,
 ) -> None:
     odrive = start_odrive()
-    config = OdriveConfig(reply_timeout_s=0.03, max_missed_replies=1000, watchdog_timeout_s=1.0)
+    config = _link(reply_timeout_s=0.03, max_missed_replies=1000, watchdog_timeout_s=1.0)
     with OdrivePlant(odrive.port, config) as plant:
         _tick(plant, 0.0, 0.1)
-        odrive.emulator.faults = OdriveFaults(reply_latency_s=0.05)  # later than the timeout
+        odrive.emulator.link = LinkImpairments(reply_latency_s=0.05)  # later than the timeout
         _tick(plant, 0.0, 0.2)
         assert plant.missing_replies > 0
-        odrive.emulator.faults = OdriveFaults()
+        odrive.emulator.link = LinkImpairments()
         _tick(plant, 0.0, 0.2)  # late replies still arriving are not taken for these
         state = plant.read()
         true_angle, _ = odrive.physics.true_state()
@@ -172,7 +182,7 @@ def test_late_replies_are_matched_to_their_own_requests_not_to_the_next(
 
 def test_a_frozen_encoder_under_torque_stops_the_run(start_odrive: StartOdrive) -> None:
     odrive = start_odrive()
-    config = OdriveConfig(stuck_sensor_s=0.2)
+    config = _link(stuck_sensor_s=0.2)
     with (
         pytest.raises(PlantError, match=r"encoder is stuck or the joint is blocked"),
         OdrivePlant(odrive.port, config) as plant,
@@ -185,12 +195,9 @@ def test_a_frozen_encoder_under_torque_stops_the_run(start_odrive: StartOdrive) 
 
 
 def test_the_axis_must_exist() -> None:
-    settings = DeviceSettings(
-        driver="odrive", port="/dev/null", baud=115200, device_id=1, period_s=0.05
-    )
-    assert odrive_config(settings).axis == 1
-    with pytest.raises(PlantError, match=r"axis 0 and axis 1, not 2"):
-        odrive_config(dataclasses.replace(settings, device_id=2))
+    assert OdrivePlant("/dev/null", _link(device_id=1)).axis == 1
+    with pytest.raises(ConfigError, match=r"axis 0 and axis 1, not 2"):
+        OdrivePlant("/dev/null", _link(device_id=2))
     with pytest.raises(ConfigError, match=r"models axis0 only"):
         serve_emulator(EmulatorOptions(device_id=1), threading.Event(), print)
 
@@ -210,7 +217,17 @@ def test_a_stale_reply_during_identification_is_seen_and_the_reads_repeated(
         return replies
 
     device.handle = late_line_first  # type: ignore[method-assign]
-    with OdrivePlant(odrive.port) as plant:
+    with OdrivePlant(odrive.port, _link()) as plant:
         assert plant.firmware == (0, 5, 6)  # not 1.0.5
         plant.read()
     assert not stale and device.errors["axis"] == 0
+
+
+def test_the_shared_emulator_serves_a_vendor_driver_over_tcp_too(start_odrive: StartOdrive) -> None:
+    odrive = start_odrive(tcp_port=0)
+    assert odrive.port.startswith("socket://127.0.0.1:")
+    with OdrivePlant(odrive.port, _link(watchdog_timeout_s=0.05)) as plant:
+        _tick(plant, 0.5, 0.1)
+        assert odrive.device.state == AxisState.CLOSED_LOOP_CONTROL
+        assert odrive.device.last_torque_command_nm == pytest.approx(0.5)
+    assert odrive.device.state == AxisState.IDLE and odrive.device.applied_torque_nm == 0.0

@@ -1,6 +1,6 @@
 """A virtual DYNAMIXEL X series servo in current control: the emulator's firmware, no I/O.
 
-:class:`VirtualServo` keeps an X series control table (the entries in :data:`ITEMS`), answers
+:class:`DynamixelDevice` keeps an X series control table (the entries in :data:`ITEMS`), answers
 Protocol 2.0 instructions (PING, READ, WRITE, REBOOT, SYNC READ, SYNC WRITE, BULK READ) with status
 packets, and drives a physics plant (any ``Plant``: the PyBullet pendulum) with Goal Current times
 its torque constant while Torque Enable is 1 in Operating Mode 0. It runs the Bus Watchdog (every
@@ -13,7 +13,6 @@ then cannot be enabled before a REBOOT). Time comes only from ``now_s`` argument
 from __future__ import annotations
 
 import logging
-import math
 import struct
 from dataclasses import dataclass
 
@@ -24,17 +23,18 @@ from hardware.drivers.dynamixel.protocol import (
     BUS_WATCHDOG_MAX,
     BUS_WATCHDOG_TRIPPED,
     BUS_WATCHDOG_UNIT_MS,
-    COUNTS_PER_REV,
     CURRENT_CONTROL_MODE,
     OPERATING_MODES,
-    VELOCITY_UNIT_RPM,
     Address,
     ErrorCode,
     Instruction,
     Packet,
     describe_hardware_error,
+    position_counts,
     status_packet,
+    velocity_units,
 )
+from hardware.multi_turn import MultiTurn
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ TABLE_SIZE = 256
 
 
 @dataclass(frozen=True, slots=True)
-class ServoConfig:
+class DynamixelDeviceConfig:
     servo_id: int = 1
     torque_constant_nm_per_a: float = 1.78
     current_unit_ma: float = 2.69
@@ -91,8 +91,8 @@ class ServoConfig:
     baud_rate: int = 1  # factory default: 57600
 
 
-class VirtualServo:
-    def __init__(self, physics: Plant, config: ServoConfig, start_s: float) -> None:
+class DynamixelDevice:
+    def __init__(self, physics: Plant, config: DynamixelDeviceConfig, start_s: float) -> None:
         self.config = config
         self._physics = physics
         self._start_s = start_s
@@ -103,8 +103,7 @@ class VirtualServo:
         self.watchdog_trips = 0
         self.instructions = 0
         self._last_instruction_s = start_s
-        self._turns = 0
-        self._last_wrapped: float | None = None
+        self._multi_turn = MultiTurn()
         self._power_on()
 
     # -- control table ---------------------------------------------------------------------------
@@ -197,16 +196,9 @@ class VirtualServo:
 
     def _sample(self, now_s: float) -> None:
         joint = self._physics.read()
-        if self._last_wrapped is not None:
-            jump = joint.angle_rad - self._last_wrapped
-            if jump > math.pi:
-                self._turns -= 1
-            elif jump < -math.pi:
-                self._turns += 1
-        self._last_wrapped = joint.angle_rad
-        angle = joint.angle_rad + 2.0 * math.pi * self._turns
-        counts = round(angle * COUNTS_PER_REV / (2.0 * math.pi)) + self.get(Address.HOMING_OFFSET)
-        velocity = round(joint.velocity_rad_s * 60.0 / (2.0 * math.pi) / VELOCITY_UNIT_RPM)
+        angle = self._multi_turn.unwrap(joint.angle_rad)
+        counts = position_counts(angle) + self.get(Address.HOMING_OFFSET)
+        velocity = velocity_units(joint.velocity_rad_s)
         self._set(Address.PRESENT_POSITION, max(-(2**31), min(2**31 - 1, counts)))
         self._set(Address.PRESENT_VELOCITY, velocity)
         self._set(Address.PRESENT_CURRENT, self.applied_current)

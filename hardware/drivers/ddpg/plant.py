@@ -1,8 +1,8 @@
-"""SerialPlant: the motor driver of hardware/PROTOCOL.md as a ddpg_control Plant.
+"""DdpgPlant: the motor driver of hardware/PROTOCOL.md as a ddpg_control Plant.
 
 Lifecycle (as ros2_control's hardware components): the constructor only stores its
-configuration; :meth:`SerialPlant.open` (or entering the context) opens the port with an exclusive
-lock, handshakes, checks versions and limits, and arms; :meth:`SerialPlant.close` (or leaving
+configuration; :meth:`DdpgPlant.open` (or entering the context) opens the port with an exclusive
+lock, handshakes, checks versions and limits, and arms; :meth:`DdpgPlant.close` (or leaving
 the context, on any exit path) sends zero torque, disarms and closes the port. Zero torque on the
 way out protects the motor and the rig; if the host dies without it, the device watchdog does it.
 
@@ -21,13 +21,13 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import serial
 
-from ddpg_control.runtime.contracts import JointState, Plant, wrap_angle
+from ddpg_control.runtime.contracts import JointState, Plant
 from ddpg_control.runtime.errors import PlantError
-from hardware.protocol import (
+from hardware.drivers.ddpg.protocol import (
     PROTOCOL_VERSION,
     Arm,
     ClearFault,
@@ -47,10 +47,11 @@ from hardware.protocol import (
     Torque,
     encode,
 )
-from hardware.serial_config import Calibration, LinkStats, SerialConfig, open_error
+from hardware.link import DevicePlant, LinkConfig, LinkStats, reply_timeout_s
 from hardware.stuck_sensor import StuckSensorCheck
 
-__all__ = ["Calibration", "LinkStats", "SerialConfig", "SerialPlant", "open_error"]
+if TYPE_CHECKING:
+    from hardware.drivers import DeviceSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,12 @@ def _nack_name(code: int) -> str:
         return f"code {code}"
 
 
-class SerialPlant(Plant):
+class DdpgPlant(DevicePlant):
     """A motor driver speaking hardware/PROTOCOL.md, as a Plant. Use it as a context manager."""
 
-    def __init__(self, url: str, config: SerialConfig | None = None) -> None:
+    def __init__(self, url: str, config: LinkConfig | None = None) -> None:
         self.url = url
-        self.config = config or SerialConfig()
+        self.config = config or LinkConfig()
         self.stats = LinkStats()
         self.device: HelloReply | None = None
         self._port: Any = None
@@ -80,43 +81,16 @@ class SerialPlant(Plant):
         self._seq = 0
         self._outstanding: OrderedDict[int, str] = OrderedDict()
         self._armed = False
-        self._missed_in_a_row = 0
-        self._last_state: JointState | None = None
-        self._device_limit_nm = 0.0
         self._time_base_us = 0
         self._last_stamp_us: int | None = None
         self._stuck = StuckSensorCheck(self.config.stuck_sensor_s)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    @property
-    def max_torque_nm(self) -> float:
-        if self.device is None:
-            raise PlantError("the serial plant is not connected: call open() or use 'with' first")
-        return self._device_limit_nm / self.config.calibration.torque_scale
-
-    def open(self) -> SerialPlant:
-        """Open the port, handshake, clear or refuse latched faults, arm. Closes on failure."""
-        try:
-            self._port = serial.serial_for_url(
-                self.url,
-                baudrate=self.config.baud_rate,
-                timeout=self.config.reply_timeout_s,
-                write_timeout=max(0.1, self.config.reply_timeout_s),
-                exclusive=True,
-            )
-        except (serial.SerialException, OSError, ValueError) as exc:
-            raise open_error(self.url, exc) from None
-        try:
-            self.device = self._handshake()
-            self._arm()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __enter__(self) -> SerialPlant:
-        return self.open() if self._port is None else self
+    def _set_up(self) -> None:
+        """Handshake, clear or refuse latched faults, arm."""
+        self.device = self._handshake()
+        self._arm()
 
     def stop(self) -> None:
         """Command zero torque and wait briefly for the device to confirm. Never raises."""
@@ -163,15 +137,11 @@ class SerialPlant(Plant):
         seq = self._send(Query())
         reply = self._await(seq, self.config.reply_timeout_s)
         if reply is None:
-            self._missed_in_a_row += 1
-            if self._missed_in_a_row >= self.config.max_missed_replies or self._last_state is None:
-                raise PlantError(
-                    f"the device on {self.url} stopped answering ({self._missed_in_a_row} "
-                    f"requests in a row without a reply within {self.config.reply_timeout_s} s): "
-                    "check the cable and power; the device watchdog zeroes the torque"
-                )
-            log.debug("no reply to QUERY %d; reusing the last state", seq)
-            return self._last_state
+            return self._missed_read(
+                f"the device on {self.url}",
+                f"requests in a row without a reply within {self.config.reply_timeout_s} s",
+                "check the cable and power; the device watchdog zeroes the torque",
+            )
         self._missed_in_a_row = 0
         assert self._last_state is not None
         return self._last_state
@@ -179,8 +149,7 @@ class SerialPlant(Plant):
     def apply(self, torque_nm: float) -> None:
         if not math.isfinite(torque_nm):
             raise PlantError(f"refusing to send a non-finite torque {torque_nm!r}")
-        cal = self.config.calibration
-        device_nm = cal.direction * cal.torque_scale * torque_nm
+        device_nm = self.config.calibration.device_torque_nm(torque_nm)
         limit = self._device_limit_nm
         self._send(Torque(min(limit, max(-limit, device_nm))))
 
@@ -189,9 +158,9 @@ class SerialPlant(Plant):
     def _handshake(self) -> HelloReply:
         cfg = self.config
         self._reset_input()
-        for attempt in range(cfg.handshake_attempts):
+        for attempt in range(cfg.setup_attempts):
             seq = self._send(Hello())
-            reply = self._await(seq, cfg.handshake_timeout_s, check_state=False)
+            reply = self._await(seq, cfg.setup_timeout_s, check_state=False)
             if isinstance(reply, HelloReply):
                 return self._check_device(reply)
             log.debug("no HELLO reply (attempt %d)", attempt + 1)
@@ -208,7 +177,7 @@ class SerialPlant(Plant):
             else "received nothing"
         )
         raise PlantError(
-            f"no valid reply to HELLO from {self.url} after {cfg.handshake_attempts} attempts "
+            f"no valid reply to HELLO from {self.url} after {cfg.setup_attempts} attempts "
             f"({hint}). Check the port, the baud rate (using {cfg.baud_rate}) and that the device "
             "runs firmware that speaks hardware/PROTOCOL.md"
         )
@@ -274,14 +243,14 @@ class SerialPlant(Plant):
     def _request(self, message: Message, *, check_state: bool) -> Message:
         """Send a set-up request (all are idempotent) until it is answered."""
         cfg = self.config
-        for _ in range(cfg.handshake_attempts):
+        for _ in range(cfg.setup_attempts):
             seq = self._send(message)
-            reply = self._await(seq, cfg.handshake_timeout_s, check_state=check_state)
+            reply = self._await(seq, cfg.setup_timeout_s, check_state=check_state)
             if reply is not None:
                 return reply
         raise PlantError(
             f"the device on {self.url} did not answer {type(message).__name__} "
-            f"({cfg.handshake_attempts} attempts of {cfg.handshake_timeout_s} s): check the "
+            f"({cfg.setup_attempts} attempts of {cfg.setup_timeout_s} s): check the "
             "cable and power"
         )
 
@@ -366,7 +335,6 @@ class SerialPlant(Plant):
         if not math.isfinite(state.velocity_rad_s):
             raise PlantError(f"device reports a non-finite velocity {state.velocity_rad_s!r}")
         assert self.device is not None
-        cal = self.config.calibration
         raw_rad = state.position_counts * (2.0 * math.pi / self.device.counts_per_rev)
         last_us = self._last_stamp_us
         if last_us is not None and last_us - state.timestamp_us > 2**31:
@@ -374,11 +342,9 @@ class SerialPlant(Plant):
         self._last_stamp_us = state.timestamp_us
         timestamp_s = (self._time_base_us + state.timestamp_us) * 1e-6
         self._check_stuck(state, timestamp_s)
-        self._last_state = JointState(
-            angle_rad=wrap_angle(cal.direction * (raw_rad - cal.upright_offset_rad)),
-            velocity_rad_s=cal.direction * state.velocity_rad_s,
-            timestamp_s=timestamp_s,
-            status=state.faults,  # 0 while healthy; faults raise above anyway
+        # status: 0 while healthy; faults raise above anyway
+        self._last_state = self.config.calibration.joint_state(
+            raw_rad, state.velocity_rad_s, timestamp_s, state.faults
         )
 
     def _check_stuck(self, state: State, timestamp_s: float) -> None:
@@ -391,3 +357,9 @@ class SerialPlant(Plant):
                 f"{stuck_s:.2f} s while {state.torque_nm:.2f} N*m is "
                 "applied: the sensor is stuck or the joint is blocked; check the encoder"
             )
+
+
+def open_plant(settings: DeviceSettings) -> Plant:
+    """The seam's entry point (hardware/drivers/__init__.py): open, handshake and arm."""
+    link = settings.link(reply_timeout_s(settings.period_s))
+    return DdpgPlant(settings.port, link).open()

@@ -1,6 +1,6 @@
 """The device side of hardware/PROTOCOL.md as a pure state machine: the emulator's firmware.
 
-:class:`VirtualDevice` answers requests, enforces the torque limit and runs the watchdog over a
+:class:`DdpgDevice` answers requests, enforces the torque limit and runs the watchdog over a
 physics plant passed in (anything implementing ``ddpg_control.runtime.contracts.Plant``, e.g. the
 simulator's real-time pendulum). It does no I/O and reads time only from the ``now_s`` arguments,
 so it is tested without a port and ported to firmware line by line.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ddpg_control.runtime.contracts import Plant
 from ddpg_control.runtime.errors import ConfigError
-from hardware.protocol import (
+from hardware.drivers.ddpg.protocol import (
     PROTOCOL_MINOR,
     PROTOCOL_VERSION,
     Arm,
@@ -33,12 +33,13 @@ from hardware.protocol import (
     Status,
     Torque,
 )
+from hardware.multi_turn import MultiTurn
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceConfig:
+class DdpgDeviceConfig:
     """What the virtual driver reports in HELLO and enforces."""
 
     max_torque_nm: float = 2.0
@@ -59,10 +60,10 @@ class DeviceConfig:
             )
 
 
-class VirtualDevice:
+class DdpgDevice:
     """A one-joint motor driver: protocol state machine, torque limit, watchdog."""
 
-    def __init__(self, physics: Plant, config: DeviceConfig, start_s: float) -> None:
+    def __init__(self, physics: Plant, config: DdpgDeviceConfig, start_s: float) -> None:
         self.config = config
         self._physics = physics
         self._start_s = start_s
@@ -79,9 +80,7 @@ class VirtualDevice:
         self.torque_commands = 0
         self.last_torque_command_nm: float | None = None
         self.watchdog_trips = 0
-        # continuous (multi-turn) angle from the wrapped physics angle
-        self._turns = 0
-        self._last_wrapped: float | None = None
+        self._multi_turn = MultiTurn()
         self.frozen_sample: tuple[int, float] | None = None  # set to simulate a stuck sensor
 
     # -- time ----------------------------------------------------------------------------------
@@ -200,14 +199,7 @@ class VirtualDevice:
     def sample(self, now_s: float) -> State:
         """The STATE reply: the physics read now, in encoder counts."""
         joint = self._physics.read()
-        if self._last_wrapped is not None:
-            jump = joint.angle_rad - self._last_wrapped
-            if jump > math.pi:
-                self._turns -= 1
-            elif jump < -math.pi:
-                self._turns += 1
-        self._last_wrapped = joint.angle_rad
-        angle_rad = joint.angle_rad + 2.0 * math.pi * self._turns
+        angle_rad = self._multi_turn.unwrap(joint.angle_rad)
         counts = round(angle_rad * self.config.counts_per_rev / (2.0 * math.pi))
         velocity = float(joint.velocity_rad_s)
         if self.frozen_sample is not None:

@@ -22,11 +22,9 @@ from dataclasses import dataclass
 from enum import IntEnum, IntFlag
 
 from ddpg_control.runtime.errors import PlantError
-from hardware.crc import crc16_ccitt_false
+from hardware.drivers.ddpg.crc import crc16_ccitt_false
 
 SYNC = b"\xa5\x5a"
-#: The baud rate PROTOCOL.md recommends; any works if both ends agree.
-DEFAULT_BAUD_RATE = 1_000_000
 #: The major protocol version, sent in every frame. A frame with another version is dropped.
 PROTOCOL_VERSION = 1
 #: The minor version (backwards-compatible additions), reported in the HELLO reply. 1.1: unknown
