@@ -37,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--policy", type=Path, required=True, help="an exported policy.onnx")
     parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds (default: 15)")
+    parser.add_argument("--duration-s", type=float, default=15.0, help="seconds (default: 15)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,9 +52,9 @@ def main() -> None:
         port = board.stdout.readline().strip()
         host = subprocess.run(
             [sys.executable, "-m", "ddpg_control.cli.main", "run", "--device", port]
-            + ["--policy", str(args.policy), "--duration", str(args.duration), "--quiet"]
-            + ["--upright-offset", repr(math.pi), "--stuck-sensor-s", "0"]
-            + ["--telemetry", str(telemetry)],
+            + ["--policy", str(args.policy), "--duration-s", str(args.duration_s), "--quiet"]
+            + ["--upright-offset-rad", repr(math.pi), "--stuck-sensor-s", "0"]
+            + ["--output", str(telemetry)],
             capture_output=True,
             text=True,
         )

@@ -4,7 +4,7 @@
 2. ``excite --device PORT`` on it, then ``identify`` (both methods) against the rig's values;
 3. ``train --env PyBulletPendulum-v0 --params fitted.toml --randomize`` and ``export --onnx``,
    and a default-trained policy (``train``, Pendulum-v1) beside it;
-4. each policy in ``--runs`` runs of ``emulate --params rig.toml --start-angle pi+-0.5`` +
+4. each policy in ``--runs`` runs of ``emulate --params rig.toml --start-angle-rad pi+-0.5`` +
    ``run --device`` (15 s); a run holds when |angle| < 0.1 rad over its last 5 s.
 
     .venv/bin/python bench/rig_to_policy.py --out bench-out/rig --jobs 4
@@ -144,7 +144,7 @@ def hold_run(policy: Path, out: Path, index: int, start_angle: float) -> str:
     fault (the serial link to the emulator: replies later than 20 ms, a watchdog trip, on a
     loaded machine), which is run again, twice at most."""
     for _ in range(3):
-        emu = Emulator("--params", str(RIG), "--start-angle", f"{start_angle:.6f}")
+        emu = Emulator("--params", str(RIG), "--start-angle-rad", f"{start_angle:.6f}")
         telemetry = out / f"{policy.parent.name}-{index:02d}.csv"
         try:
             result = subprocess.run(

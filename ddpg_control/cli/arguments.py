@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ddpg_control.pipeline.controllers import CLASSICAL
 from ddpg_control.pipeline.runs import DEFAULT_RUNS_ROOT
@@ -30,6 +31,8 @@ from ddpg_control.runtime.validation import (
 
 #: The largest TCP port number.
 MAX_TCP_PORT = 0xFFFF
+#: pyserial URL schemes that connect to a TCP host and port.
+TCP_URL_SCHEMES = ("socket", "rfc2217")
 
 
 def _check(check: Callable[..., object], *args: Any) -> None:
@@ -113,6 +116,46 @@ def int_in_range(low: int, high: int) -> Callable[[str], int]:
 def tcp_port(text: str) -> int:
     """A TCP port to listen on: 1..65535, or 0 for any free port."""
     return int_in_range(0, MAX_TCP_PORT)(text)
+
+
+def serial_port_or_url(text: str) -> str:
+    """``--device``: a serial port path or a pyserial URL. A ``socket://`` or ``rfc2217://`` URL
+    must name a TCP port 1..65535 after its host, e.g. ``socket://127.0.0.1:5000``."""
+    _check(require, bool(text), "needs a serial port or URL, e.g. /dev/ttyUSB0")
+    scheme, sep, _ = text.partition("://")
+    if sep and scheme.lower() in TCP_URL_SCHEMES:
+        try:
+            port = urlsplit(text).port
+        except ValueError:  # not a number, or beyond 65535
+            port = None
+        message = (
+            f"{text!r} needs a TCP port 1..65535 after the host, e.g. {scheme}://127.0.0.1:5000"
+        )
+        _check(require, bool(port), message)
+    return text
+
+
+def direction(text: str) -> int:
+    """``--direction``: 1, or -1 for a device that counts clockwise as positive."""
+    value = whole_number(text)
+    _check(require, value in (1, -1), f"must be 1 or -1, got {value}")
+    return value
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """``KEY=VALUE`` (e.g. ``--driver-option``): the key and the value, both non-empty."""
+    key, sep, value = text.partition("=")
+    _check(
+        require, bool(sep and key.strip() and value.strip()), f"expected KEY=VALUE, got {text!r}"
+    )
+    return key.strip(), value.strip()
+
+
+def kind_at_seconds(text: str) -> tuple[str, float]:
+    """``KIND[@SECONDS]`` (e.g. ``--fault``): a name and a time >= 0 in seconds (default 0)."""
+    kind, sep, at = text.partition("@")
+    _check(require, bool(kind.strip()), f"expected KIND or KIND@SECONDS, got {text!r}")
+    return kind.strip(), non_negative_float(at) if sep else 0.0
 
 
 def run_name(text: str) -> str:
@@ -235,6 +278,9 @@ MEANINGS: dict[str, str] = {
     "--params": "the rig's parameters (a params.toml, e.g. written by 'ddpg-control identify')",
     "--plot": "the picture drawn beside the main output",
     "--device": "on the motor driver at this serial port or pyserial URL",
+    "--device-torque-limit-nm": "the motor driver's own torque limit, N*m",
+    "--driver": "the motor driver's protocol",
+    "--device-id": "the device's id on its bus (Dynamixel ID, moteus CAN id, ODrive axis)",
 }
 
 
@@ -349,9 +395,32 @@ def add_virtual_time_argument(parser: Any) -> None:
     _add(parser, "--virtual-time", "for checks; timings read zero", action="store_true")
 
 
-def add_target_arguments(parser: Any, serial_port: Callable[[str], str]) -> None:
-    """``--sim`` or ``--device PORT``, one of them required: where the loop runs.
-    ``serial_port`` checks the port (:func:`ddpg_control.cli.device_plant.serial_port_or_url`)."""
+def add_target_arguments(parser: Any) -> None:
+    """``--sim`` or ``--device PORT``, one of them required: where the loop runs."""
     target = parser.add_mutually_exclusive_group(required=True)
     _add(target, "--sim", "in real time", action="store_true")
-    _add(target, "--device", type=serial_port, metavar="PORT")
+    _add(target, "--device", type=serial_port_or_url, metavar="PORT")
+
+
+def add_device_torque_limit_argument(parser: Any, detail: str, default: float | None) -> None:
+    """``--device-torque-limit-nm``: the motor driver's own limit (not the user's cap)."""
+    _add(
+        parser,
+        "--device-torque-limit-nm",
+        detail,
+        type=positive_float,
+        default=default,
+        metavar="NM",
+    )
+
+
+def add_driver_argument(
+    parser: Any, choices: Sequence[str], detail: str, default: str | None
+) -> None:
+    """``--driver NAME``: a row of the driver registry."""
+    _add(parser, "--driver", detail, choices=list(choices), default=default)
+
+
+def add_device_id_argument(parser: Any, detail: str, type: Callable[[str], int]) -> None:
+    """``--device-id N``: the device's id on its bus."""
+    _add(parser, "--device-id", detail, type=type, default=None, metavar="N")

@@ -22,8 +22,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ddpg_control.cli.arguments import non_negative_float, positive_float
-from ddpg_control.cli.device_plant import add_device_arguments, serial_port_or_url
+from ddpg_control.cli.arguments import (
+    MEANINGS,
+    add_device_torque_limit_argument,
+    add_duration_argument,
+    add_quiet_argument,
+    non_negative_float,
+    positive_float,
+    serial_port_or_url,
+)
+from ddpg_control.cli.device_options import add_device_arguments
 from ddpg_control.runtime.contracts import Plant, wrap_angle
 from ddpg_control.runtime.errors import ConfigError, PlantError
 
@@ -58,15 +66,9 @@ def add_parser(subparsers: Any) -> None:
         type=serial_port_or_url,
         metavar="PORT",
         required=True,
-        help="the motor driver's serial port or URL",
+        help=MEANINGS["--device"],
     )
-    parser.add_argument(
-        "--duration-s",
-        metavar="S",
-        type=positive_float,
-        default=1.0,
-        help="how long to read the hanging pendulum (default: %(default)s)",
-    )
+    add_duration_argument(parser, "to read the hanging pendulum", 1.0, positive_float)
     parser.add_argument(
         "--step-torque-nm",
         metavar="NM",
@@ -96,15 +98,9 @@ def add_parser(subparsers: Any) -> None:
         help="the pendulum's m*g*r in N*m (r: pivot to centre of mass), to measure the torque "
         "scale; 0 keeps the scale as it is (default: 0)",
     )
-    parser.add_argument(
-        "--device-torque-limit-nm",
-        metavar="NM",
-        type=positive_float,
-        default=None,
-        help="the device's torque limit in N*m to save in the profile (default: the "
-        "profile's, if any)",
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress lines; only the result")
+    detail = "to save in the profile; default: the profile's, if any"
+    add_device_torque_limit_argument(parser, detail, None)
+    add_quiet_argument(parser)
     add_device_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -173,7 +169,7 @@ def measure(plant: Plant, args: argparse.Namespace) -> tuple[float, float | None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.cli.device_plant import device_settings
+    from ddpg_control.pipeline.device import device_settings
     from hardware.drivers import get_driver, load
     from hardware.profile import DeviceProfile, profile_path_for_port
 

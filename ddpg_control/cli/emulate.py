@@ -18,11 +18,15 @@ import threading
 from typing import Any
 
 from ddpg_control.cli.arguments import (
-    finite_float,
+    add_device_id_argument,
+    add_device_torque_limit_argument,
+    add_driver_argument,
+    add_duration_argument,
+    add_seed_argument,
+    add_start_state_arguments,
     int_in_range,
+    kind_at_seconds,
     non_negative_float,
-    non_negative_int,
-    positive_float,
     positive_int,
     probability,
     tcp_port,
@@ -32,20 +36,6 @@ from ddpg_control.runtime.errors import ConfigError
 
 #: The emulator options a driver may or may not honour (``DriverSpec.emulator_options``).
 EMULATOR_SETTINGS = {"counts_per_rev": "--counts-per-rev", "protocol_version": "--protocol-version"}
-
-
-def fault(text: str) -> tuple[str, float]:
-    """``--fault KIND[@SECONDS]``: a fault some driver can inject, and when (seconds after the
-    device is first enabled; default 0)."""
-    from hardware.drivers import DRIVERS
-
-    kind, sep, at = text.partition("@")
-    known = sorted({k for spec in DRIVERS.values() for k in spec.fault_kinds})
-    if kind not in known:
-        raise argparse.ArgumentTypeError(
-            f"no driver injects {kind!r}; the kinds are {', '.join(known)}"
-        )
-    return kind, non_negative_float(at) if sep else 0.0
 
 
 def _faults_help() -> str:
@@ -68,12 +58,7 @@ def add_parser(subparsers: Any) -> None:
             "URL) on the first line; pass it to 'run --device'."
         ),
     )
-    parser.add_argument(
-        "--driver",
-        choices=driver_names(),
-        default="ddpg",
-        help="which device to emulate (default: %(default)s, this project's protocol)",
-    )
+    add_driver_argument(parser, driver_names(), "default: %(default)s", default="ddpg")
     parser.add_argument(
         "--tcp",
         type=tcp_port,
@@ -81,41 +66,12 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         help="listen on 127.0.0.1:PORT instead of a pseudo-terminal (0: any free port)",
     )
-    parser.add_argument(
-        "--duration-s",
-        metavar="S",
-        type=non_negative_float,
-        default=0.0,
-        help="how long to serve, seconds; 0 = until Ctrl-C (default: 0)",
-    )
-    parser.add_argument(
-        "--start-angle-rad",
-        metavar="RAD",
-        type=finite_float,
-        default=math.pi,
-        help="the pendulum's start angle, 0 = upright (default: pi)",
-    )
-    parser.add_argument(
-        "--device-torque-limit-nm",
-        metavar="NM",
-        type=positive_float,
-        default=2.0,
-        help="the emulated device's own torque limit, N*m (default: 2)",
-    )
-    parser.add_argument(
-        "--device-id",
-        metavar="N",
-        type=int_in_range(0, 252),
-        default=None,
-        help="the emulated device's id on its bus (default: the driver's, 1 for most)",
-    )
-    parser.add_argument(
-        "--seed",
-        metavar="N",
-        type=non_negative_int,
-        default=0,
-        help="seed of the injected link faults' random draws (default: 0)",
-    )
+    add_duration_argument(parser, "to serve; 0 = until Ctrl-C", 0.0, non_negative_float)
+    add_start_state_arguments(parser, math.pi, "pi, hanging down", velocity=False)
+    add_device_torque_limit_argument(parser, "the emulated device's; default: %(default)s", 2.0)
+    detail = "the emulated device's; default: the driver's, 1 for most"
+    add_device_id_argument(parser, detail, type=int_in_range(0, 252))
+    add_seed_argument(parser, "the injected link faults")
     add_params_argument(parser)
     parser.add_argument(
         "--counts-per-rev",
@@ -148,7 +104,7 @@ def add_parser(subparsers: Any) -> None:
     )
     faults.add_argument(
         "--fault",
-        type=fault,
+        type=kind_at_seconds,
         action="append",
         default=[],
         metavar="KIND[@SECONDS]",

@@ -28,7 +28,7 @@ from ddpg_control.cli.arguments import (
     add_virtual_time_argument,
     positive_float,
 )
-from ddpg_control.cli.device_plant import add_device_arguments, serial_port_or_url
+from ddpg_control.cli.device_options import add_device_arguments
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.progress import StatusLine
 from ddpg_control.pipeline.rig import rig_params
@@ -58,7 +58,7 @@ DESCRIPTION = (
 def add_parser(subparsers: Any) -> None:
     defaults = ExcitationConfig()
     parser = subparsers.add_parser("excite", help=HELP, description=DESCRIPTION)
-    add_target_arguments(parser, serial_port_or_url)
+    add_target_arguments(parser)
     parser.add_argument(
         "--signal",
         choices=SIGNALS,
@@ -126,7 +126,7 @@ def _build_plant(
     settings: DeviceSettings | None,
 ) -> Plant:
     if params is None:
-        from ddpg_control.cli.device_plant import open_device_plant
+        from ddpg_control.pipeline.device import open_device_plant
 
         device_plant: Plant = open_device_plant(args, period_s, settings)
         return device_plant
@@ -139,7 +139,7 @@ def _build_plant(
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.cli.device_plant import device_settings
+    from ddpg_control.pipeline.device import device_settings
     from ddpg_control.runtime.control_loop import LoopConfig, StopRequest, run_loop, stop_on_signals
     from ddpg_control.runtime.excitation import Excitation
     from ddpg_control.runtime.safety import SafetyLimits

@@ -33,7 +33,7 @@ from ddpg_control.cli.arguments import (
     non_negative_float,
     positive_float,
 )
-from ddpg_control.cli.device_plant import add_device_arguments, serial_port_or_url
+from ddpg_control.cli.device_options import add_device_arguments
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.progress import StatusLine
 from ddpg_control.pipeline.controllers import (
@@ -68,7 +68,7 @@ DESCRIPTION = (
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("run", help=HELP, description=DESCRIPTION)
-    add_target_arguments(parser, serial_port_or_url)
+    add_target_arguments(parser)
     add_policy_argument(
         parser,
         "a run directory or an ONNX policy",
@@ -140,7 +140,7 @@ def build_sim_plant(args: argparse.Namespace, clock: Clock, controller: Any) -> 
 
 def build_device_plant(args: argparse.Namespace, clock: Clock, controller: Any) -> Plant:
     """A motor driver on a serial port or pyserial URL: opened, handshaken and armed."""
-    from ddpg_control.cli.device_plant import open_device_plant
+    from ddpg_control.pipeline.device import open_device_plant
 
     period_s = 1.0 / args.rate_hz if args.rate_hz else controller.control_period_s
     plant: Plant = open_device_plant(args, period_s)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from ddpg_control.cli.device_plant import device_settings
 from ddpg_control.cli.main import build_parser, main
+from ddpg_control.pipeline.device import device_settings
 from ddpg_control.runtime.errors import ConfigError
 from hardware.profile import PROFILE_DIR_ENV, DeviceProfile, profile_path_for_port
 

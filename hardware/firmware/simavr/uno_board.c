@@ -6,7 +6,7 @@
  *               firmware.elf
  *
  * prints the pty path alone on its first stdout line (as `ddpg-control emulate` does); run
- * `ddpg-control run --device <path> --upright-offset 3.141592653589793` against it (the
+ * `ddpg-control run --device <path> --upright-offset-rad 3.141592653589793` against it (the
  * encoder counts from the hanging position, as a real incremental encoder does at power-up).
  * SIGTERM or SIGINT ends it with one summary line on stderr, `board: key=value ...`.
  *

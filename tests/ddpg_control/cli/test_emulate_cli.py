@@ -32,6 +32,6 @@ def test_a_port_in_use_is_one_error_line(cli_error: CliError) -> None:
 
 
 def test_tcp_0_listens_on_any_free_port(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["emulate", "--tcp", "0", "--duration", "0.1"]) == 0
+    assert main(["emulate", "--tcp", "0", "--duration-s", "0.1"]) == 0
     url = capsys.readouterr().out.splitlines()[0]
     assert url.startswith("socket://127.0.0.1:") and int(url.rsplit(":", 1)[1]) > 0

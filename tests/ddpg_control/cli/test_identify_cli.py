@@ -45,7 +45,7 @@ def test_excite_on_an_unseen_rig_then_identify_recovers_it(
 ) -> None:
     rig = write_rig(tmp_path / "rig.toml")
     emulator = subprocess.Popen(
-        [*CLI, "emulate", "--params", str(rig), "--duration", "120"],
+        [*CLI, "emulate", "--params", str(rig), "--duration-s", "120"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

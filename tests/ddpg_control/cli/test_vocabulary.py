@@ -71,38 +71,6 @@ REMOVED = {
     "--max-torque": "--torque-limit-nm, --device-torque-limit-nm or --rig-torque-limit-nm",
 }
 
-#: Rules the hardware commands' options (emulate, calibrate and the motor-driver group of run,
-#: excite and calibrate) do not meet yet; their parsers are renamed on the hardware side.
-PENDING: set[Violation] = {
-    *{(command, "--upright-offset", "unit suffix") for command in ("run", "excite", "calibrate")},
-    *{(command, "--direction", "shared validator") for command in ("run", "excite", "calibrate")},
-    *{(command, "--device", "shared validator") for command in ("run", "excite", "calibrate")},
-    *{
-        (command, "--driver-option", "shared validator")
-        for command in ("run", "excite", "calibrate")
-    },
-    ("calibrate", "--device", "one meaning"),
-    ("calibrate", "--max-torque", "removed name"),
-    ("calibrate", "--max-torque", "unit suffix"),
-    ("calibrate", "--max-torque", "one meaning"),
-    ("calibrate", "--seconds", "unit suffix"),
-    ("calibrate", "--step-seconds", "unit suffix"),
-    ("calibrate", "--gravity-torque", "unit suffix"),
-    ("emulate", "--duration", "unit suffix"),
-    ("emulate", "--duration", "shared validator"),
-    ("emulate", "--start-angle", "unit suffix"),
-    ("emulate", "--max-torque", "removed name"),
-    ("emulate", "--max-torque", "unit suffix"),
-    ("emulate", "--max-torque", "one meaning"),
-    ("emulate", "--seed", "one meaning"),
-    ("emulate", "--disconnect-after", "unit suffix"),
-    ("emulate", "--stuck-after", "unit suffix"),
-    ("emulate", "--silence-after", "unit suffix"),
-    ("emulate", "--fault-after", "unit suffix"),
-    ("emulate", "--driver", "one meaning"),
-    ("emulate", "--device-id", "one meaning"),
-}
-
 
 def command_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -191,13 +159,7 @@ def violations(parser: argparse.ArgumentParser) -> set[Violation]:
 
 def test_every_command_speaks_the_vocabulary() -> None:
     found = violations(build_parser())
-    assert not found - PENDING, sorted(found - PENDING)
-
-
-def test_every_pending_exception_is_still_needed() -> None:
-    """An entry of PENDING whose option now meets its rule is deleted from PENDING."""
-    found = violations(build_parser())
-    assert not PENDING - found, sorted(PENDING - found)
+    assert not found, sorted(found)
 
 
 def _toy_parser() -> argparse.ArgumentParser:

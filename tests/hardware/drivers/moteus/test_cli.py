@@ -59,7 +59,7 @@ def test_a_moteus_fault_mid_run_ends_with_one_line_and_zero_torque_and_no_torch_
     code = (
         "import sys\n"
         "from ddpg_control.cli.main import main\n"
-        f"rc = main({argv + ['--quiet', '--duration', '10']!r})\n"
+        f"rc = main({argv + ['--quiet', '--duration-s', '10']!r})\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'onnx'})\n"
         "learning = sorted(m for m in sys.modules if m.startswith('ddpg_control.learning'))\n"
         "print('HEAVY', heavy + learning, 'MOTEUS', 'moteus' in sys.modules)\n"
