@@ -66,7 +66,7 @@ def main() -> None:
 
     armed = rig["time_s"][np.argmax(rig["bridge_enabled"] == 1)]
     t_rig = rig["time_s"] - armed
-    keep = (t_rig >= -0.2) & (t_rig <= args.duration + 0.3)
+    keep = (t_rig >= -0.2) & (t_rig <= args.duration_s + 0.3)
     fig, axes = plt.subplots(3, 1, figsize=(9, 8), sharex=True)
     axes[0].plot(t_rig[keep], rig["angle_rad"][keep], label="rig physics")
     axes[0].plot(sent["time_s"], sent["angle_rad"], ".", ms=3, label="firmware's encoder (host)")
