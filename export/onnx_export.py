@@ -76,9 +76,7 @@ def default_output(checkpoint: Path) -> Path:
     return checkpoint.with_suffix(".onnx")
 
 
-def metadata_from_checkpoint(
-    policy: TrainedPolicy, checkpoint: Path, opset: int
-) -> PolicyMetadata:
+def metadata_from_checkpoint(policy: TrainedPolicy, checkpoint: Path, opset: int) -> PolicyMetadata:
     """The artifact's metadata from a loaded checkpoint (:func:`load_policy` checks it)."""
     import torch
 

@@ -134,7 +134,9 @@ class Critic(nn.Module):
         return self.net(torch.cat([obs, action], dim=-1)).squeeze(-1)
 
 
-def build_networks(arch: Architecture, final_layer_init_bound: float, seed: int) -> tuple[Actor, Critic]:
+def build_networks(
+    arch: Architecture, final_layer_init_bound: float, seed: int
+) -> tuple[Actor, Critic]:
     """A learner's initial actor and critic, drawn from ``torch.manual_seed(seed)`` (its targets
     start as copies). ``final_layer_init_bound`` > 0: the paper's final-layer init."""
     torch.manual_seed(seed)

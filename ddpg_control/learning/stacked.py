@@ -98,9 +98,7 @@ def private_kernels() -> PrivateKernels:
         )
 
     def relu_backward_(grad: torch.Tensor, relu_output: torch.Tensor) -> torch.Tensor:
-        return torch.ops.aten.threshold_backward.grad_input(
-            grad, relu_output, 0.0, grad_input=grad
-        )
+        return torch.ops.aten.threshold_backward.grad_input(grad, relu_output, 0.0, grad_input=grad)
 
     return PrivateKernels(fused_adam_, torch._foreach_lerp_, relu_backward_)
 
@@ -209,7 +207,9 @@ def forward(net: StackedMLP, x: torch.Tensor, ws: Workspace, tag: str) -> list[t
     return acts
 
 
-def _input_grad(w: torch.Tensor, d: torch.Tensor, h: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+def _input_grad(
+    w: torch.Tensor, d: torch.Tensor, h: torch.Tensor, out: torch.Tensor
+) -> torch.Tensor:
     """Into ``out``: the gradient at the input ``h`` (a ReLU output) of the layer ``w``, from
     ``d`` at its output: ``(d @ w^T) * (h > 0)``."""
     if w.shape[-1] == 1:
@@ -356,7 +356,9 @@ class StackedAgent:
         d_q = torch.full_like(policy_q, -inv_batch)
         d_policy = input_grad(critic, acts, d_q, obs.shape[-1], ws, "dq")
         d_raw = d_policy * (1.0 - policy.square())
-        adam_step(self.actor_optimizer, actor.parameters(), backward(actor, actor_acts, d_raw, ws, "dmu"))
+        adam_step(
+            self.actor_optimizer, actor.parameters(), backward(actor, actor_acts, d_raw, ws, "dmu")
+        )
 
         tau = self.config.tau
         KERNELS.foreach_lerp_(self.critic_target.parameters(), critic.parameters(), tau)

@@ -232,7 +232,9 @@ class Trainer:
         def report() -> None:
             if on_progress is not None:
                 ret = float(np.mean(list(last_returns.values()))) if last_returns else None
-                on_progress(Progress(self.env_steps, cfg.total_steps, self.episodes, ret, last_eval))
+                on_progress(
+                    Progress(self.env_steps, cfg.total_steps, self.episodes, ret, last_eval)
+                )
 
         self.start_episodes(list(range(len(self.members))))
         while self.env_steps < cfg.total_steps:
@@ -267,7 +269,9 @@ class Trainer:
         evaluation) and last.pt; return the best member's outcome and index."""
         results = self.evaluate_members(self.config.eval_episodes)
         self.wall_time_s = time.perf_counter() - start
-        runlog.evaluation([self.metrics_row(r, metrics[k], runlog, k) for k, r in enumerate(results)])
+        runlog.evaluation(
+            [self.metrics_row(r, metrics[k], runlog, k) for k, r in enumerate(results)]
+        )
         k = int(np.argmax([r.mean_return for r in results]))
         best = better(self.best, results, self.env_steps)
         if best is not None:
