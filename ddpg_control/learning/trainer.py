@@ -21,6 +21,7 @@ for ``--resume``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -252,9 +253,8 @@ class Trainer:
                 outcome, k = self.periodic_evaluation(runlog, metrics, start)
                 last_eval = outcome.result.mean_return
                 report()
-                goal = self.stop_rule.check(
-                    outcome, runlog.episode_returns[k], lambda: self.confirm(k)
-                )
+                confirm = functools.partial(self.confirm, k)
+                goal = self.stop_rule.check(outcome, runlog.episode_returns[k], confirm)
                 if goal is not None:
                     if goal.confirmation is not None:  # of member k, this evaluation's best
                         self.save_best(goal.confirmation)
