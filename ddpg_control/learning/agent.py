@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ddpg_control.learning.config import AgentConfig
-from ddpg_control.learning.networks import Actor, Architecture, Critic, build_networks
+from ddpg_control.learning.networks import NETWORKS, Actor, Architecture, Critic, build_networks
 from ddpg_control.learning.noise import ActionNoise
 from ddpg_control.learning.replay_buffer import Batch
 
@@ -135,12 +135,7 @@ class DDPGAgent:
         )
 
     def networks_state(self) -> dict[str, dict[str, torch.Tensor]]:
-        return {
-            "actor": self.actor.state_dict(),
-            "critic": self.critic.state_dict(),
-            "actor_target": self.actor_target.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
-        }
+        return {name: getattr(self, name).state_dict() for name in NETWORKS}
 
 
 def actor_policy(actor: Actor) -> Callable[[np.ndarray], np.ndarray]:

@@ -10,9 +10,13 @@ division. :meth:`Actor.exportable` is the actor's export form (clamped to the li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
+
+#: A learner's networks, as checkpoints name them.
+NETWORKS = ("actor", "critic", "actor_target", "critic_target")
 
 
 @dataclass(frozen=True)
@@ -41,15 +45,9 @@ class Architecture:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Architecture:
-        hidden = data["hidden_sizes"]
-        assert isinstance(hidden, list | tuple)
-        return cls(
-            obs_dim=int(data["obs_dim"]),  # type: ignore[call-overload]
-            act_dim=int(data["act_dim"]),  # type: ignore[call-overload]
-            hidden_sizes=tuple(int(h) for h in hidden),
-            max_torque_nm=float(data["max_torque_nm"]),  # type: ignore[arg-type]
-        )
+    def from_dict(cls, data: dict[str, Any]) -> Architecture:
+        hidden = tuple(int(h) for h in data["hidden_sizes"])
+        return cls(int(data["obs_dim"]), int(data["act_dim"]), hidden, float(data["max_torque_nm"]))
 
 
 def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int) -> nn.Sequential:

@@ -80,10 +80,9 @@ class RunLog:
     def update(self, env_steps: int, metrics: np.ndarray) -> None:
         """``metrics``: ``[K, 3]`` critic loss, actor loss, mean Q per member."""
         if self._writer is not None:
-            for k, (critic, actor, q) in enumerate(metrics.tolist()):
-                self._writer.add_scalar(f"member{k}/loss_critic", critic, env_steps)
-                self._writer.add_scalar(f"member{k}/loss_actor", actor, env_steps)
-                self._writer.add_scalar(f"member{k}/q_mean", q, env_steps)
+            for k, row in enumerate(metrics.tolist()):
+                for name, value in zip(("loss_critic", "loss_actor", "q_mean"), row, strict=True):
+                    self._writer.add_scalar(f"member{k}/{name}", value, env_steps)
 
     def evaluation(self, rows: list[EvalRow]) -> None:
         """One evaluation: row k is member k's."""
@@ -114,33 +113,16 @@ class RunLog:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-        for k in range(len(self.seeds)):
+        for k, seed in enumerate(self.seeds):
             rows = [r for m, r in self.eval_rows if m == k]
-            if not rows:
-                continue
-            steps = [r.env_steps for r in rows]
-            means = [r.eval_return_mean for r in rows]
+            steps, means = [r.env_steps for r in rows], [r.eval_return_mean for r in rows]
+            label: str | None
             if k == chosen:
-                ax.plot(
-                    steps,
-                    means,
-                    "o-",
-                    color="C3",
-                    lw=2.2,
-                    ms=4,
-                    zorder=3,
-                    label=f"member {k} (seed {self.seeds[k]}): delivered as best.pt",
-                )
+                label = f"member {k} (seed {seed}): delivered as best.pt"
+                ax.plot(steps, means, "o-", color="C3", lw=2.2, ms=4, zorder=3, label=label)
             else:
-                ax.plot(
-                    steps,
-                    means,
-                    "-",
-                    color="0.45",
-                    lw=0.8,
-                    alpha=0.7,
-                    label="other members" if k == (1 if chosen == 0 else 0) else None,
-                )
+                label = "other members" if k == (1 if chosen == 0 else 0) else None
+                ax.plot(steps, means, "-", color="0.45", lw=0.8, alpha=0.7, label=label)
         ax.set_xlabel("environment steps (per member)")
         ax.set_ylabel("deterministic evaluation return (mean)")
         members = len(self.seeds)

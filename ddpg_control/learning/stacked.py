@@ -46,18 +46,16 @@ from torch import nn
 
 from ddpg_control.learning.agent import decay_groups
 from ddpg_control.learning.config import AgentConfig
-from ddpg_control.learning.networks import Actor, Architecture, build_networks, squash
+from ddpg_control.learning.networks import NETWORKS, Actor, Architecture, build_networks, squash
 from ddpg_control.learning.replay_buffer import Batch
-
-NETWORKS = ("actor", "critic", "actor_target", "critic_target")
 
 
 class PrivateKernels(NamedTuple):
     """torch's private calls that the update uses, each several times faster than its public
     equivalent at this size (``torch.optim.adam.adam``, a loop of ``lerp_``, a boolean mask)."""
 
-    #: ``(params, grads, exp_avgs, exp_avg_sqs, steps, group)``: one Adam step in place, as
-    #: ``torch.optim.Adam(fused=True).step()`` takes it for one parameter group.
+    #: ``(params, grads, states, group)``: one Adam step in place on a parameter group and its
+    #: ``optimizer.state`` entries, as ``torch.optim.Adam(fused=True).step()`` takes it.
     fused_adam_: Callable[..., None]
     #: ``(targets, sources, weight)``: ``t.lerp_(s, weight)`` for every pair.
     foreach_lerp_: Callable[[list[torch.Tensor], list[torch.Tensor], float], None]
@@ -70,32 +68,17 @@ def private_kernels() -> PrivateKernels:
     equivalent, so a torch version that changes one fails there, loudly)."""
 
     def fused_adam_(
-        params: list[torch.Tensor],
-        grads: list[torch.Tensor],
-        exp_avgs: list[torch.Tensor],
-        exp_avg_sqs: list[torch.Tensor],
-        steps: list[torch.Tensor],
-        group: dict[str, Any],
+        params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict], group: dict
     ) -> None:
         if group["amsgrad"]:
             raise ValueError("the stacked update's Adam has no amsgrad")
+        steps = [s["step"] for s in states]
         torch._foreach_add_(steps, 1)
+        moments = ([s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states])
         beta1, beta2 = group["betas"]
-        torch._fused_adam_(
-            params,
-            grads,
-            exp_avgs,
-            exp_avg_sqs,
-            [],
-            steps,
-            amsgrad=False,
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            weight_decay=group["weight_decay"],
-            eps=group["eps"],
-            maximize=group["maximize"],
-        )
+        options = {key: group[key] for key in ("lr", "weight_decay", "eps", "maximize")}
+        args: tuple[list[torch.Tensor], ...] = (params, grads, *moments, [], steps)
+        torch._fused_adam_(*args, amsgrad=False, beta1=beta1, beta2=beta2, **options)
 
     def relu_backward_(grad: torch.Tensor, relu_output: torch.Tensor) -> torch.Tensor:
         return torch.ops.aten.threshold_backward.grad_input(grad, relu_output, 0.0, grad_input=grad)
@@ -129,20 +112,6 @@ class StackedMLP:
         order."""
         return [t for pair in zip(self.weights, self.biases, strict=True) for t in pair]
 
-    def clone(self) -> StackedMLP:
-        return StackedMLP(
-            [w.detach().clone() for w in self.weights], [b.detach().clone() for b in self.biases]
-        )
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """``[K, n, in]`` -> ``[K, n, out]``, member k through MLP k."""
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = torch.relu(x)
-        return x
-
     def state_dict(self) -> dict[str, torch.Tensor]:
         state = {}
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
@@ -151,14 +120,11 @@ class StackedMLP:
         return state
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Copy ``state`` in; the caller checks that it has as many members, of this shape."""
         with torch.no_grad():
             for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-                for name, t in ((f"{i}.weight", w), (f"{i}.bias", b)):
-                    if state[name].shape != t.shape:
-                        raise ValueError(
-                            f"{name}: shape {tuple(state[name].shape)}, expected {tuple(t.shape)}"
-                        )
-                    t.copy_(state[name])
+                w.copy_(state[f"{i}.weight"])
+                b.copy_(state[f"{i}.bias"])
 
 
 def member_state(stacked: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
@@ -268,15 +234,9 @@ def adam_step(
         return
     grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
     for group in optimizer.param_groups:
-        states = [state[p] for p in group["params"]]
-        KERNELS.fused_adam_(
-            group["params"],
-            [grad_of[id(p)] for p in group["params"]],
-            [s["exp_avg"] for s in states],
-            [s["exp_avg_sq"] for s in states],
-            [s["step"] for s in states],
-            group,
-        )
+        params = group["params"]
+        grads = [grad_of[id(p)] for p in params]
+        KERNELS.fused_adam_(params, grads, [state[p] for p in params], group)
 
 
 class StackedAgent:
@@ -289,14 +249,14 @@ class StackedAgent:
         self.arch = arch
         self.config = config
         nets = [build_networks(arch, config.final_layer_init_bound, s) for s in seeds]
-        self.actor = StackedMLP.from_sequentials([actor.net for actor, _ in nets])
-        self.critic = StackedMLP.from_sequentials([critic.net for _, critic in nets])
-        self.actor_target = self.actor.clone()
-        self.critic_target = self.critic.clone()
+        actors, critics = [a.net for a, _ in nets], [c.net for _, c in nets]
+        self.actor, self.actor_target = (StackedMLP.from_sequentials(actors) for _ in "ab")
+        self.critic, self.critic_target = (StackedMLP.from_sequentials(critics) for _ in "ab")
         for t in self.actor.parameters() + self.critic.parameters():
             t.requires_grad_(True)
         self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
         self._target_ws, self._critic_ws, self._actor_ws = Workspace(), Workspace(), Workspace()
+        self._act_ws = Workspace()
         self.actor_optimizer = torch.optim.Adam(
             self.actor.parameters(), lr=config.actor_lr, fused=True
         )
@@ -307,8 +267,7 @@ class StackedAgent:
         )
 
     def _nets(self) -> dict[str, StackedMLP]:
-        nets = (self.actor, self.critic, self.actor_target, self.critic_target)
-        return dict(zip(NETWORKS, nets, strict=True))
+        return {name: getattr(self, name) for name in NETWORKS}
 
     @torch.inference_mode()
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -319,7 +278,8 @@ class StackedAgent:
     def act_grid(self, obs: np.ndarray) -> np.ndarray:
         """mu_k on member k's batch: ``[K, n, obs_dim]`` -> ``[K, n, act_dim]`` float32, N*m."""
         x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
-        return (self.max_torque_nm * squash(self.actor(x))).numpy()
+        raw = forward(self.actor, x, self._act_ws, "actor")[-1]
+        return (self.max_torque_nm * squash(raw)).numpy()
 
     @torch.no_grad()
     def update(self, batch: Batch) -> np.ndarray:

@@ -1,22 +1,14 @@
-"""The training runner: ``config.population`` = K independent DDPG learners in one process, a
-single learner being a population of one. It orchestrates, step by step: roll out (explore,
-step, store), update, evaluate and save checkpoints, ask the early-stop rule, finish. The
-algorithm lives in :mod:`~ddpg_control.learning.agent` and
-:mod:`~ddpg_control.learning.stacked`, the stop rules in :mod:`~ddpg_control.learning.early_stop`,
-the files in :mod:`~ddpg_control.learning.run_log` and :mod:`~ddpg_control.learning.checkpoint`.
+"""The training runner: ``config.population`` = K independent DDPG learners, a single learner
+being a population of one. It orchestrates: roll out (explore, step, store), update, evaluate,
+save checkpoints, ask the early-stop rule, finish. Member k has its own seed
+(:func:`member_seed`), environment copy, replay buffer row, noise and generator; what costs per
+member is done for all K at once (stacked networks, one vector env, one replay buffer).
 
-Member k has its own seed (:func:`member_seed`), environment, replay buffer row, exploration
-noise and generator. What costs per member is done for all K at once: the networks are stacked
-(one update for all), the K environments are one
-:class:`~ddpg_control.learning.vector_env.VectorEnv` stepped with one actor call per step, and
-the K replay buffers one :class:`~ddpg_control.learning.replay_buffer.ReplayBuffer`.
-
-Every ``eval_every_steps`` all members are evaluated from the same start states (``EVAL_SEED +
-i``). The delivered policy, ``best.pt``, is the member of the best evaluation so far
-(:func:`better`), a single-learner checkpoint (``export`` and ``run`` take it) that records
-which member and seed it is. The stop rule sees the best member of each evaluation, so the
-early stop fires as soon as one member is confirmed. ``last.pt`` holds the whole population,
-for ``--resume``.
+Every ``eval_every_steps`` all members are evaluated from the same start states; ``best.pt`` is
+the member of the best evaluation so far (:func:`better`), a single learner's checkpoint that
+records which member and seed it is. The stop rule sees each evaluation's best member, so the
+early stop fires as soon as one member is confirmed. ``last.pt`` holds every member, for
+``--resume``.
 """
 
 from __future__ import annotations
@@ -32,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ddpg_control.learning.agent import Exploration, explore
+from ddpg_control.learning.agent import Exploration, actor_policy, explore
 from ddpg_control.learning.checkpoint import (
     architecture_of,
     describe_env,
@@ -48,7 +40,13 @@ from ddpg_control.learning.replay_buffer import ReplayBuffer
 from ddpg_control.learning.results import Progress, TrainResult
 from ddpg_control.learning.run_log import EvalRow, RunLog
 from ddpg_control.learning.stacked import StackedAgent
-from ddpg_control.learning.vector_env import EnvList, VectorEnv, VectorEnvFactory, evaluate_grid
+from ddpg_control.learning.vector_env import (
+    EnvList,
+    GridPolicy,
+    VectorEnv,
+    VectorEnvFactory,
+    evaluate_grid,
+)
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT
 
@@ -132,14 +130,9 @@ class Member:
 
 
 class Trainer:
-    """K learners trained side by side (K = ``config.population``, 1 included).
-
-    ``vector_env_factory`` (``n`` -> a :class:`VectorEnv` of ``n`` copies) steps the K training
-    environments and the evaluations' episodes with one call each; where it is cheap (a
-    vectorised implementation), the evaluations run all their episodes side by side. Without
-    it, K environments from ``env_factory`` are stepped in a loop (:class:`EnvList`), for
-    training and, K episodes at a time, for evaluation.
-    """
+    """K learners trained side by side (K = ``config.population``, 1 included). The training
+    environments and the evaluations' episodes come from ``vector_env_factory`` (all episodes
+    of an evaluation side by side), else from ``env_factory``, stepped in a loop."""
 
     def __init__(
         self,
@@ -162,13 +155,8 @@ class Trainer:
         max_nm = self.env_info["max_torque_nm"]
         self.arch = Architecture(obs_dim, act_dim, config.agent.hidden_sizes, max_nm)
         self.members = [Member(member_seed(config.seed, k), config, act_dim) for k in range(size)]
-        self.exploration = Exploration(
-            config.learning_starts,
-            max_nm,
-            act_dim,
-            [m.noise for m in self.members],
-            [m.rng for m in self.members],
-        )
+        noises, rngs = [m.noise for m in self.members], [m.rng for m in self.members]
+        self.exploration = Exploration(config.learning_starts, max_nm, act_dim, noises, rngs)
         self.agent = StackedAgent(self.arch, config.agent, self.seeds)
         self.replay = ReplayBuffer(size, config.buffer_size, obs_dim, act_dim)
         if vector_env_factory is None:
@@ -212,9 +200,8 @@ class Trainer:
         for k, m in enumerate(self.members):
             m.episode_return += float(out.reward[k])
         ended = np.flatnonzero(out.terminated | out.truncated).tolist()
-        finished = []
+        finished = [(k, self.members[k].episode_return) for k in ended]
         for k in ended:
-            finished.append((k, self.members[k].episode_return))
             self.members[k].episodes += 1
         if ended:
             self.start_episodes(ended)
@@ -267,7 +254,7 @@ class Trainer:
     ) -> tuple[EvalOutcome, int]:
         """Evaluate every member, log their rows, save best.pt (when one beats every earlier
         evaluation) and last.pt; return the best member's outcome and index."""
-        results = self.evaluate_members(self.config.eval_episodes)
+        results = self.evaluate(self.agent.act_grid, len(self.members), self.config.eval_episodes)
         self.wall_time_s = time.perf_counter() - start
         runlog.evaluation(
             [self.metrics_row(r, metrics[k], runlog, k) for k, r in enumerate(results)]
@@ -280,28 +267,18 @@ class Trainer:
         self.save_last(k, results[k].mean_return)
         return EvalOutcome(results[k], best is not None), k
 
-    def evaluate_members(self, episodes: int) -> list[EvalResult]:
-        """Every member, deterministic, episode i from ``EVAL_SEED + i``; one stacked actor
-        call per step."""
+    def evaluate(self, policy: GridPolicy, rows: int, episodes: int) -> list[EvalResult]:
+        """``rows`` policies side by side (row k: member k), deterministic, episode i from
+        ``reset(seed=EVAL_SEED + i)``; the time it takes counts as evaluation time."""
         start = time.perf_counter()
-        returns = evaluate_grid(
-            self.agent.act_grid, self.eval_envs, len(self.members), episodes, EVAL_SEED
-        )
+        returns = evaluate_grid(policy, self.eval_envs, rows, episodes, EVAL_SEED)
         self.eval_time_s += time.perf_counter() - start
         return [EvalResult.of(r) for r in returns]
 
     def confirm(self, k: int) -> EvalResult:
         """A stop rule's second opinion on member k, over ``final_eval_episodes``."""
-        start = time.perf_counter()
-        actor = self.agent.member_actor(k)
-
-        def policy(obs: np.ndarray) -> np.ndarray:
-            with torch.inference_mode():
-                return actor(torch.from_numpy(obs)).numpy()
-
-        episodes = self.config.final_eval_episodes
-        result = EvalResult.of(evaluate_grid(policy, self.eval_envs, 1, episodes, EVAL_SEED)[0])
-        self.eval_time_s += time.perf_counter() - start
+        actor = actor_policy(self.agent.member_actor(k))
+        result = self.evaluate(actor, 1, self.config.final_eval_episodes)[0]
         log.info("step %d: member %d confirms %.1f", self.env_steps, k, result.mean_return)
         return result
 
@@ -353,23 +330,27 @@ class Trainer:
             "env": self.env_info,
         }
 
+    def progress(self, episodes: int, eval_return: float) -> dict[str, Any]:
+        assert self.best is not None
+        return {
+            "env_steps": self.env_steps,
+            "episodes": episodes,
+            "eval_return": eval_return,
+            "best_eval_return": self.best.evaluation.mean_return,
+            "wall_time_s": self.wall_time_s,
+            "eval_time_s": self.eval_time_s,
+        }
+
     def save_best(self, evaluation: EvalResult) -> None:
         """The best member's current networks as best.pt, a single learner's checkpoint with
         ``evaluation`` as its figure."""
         assert self.best is not None
         k = self.best.member
+        progress = self.progress(self.members[k].episodes, evaluation.mean_return)
         state = {
             **self.checkpoint_base(),
             "networks": self.agent.member_networks(k),
-            "progress": {
-                "eval_episodes": len(evaluation.returns),
-                "env_steps": self.env_steps,
-                "episodes": self.members[k].episodes,
-                "eval_return": evaluation.mean_return,
-                "best_eval_return": self.best.evaluation.mean_return,
-                "wall_time_s": self.wall_time_s,
-                "eval_time_s": self.eval_time_s,
-            },
+            "progress": {**progress, "eval_episodes": len(evaluation.returns)},
             "population": {
                 "size": len(self.members),
                 "member": k,
@@ -382,20 +363,12 @@ class Trainer:
     def save_last(self, member: int, eval_return: float) -> None:
         """Every member, with replay buffers and generators: what resuming needs. ``member``
         (the best of this evaluation) is what reading it as one learner gives."""
-        assert self.best is not None
         best = self.best
+        assert best is not None
         state = {
             **self.checkpoint_base(),
             **self.agent.state_dict(),
-            "progress": {
-                "env_steps": self.env_steps,
-                "episodes": self.episodes,
-                "member": member,
-                "eval_return": eval_return,
-                "best_eval_return": best.evaluation.mean_return,
-                "wall_time_s": self.wall_time_s,
-                "eval_time_s": self.eval_time_s,
-            },
+            "progress": {**self.progress(self.episodes, eval_return), "member": member},
             "best": {
                 "member": best.member,
                 "env_steps": best.env_steps,

@@ -98,20 +98,26 @@ def test_private_fused_adam_is_torch_adam_fused_step() -> None:
     mine = [torch.randn(4, 8, 5), torch.randn(4, 1, 5)]
     public = [t.clone().requires_grad_(True) for t in mine]
     optimizer = torch.optim.Adam(public, lr=1e-2, weight_decay=1e-2, fused=True)
-    exp_avgs = [torch.zeros_like(t) for t in mine]
-    exp_avg_sqs = [torch.zeros_like(t) for t in mine]
-    steps = [torch.tensor(0.0) for _ in mine]
+    states = [
+        {
+            "step": torch.tensor(0.0),
+            "exp_avg": torch.zeros_like(t),
+            "exp_avg_sq": torch.zeros_like(t),
+        }
+        for t in mine
+    ]
     for _ in range(3):
         grads = [torch.randn_like(t) for t in mine]
         for p, g in zip(public, grads, strict=True):
             p.grad = g.clone()
         optimizer.step()
         group = optimizer.param_groups[0]
-        kernels.fused_adam_(mine, grads, exp_avgs, exp_avg_sqs, steps, group)
+        kernels.fused_adam_(mine, grads, states, group)
         for got, want in zip(mine, public, strict=True):
             assert torch.equal(got, want.detach()), "torch._fused_adam_ changed"
-    state = optimizer.state[public[0]]
-    assert torch.equal(exp_avg_sqs[0], state["exp_avg_sq"]) and steps[0] == state["step"]
+    for mine_state, p in zip(states, public, strict=True):
+        for key, tensor in optimizer.state[p].items():
+            assert torch.equal(mine_state[key], tensor), key
 
 
 def test_private_foreach_lerp_is_lerp_per_tensor() -> None:
