@@ -234,9 +234,9 @@ def adam_step(
         return
     grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
     for group in optimizer.param_groups:
-        params = group["params"]
-        grads = [grad_of[id(p)] for p in params]
-        KERNELS.fused_adam_(params, grads, [state[p] for p in params], group)
+        group_params = group["params"]
+        group_grads = [grad_of[id(p)] for p in group_params]
+        KERNELS.fused_adam_(group_params, group_grads, [state[p] for p in group_params], group)
 
 
 class StackedAgent:
@@ -250,8 +250,10 @@ class StackedAgent:
         self.config = config
         nets = [build_networks(arch, config.final_layer_init_bound, s) for s in seeds]
         actors, critics = [a.net for a, _ in nets], [c.net for _, c in nets]
-        self.actor, self.actor_target = (StackedMLP.from_sequentials(actors) for _ in "ab")
-        self.critic, self.critic_target = (StackedMLP.from_sequentials(critics) for _ in "ab")
+        self.actor = StackedMLP.from_sequentials(actors)
+        self.actor_target = StackedMLP.from_sequentials(actors)
+        self.critic = StackedMLP.from_sequentials(critics)
+        self.critic_target = StackedMLP.from_sequentials(critics)
         for t in self.actor.parameters() + self.critic.parameters():
             t.requires_grad_(True)
         self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
