@@ -54,8 +54,7 @@ class PrivateKernels(NamedTuple):
     """torch's private calls that the update uses, each several times faster than its public
     equivalent at this size (``torch.optim.adam.adam``, a loop of ``lerp_``, a boolean mask)."""
 
-    #: ``(params, grads, states, group)``: one Adam step in place on a parameter group and its
-    #: ``optimizer.state`` entries, as ``torch.optim.Adam(fused=True).step()`` takes it.
+    #: ``(params, grads, states, group)``: ``Adam(fused=True).step()`` on one parameter group.
     fused_adam_: Callable[..., None]
     #: ``(targets, sources, weight)``: ``t.lerp_(s, weight)`` for every pair.
     foreach_lerp_: Callable[[list[torch.Tensor], list[torch.Tensor], float], None]
@@ -111,6 +110,13 @@ class StackedMLP:
         """Weights and biases interleaved, layer by layer: ``nn.Sequential.parameters()``'s
         order."""
         return [t for pair in zip(self.weights, self.biases, strict=True) for t in pair]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """``[K, n, in]`` -> ``[K, n, out]``, member k through MLP k (no workspace: for acting)."""
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = torch.baddbmm(b, x, w)
+            x = torch.relu(x) if i < len(self.weights) - 1 else x
+        return x
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         state = {}
@@ -258,7 +264,6 @@ class StackedAgent:
             t.requires_grad_(True)
         self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
         self._target_ws, self._critic_ws, self._actor_ws = Workspace(), Workspace(), Workspace()
-        self._act_ws = Workspace()
         self.actor_optimizer = torch.optim.Adam(
             self.actor.parameters(), lr=config.actor_lr, fused=True
         )
@@ -280,8 +285,7 @@ class StackedAgent:
     def act_grid(self, obs: np.ndarray) -> np.ndarray:
         """mu_k on member k's batch: ``[K, n, obs_dim]`` -> ``[K, n, act_dim]`` float32, N*m."""
         x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
-        raw = forward(self.actor, x, self._act_ws, "actor")[-1]
-        return (self.max_torque_nm * squash(raw)).numpy()
+        return (self.max_torque_nm * squash(self.actor(x))).numpy()
 
     @torch.no_grad()
     def update(self, batch: Batch) -> np.ndarray:

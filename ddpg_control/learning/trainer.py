@@ -185,7 +185,6 @@ class Trainer:
         self.envs.close()
         self.eval_envs.close()
 
-    # -- rollout -----------------------------------------------------------------------------
     def start_episodes(self, members: list[int]) -> None:
         seeds = [self.members[k].next_episode_seed() for k in members]
         self.obs[members] = self.envs.reset(seeds, members)
@@ -208,7 +207,6 @@ class Trainer:
         self.env_steps += 1
         return finished
 
-    # -- the loop ----------------------------------------------------------------------------
     def run(self, runlog: RunLog, on_progress: Callable[[Progress], None] | None) -> TrainResult:
         cfg = self.config
         start = time.perf_counter() - self.wall_time_s
