@@ -387,10 +387,10 @@ class Trainer:
         """Continue from a run's ``last.pt``."""
         state = load_checkpoint(path)
         population = state.get("population")
-        if not isinstance(population, dict) or "members" not in population:
+        if not isinstance(population, dict) or "members" not in population or "best" not in state:
             raise CheckpointError(
-                f"checkpoint '{path}' cannot be resumed (no replay buffer); resume from "
-                f"{LAST_CHECKPOINT}"
+                f"checkpoint '{path}' cannot be resumed (no learners' state: a {BEST_CHECKPOINT}, "
+                f"or an older version's); resume from a {LAST_CHECKPOINT} this version wrote"
             )
         if int(population["size"]) != len(self.members):
             raise CheckpointError(
