@@ -1,199 +1,198 @@
-"""Population training: wall-clock of K = 1, 2, 4, 8, 16 stacked learners for the same step budget.
+"""Training K learners: wall-clock of this tree against another checkout (main) in the same run.
 
-Every K trains on Pendulum-v1 for ``--steps`` env steps per member (no early stop), one after
-the other in this process, with the same seed and torch thread count; the rounds repeat the
-whole sweep so load from other work on the machine hits every K alike. "train s" is the
-trainer's own clock (rollout, updates, the periodic evaluations of all members and the
-checkpoints; not the final 100-episode choice of best.pt, reported apart as "choose s").
+Every round trains K = 1, 4, 8 (``--sizes``) learners on Pendulum-v1 for ``--steps`` env steps
+per member (no early stop, the numpy Pendulum-v1 batch as ``train`` steps it), once with this
+tree's code and once with the baseline's (``--baseline``, a checkout such as a worktree of
+main), each in a fresh subprocess with ``PYTHONPATH`` set to that tree; the order alternates
+between rounds, and the rounds repeat the whole sweep so load from other work hits both alike.
+"train s" is the trainer's own clock (rollout, updates, periodic evaluations, checkpoints);
+"call s" the whole ``train`` call (the baseline also re-evaluates best.pt and the last weights
+there). "x" is this tree's time over the baseline's, per round; then the median over rounds.
+K = 1 is ``--population 1`` in each tree (the baseline may run another code path for it).
+"best.pt" is the delivered figure as each tree reports it (the number of episodes with it).
 
-The ratio is to the first size *in the same round*. By default that is "one learner" (size 0):
-the single-learner trainer that ``train`` runs for ``population = 1``, i.e. the price of one
-learner today. K = 1 is a population of one through :class:`PopulationTrainer` (the stacked
-code path; ``train`` never runs that), for the cost of the population code itself; pass
-``--sizes 1 2 4 8 16`` to take the ratio to it. Populations step the numpy Pendulum-v1 batch,
-as ``train`` does. Per member: its last periodic evaluation (``--eval-episodes`` deterministic
-episodes from EVAL_SEED + i).
+    .venv/bin/python bench/population_scaling.py --baseline /work/main --rounds 3
+    .venv/bin/python bench/population_scaling.py --baseline /work/main --update-only --rounds 5
 
-    .venv/bin/python bench/population_scaling.py --steps 5000 --rounds 2
-    .venv/bin/python bench/population_scaling.py --update-only --rounds 5
-
-``--update-only`` times the update alone: one :meth:`StackedAgent.update`
-of K 64-64 learners at batch 128 on fixed random batches, against one
-:meth:`DDPGAgent.update` (the single-learner path) measured in the same round, interleaved.
+``--update-only`` times the stacked update alone: one update of K 64-64 learners at batch 128
+on fixed random batches (ms per call after a warm-up), in each tree.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-import gymnasium
-import numpy as np
-import torch
-
-from ddpg_control.learning.agent import DDPGAgent, Exploration
-from ddpg_control.learning.config import AgentConfig, TrainConfig, with_overrides
-from ddpg_control.learning.networks import Architecture
-from ddpg_control.learning.noise import GaussianNoise
-from ddpg_control.learning.population import PopulationTrainer
-from ddpg_control.learning.population_log import PopulationLog
-from ddpg_control.learning.replay_buffer import Batch
-from ddpg_control.learning.stacked import StackedAgent
-from ddpg_control.learning.trainer import train
-from sim.pendulum_v1_batch import PendulumV1Batch
-
-#: The sizes' label for the single-learner trainer (``population = 1``).
-ONE = 0
-ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(64, 64), max_torque_nm=2.0)
+HERE = Path(__file__).resolve().parent.parent
 
 
-def agent(seed: int) -> DDPGAgent:
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    return DDPGAgent(ARCH, AgentConfig(), Exploration(0, GaussianNoise(1, 0.1, rng), rng))
+def stacked_agent(k: int) -> Any:
+    """K learners seeded 0..K-1 in whichever tree is on the path."""
+    from ddpg_control.learning import stacked
+    from ddpg_control.learning.config import AgentConfig
+    from ddpg_control.learning.networks import Architecture
+
+    arch = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(64, 64), max_torque_nm=2.0)
+    if hasattr(stacked, "private_kernels"):  # built from seeds
+        return stacked.StackedAgent(arch, AgentConfig(), list(range(k)))
+    import numpy as np
+    import torch
+
+    from ddpg_control.learning.agent import DDPGAgent, Exploration  # built from K agents
+    from ddpg_control.learning.noise import GaussianNoise
+
+    agents = []
+    for seed in range(k):
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        exploration = Exploration(0, GaussianNoise(1, 0.1, rng), rng)  # type: ignore[call-arg]
+        agents.append(DDPGAgent(arch, AgentConfig(), exploration))  # type: ignore[arg-type]
+    return stacked.StackedAgent(arch, AgentConfig(), agents)  # type: ignore[arg-type]
 
 
-def batch(size: int, rng: np.random.Generator) -> Batch:
-    return Batch(
-        rng.normal(size=(size, 128, 3)).astype(np.float32),
-        rng.uniform(-2, 2, size=(size, 128, 1)).astype(np.float32),
-        rng.normal(size=(size, 128)).astype(np.float32),
-        rng.normal(size=(size, 128, 3)).astype(np.float32),
-        np.zeros((size, 128), dtype=np.float32),
+def time_updates(k: int, repeats: int) -> float:
+    """Mean ms per stacked update of K learners, after a warm-up."""
+    import numpy as np
+
+    from ddpg_control.learning.replay_buffer import Batch
+
+    rng = np.random.default_rng(0)
+    data = Batch(
+        rng.normal(size=(k, 128, 3)).astype(np.float32),
+        rng.uniform(-2, 2, size=(k, 128, 1)).astype(np.float32),
+        rng.normal(size=(k, 128)).astype(np.float32),
+        rng.normal(size=(k, 128, 3)).astype(np.float32),
+        np.zeros((k, 128), dtype=np.float32),
     )
-
-
-def time_updates(update: Callable[[Batch], object], data: Batch, repeats: int) -> float:
-    """Mean ms per call of ``update(data)``, after a warm-up."""
+    agent = stacked_agent(k)
     for _ in range(20):
-        update(data)
+        agent.update(data)
     start = time.perf_counter()
     for _ in range(repeats):
-        update(data)
+        agent.update(data)
     return (time.perf_counter() - start) / repeats * 1e3
 
 
-def update_only(args: argparse.Namespace) -> None:
-    sizes = [k for k in args.sizes if k != ONE]  # the single learner is every round's baseline
-    rng = np.random.default_rng(0)
-    single = agent(0)
-    one = Batch(*(part[0] for part in batch(1, rng)))
-    stacked = {k: StackedAgent(ARCH, AgentConfig(), [agent(s) for s in range(k)]) for k in sizes}
-    data = {k: batch(k, rng) for k in sizes}
-    ratios: dict[int, list[float]] = {k: [] for k in sizes}
-    print("| round | single-learner ms | " + " | ".join(f"K={k} ms (x)" for k in sizes) + " |")
-    print("|---" * (len(sizes) + 2) + "|")
-    for rnd in range(1, args.rounds + 1):
-        base = time_updates(single.update, one, args.repeats)
-        cells = []
-        for k in sizes:
-            ms = time_updates(stacked[k].update, data[k], args.repeats)
-            ratios[k].append(ms / base)
-            cells.append(f"{ms:.2f} ({ms / base:.2f})")
-        print(f"| {rnd} | {base:.2f} | " + " | ".join(cells) + " |", flush=True)
-    print()
-    for k, values in ratios.items():
-        print(
-            f"K = {k}: median {statistics.median(values):.2f}x one single-learner update "
-            f"(rounds {min(values):.2f}-{max(values):.2f})"
-        )
+def train_once(size: int, args: argparse.Namespace) -> dict[str, Any]:
+    import gymnasium
 
+    from ddpg_control.learning.config import TrainConfig, with_overrides
+    from ddpg_control.learning.trainer import train
+    from sim.pendulum_v1_batch import PendulumV1Batch
 
-def label(size: int) -> str:
-    return "one learner" if size == ONE else str(size)
-
-
-def run_once(size: int, args: argparse.Namespace) -> tuple[float, float, list[float], float]:
-    """(train s, choose s, last evaluation per member, delivered return over 100 episodes)."""
-    config = with_overrides(
-        TrainConfig(),
-        [
-            ("seed", args.seed),
-            ("total_steps", args.steps),
-            ("eval_every_steps", args.eval_every),
-            ("eval_episodes", args.eval_episodes),
-            ("torch_threads", args.threads),
-            ("stop.metric", "none"),
-        ],
-    )
+    overrides = [
+        ("seed", args.seed),
+        ("population", size),
+        ("total_steps", args.steps),
+        ("stop.metric", "none"),
+    ]
+    config = with_overrides(TrainConfig(), overrides)
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = Path(tmp)
         start = time.perf_counter()
-        if size == ONE:
-            result = train(config, pendulum, run_dir, tensorboard=False)
-        else:
-            # PopulationTrainer takes population from the config; K = 1 is allowed here.
-            config = TrainConfig.from_dict({**config.to_dict(), "population": size})
-            trainer = PopulationTrainer(config, pendulum, run_dir, PendulumV1Batch)
-            runlog = PopulationLog(run_dir, trainer.seeds, tensorboard=False)
-            try:
-                result = trainer.run(runlog, None)
-            finally:
-                trainer.close()
-        total = time.perf_counter() - start
-        with (run_dir / "metrics.csv").open() as fh:
-            rows = list(csv.DictReader(fh))
-        last = [float(r["eval_return_mean"]) for r in rows[-max(size, 1) :]]
-    return result.wall_time_s, total - result.wall_time_s, last, result.final_eval.mean_return
+        result = train(
+            config,
+            lambda: gymnasium.make("Pendulum-v1"),
+            Path(tmp) / "run",
+            tensorboard=False,
+            vector_env_factory=PendulumV1Batch,
+        )
+        call_s = time.perf_counter() - start
+    final = result.final_eval
+    return {
+        "train_s": result.wall_time_s,
+        "call_s": call_s,
+        "best": final.mean_return,
+        "episodes": len(final.returns),
+    }
 
 
-def pendulum() -> gymnasium.Env:
-    return gymnasium.make("Pendulum-v1")
+def worker(args: argparse.Namespace) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    if args.update_only:
+        out: dict[str, Any] = {str(k): time_updates(k, args.repeats) for k in args.sizes}
+    else:
+        out = {str(k): train_once(k, args) for k in args.sizes}
+    print(json.dumps(out))
+
+
+def run_tree(tree: Path, args: argparse.Namespace, sizes: list[int]) -> dict[str, Any]:
+    flags = ["--worker", "--sizes", *map(str, sizes), "--steps", str(args.steps)]
+    flags += ["--seed", str(args.seed), "--threads", str(args.threads)]
+    flags += ["--repeats", str(args.repeats)] + (["--update-only"] if args.update_only else [])
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *flags],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes",
-        type=int,
-        nargs="+",
-        default=[ONE, 1, 2, 4, 8, 16],
-        help=f"population sizes; {ONE} = the single-learner trainer (population = 1)",
-    )
-    parser.add_argument("--steps", type=int, default=5000, help="env steps per member")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--baseline", type=Path, default=Path("/work/main"))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--steps", type=int, default=10_000, help="env steps per member")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--eval-episodes", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--update-only", action="store_true", help="time the update alone")
     parser.add_argument("--repeats", type=int, default=300, help="updates per timing")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    if args.update_only:
-        update_only(args)
+    if args.worker:
+        worker(args)
         return
 
-    base_size = args.sizes[0]
+    trees = {"this": HERE, "baseline": args.baseline.resolve()}
     ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
-    print(
-        f"| round | K | train s | x {label(base_size)} | per learner s | choose s "
-        "| member returns | best.pt |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+    if args.update_only:
+        print("| round | K | baseline ms | this ms | x |")
+        print("|---|---|---|---|---|")
+    else:
+        print(
+            "| round | K | baseline train s (call s) | this train s (call s) | x train "
+            "| baseline best.pt | this best.pt |"
+        )
+        print("|---|---|---|---|---|---|---|")
     for rnd in range(1, args.rounds + 1):
-        base: float | None = None
-        for size in args.sizes:
-            train_s, choose_s, members, delivered = run_once(size, args)
-            base = train_s if base is None else base
-            ratios[size].append(train_s / base)
+        order = ["baseline", "this"] if rnd % 2 else ["this", "baseline"]
+        got = {name: run_tree(trees[name], args, args.sizes) for name in order}
+        for k in args.sizes:
+            base, mine = got["baseline"][str(k)], got["this"][str(k)]
+            if args.update_only:
+                ratios[k].append(mine / base)
+                print(f"| {rnd} | {k} | {base:.3f} | {mine:.3f} | {mine / base:.2f} |", flush=True)
+                continue
+            ratios[k].append(mine["train_s"] / base["train_s"])
             print(
-                f"| {rnd} | {label(size)} | {train_s:.1f} | {train_s / base:.2f} "
-                f"| {train_s / max(size, 1):.2f} | {choose_s:.1f} "
-                f"| {' '.join(f'{r:.0f}' for r in members)} | {delivered:.1f} |",
+                f"| {rnd} | {k} | {base['train_s']:.1f} ({base['call_s']:.1f}) "
+                f"| {mine['train_s']:.1f} ({mine['call_s']:.1f}) "
+                f"| {mine['train_s'] / base['train_s']:.2f} "
+                f"| {base['best']:.1f} ({base['episodes']}) | {mine['best']:.1f} "
+                f"({mine['episodes']}) |",
                 flush=True,
             )
     print()
-    for size, values in ratios.items():
-        spread = f"{min(values):.2f}-{max(values):.2f}"
+    what = "update" if args.update_only else "training (trainer clock)"
+    for k, values in ratios.items():
         print(
-            f"K = {label(size)}: median {statistics.median(values):.2f}x {label(base_size)} "
-            f"(rounds: {spread})"
+            f"K = {k}: {what} median {statistics.median(values):.2f}x the baseline "
+            f"(rounds {min(values):.2f}-{max(values):.2f}); load {os.getloadavg()[0]:.2f}"
         )
 
 

@@ -36,8 +36,7 @@ import torch
 from ddpg_control.learning.agent import actor_policy
 from ddpg_control.learning.checkpoint import load_actor
 from ddpg_control.learning.config import TrainConfig, parse_override, with_overrides
-from ddpg_control.learning.evaluation import evaluate
-from ddpg_control.learning.evaluator import EVAL_SEED
+from ddpg_control.learning.evaluation import EVAL_SEED, evaluate
 from ddpg_control.learning.trainer import train
 from ddpg_control.pipeline.envs import vector_env_factory
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT

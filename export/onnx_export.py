@@ -6,7 +6,9 @@ reproducible), attaches the metadata, checks and verifies the result through the
 and only then moves it into place (atomically, so a failed export never leaves a half file).
 
 The graph: input ``obs`` float32 [batch, obs_dim], output ``action`` float32 [batch, act_dim] in
-N*m (the torque scale is a constant inside the graph, and the graph clamps to it).
+N*m (the torque scale is a constant inside the graph, and the graph clamps to it: the actor's
+export form, :meth:`~ddpg_control.learning.networks.Actor.exportable`). A population's
+``last.pt`` exports the member its last evaluation found best.
 """
 
 from __future__ import annotations
@@ -14,17 +16,16 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ddpg_control import __version__
 from ddpg_control.runtime.contracts import OBSERVATION_LAYOUT, PENDULUM_V1_MAX_SPEED_RAD_S
-from ddpg_control.runtime.errors import CheckpointError, PolicyArtifactError, first_line
+from ddpg_control.runtime.errors import PolicyArtifactError, first_line
 from ddpg_control.runtime.files import replacing
 from ddpg_control.runtime.run_layout import CHECKPOINT_DIR, POLICY_FILE
 from ddpg_control.runtime.velocity_estimation import default_estimator
@@ -39,6 +40,10 @@ from export.verify import (
     verification_observations,
     verify_policy,
 )
+
+if TYPE_CHECKING:
+    from ddpg_control.learning.checkpoint import TrainedPolicy
+    from ddpg_control.learning.networks import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -71,100 +76,49 @@ def default_output(checkpoint: Path) -> Path:
     return checkpoint.with_suffix(".onnx")
 
 
-def _number(value: Any, what: str, checkpoint: Path) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CheckpointError(f"checkpoint '{checkpoint}' has no numeric {what} (got {value!r})")
-    return float(value)
-
-
-def metadata_from_checkpoint(
-    payload: dict[str, Any], checkpoint: Path, opset: int, max_torque_nm: float
-) -> PolicyMetadata:
-    """The artifact's metadata from a checkpoint payload (layout:
-    :mod:`ddpg_control.learning.checkpoint`)."""
+def metadata_from_checkpoint(policy: TrainedPolicy, checkpoint: Path, opset: int) -> PolicyMetadata:
+    """The artifact's metadata from a loaded checkpoint (:func:`load_policy` checks it)."""
     import torch
 
-    env = payload.get("env")
-    progress = payload.get("progress")
-    if not isinstance(env, dict) or not isinstance(progress, dict):
-        raise CheckpointError(f"checkpoint '{checkpoint}' lacks its 'env' or 'progress' record")
-    for key in ("id", "control_period_s"):
-        if key not in env:
-            raise CheckpointError(
-                f"checkpoint '{checkpoint}' lacks env['{key}']; it was written by an older "
-                "training run: re-train, or add it to the checkpoint"
-            )
-    env_torque = env.get("max_torque_nm")
-    if env_torque is not None and not math.isclose(
-        _number(env_torque, "env max_torque_nm", checkpoint), max_torque_nm, rel_tol=1e-6
-    ):
-        raise CheckpointError(
-            f"checkpoint '{checkpoint}': the actor's torque scale {max_torque_nm} N*m differs "
-            f"from the environment's limit {env_torque} N*m; the checkpoint is inconsistent"
-        )
-    eval_return = progress.get("eval_return")
-    env_config = payload["config"].get("env")  # the training config's [env] table
-    preset = env_config.get("preset", "") if isinstance(env_config, dict) else ""
     run_name, checkpoint_rel = run_location(checkpoint)
+    arch = policy.actor.arch
     return PolicyMetadata(
         observation_layout=OBSERVATION_LAYOUT,
-        obs_dim=int(payload["architecture"]["obs_dim"]),
-        act_dim=int(payload["architecture"]["act_dim"]),
-        max_torque_nm=max_torque_nm,
-        control_period_s=_number(env["control_period_s"], "env control_period_s", checkpoint),
-        env_id=str(env["id"]),
-        env_preset=str(preset or ""),
-        env_params=dict(env.get("params") or {}),
-        env_randomize=env.get("randomize"),
+        obs_dim=arch.obs_dim,
+        act_dim=arch.act_dim,
+        max_torque_nm=arch.max_torque_nm,
+        control_period_s=policy.control_period_s,
+        env_id=policy.env_id,
+        env_preset=policy.env_preset,
+        env_params=policy.env_params,
+        env_randomize=policy.env_randomize,
         run_name=run_name,
         checkpoint=checkpoint_rel,
         checkpoint_sha256=hashlib.sha256(checkpoint.read_bytes()).hexdigest(),
-        env_steps=int(progress.get("env_steps", 0)),
-        episodes=int(progress.get("episodes", 0)),
-        eval_return=None if eval_return is None else float(eval_return),
-        train_wall_time_s=float(progress.get("wall_time_s", 0.0)),
+        env_steps=policy.env_steps,
+        episodes=policy.episodes,
+        eval_return=policy.eval_return,
+        train_wall_time_s=policy.wall_time_s,
         package_version=__version__,
         exporter=f"torch {torch.__version__.split('+')[0]} (torchscript exporter)",
         opset=opset,
-        velocity_estimator=trained_velocity_estimator(env),
+        velocity_estimator=trained_velocity_estimator(policy.control_period_s, policy.env_params),
     )
 
 
-def trained_velocity_estimator(env: dict[str, Any]) -> dict[str, Any] | None:
+def trained_velocity_estimator(period_s: float, params: dict[str, Any]) -> dict[str, Any] | None:
     """The estimator behind the observation's velocity in training: the PyBullet pendulum's
     (:attr:`sim.pendulum_env.PyBulletPendulumEnv.velocity_estimator`) when its plant reported
     no velocity, else None (the plant's own velocity)."""
-    params = env.get("params") or {}
     if params.get("reports_velocity", True):
         return None
-    period_s = float(env["control_period_s"])
     limit = float(params.get("max_velocity_rad_s", PENDULUM_V1_MAX_SPEED_RAD_S))
     return default_estimator(period_s, limit).to_dict()
 
 
-def _bounded(actor: Any) -> Any:
-    """The actor with its torque clamped to +-max_torque_nm inside the graph.
-
-    In torch the clamp changes nothing (``max * tanh`` is within the limit), but onnxruntime's
-    Tanh overshoots 1 by up to 2 ulp (1.0000002 near 8.5), and the artifact promises torques
-    within the limit exactly.
-    """
-    import torch
-
-    class BoundedActor(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.actor = actor
-
-        def forward(self, obs: torch.Tensor) -> torch.Tensor:
-            limit = self.actor.max_torque_nm
-            return torch.minimum(torch.maximum(self.actor(obs), -limit), limit)
-
-    return BoundedActor().eval()
-
-
-def graph_bytes(actor: Any, opset: int) -> bytes:
-    """Trace the actor (eval mode, CPU) into an ONNX graph with a dynamic batch axis."""
+def graph_bytes(actor: Actor, opset: int) -> bytes:
+    """Trace the actor's export form (eval mode, CPU) into an ONNX graph with a dynamic batch
+    axis."""
     import torch
 
     actor = actor.to("cpu").eval()
@@ -173,7 +127,7 @@ def graph_bytes(actor: Any, opset: int) -> bytes:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's deprecation notice for dynamo=False
         torch.onnx.export(
-            _bounded(actor),
+            actor.exportable(),
             (dummy,),
             buffer,  # type: ignore[arg-type]  # a file object is accepted at runtime
             input_names=[INPUT_NAME],
@@ -224,13 +178,14 @@ def export_policy(
     tolerance_nm: float = TOLERANCE_NM,
 ) -> ExportResult:
     """Export ``checkpoint``'s actor to ``output`` and verify it; raise if verification fails."""
-    from ddpg_control.learning.checkpoint import load_actor
+    from ddpg_control.learning.checkpoint import load_policy
 
     if not MIN_OPSET <= opset <= MAX_OPSET:
         raise PolicyArtifactError(f"opset {opset} is not supported: use {MIN_OPSET}..{MAX_OPSET}")
     output = default_output(checkpoint) if output is None else output
-    actor, payload = load_actor(checkpoint)
-    metadata = metadata_from_checkpoint(payload, checkpoint, opset, actor.arch.max_torque_nm)
+    policy = load_policy(checkpoint)
+    actor = policy.actor
+    metadata = metadata_from_checkpoint(policy, checkpoint, opset)
     data = with_metadata(graph_bytes(actor, opset), metadata)
     check_model_bytes(data)
     observations = verification_observations(

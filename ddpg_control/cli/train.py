@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ddpg_control.learning.checkpoint import load_checkpoint
     from ddpg_control.learning.config import TrainConfig
-    from ddpg_control.learning.trainer import Progress, train
+    from ddpg_control.learning.results import Progress
+    from ddpg_control.learning.trainer import train
     from ddpg_control.pipeline.envs import env_factory, vector_env_factory
     from ddpg_control.pipeline.runs import new_run_dir
 
@@ -208,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         f"best.pt:    mean return {final.mean_return:.1f} +- {final.std_return:.1f} "
         f"over {len(final.returns)} deterministic episodes"
     )
-    if result.member is not None:
+    if result.population > 1:
         print(
             f"population: {result.population} learners; best.pt is member {result.member} "
             f"(seed {result.member_seed})"

@@ -1,3 +1,3 @@
-"""DDPG training (torch): networks, the agent (exploration and update), noise, replay buffer,
-config, checkpoints, the rollout, evaluation, the early-stop rules, the trainer and its files.
-May import :mod:`ddpg_control.runtime`; nothing on the robot path imports this package."""
+"""DDPG training (torch): networks, the algorithm (exploration, the reference update and its
+stacked form), noise, replay buffer, config, checkpoints, evaluation, the early-stop rules, the
+trainer, its results and files. May import :mod:`ddpg_control.runtime`; the robot path does not."""

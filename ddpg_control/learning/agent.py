@@ -1,10 +1,16 @@
-"""The DDPG algorithm (Lillicrap et al. 2016) in one place: how the agent explores while it
-trains, and its update (critic to the one-step TD target, actor up the critic's gradient,
-targets by Polyak averaging). The update returns its metrics; the runner logs them."""
+"""The DDPG algorithm (Lillicrap et al. 2016) as the paper writes it: how a learner explores
+while it trains (:func:`explore`), and :class:`DDPGAgent`, the readable update (critic to the
+one-step TD target, actor up the critic's gradient, targets by Polyak averaging).
+
+:class:`DDPGAgent` is the executable specification of the update: training runs the stacked
+form (:class:`~ddpg_control.learning.stacked.StackedAgent`, K learners at once, a population of
+one included), and a test holds it to this one, member by member.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import copy
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -13,7 +19,7 @@ import torch
 from torch import nn
 
 from ddpg_control.learning.config import AgentConfig
-from ddpg_control.learning.networks import Actor, Architecture, Critic, init_final_layer_uniform
+from ddpg_control.learning.networks import NETWORKS, Actor, Architecture, Critic, build_networks
 from ddpg_control.learning.noise import ActionNoise
 from ddpg_control.learning.replay_buffer import Batch
 
@@ -26,13 +32,34 @@ class UpdateMetrics(NamedTuple):
 
 @dataclass(frozen=True)
 class Exploration:
-    """How the agent acts while training: ``warmup_steps`` uniformly random torques, then
-    mu(s) plus ``noise`` (in units of the torque limit). ``rng`` draws the warm-up torques; pass
-    the generator the noise draws from, so one seed drives both."""
+    """How K learners act while training: for ``warmup_steps`` steps uniformly random torques
+    drawn from ``rngs[k]``, then mu_k(s) plus ``noises[k]`` (in units of the torque limit).
+    Pass each learner the generator its noise draws from, so one seed drives both."""
 
     warmup_steps: int
-    noise: ActionNoise
-    rng: np.random.Generator
+    max_torque_nm: float
+    act_dim: int
+    noises: Sequence[ActionNoise]
+    rngs: Sequence[np.random.Generator]
+
+
+def explore(
+    exploration: Exploration, env_steps: int, policy_nm: Callable[[], np.ndarray]
+) -> np.ndarray:
+    """The torques to apply while training, N*m, float32 ``[K, act_dim]``.
+
+    While ``env_steps`` (the steps taken so far) is below the warm-up, uniformly random
+    torques; after it, ``policy_nm()`` (mu_k(s_k), ``[K, act_dim]``, N*m) plus
+    ``max_torque_nm * noise``, clipped to the torque limit.
+    """
+    max_nm = exploration.max_torque_nm
+    if env_steps < exploration.warmup_steps:
+        size = exploration.act_dim
+        action = np.stack([rng.uniform(-max_nm, max_nm, size=size) for rng in exploration.rngs])
+    else:
+        noise = np.stack([n.sample() for n in exploration.noises])
+        action = np.clip(policy_nm() + max_nm * noise, -max_nm, max_nm)
+    return action.astype(np.float32)
 
 
 def polyak_update(
@@ -44,64 +71,40 @@ def polyak_update(
             t.lerp_(s, tau)
 
 
-class DDPGAgent:
-    """Actor, critic, their targets and optimizers, and the exploration that feeds the replay
-    buffer. Build under ``torch.manual_seed``."""
+def decay_groups(weights: list[Any], biases: list[Any], weight_decay: float) -> list[dict]:
+    """The critic's Adam parameter groups: the paper's L2 penalty applies to weights, not
+    biases."""
+    return [
+        {"params": weights, "weight_decay": weight_decay},
+        {"params": biases, "weight_decay": 0.0},
+    ]
 
-    def __init__(self, arch: Architecture, config: AgentConfig, exploration: Exploration) -> None:
-        self.arch = arch
+
+class DDPGAgent:
+    """One learner: actor, critic, their targets and optimizers, initialised from ``seed``
+    (:func:`~ddpg_control.learning.networks.build_networks`, as every member of a population)."""
+
+    def __init__(self, arch: Architecture, config: AgentConfig, seed: int) -> None:
         self.config = config
-        self.exploration = exploration
-        #: The torque limit, N*m. The actor's output is already scaled to it; the critic takes
-        #: actions divided by it (in [-1, 1]), see :meth:`update`.
+        #: The critic takes actions divided by the torque limit (in [-1, 1]), see :meth:`update`.
         self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
-        self.actor = Actor(arch)
-        self.critic = Critic(arch)
-        if config.final_layer_init_bound > 0:
-            init_final_layer_uniform(self.actor.net, config.final_layer_init_bound)
-            init_final_layer_uniform(self.critic.net, config.final_layer_init_bound)
-        self.actor_target = Actor(arch)
-        self.critic_target = Critic(arch)
-        self.actor_target.load_state_dict(self.actor.state_dict())
-        self.critic_target.load_state_dict(self.critic.state_dict())
-        for net in (self.actor_target, self.critic_target):
-            net.requires_grad_(False)
+        self.actor, self.critic = build_networks(arch, config.final_layer_init_bound, seed)
+        self.actor_target: Actor = copy.deepcopy(self.actor).requires_grad_(False)
+        self.critic_target: Critic = copy.deepcopy(self.critic).requires_grad_(False)
         self.actor_optimizer = torch.optim.Adam(
             self.actor.parameters(), lr=config.actor_lr, fused=True
         )
+        named = list(self.critic.named_parameters())
+        weights = [p for n, p in named if n.endswith("weight")]
+        biases = [p for n, p in named if not n.endswith("weight")]
         self.critic_optimizer = torch.optim.Adam(
-            _decay_groups(self.critic, config.critic_weight_decay), lr=config.critic_lr, fused=True
+            decay_groups(weights, biases, config.critic_weight_decay),
+            lr=config.critic_lr,
+            fused=True,
         )
 
-    @torch.inference_mode()
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """The deterministic action mu(obs) in N*m, as a float64 array of shape (act_dim,)."""
-        return self.actor(torch.from_numpy(obs)).numpy().astype(np.float64)
-
-    def explore(self, obs: np.ndarray, env_steps: int) -> np.ndarray:
-        """The torque to apply while training, N*m, float32 of shape (act_dim,).
-
-        While ``env_steps`` (the steps taken so far) is below the warm-up, a uniformly random
-        torque; after it, mu(obs) + max_torque_nm * noise, clipped to the torque limit.
-        """
-        max_nm = self.arch.max_torque_nm
-        if env_steps < self.exploration.warmup_steps:
-            action = self.exploration.rng.uniform(-max_nm, max_nm, size=self.arch.act_dim)
-        else:
-            action = self.act(obs) + max_nm * self.exploration.noise.sample()
-            action = np.clip(action, -max_nm, max_nm)
-        return action.astype(np.float32)
-
-    def reset_noise(self) -> None:
-        """Restart the exploration noise process; call at each episode start."""
-        self.exploration.noise.reset()
-
     def update(self, batch: Batch) -> UpdateMetrics:
-        """One gradient step on critic and actor, then one soft target update.
-
-        The critic takes the action divided by the torque limit (in [-1, 1]), whether it comes
-        from the replay buffer or from an actor (both in N*m).
-        """
+        """One gradient step on critic and actor, then one soft target update."""
         obs = torch.from_numpy(batch.obs)
         action_nm = torch.from_numpy(batch.action_nm)
         reward = torch.from_numpy(batch.reward)
@@ -131,54 +134,13 @@ class DDPGAgent:
             q_mean=q.detach().mean().item(),
         )
 
-    # -- save and load -----------------------------------------------------------------------
     def networks_state(self) -> dict[str, dict[str, torch.Tensor]]:
-        return {
-            "actor": self.actor.state_dict(),
-            "critic": self.critic.state_dict(),
-            "actor_target": self.actor_target.state_dict(),
-            "critic_target": self.critic_target.state_dict(),
-        }
-
-    def optimizers_state(self) -> dict[str, Any]:
-        return {
-            "actor": self.actor_optimizer.state_dict(),
-            "critic": self.critic_optimizer.state_dict(),
-        }
-
-    def noise_state(self) -> np.ndarray | None:
-        """The noise process's state (Ornstein-Uhlenbeck); None for stateless noise."""
-        state = getattr(self.exploration.noise, "state", None)
-        return None if state is None else np.asarray(state)
-
-    def load_state(self, networks: dict[str, Any], optimizers: dict[str, Any] | None) -> None:
-        """Restore from a checkpoint's ``networks`` (and, when resuming, ``optimizers``)."""
-        self.actor.load_state_dict(networks["actor"])
-        self.critic.load_state_dict(networks["critic"])
-        self.actor_target.load_state_dict(networks["actor_target"])
-        self.critic_target.load_state_dict(networks["critic_target"])
-        if optimizers is not None:
-            self.actor_optimizer.load_state_dict(optimizers["actor"])
-            self.critic_optimizer.load_state_dict(optimizers["critic"])
-
-    def load_noise_state(self, state: np.ndarray) -> None:
-        """Restore what :meth:`noise_state` returned (ignored by stateless noise)."""
-        if hasattr(self.exploration.noise, "state"):
-            self.exploration.noise.state = np.array(state, dtype=np.float64)
-
-
-def _decay_groups(critic: Critic, weight_decay: float) -> list[dict[str, Any]]:
-    """The paper's L2 penalty applies to weights, not biases."""
-    weights = [p for n, p in critic.named_parameters() if n.endswith("weight")]
-    biases = [p for n, p in critic.named_parameters() if not n.endswith("weight")]
-    return [
-        {"params": weights, "weight_decay": weight_decay},
-        {"params": biases, "weight_decay": 0.0},
-    ]
+        return {name: getattr(self, name).state_dict() for name in NETWORKS}
 
 
 def actor_policy(actor: Actor) -> Callable[[np.ndarray], np.ndarray]:
-    """Wrap a trained actor as a deterministic ``obs -> torque_nm`` callable (numpy in, out)."""
+    """Wrap a trained actor as a deterministic ``obs -> torque_nm`` callable (numpy in, out,
+    any leading batch shape)."""
     actor.eval()
 
     def policy(obs: np.ndarray) -> np.ndarray:

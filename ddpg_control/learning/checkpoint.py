@@ -1,23 +1,30 @@
 """Checkpoints: written atomically, loaded without executing pickled code.
 
 A checkpoint is one ``torch.save`` file holding only tensors, plain containers and numbers,
-read back with ``torch.load(weights_only=True)``. Layout (``FORMAT_VERSION`` 1)::
+read back with ``torch.load(weights_only=True)``. Two layouts (``FORMAT_VERSION`` 1) share::
 
     {
       "format_version": 1,
       "architecture": Architecture.to_dict(),
-      "networks": {"actor": state_dict, "critic": ..., "actor_target": ..., "critic_target": ...},
-      "optimizers": {"actor": state_dict, "critic": state_dict},   # for resuming
       "config": {...},      # the resolved training config, as plain data
       "env": describe_env(env),   # id, control period, torque limit, parameters
       "progress": {"env_steps": int, "episodes": int, "eval_return": float | None, ...},
-      "rng": {...},         # generator states, for bit-identical resumes
-      "replay": {...},      # last.pt only: the replay buffer, for resuming
+      "networks": {"actor": ..., "critic": ..., "actor_target": ..., "critic_target": ...},
+      "population": {"size": K, ...},
     }
+
+``best.pt`` is one learner: its networks are ``Actor``/``Critic`` state dicts, and
+``population`` says which member (``member``, ``member_seed``) it is. ``last.pt`` is every
+learner, for resuming: stacked networks and optimizers (``StackedAgent.state_dict``),
+``population["members"]`` (each member's seed, generator and noise state), ``replay`` and the
+best evaluation so far (``best``); read as one learner (:func:`load_actor`) it gives the member
+of its evaluation's best (``progress["member"]``).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +32,9 @@ import numpy as np
 import torch
 
 from ddpg_control.learning.networks import Actor, Architecture
+from ddpg_control.learning.stacked import member_networks
 from ddpg_control.runtime.errors import CheckpointError, first_line
 from ddpg_control.runtime.files import replacing
-from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 FORMAT_VERSION = 1
 
@@ -67,13 +74,19 @@ def architecture_of(payload: dict[str, Any], path: Path | None = None) -> Archit
 
 
 def load_actor(path: Path) -> tuple[Actor, dict[str, Any]]:
-    """Rebuild the trained actor (eval mode, CPU) and return it with the checkpoint payload."""
+    """Rebuild the trained actor (eval mode, CPU) and return it with the checkpoint payload.
+    A ``last.pt`` gives the member of its evaluation's best."""
     payload = load_checkpoint(path)
-    _refuse_population_state(payload, path, f"use the run's {BEST_CHECKPOINT}, one learner")
-    actor = Actor(architecture_of(payload, path))
+    arch = architecture_of(payload, path)
+    actor = Actor(arch)
     try:
-        actor.load_state_dict(payload["networks"]["actor"], strict=True)
-    except (KeyError, RuntimeError) as exc:
+        networks = payload["networks"]
+        population = payload.get("population")
+        if isinstance(population, dict) and "members" in population:
+            member = int(payload["progress"]["member"])
+            networks = member_networks(networks, member, actor.max_torque_nm)
+        actor.load_state_dict(networks["actor"], strict=True)
+    except (KeyError, RuntimeError, IndexError, TypeError, ValueError) as exc:
         raise CheckpointError(
             f"checkpoint '{path}' does not match its recorded architecture "
             f"(another network shape?): {first_line(exc)}"
@@ -82,31 +95,64 @@ def load_actor(path: Path) -> tuple[Actor, dict[str, Any]]:
     return actor, payload
 
 
-def load_resumable(path: Path, arch: Architecture) -> dict[str, Any]:
-    """Read a checkpoint that a run with architecture ``arch`` can resume from: a ``last.pt``,
-    which holds the optimizers and the replay buffer."""
-    payload = load_checkpoint(path)
-    _refuse_population_state(payload, path, "resume it with the run's own --population")
-    if architecture_of(payload, path) != arch:
-        raise CheckpointError(
-            f"checkpoint '{path}' was trained with another architecture "
-            f"({payload['architecture']}); resume with the run's own config"
-        )
-    if "replay" not in payload or "optimizers" not in payload:
-        raise CheckpointError(
-            f"checkpoint '{path}' cannot be resumed (no replay buffer); resume from "
-            f"{LAST_CHECKPOINT}"
-        )
-    return payload
+@dataclass(frozen=True)
+class TrainedPolicy:
+    """A checkpoint's actor and what it records about it: enough to describe an artifact."""
+
+    actor: Actor
+    env_id: str
+    env_preset: str
+    control_period_s: float
+    env_params: dict[str, Any]
+    env_randomize: Any
+    env_steps: int
+    episodes: int
+    eval_return: float | None
+    wall_time_s: float
 
 
-def _refuse_population_state(payload: dict[str, Any], path: Path, hint: str) -> None:
-    """A population's last.pt holds K stacked learners, not one."""
-    population = payload.get("population")
-    if isinstance(population, dict) and "members" in population:
+def load_policy(path: Path) -> TrainedPolicy:
+    """:func:`load_actor`, with the checkpoint's record checked and typed."""
+    actor, payload = load_actor(path)
+    env, progress = payload["env"], payload["progress"]
+    if not isinstance(env, dict) or not isinstance(progress, dict):
+        raise CheckpointError(f"checkpoint '{path}' lacks its 'env' or 'progress' record")
+    for key in ("id", "control_period_s"):
+        if key not in env:
+            raise CheckpointError(
+                f"checkpoint '{path}' lacks env['{key}']; it was written by an older "
+                "training run: re-train, or add it to the checkpoint"
+            )
+    env_torque = env.get("max_torque_nm")
+    limit = actor.arch.max_torque_nm
+    if env_torque is not None and not math.isclose(
+        _number(env_torque, "env max_torque_nm", path), limit, rel_tol=1e-6
+    ):
         raise CheckpointError(
-            f"checkpoint '{path}' holds a population of {population.get('size')} learners; {hint}"
+            f"checkpoint '{path}': the actor's torque scale {limit} N*m differs "
+            f"from the environment's limit {env_torque} N*m; the checkpoint is inconsistent"
         )
+    env_config = payload["config"].get("env")  # the training config's [env] table
+    preset = env_config.get("preset", "") if isinstance(env_config, dict) else ""
+    eval_return = progress.get("eval_return")
+    return TrainedPolicy(
+        actor=actor,
+        env_id=str(env["id"]),
+        env_preset=str(preset or ""),
+        control_period_s=_number(env["control_period_s"], "env control_period_s", path),
+        env_params=dict(env.get("params") or {}),
+        env_randomize=env.get("randomize"),
+        env_steps=int(progress.get("env_steps", 0)),
+        episodes=int(progress.get("episodes", 0)),
+        eval_return=None if eval_return is None else float(eval_return),
+        wall_time_s=float(progress.get("wall_time_s", 0.0)),
+    )
+
+
+def _number(value: Any, what: str, path: Path) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise CheckpointError(f"checkpoint '{path}' has no numeric {what} (got {value!r})")
+    return float(value)
 
 
 def describe_env(env: Any, randomize: bool = False) -> dict[str, Any]:

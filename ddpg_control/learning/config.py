@@ -87,16 +87,9 @@ class AgentConfig:
         _require(0 <= self.gamma < 1, "agent.gamma", f"must be in [0, 1), got {self.gamma}")
         _require(0 < self.tau <= 1, "agent.tau", f"must be in (0, 1], got {self.tau}")
         _require(self.batch_size > 0, "agent.batch_size", f"must be > 0, got {self.batch_size}")
-        _require(
-            self.critic_weight_decay >= 0,
-            "agent.critic_weight_decay",
-            f"must be >= 0, got {self.critic_weight_decay}",
-        )
-        _require(
-            self.final_layer_init_bound >= 0,
-            "agent.final_layer_init_bound",
-            f"must be >= 0, got {self.final_layer_init_bound}",
-        )
+        for key in ("critic_weight_decay", "final_layer_init_bound"):
+            value = getattr(self, key)
+            _require(value >= 0, f"agent.{key}", f"must be >= 0, got {value}")
 
 
 @dataclass(frozen=True)
@@ -166,14 +159,13 @@ class TrainConfig:
     #: Deterministic evaluation every this many env steps, over ``eval_episodes`` episodes.
     eval_every_steps: int = 1_000
     eval_episodes: int = 10
-    #: Episodes of the final evaluation of the best checkpoint (the figure the README quotes).
+    #: Episodes of a stop rule's confirming evaluation (best.pt's figure when it confirms).
     final_eval_episodes: int = 100
     #: Torch intra-op threads; 1 is fastest for these small networks.
     torch_threads: int = 1
     #: Independent learners trained side by side, their networks stacked; the best member is
-    #: delivered as best.pt (:mod:`ddpg_control.learning.population`). 1: a single learner.
-    #: Four learners of 10k steps each beat one of 20k steps in half its wall-clock
-    #: (docs/benchmarks.md, "A population as the default").
+    #: delivered as best.pt (:mod:`ddpg_control.learning.trainer`). 1: a single learner. Four
+    #: learners of 10k steps each beat one of 20k steps in half its wall-clock.
     population: int = 4
     env: EnvConfig = field(default_factory=EnvConfig)
     agent: AgentConfig = field(default_factory=AgentConfig)
@@ -182,11 +174,6 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _require(0 <= self.seed <= MAX_SEED, "seed", f"must be in 0..2**64-1, got {self.seed}")
-        _require(
-            self.total_steps > 0,
-            "total_steps",
-            f"must be a positive number of steps, got {self.total_steps}",
-        )
         _require(
             self.learning_starts >= 0,
             "learning_starts",
@@ -198,6 +185,7 @@ class TrainConfig:
             f"must be >= agent.batch_size ({self.agent.batch_size}), got {self.buffer_size}",
         )
         for key in (
+            "total_steps",
             "eval_every_steps",
             "eval_episodes",
             "final_eval_episodes",
@@ -352,16 +340,3 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
-
-
-__all__ = [
-    "AgentConfig",
-    "EnvConfig",
-    "NoiseConfig",
-    "StopConfig",
-    "TrainConfig",
-    "load_config",
-    "parse_override",
-    "to_toml",
-    "with_overrides",
-]

@@ -9,6 +9,10 @@ from typing import Any
 
 import numpy as np
 
+#: Evaluation episode i starts from ``reset(seed=EVAL_SEED + i)``: the same start states for
+#: every run and every checkpoint (so evaluations compare), disjoint from training episodes.
+EVAL_SEED = 1_000_000
+
 #: obs (float32, shape (obs_dim,)) -> action in N*m (a float or an array of shape (act_dim,)).
 PolicyFn = Callable[[np.ndarray], Any]
 
@@ -22,6 +26,11 @@ class EvalResult:
     def __post_init__(self) -> None:
         if not self.returns:
             raise ValueError("an evaluation needs at least one episode")
+
+    @classmethod
+    def of(cls, returns: np.ndarray | list[float] | tuple[float, ...]) -> EvalResult:
+        arr = np.asarray(returns, dtype=np.float64)
+        return cls(float(arr.mean()), float(arr.std()), tuple(arr.tolist()))
 
 
 def evaluate(policy: PolicyFn, env: Any, episodes: int, seed: int) -> EvalResult:
@@ -45,5 +54,4 @@ def evaluate(policy: PolicyFn, env: Any, episodes: int, seed: int) -> EvalResult
             if terminated or truncated:
                 break
         returns.append(total)
-    arr = np.asarray(returns)
-    return EvalResult(float(arr.mean()), float(arr.std()), tuple(returns))
+    return EvalResult.of(returns)

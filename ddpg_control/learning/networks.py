@@ -1,16 +1,22 @@
 """The actor and critic networks (Lillicrap et al. 2016).
 
 The actor carries its torque scale as a registered buffer, so a saved or exported actor
-outputs torque in N*m: ``action = max_torque_nm * tanh(mlp(obs))``. The critic takes the
-action normalised to [-1, 1] (``action / max_torque_nm``); the agent's update does that division.
+outputs torque in N*m: ``action = max_torque_nm * squash(mlp(obs))``, with :func:`squash` the
+one definition of the actor's output nonlinearity (tanh, in units of the torque limit). The
+critic takes the action normalised to [-1, 1] (``action / max_torque_nm``); the update does that
+division. :meth:`Actor.exportable` is the actor's export form (clamped to the limit in the graph).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
+
+#: A learner's networks, as checkpoints name them.
+NETWORKS = ("actor", "critic", "actor_target", "critic_target")
 
 
 @dataclass(frozen=True)
@@ -39,15 +45,9 @@ class Architecture:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Architecture:
-        hidden = data["hidden_sizes"]
-        assert isinstance(hidden, list | tuple)
-        return cls(
-            obs_dim=int(data["obs_dim"]),  # type: ignore[call-overload]
-            act_dim=int(data["act_dim"]),  # type: ignore[call-overload]
-            hidden_sizes=tuple(int(h) for h in hidden),
-            max_torque_nm=float(data["max_torque_nm"]),  # type: ignore[arg-type]
-        )
+    def from_dict(cls, data: dict[str, Any]) -> Architecture:
+        hidden = tuple(int(h) for h in data["hidden_sizes"])
+        return cls(int(data["obs_dim"]), int(data["act_dim"]), hidden, float(data["max_torque_nm"]))
 
 
 def mlp(in_dim: int, hidden_sizes: tuple[int, ...], out_dim: int) -> nn.Sequential:
@@ -68,6 +68,12 @@ def init_final_layer_uniform(net: nn.Sequential, bound: float) -> None:
     nn.init.uniform_(final.bias, -bound, bound)
 
 
+def squash(raw: torch.Tensor) -> torch.Tensor:
+    """The actor's output in units of its torque limit, in [-1, 1]: ``tanh(raw)``. Its
+    derivative, written in terms of the output ``a``, is ``1 - a**2``."""
+    return torch.tanh(raw)
+
+
 class Actor(nn.Module):
     """Deterministic policy mu(s): observation -> torque in N*m."""
 
@@ -82,7 +88,28 @@ class Actor(nn.Module):
         )
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.max_torque_nm * torch.tanh(self.net(obs))
+        return self.max_torque_nm * squash(self.net(obs))
+
+    def exportable(self) -> BoundedActor:
+        """This actor (eval mode) as it goes into an exported graph."""
+        return BoundedActor(self).eval()
+
+
+class BoundedActor(nn.Module):
+    """An actor whose torque is clamped to +-max_torque_nm inside the graph.
+
+    In torch the clamp changes nothing (``max * tanh`` is within the limit), but onnxruntime's
+    Tanh overshoots 1 by up to 2 ulp (1.0000002 near 8.5), and an exported artifact promises
+    torques within the limit exactly.
+    """
+
+    def __init__(self, actor: Actor) -> None:
+        super().__init__()
+        self.actor = actor
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        limit = self.actor.max_torque_nm
+        return torch.minimum(torch.maximum(self.actor(obs), -limit), limit)
 
 
 class Critic(nn.Module):
@@ -103,3 +130,16 @@ class Critic(nn.Module):
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([obs, action], dim=-1)).squeeze(-1)
+
+
+def build_networks(
+    arch: Architecture, final_layer_init_bound: float, seed: int
+) -> tuple[Actor, Critic]:
+    """A learner's initial actor and critic, drawn from ``torch.manual_seed(seed)`` (its targets
+    start as copies). ``final_layer_init_bound`` > 0: the paper's final-layer init."""
+    torch.manual_seed(seed)
+    actor, critic = Actor(arch), Critic(arch)
+    if final_layer_init_bound > 0:
+        init_final_layer_uniform(actor.net, final_layer_init_bound)
+        init_final_layer_uniform(critic.net, final_layer_init_bound)
+    return actor, critic

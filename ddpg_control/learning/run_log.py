@@ -1,5 +1,6 @@
-"""What a training run leaves behind besides checkpoints: ``metrics.csv`` (one row per
-evaluation), TensorBoard event files, and ``learning_curve.png``."""
+"""What a training run leaves behind besides checkpoints: ``metrics.csv`` (one row per member
+per evaluation, with ``member`` and ``member_seed`` columns), TensorBoard scalars per member, and
+``learning_curve.png`` with every member as a thin line and the delivered member drawn bold."""
 
 from __future__ import annotations
 
@@ -9,16 +10,20 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.csv"
 CURVE_FILE = "learning_curve.png"
 TENSORBOARD_DIR = "tensorboard"
+#: The columns after :class:`EvalRow`'s.
+MEMBER_COLUMNS = ("member", "member_seed")
 
 
 @dataclass(frozen=True)
 class EvalRow:
-    """One line of ``metrics.csv``."""
+    """One line of ``metrics.csv`` (with the member's index and seed after it)."""
 
     env_steps: int
     episodes: int
@@ -32,14 +37,20 @@ class EvalRow:
     q_mean: float
 
 
+#: How to read each CSV column back (annotations are strings under ``from __future__``).
+_CASTS: dict[str, type] = {f.name: int if f.type == "int" else float for f in fields(EvalRow)}
+
+
 class RunLog:
     """Appends to the run directory's metrics; :meth:`close` draws the learning curve."""
 
-    def __init__(self, run_dir: Path, tensorboard: bool = True) -> None:
+    def __init__(self, run_dir: Path, seeds: list[int], tensorboard: bool = True) -> None:
         self.run_dir = run_dir
-        self.episode_steps: list[int] = []
-        self.episode_returns: list[float] = []
-        self.eval_rows: list[EvalRow] = []
+        self.seeds = seeds
+        self.episode_steps: list[list[int]] = [[] for _ in seeds]
+        self.episode_returns: list[list[float]] = [[] for _ in seeds]
+        #: (member, row) for every evaluation row, earlier runs' rows first when resuming.
+        self.eval_rows: list[tuple[int, EvalRow]] = []
         self._writer: Any = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -55,81 +66,69 @@ class RunLog:
         with self._csv_path.open(newline="") as fh:
             for row in csv.DictReader(fh):
                 try:
-                    self.eval_rows.append(
-                        EvalRow(**{name: cast(row[name]) for name, cast in _CASTS.items()})
-                    )
-                except (KeyError, ValueError):
+                    values = {name: cast(row[name]) for name, cast in _CASTS.items()}
+                    self.eval_rows.append((int(row["member"]), EvalRow(**values)))  # type: ignore[arg-type]
+                except (KeyError, ValueError, TypeError):
                     log.warning("ignoring an unreadable row in %s", self._csv_path)
 
-    def episode(self, env_steps: int, episode_return: float) -> None:
-        self.episode_steps.append(env_steps)
-        self.episode_returns.append(episode_return)
+    def episode(self, member: int, env_steps: int, episode_return: float) -> None:
+        self.episode_steps[member].append(env_steps)
+        self.episode_returns[member].append(episode_return)
         if self._writer is not None:
-            self._writer.add_scalar("train/episode_return", episode_return, env_steps)
+            self._writer.add_scalar(f"member{member}/episode_return", episode_return, env_steps)
 
-    def update(self, env_steps: int, critic_loss: float, actor_loss: float, q_mean: float) -> None:
+    def update(self, env_steps: int, metrics: np.ndarray) -> None:
+        """``metrics``: ``[K, 3]`` critic loss, actor loss, mean Q per member."""
         if self._writer is not None:
-            self._writer.add_scalar("loss/critic", critic_loss, env_steps)
-            self._writer.add_scalar("loss/actor", actor_loss, env_steps)
-            self._writer.add_scalar("q/mean", q_mean, env_steps)
+            for k, row in enumerate(metrics.tolist()):
+                for name, value in zip(("loss_critic", "loss_actor", "q_mean"), row, strict=True):
+                    self._writer.add_scalar(f"member{k}/{name}", value, env_steps)
 
-    def evaluation(self, row: EvalRow) -> None:
+    def evaluation(self, rows: list[EvalRow]) -> None:
+        """One evaluation: row k is member k's."""
         new_file = not self._csv_path.is_file()
         with self._csv_path.open("a", newline="") as fh:
             writer = csv.writer(fh)
             if new_file:
-                writer.writerow([f.name for f in fields(EvalRow)])
-            writer.writerow(list(asdict(row).values()))
-        self.eval_rows.append(row)
+                writer.writerow([f.name for f in fields(EvalRow)] + list(MEMBER_COLUMNS))
+            for k, row in enumerate(rows):
+                writer.writerow([*asdict(row).values(), k, self.seeds[k]])
+                self.eval_rows.append((k, row))
+                if self._writer is not None:
+                    name = f"member{k}/eval_return_mean"
+                    self._writer.add_scalar(name, row.eval_return_mean, row.env_steps)
         if self._writer is not None:
-            self._writer.add_scalar("eval/return_mean", row.eval_return_mean, row.env_steps)
-            self._writer.add_scalar("eval/return_std", row.eval_return_std, row.env_steps)
             self._writer.flush()
 
-    def close(self) -> None:
+    def close(self, chosen: int | None) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        self.plot(self.run_dir / CURVE_FILE)
+        self.plot(self.run_dir / CURVE_FILE, chosen)
 
-    def plot(self, path: Path) -> None:
+    def plot(self, path: Path, chosen: int | None) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-        if self.episode_returns:
-            ax.plot(
-                self.episode_steps,
-                self.episode_returns,
-                ".",
-                ms=3,
-                alpha=0.4,
-                label="training episode (with noise)",
-            )
-        if self.eval_rows:
-            steps = [r.env_steps for r in self.eval_rows]
-            means = [r.eval_return_mean for r in self.eval_rows]
-            stds = [r.eval_return_std for r in self.eval_rows]
-            ax.errorbar(
-                steps,
-                means,
-                yerr=stds,
-                fmt="o-",
-                ms=4,
-                capsize=2,
-                label="deterministic evaluation (mean +- std)",
-            )
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("episode return")
-        ax.set_title(self.run_dir.name)
+        for k, seed in enumerate(self.seeds):
+            rows = [r for m, r in self.eval_rows if m == k]
+            steps, means = [r.env_steps for r in rows], [r.eval_return_mean for r in rows]
+            label: str | None
+            if k == chosen:
+                label = f"member {k} (seed {seed}): delivered as best.pt"
+                ax.plot(steps, means, "o-", color="C3", lw=2.2, ms=4, zorder=3, label=label)
+            else:
+                label = "other members" if k == (1 if chosen == 0 else 0) else None
+                ax.plot(steps, means, "-", color="0.45", lw=0.8, alpha=0.7, label=label)
+        ax.set_xlabel("environment steps (per member)")
+        ax.set_ylabel("deterministic evaluation return (mean)")
+        members = len(self.seeds)
+        ax.set_title(self.run_dir.name + (f": population of {members}" if members > 1 else ""))
         ax.grid(alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
         fig.tight_layout()
         fig.savefig(path)
         plt.close(fig)
-
-
-#: How to read each CSV column back (annotations are strings under ``from __future__``).
-_CASTS: dict[str, type] = {f.name: int if f.type == "int" else float for f in fields(EvalRow)}

@@ -1,31 +1,91 @@
 """K independent DDPG learners as one: their networks stacked along a leading member axis.
 
-Every layer of K same-shaped MLPs is one weight tensor ``[K, in, out]`` and one bias
-``[K, 1, out]``; a forward pass over ``[K, batch, in]`` is one ``torch.baddbmm`` per layer for all
-K members, so the per-operation overhead (most of the time of a 64-64 update) is paid once,
-not K times. The update is :meth:`DDPGAgent.update`'s, member by member: each member's loss is
-its own batch mean, and the summed loss has exactly that member's gradient in that member's
-slice. Adam is elementwise, so one (fused) Adam over the stacked tensors is K independent Adams.
+Every layer of K same-shaped MLPs is one weight tensor ``W`` ``[K, in, out]`` and one bias
+``b`` ``[K, 1, out]``; a forward pass over ``[K, n, in]`` is one ``torch.baddbmm`` per layer for
+all K members, so the per-operation overhead (most of the time of a 64-64 update) is paid once,
+not K times. :meth:`StackedAgent.update` is :meth:`~ddpg_control.learning.agent.DDPGAgent.update`
+member by member (a test holds it to that reference): each member's loss is its own batch mean,
+so the summed loss has exactly member k's gradient in member k's slice, and Adam is elementwise,
+so one fused Adam over the stacked tensors is K independent Adams.
 
-The update's backward passes are written out by hand rather than left to autograd: at this
-size the graph's bookkeeping, the relu backward on autograd's layouts and the batched
-matrix-vector products of the one-output layers cost as much as the matrix products that
-remain (measured with ``bench/population_scaling.py --update-only``).
+The backward passes are written out rather than left to autograd: at this size the graph's
+bookkeeping and the batched matrix-vector products of the one-output layers cost as much as the
+matrix products that remain (``bench/population_scaling.py --update-only``; ``torch.func``'s
+``vmap`` of ``grad`` measured 3-4x slower than these passes at K = 4 and 8). What they compute,
+for one member (rows of ``x`` are the n transitions of its batch, ``B = n``):
+
+* A linear layer ``y = x W + b``, given ``d = dL/dy``: ``dL/dW = x^T d``, ``dL/db = sum over
+  rows of d``, and ``dL/dx = d W^T``. A one-output layer (``W`` is ``[in, 1]``) is computed as
+  ``W^T x^T``, and its ``dL/dW`` as ``(d^T x)^T``: batched matrix-vector products with the vector
+  on the right are several times slower.
+* A ReLU ``h = max(z, 0)``: ``dL/dz = dL/dh * [h > 0]`` (``h > 0`` exactly where ``z > 0``, so
+  the mask comes from the stored output ``h``; :func:`private_kernels`' ``relu_backward_``).
+* The critic step: ``L_c = 1/B sum_i (q_i - y_i)^2`` with the target ``y_i = r_i + gamma (1 -
+  done_i) Q'(s'_i, mu'(s'_i))`` a constant, so ``dL_c/dq_i = 2 (q_i - y_i) / B``; then the linear
+  and ReLU rules down the critic give its parameters' gradients.
+* The actor step: ``L_a = -1/B sum_i Q(s_i, a_i)`` with ``a_i = tanh(z_i)``, ``z_i`` the actor
+  MLP's output, so ``dL_a/dQ_i = -1/B``. Down the critic by the same rules to its input ``[s,
+  a]``, keeping only the action columns: ``dL_a/da = d_1 W_0[obs_dim:]^T`` (``d_1`` the gradient
+  at the critic's first layer output); no critic weight gradient is formed, since the actor step
+  changes only the actor. Then ``dL_a/dz = dL_a/da * (1 - a^2)`` (the derivative of
+  :func:`~ddpg_control.learning.networks.squash`), and down the actor by the same rules.
+* The targets: ``theta' <- theta' + tau (theta - theta')``, one lerp per tensor.
+
+The critic sees the actor's output in units of the torque limit, ``a = squash(z)``; the
+reference divides ``max_torque_nm * squash(z)`` by ``max_torque_nm``, equal up to rounding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from ddpg_control.learning.agent import DDPGAgent
+from ddpg_control.learning.agent import decay_groups
 from ddpg_control.learning.config import AgentConfig
-from ddpg_control.learning.networks import Architecture
+from ddpg_control.learning.networks import NETWORKS, Actor, Architecture, build_networks, squash
 from ddpg_control.learning.replay_buffer import Batch
+
+
+class PrivateKernels(NamedTuple):
+    """torch's private calls that the update uses, each several times faster than its public
+    equivalent at this size (``torch.optim.adam.adam``, a loop of ``lerp_``, a boolean mask)."""
+
+    #: ``(params, grads, states, group)``: ``Adam(fused=True).step()`` on one parameter group.
+    fused_adam_: Callable[..., None]
+    #: ``(targets, sources, weight)``: ``t.lerp_(s, weight)`` for every pair.
+    foreach_lerp_: Callable[[list[torch.Tensor], list[torch.Tensor], float], None]
+    #: ``(grad, relu_output)``: ``grad *= relu_output > 0`` in place; returns ``grad``.
+    relu_backward_: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def private_kernels() -> PrivateKernels:
+    """The one place that names torch's private calls (a test holds each to its public
+    equivalent, so a torch version that changes one fails there, loudly)."""
+
+    def fused_adam_(
+        params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict], group: dict
+    ) -> None:
+        if group["amsgrad"]:
+            raise ValueError("the stacked update's Adam has no amsgrad")
+        steps = [s["step"] for s in states]
+        torch._foreach_add_(steps, 1)
+        moments = ([s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states])
+        beta1, beta2 = group["betas"]
+        options = {key: group[key] for key in ("lr", "weight_decay", "eps", "maximize")}
+        args: tuple[list[torch.Tensor], ...] = (params, grads, *moments, [], steps)
+        torch._fused_adam_(*args, amsgrad=False, beta1=beta1, beta2=beta2, **options)
+
+    def relu_backward_(grad: torch.Tensor, relu_output: torch.Tensor) -> torch.Tensor:
+        return torch.ops.aten.threshold_backward.grad_input(grad, relu_output, 0.0, grad_input=grad)
+
+    return PrivateKernels(fused_adam_, torch._foreach_lerp_, relu_backward_)
+
+
+KERNELS = private_kernels()
 
 
 class StackedMLP:
@@ -40,54 +100,23 @@ class StackedMLP:
         layers = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
         weights, biases = [], []
         for i in range(len(layers[0])):
-            w = torch.stack([member[i].weight.detach().t() for member in layers]).contiguous()
+            w = torch.stack([member[i].weight.detach().t() for member in layers])
             b = torch.stack([member[i].bias.detach() for member in layers]).unsqueeze(1)
-            weights.append(w)
+            weights.append(w.contiguous())
             biases.append(b.contiguous())
         return cls(weights, biases)
-
-    @property
-    def members(self) -> int:
-        return self.weights[0].shape[0]
 
     def parameters(self) -> list[torch.Tensor]:
         """Weights and biases interleaved, layer by layer: ``nn.Sequential.parameters()``'s
         order."""
         return [t for pair in zip(self.weights, self.biases, strict=True) for t in pair]
 
-    def requires_grad_(self, flag: bool) -> StackedMLP:
-        for t in self.parameters():
-            t.requires_grad_(flag)
-        return self
-
-    def clone(self) -> StackedMLP:
-        return StackedMLP(
-            [w.detach().clone() for w in self.weights], [b.detach().clone() for b in self.biases]
-        )
-
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        """``[K, batch, in]`` -> ``[K, batch, out]``, member k through MLP k."""
-        last = len(self.weights) - 1
+        """``[K, n, in]`` -> ``[K, n, out]``, member k through MLP k (no workspace: for acting)."""
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = torch.relu(x)
+            x = torch.relu(x) if i < len(self.weights) - 1 else x
         return x
-
-    def member_state(self, k: int) -> dict[str, torch.Tensor]:
-        """Member k as an ``nn.Sequential`` state dict (``0.weight``, ``0.bias``, ``2.weight``
-        ...)."""
-        state: dict[str, torch.Tensor] = {}
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            state[f"{2 * i}.weight"] = w[k].detach().t().contiguous().clone()
-            state[f"{2 * i}.bias"] = b[k, 0].detach().clone()
-        return state
-
-    def load_member(self, k: int, state: dict[str, torch.Tensor]) -> None:
-        with torch.no_grad():
-            for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-                w[k].copy_(state[f"{2 * i}.weight"].t())
-                b[k, 0].copy_(state[f"{2 * i}.bias"])
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         state = {}
@@ -97,21 +126,29 @@ class StackedMLP:
         return state
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Copy ``state`` in; the caller checks that it has as many members, of this shape."""
         with torch.no_grad():
             for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-                for name, t in ((f"{i}.weight", w), (f"{i}.bias", b)):
-                    if state[name].shape != t.shape:
-                        raise ValueError(
-                            f"{name}: shape {tuple(state[name].shape)}, expected {tuple(t.shape)}"
-                        )
-                    t.copy_(state[name])
+                w.copy_(state[f"{i}.weight"])
+                b.copy_(state[f"{i}.bias"])
 
 
-class _Buffers:
-    """The update's large intermediate tensors, each allocated once (per name and shape) and
+def member_state(stacked: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
+    """Member k of a :meth:`StackedMLP.state_dict` as an ``nn.Sequential`` state dict
+    (``0.weight``, ``0.bias``, ``2.weight`` ...)."""
+    state: dict[str, torch.Tensor] = {}
+    for i in range(len(stacked) // 2):
+        state[f"{2 * i}.weight"] = stacked[f"{i}.weight"][k].t().contiguous().clone()
+        state[f"{2 * i}.bias"] = stacked[f"{i}.bias"][k, 0].clone()
+    return state
+
+
+class Workspace:
+    """One stage's large intermediate tensors, each allocated once (per name and shape) and
     then overwritten (``out=``). Freshly allocated tensors of this size (hundreds of kB) come
     from the C allocator as new pages whenever it has given memory back to the system, and the
-    page faults then cost as much as the arithmetic (at K = 16: 500-800 faults per update)."""
+    page faults then cost as much as the arithmetic. Each stage of the update has its own
+    workspace and each tensor its own name, so no stage can overwrite another's."""
 
     def __init__(self) -> None:
         self._tensors: dict[str, torch.Tensor] = {}
@@ -123,27 +160,19 @@ class _Buffers:
         return t
 
 
-def _forward(
-    net: StackedMLP, x: torch.Tensor, buf: _Buffers, tag: str, out_tag: str
-) -> list[torch.Tensor]:
-    """``net(x)``: every layer's input (x, then the ReLU outputs, for :func:`_backward`), then
-    the output. The hidden layers go into the buffers ``tag``0, ``tag``1, ... (shared by passes
-    whose activations are not needed at the same time, which keeps the working set small), the
-    output into ``out_tag``.
-
-    A one-output layer goes as ``w^T @ x^T`` (``[K, 1, n]``, returned as a ``[K, n, 1]`` view):
-    batched matrix-vector products with the vector on the right are several times slower."""
+def forward(net: StackedMLP, x: torch.Tensor, ws: Workspace, tag: str) -> list[torch.Tensor]:
+    """``net(x)``: every layer's input (x, then the ReLU outputs, for :func:`backward`), then
+    the output, each in ``ws`` under ``tag`` and the layer's index."""
     acts = [x]
     last = len(net.weights) - 1
     members, n = x.shape[0], x.shape[1]
     for i, (w, b) in enumerate(zip(net.weights, net.biases, strict=True)):
         width = w.shape[-1]
-        name = out_tag if i == last else f"{tag}{i}"
-        if width == 1:
-            out = buf(name, members, 1, n)
+        if width == 1:  # W^T x^T, [K, 1, n], returned as a [K, n, 1] view
+            out = ws(f"{tag}.out{i}", members, 1, n)
             x = torch.baddbmm(b, w.transpose(1, 2), x.transpose(1, 2), out=out).transpose(1, 2)
         else:
-            x = torch.baddbmm(b, x, w, out=buf(name, members, n, width))
+            x = torch.baddbmm(b, x, w, out=ws(f"{tag}.out{i}", members, n, width))
         if i < last:
             x.relu_()
         acts.append(x)
@@ -159,50 +188,48 @@ def _input_grad(
         torch.mul(d, w.transpose(1, 2), out=out)
     else:
         torch.bmm(d, w.transpose(1, 2), out=out)
-    return torch.ops.aten.threshold_backward.grad_input(out, h, 0.0, grad_input=out)
+    return KERNELS.relu_backward_(out, h)
 
 
-def _backward(
-    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, buf: _Buffers, tag: str
+def backward(
+    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, ws: Workspace, tag: str
 ) -> list[torch.Tensor]:
     """The gradients of ``(d * net(x)).sum()`` over ``net``'s parameters, in
-    :meth:`StackedMLP.parameters`'s order; ``acts`` from :func:`_forward`."""
+    :meth:`StackedMLP.parameters`'s order; ``acts`` from :func:`forward`."""
     grads: list[torch.Tensor] = []
     for i in range(len(net.weights) - 1, -1, -1):
         w, x = net.weights[i], acts[i]
         members, n, width = x.shape[0], x.shape[1], w.shape[1]
         if w.shape[-1] == 1:
-            g_w = buf(f"{tag}w{i}", members, 1, width)
+            g_w = ws(f"{tag}.grad_w{i}", members, 1, width)
             g_w = torch.bmm(d.transpose(1, 2), x, out=g_w).view(w.shape)
         else:
-            g_w = torch.bmm(x.transpose(1, 2), d, out=buf(f"{tag}w{i}", *w.shape))
+            g_w = torch.bmm(x.transpose(1, 2), d, out=ws(f"{tag}.grad_w{i}", *w.shape))
         grads += [d.sum(dim=1, keepdim=True), g_w]
         if i > 0:
-            d = _input_grad(w, d, x, buf(f"d{i}", members, n, width))
+            d = _input_grad(w, d, x, ws(f"{tag}.grad_in{i}", members, n, width))
     grads.reverse()
     return grads
 
 
-def _action_grad(
-    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, start: int, buf: _Buffers
+def input_grad(
+    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, start: int, ws: Workspace, tag: str
 ) -> torch.Tensor:
     """The gradient of ``(d * net(x)).sum()`` at ``x[..., start:]``; ``acts`` from
-    :func:`_forward`."""
+    :func:`forward`."""
     for i in range(len(net.weights) - 1, 0, -1):
         w, h = net.weights[i], acts[i]
-        d = _input_grad(w, d, h, buf(f"d{i}", h.shape[0], h.shape[1], w.shape[1]))
+        d = _input_grad(w, d, h, ws(f"{tag}.grad_in{i}", h.shape[0], h.shape[1], w.shape[1]))
     return torch.bmm(d, net.weights[0][:, start:, :].transpose(1, 2))
 
 
-def _adam_step(
+def adam_step(
     optimizer: torch.optim.Optimizer, params: list[torch.Tensor], grads: list[torch.Tensor]
 ) -> None:
-    """``optimizer.step()`` with ``grads`` as the parameters' gradients.
-
-    Once the optimizer has its state (after its first step), this is the fused Adam kernel
-    called straight on that state, group by group, as ``torch.optim.Adam(fused=True)`` calls
-    it: :meth:`Optimizer.step`'s own bookkeeping costs several times the kernel at this size.
-    """
+    """``optimizer.step()`` (an ``Adam(fused=True)``) with ``grads`` as the parameters'
+    gradients. Once the optimizer has its state (after its first step), the fused kernel runs
+    straight on that state, group by group: :meth:`Optimizer.step`'s own bookkeeping costs
+    several times the kernel at this size."""
     state = optimizer.state
     if len(state) < len(params):
         for p, g in zip(params, grads, strict=True):
@@ -214,67 +241,40 @@ def _adam_step(
     grad_of = {id(p): g for p, g in zip(params, grads, strict=True)}
     for group in optimizer.param_groups:
         group_params = group["params"]
-        states = [state[p] for p in group_params]
-        steps = [s["step"] for s in states]
-        torch._foreach_add_(steps, 1)
-        beta1, beta2 = group["betas"]
-        torch._fused_adam_(
-            group_params,
-            [grad_of[id(p)] for p in group_params],
-            [s["exp_avg"] for s in states],
-            [s["exp_avg_sq"] for s in states],
-            [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else [],
-            steps,
-            amsgrad=group["amsgrad"],
-            lr=group["lr"],
-            beta1=beta1,
-            beta2=beta2,
-            weight_decay=group["weight_decay"],
-            eps=group["eps"],
-            maximize=group["maximize"],
-        )
-
-
-_NETWORKS = ("actor", "critic", "actor_target", "critic_target")
+        group_grads = [grad_of[id(p)] for p in group_params]
+        KERNELS.fused_adam_(group_params, group_grads, [state[p] for p in group_params], group)
 
 
 class StackedAgent:
-    """K DDPG learners stacked: :meth:`update` is K :meth:`DDPGAgent.update` calls in one.
+    """K DDPG learners stacked, member k initialised from ``seeds[k]`` as
+    :class:`~ddpg_control.learning.agent.DDPGAgent` is: :meth:`update` is K reference updates in
+    one. Owns its save and load (:meth:`state_dict`) and gives out members as single learners
+    (:meth:`member_networks`)."""
 
-    Built from K agents (each made under its own ``torch.manual_seed``), copying their weights.
-    """
-
-    def __init__(self, arch: Architecture, config: AgentConfig, agents: Sequence[DDPGAgent]):
+    def __init__(self, arch: Architecture, config: AgentConfig, seeds: Sequence[int]) -> None:
         self.arch = arch
         self.config = config
-        self.size = len(agents)
-        self.actor = StackedMLP.from_sequentials([a.actor.net for a in agents])
-        self.critic = StackedMLP.from_sequentials([a.critic.net for a in agents])
-        self.actor_target = StackedMLP.from_sequentials([a.actor_target.net for a in agents])
-        self.critic_target = StackedMLP.from_sequentials([a.critic_target.net for a in agents])
-        self.actor.requires_grad_(True)
-        self.critic.requires_grad_(True)
+        nets = [build_networks(arch, config.final_layer_init_bound, s) for s in seeds]
+        actors, critics = [a.net for a, _ in nets], [c.net for _, c in nets]
+        self.actor = StackedMLP.from_sequentials(actors)
+        self.actor_target = StackedMLP.from_sequentials(actors)
+        self.critic = StackedMLP.from_sequentials(critics)
+        self.critic_target = StackedMLP.from_sequentials(critics)
+        for t in self.actor.parameters() + self.critic.parameters():
+            t.requires_grad_(True)
         self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
-        self._buffers = _Buffers()
+        self._target_ws, self._critic_ws, self._actor_ws = Workspace(), Workspace(), Workspace()
         self.actor_optimizer = torch.optim.Adam(
             self.actor.parameters(), lr=config.actor_lr, fused=True
         )
         self.critic_optimizer = torch.optim.Adam(
-            [
-                {"params": self.critic.weights, "weight_decay": config.critic_weight_decay},
-                {"params": self.critic.biases, "weight_decay": 0.0},
-            ],
+            decay_groups(self.critic.weights, self.critic.biases, config.critic_weight_decay),
             lr=config.critic_lr,
             fused=True,
         )
 
     def _nets(self) -> dict[str, StackedMLP]:
-        return {
-            "actor": self.actor,
-            "critic": self.critic,
-            "actor_target": self.actor_target,
-            "critic_target": self.critic_target,
-        }
+        return {name: getattr(self, name) for name in NETWORKS}
 
     @torch.inference_mode()
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -285,97 +285,96 @@ class StackedAgent:
     def act_grid(self, obs: np.ndarray) -> np.ndarray:
         """mu_k on member k's batch: ``[K, n, obs_dim]`` -> ``[K, n, act_dim]`` float32, N*m."""
         x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32))
-        return (self.max_torque_nm * torch.tanh(self.actor(x))).numpy()
-
-    @torch.inference_mode()
-    def act_member(self, k: int, obs: np.ndarray) -> np.ndarray:
-        """mu_k on a batch: ``[n, obs_dim]`` -> ``[n, act_dim]`` float64, N*m."""
-        net = StackedMLP(
-            [w[k : k + 1] for w in self.actor.weights], [b[k : k + 1] for b in self.actor.biases]
-        )
-        x = torch.from_numpy(np.ascontiguousarray(obs, dtype=np.float32)).unsqueeze(0)
-        return (self.max_torque_nm * torch.tanh(net(x)))[0].numpy().astype(np.float64)
+        return (self.max_torque_nm * squash(self.actor(x))).numpy()
 
     @torch.no_grad()
     def update(self, batch: Batch) -> np.ndarray:
         """One gradient step per member on its own batch (arrays ``[K, batch, ...]``), then the
-        soft target updates. Returns ``[K, 3]``: critic loss, actor loss, mean Q per member.
-
-        The gradients are written out by hand (:func:`_forward`, :func:`_backward`,
-        :func:`_action_grad`) rather than taken by autograd: they are
-        :meth:`DDPGAgent.update`'s, member by member, computing only what the two steps need
-        (no critic weight gradients in the actor step), with no graph to build."""
+        soft target updates. Returns ``[K, 3]``: critic loss, actor loss, mean Q per member."""
         obs = torch.from_numpy(batch.obs)
         action = torch.from_numpy(batch.action_nm) / self.max_torque_nm
         reward = torch.from_numpy(batch.reward)
         not_done = 1.0 - torch.from_numpy(batch.terminated)
-        scale = 1.0 / obs.shape[1]
-
-        buf = self._buffers
         next_obs = torch.from_numpy(batch.next_obs)
-        next_action = torch.tanh(_forward(self.actor_target, next_obs, buf, "h", "ta")[-1])
+        inv_batch = 1.0 / obs.shape[1]
+        critic, actor = self.critic, self.actor
+
+        ws = self._target_ws
+        next_action = squash(forward(self.actor_target, next_obs, ws, "actor")[-1])
         x = torch.cat([next_obs, next_action], dim=-1)
-        next_q = _forward(self.critic_target, x, buf, "h", "tc")[-1].squeeze(-1)
+        next_q = forward(self.critic_target, x, ws, "critic")[-1].squeeze(-1)
         target_q = reward + self.config.gamma * not_done * next_q
 
-        critic = self.critic
-        acts = _forward(critic, torch.cat([obs, action], dim=-1), buf, "c", "q")
+        ws = self._critic_ws
+        acts = forward(critic, torch.cat([obs, action], dim=-1), ws, "critic")
         q = acts.pop().squeeze(-1)
         error = q - target_q
         critic_loss = error.square().mean(dim=1)
-        grads = _backward(critic, acts, (error * (2.0 * scale)).unsqueeze(-1), buf, "gc")
-        _adam_step(self.critic_optimizer, critic.parameters(), grads)
+        d_q = (error * (2.0 * inv_batch)).unsqueeze(-1)
+        adam_step(self.critic_optimizer, critic.parameters(), backward(critic, acts, d_q, ws, "dq"))
 
-        actor_acts = _forward(self.actor, obs, buf, "h", "mu")
-        policy = torch.tanh(actor_acts.pop())
-        acts = _forward(critic, torch.cat([obs, policy], dim=-1), buf, "c", "mu_q")
-        actor_q = acts.pop()
-        actor_loss = -actor_q.mean(dim=(1, 2))
-        # d(-mean Q)/d(tanh output), through the critic's action inputs only.
-        d_policy = _action_grad(critic, acts, torch.full_like(actor_q, -scale), obs.shape[-1], buf)
-        d_out = d_policy * (1.0 - policy.square())
-        grads = _backward(self.actor, actor_acts, d_out, buf, "ga")
-        _adam_step(self.actor_optimizer, self.actor.parameters(), grads)
+        ws = self._actor_ws
+        actor_acts = forward(actor, obs, ws, "actor")
+        policy = squash(actor_acts.pop())
+        acts = forward(critic, torch.cat([obs, policy], dim=-1), ws, "critic")
+        policy_q = acts.pop()
+        actor_loss = -policy_q.mean(dim=(1, 2))
+        d_q = torch.full_like(policy_q, -inv_batch)
+        d_policy = input_grad(critic, acts, d_q, obs.shape[-1], ws, "dq")
+        d_raw = d_policy * (1.0 - policy.square())
+        adam_step(
+            self.actor_optimizer, actor.parameters(), backward(actor, actor_acts, d_raw, ws, "dmu")
+        )
 
         tau = self.config.tau
-        torch._foreach_lerp_(self.critic_target.parameters(), critic.parameters(), tau)
-        torch._foreach_lerp_(self.actor_target.parameters(), self.actor.parameters(), tau)
+        KERNELS.foreach_lerp_(self.critic_target.parameters(), critic.parameters(), tau)
+        KERNELS.foreach_lerp_(self.actor_target.parameters(), actor.parameters(), tau)
         metrics = torch.stack([critic_loss, actor_loss, q.mean(dim=1)], dim=1)
         return metrics.numpy().copy()
 
     # -- one member as a single learner ------------------------------------------------------
     def member_networks(self, k: int) -> dict[str, dict[str, torch.Tensor]]:
-        """Member k's networks in :meth:`DDPGAgent.networks_state`'s layout."""
-        torque = self.max_torque_nm.clone()
-        return {
-            name: {
-                **{f"net.{key}": t for key, t in net.member_state(k).items()},
-                "max_torque_nm": torque,
-            }
-            for name, net in self._nets().items()
-        }
+        """Member k's networks as :class:`~ddpg_control.learning.networks.Actor` and
+        ``Critic`` state dicts (``actor``, ``critic``, ``actor_target``, ``critic_target``)."""
+        return member_networks(self.networks_state(), k, self.max_torque_nm)
 
-    def load_member_networks(self, k: int, networks: dict[str, dict[str, torch.Tensor]]) -> None:
-        for name, net in self._nets().items():
-            net.load_member(
-                k, {key[4:]: t for key, t in networks[name].items() if key.startswith("net.")}
-            )
+    def member_actor(self, k: int) -> Actor:
+        actor = Actor(self.arch)
+        actor.load_state_dict(self.member_networks(k)["actor"])
+        return actor.eval()
 
     # -- save and load -----------------------------------------------------------------------
     def networks_state(self) -> dict[str, dict[str, torch.Tensor]]:
         return {name: net.state_dict() for name, net in self._nets().items()}
 
-    def optimizers_state(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
+        """Networks and optimizers: what resuming needs."""
         return {
-            "actor": self.actor_optimizer.state_dict(),
-            "critic": self.critic_optimizer.state_dict(),
+            "networks": self.networks_state(),
+            "optimizers": {
+                "actor": self.actor_optimizer.state_dict(),
+                "critic": self.critic_optimizer.state_dict(),
+            },
         }
 
-    def load_state(self, networks: dict[str, Any], optimizers: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, net in self._nets().items():
-            net.load_state_dict(networks[name])
-        self.actor_optimizer.load_state_dict(optimizers["actor"])
-        self.critic_optimizer.load_state_dict(optimizers["critic"])
+            net.load_state_dict(state["networks"][name])
+        self.actor_optimizer.load_state_dict(state["optimizers"]["actor"])
+        self.critic_optimizer.load_state_dict(state["optimizers"]["critic"])
 
 
-__all__ = ["StackedAgent", "StackedMLP"]
+def member_networks(
+    networks: dict[str, dict[str, torch.Tensor]], k: int, max_torque_nm: torch.Tensor
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Member k of :meth:`StackedAgent.networks_state` as single-learner state dicts."""
+    return {
+        name: {
+            **{f"net.{key}": t for key, t in member_state(networks[name], k).items()},
+            "max_torque_nm": max_torque_nm.clone(),
+        }
+        for name in NETWORKS
+    }
+
+
+__all__ = ["KERNELS", "StackedAgent", "StackedMLP", "member_networks", "private_kernels"]

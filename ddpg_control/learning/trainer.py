@@ -1,10 +1,19 @@
-"""The training runner. It orchestrates, step by step: roll out (act, step, store), update,
-evaluate and save checkpoints, ask the early-stop rule, finish. The algorithm lives in
-:mod:`ddpg_control.learning.agent`, the stop rules in :mod:`ddpg_control.learning.early_stop`,
-the files in :mod:`ddpg_control.learning.run_log`."""
+"""The training runner: ``config.population`` = K independent DDPG learners, a single learner
+being a population of one. It orchestrates: roll out (explore, step, store), update, evaluate,
+save checkpoints, ask the early-stop rule, finish. Member k has its own seed
+(:func:`member_seed`), environment copy, replay buffer row, noise and generator; what costs per
+member is done for all K at once (stacked networks, one vector env, one replay buffer).
+
+Every ``eval_every_steps`` all members are evaluated from the same start states; ``best.pt`` is
+the member of the best evaluation so far (:func:`better`), a single learner's checkpoint that
+records which member and seed it is. The stop rule sees each evaluation's best member, so the
+early stop fires as soon as one member is confirmed. ``last.pt`` holds every member, for
+``--resume``.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -15,29 +24,35 @@ from typing import Any
 import numpy as np
 import torch
 
-from ddpg_control.learning.agent import DDPGAgent, Exploration, UpdateMetrics
+from ddpg_control.learning.agent import Exploration, actor_policy, explore
 from ddpg_control.learning.checkpoint import (
+    architecture_of,
     describe_env,
     load_checkpoint,
-    load_resumable,
     save_checkpoint,
 )
 from ddpg_control.learning.config import TrainConfig, to_toml
 from ddpg_control.learning.early_stop import EvalOutcome, GoalReached, make_stop_rule
-from ddpg_control.learning.evaluation import EvalResult
-from ddpg_control.learning.evaluator import Evaluator
+from ddpg_control.learning.evaluation import EVAL_SEED, EvalResult
 from ddpg_control.learning.networks import Architecture
 from ddpg_control.learning.noise import make_noise
 from ddpg_control.learning.replay_buffer import ReplayBuffer
-from ddpg_control.learning.rollout import Rollout
+from ddpg_control.learning.results import Progress, TrainResult
 from ddpg_control.learning.run_log import EvalRow, RunLog
-from ddpg_control.learning.vector_env import VectorEnvFactory
+from ddpg_control.learning.stacked import StackedAgent
+from ddpg_control.learning.vector_env import (
+    EnvList,
+    GridPolicy,
+    VectorEnv,
+    VectorEnvFactory,
+    evaluate_grid,
+)
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT
 
 log = logging.getLogger(__name__)
 
-#: Builds a fresh environment; the trainer makes one for training and one for evaluation.
+#: Builds a fresh environment.
 EnvFactory = Callable[[], Any]
 
 #: Update metrics go to TensorBoard every this many env steps; progress goes out every
@@ -46,250 +61,365 @@ LOG_UPDATE_EVERY_STEPS = 200
 PROGRESS_EVERY_STEPS = 100
 
 
+def member_seed(seed: int, member: int) -> int:
+    """Member 0 uses the run's seed; the others seeds derived from it, independent of other
+    runs' (run seed 1's member 0 is not run seed 0's member 1)."""
+    if member == 0:
+        return seed
+    return int(np.random.SeedSequence(seed, spawn_key=(member,)).generate_state(1)[0])
+
+
+def episode_seed(seed: int, episode: int) -> int:
+    """The env seed of a learner's training episode ``episode``: independent across seeds, and
+    a pure function, so a resumed run continues exactly."""
+    return int(np.random.SeedSequence([seed, episode]).generate_state(1)[0])
+
+
 @dataclass(frozen=True)
-class Progress:
-    """What the live progress display shows; sent every ~100 steps and after evaluations."""
+class Best:
+    """The best evaluation so far: which member, at which step, and what it scored."""
 
+    member: int
     env_steps: int
-    total_steps: int
-    episodes: int
-    episode_return: float | None
-    eval_return: float | None
+    evaluation: EvalResult
 
 
-@dataclass(frozen=True)
-class TrainResult:
-    run_dir: Path
-    env_steps: int
-    episodes: int
-    wall_time_s: float
-    best_eval_return: float | None
-    final_eval: EvalResult
-    stopped_early: bool
-    #: Population runs: how many members, and which member (and its seed) is best.pt.
-    population: int = 1
-    member: int | None = None
-    member_seed: int | None = None
+def better(best: Best | None, results: list[EvalResult], env_steps: int) -> Best | None:
+    """The delivered policy after an evaluation of every member (``results[k]`` is member
+    k's): its best member if it beats ``best`` (the best of the earlier evaluations), else None.
+    """
+    k = int(np.argmax([r.mean_return for r in results]))
+    if best is None or results[k].mean_return > best.evaluation.mean_return:
+        return Best(k, env_steps, results[k])
+    return None
 
 
-class _Trainer:
-    def __init__(self, config: TrainConfig, env_factory: EnvFactory, run_dir: Path) -> None:
+class Member:
+    """One learner's own parts: seed, generator (warm-up torques, exploration noise and
+    replay sampling) and noise; its replay buffer is row k, its environment copy k."""
+
+    def __init__(self, seed: int, config: TrainConfig, act_dim: int) -> None:
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        n = config.noise
+        self.noise = make_noise(n.kind, act_dim, n.sigma, n.theta, self.rng)
+        self.episodes = 0
+        self.episode_return = 0.0
+
+    def next_episode_seed(self) -> int:
+        self.episode_return = 0.0
+        self.noise.reset()
+        return episode_seed(self.seed, self.episodes)
+
+    def state_dict(self) -> dict[str, Any]:
+        noise_state = getattr(self.noise, "state", None)
+        return {
+            "seed": self.seed,
+            "episodes": self.episodes,
+            "numpy": self.rng.bit_generator.state,
+            "noise_state": None if noise_state is None else torch.from_numpy(noise_state),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if int(state["seed"]) != self.seed:
+            raise ValueError(f"member seed {state['seed']} is not {self.seed}")
+        self.rng.bit_generator.state = state["numpy"]
+        if state.get("noise_state") is not None and hasattr(self.noise, "state"):
+            self.noise.state = state["noise_state"].numpy().astype(np.float64)
+        self.episodes = int(state["episodes"])
+
+
+class Trainer:
+    """K learners trained side by side (K = ``config.population``, 1 included). The training
+    environments and the evaluations' episodes come from ``vector_env_factory`` (all episodes
+    of an evaluation side by side), else from ``env_factory``, stepped in a loop."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        env_factory: EnvFactory,
+        run_dir: Path,
+        vector_env_factory: VectorEnvFactory | None = None,
+    ) -> None:
         self.config = config
         self.run_dir = run_dir
         torch.set_num_threads(config.torch_threads)
-        torch.manual_seed(config.seed)
-        #: One generator for warm-up torques, exploration noise and replay sampling.
-        self.rng = np.random.default_rng(config.seed)
-        self.env = env_factory()
-        self.evaluator = Evaluator(env_factory())
-        self.env_info = describe_env(self.env, config.env.randomize)
-        obs_dim = int(np.prod(self.env.observation_space.shape))
-        act_dim = int(np.prod(self.env.action_space.shape))
-        max_torque_nm = self.env_info["max_torque_nm"]
-        self.arch = Architecture(obs_dim, act_dim, config.agent.hidden_sizes, max_torque_nm)
-        n = config.noise
-        noise = make_noise(n.kind, act_dim, n.sigma, n.theta, self.rng)
-        exploration = Exploration(config.learning_starts, noise, self.rng)
-        self.agent = DDPGAgent(self.arch, config.agent, exploration)
-        self.buffer = ReplayBuffer(config.buffer_size, obs_dim, act_dim)
-        self.rollout = Rollout(self.env, self.agent, self.buffer, config.seed)
+        size = config.population
+        probe = env_factory()
+        try:
+            self.env_info = describe_env(probe, config.env.randomize)
+            obs_dim = int(np.prod(probe.observation_space.shape))
+            act_dim = int(np.prod(probe.action_space.shape))
+        finally:
+            probe.close()
+        max_nm = self.env_info["max_torque_nm"]
+        self.arch = Architecture(obs_dim, act_dim, config.agent.hidden_sizes, max_nm)
+        self.members = [Member(member_seed(config.seed, k), config, act_dim) for k in range(size)]
+        noises, rngs = [m.noise for m in self.members], [m.rng for m in self.members]
+        self.exploration = Exploration(config.learning_starts, max_nm, act_dim, noises, rngs)
+        self.agent = StackedAgent(self.arch, config.agent, self.seeds)
+        self.replay = ReplayBuffer(size, config.buffer_size, obs_dim, act_dim)
+        if vector_env_factory is None:
+            self.envs: VectorEnv = EnvList.of(env_factory, size)
+            self.eval_envs: VectorEnv = EnvList.of(env_factory, size)
+        else:
+            self.envs = vector_env_factory(size)
+            episodes = max(size * config.eval_episodes, config.final_eval_episodes)
+            self.eval_envs = vector_env_factory(episodes)
+        self.obs = np.zeros((size, obs_dim), dtype=np.float32)
         self.stop_rule = make_stop_rule(config.stop)
+        self.env_steps = 0
+        self.best: Best | None = None
+        self.eval_time_s = 0.0
         self.wall_time_s = 0.0
 
-    def close(self) -> None:
-        self.env.close()
-        self.evaluator.env.close()
+    @property
+    def seeds(self) -> list[int]:
+        return [m.seed for m in self.members]
 
-    # -- the loop ----------------------------------------------------------------------------
+    @property
+    def episodes(self) -> int:
+        return sum(m.episodes for m in self.members)
+
+    def close(self) -> None:
+        self.envs.close()
+        self.eval_envs.close()
+
+    def start_episodes(self, members: list[int]) -> None:
+        seeds = [self.members[k].next_episode_seed() for k in members]
+        self.obs[members] = self.envs.reset(seeds, members)
+
+    def step(self) -> list[tuple[int, float]]:
+        """One transition per member; returns (member, return) of the episodes that ended."""
+        action_nm = explore(self.exploration, self.env_steps, lambda: self.agent.act(self.obs))
+        out = self.envs.step(action_nm)
+        # Time-limit truncation is not termination: those transitions still bootstrap.
+        self.replay.add(self.obs, action_nm, out.reward, out.obs, out.terminated)
+        self.obs = out.obs.copy()
+        for k, m in enumerate(self.members):
+            m.episode_return += float(out.reward[k])
+        ended = np.flatnonzero(out.terminated | out.truncated).tolist()
+        finished = [(k, self.members[k].episode_return) for k in ended]
+        for k in ended:
+            self.members[k].episodes += 1
+        if ended:
+            self.start_episodes(ended)
+        self.env_steps += 1
+        return finished
+
     def run(self, runlog: RunLog, on_progress: Callable[[Progress], None] | None) -> TrainResult:
         cfg = self.config
-        rollout = self.rollout
         start = time.perf_counter() - self.wall_time_s
-        last_return: float | None = None
+        last_returns: dict[int, float] = {}
         last_eval: float | None = None
-        metrics = UpdateMetrics(float("nan"), float("nan"), float("nan"))
+        metrics = np.full((len(self.members), 3), np.nan)
         goal: GoalReached | None = None
 
         def report() -> None:
             if on_progress is not None:
-                steps, episodes = rollout.env_steps, rollout.episodes
-                on_progress(Progress(steps, cfg.total_steps, episodes, last_return, last_eval))
+                ret = float(np.mean(list(last_returns.values()))) if last_returns else None
+                on_progress(
+                    Progress(self.env_steps, cfg.total_steps, self.episodes, ret, last_eval)
+                )
 
-        rollout.start()
-        while rollout.env_steps < cfg.total_steps:
-            episode_return = rollout.step()
-            if episode_return is not None:
-                last_return = episode_return
-                runlog.episode(rollout.env_steps, episode_return)
-            if rollout.env_steps >= cfg.learning_starts:
-                metrics = self.agent.update(self.buffer.sample(cfg.agent.batch_size, self.rng))
-                if rollout.env_steps % LOG_UPDATE_EVERY_STEPS == 0:
-                    runlog.update(rollout.env_steps, *metrics)
-            if rollout.env_steps % PROGRESS_EVERY_STEPS == 0:
+        self.start_episodes(list(range(len(self.members))))
+        while self.env_steps < cfg.total_steps:
+            for k, episode_return in self.step():
+                last_returns[k] = episode_return
+                runlog.episode(k, self.env_steps, episode_return)
+            if self.env_steps >= cfg.learning_starts:
+                batch = self.replay.sample(cfg.agent.batch_size, [m.rng for m in self.members])
+                metrics = self.agent.update(batch)
+                if self.env_steps % LOG_UPDATE_EVERY_STEPS == 0:
+                    runlog.update(self.env_steps, metrics)
+            if self.env_steps % PROGRESS_EVERY_STEPS == 0:
                 report()
-            if self.evaluation_due():
-                outcome = self.periodic_evaluation(runlog, metrics, start)
+            if self.env_steps % cfg.eval_every_steps == 0 or self.env_steps == cfg.total_steps:
+                outcome, k = self.periodic_evaluation(runlog, metrics, start)
                 last_eval = outcome.result.mean_return
                 report()
-                goal = self.stop_rule.check(
-                    outcome, runlog.episode_returns, self.confirming_evaluation
-                )
+                confirm = functools.partial(self.confirm, k)
+                goal = self.stop_rule.check(outcome, runlog.episode_returns[k], confirm)
                 if goal is not None:
-                    if goal.confirmation is not None:
-                        confirmation = goal.confirmation
-                        self.save_best(confirmation, len(confirmation.returns))
+                    if goal.confirmation is not None:  # of member k, this evaluation's best
+                        self.save_best(goal.confirmation)
                     break
         self.wall_time_s = time.perf_counter() - start
         return self.finish(goal)
 
-    def evaluation_due(self) -> bool:
-        steps = self.rollout.env_steps
-        return steps % self.config.eval_every_steps == 0 or steps == self.config.total_steps
-
     def periodic_evaluation(
-        self, runlog: RunLog, metrics: UpdateMetrics, start: float
-    ) -> EvalOutcome:
-        """Evaluate, log a metrics row, save best.pt (if this evaluation is the best so far)
-        and last.pt."""
-        outcome = self.evaluator.periodic(self.agent.actor, self.config.eval_episodes)
+        self, runlog: RunLog, metrics: np.ndarray, start: float
+    ) -> tuple[EvalOutcome, int]:
+        """Evaluate every member, log their rows, save best.pt (when one beats every earlier
+        evaluation) and last.pt; return the best member's outcome and index."""
+        results = self.evaluate(self.agent.act_grid, len(self.members), self.config.eval_episodes)
         self.wall_time_s = time.perf_counter() - start
-        runlog.evaluation(self.metrics_row(outcome.result, metrics, runlog))
-        if outcome.improved:
-            self.save_best(outcome.result, eval_episodes=None)
-        last = self.checkpoint_state(outcome.result.mean_return, with_replay=True)
-        save_checkpoint(self.run_dir / LAST_CHECKPOINT, last)
-        return outcome
+        runlog.evaluation(
+            [self.metrics_row(r, metrics[k], runlog, k) for k, r in enumerate(results)]
+        )
+        k = int(np.argmax([r.mean_return for r in results]))
+        best = better(self.best, results, self.env_steps)
+        if best is not None:
+            self.best = best
+            self.save_best(best.evaluation)
+        self.save_last(k, results[k].mean_return)
+        return EvalOutcome(results[k], best is not None), k
 
-    def metrics_row(self, result: EvalResult, metrics: UpdateMetrics, runlog: RunLog) -> EvalRow:
-        """The line of ``metrics.csv`` for an evaluation now."""
-        recent = runlog.episode_returns[-10:]
+    def evaluate(self, policy: GridPolicy, rows: int, episodes: int) -> list[EvalResult]:
+        """``rows`` policies side by side (row k: member k), deterministic, episode i from
+        ``reset(seed=EVAL_SEED + i)``; the time it takes counts as evaluation time."""
+        start = time.perf_counter()
+        returns = evaluate_grid(policy, self.eval_envs, rows, episodes, EVAL_SEED)
+        self.eval_time_s += time.perf_counter() - start
+        return [EvalResult.of(r) for r in returns]
+
+    def confirm(self, k: int) -> EvalResult:
+        """A stop rule's second opinion on member k, over ``final_eval_episodes``."""
+        actor = actor_policy(self.agent.member_actor(k))
+        result = self.evaluate(actor, 1, self.config.final_eval_episodes)[0]
+        log.info("step %d: member %d confirms %.1f", self.env_steps, k, result.mean_return)
+        return result
+
+    def metrics_row(
+        self, result: EvalResult, metrics: np.ndarray, runlog: RunLog, k: int
+    ) -> EvalRow:
+        recent = runlog.episode_returns[k][-10:]
         return EvalRow(
-            self.rollout.env_steps,
-            self.rollout.episodes,
+            self.env_steps,
+            self.members[k].episodes,
             round(self.wall_time_s, 3),
-            round(self.evaluator.time_s, 3),
+            round(self.eval_time_s, 3),
             float(np.mean(recent)) if recent else float("nan"),
             result.mean_return,
             result.std_return,
-            *metrics,
+            *(float(v) for v in metrics),
         )
 
-    def confirming_evaluation(self) -> EvalResult:
-        """A stop rule's second opinion, over ``final_eval_episodes``."""
-        result = self.evaluator.timed(self.agent.actor, self.config.final_eval_episodes)
-        log.info("step %d: confirming evaluation %.1f", self.rollout.env_steps, result.mean_return)
-        return result
-
     def finish(self, goal: GoalReached | None) -> TrainResult:
-        """The final figure: a confirmed goal's evaluation, or else the better of the best and
-        the last weights over ``final_eval_episodes`` (which becomes best.pt)."""
-        final = goal.confirmation if goal is not None else None
-        if final is None:
-            final = self.choose_best()
+        assert self.best is not None  # the loop ends on an evaluation
+        final = self.best.evaluation
+        if goal is not None and goal.confirmation is not None:
+            final = goal.confirmation
+        member = self.best.member
         log.info(
-            "best checkpoint: mean return %.1f over %d episodes",
+            "best checkpoint: member %d, mean return %.1f over %d episodes",
+            member,
             final.mean_return,
             len(final.returns),
         )
         return TrainResult(
             self.run_dir,
-            self.rollout.env_steps,
-            self.rollout.episodes,
+            self.env_steps,
+            self.episodes,
             self.wall_time_s,
-            self.evaluator.best_return,
+            self.best.evaluation.mean_return,
             final,
-            stopped_early=goal is not None and self.rollout.env_steps < self.config.total_steps,
+            stopped_early=goal is not None and self.env_steps < self.config.total_steps,
+            population=len(self.members),
+            member=member,
+            member_seed=self.members[member].seed,
         )
 
     # -- checkpoints -------------------------------------------------------------------------
-    def save_best(self, evaluation: EvalResult, eval_episodes: int | None) -> None:
-        """The current weights as best.pt, with ``evaluation`` as their figure (over
-        ``eval_episodes``; None: the periodic evaluation's number)."""
-        best = self.checkpoint_state(
-            evaluation.mean_return, with_replay=False, eval_episodes=eval_episodes
-        )
-        save_checkpoint(self.run_dir / BEST_CHECKPOINT, best)
-
-    def choose_best(self) -> EvalResult:
-        """Evaluate the last weights and best.pt's over ``final_eval_episodes``; save the better
-        as best.pt with that evaluation as its figure, and return it."""
-        episodes = self.config.final_eval_episodes
-        best_path = self.run_dir / BEST_CHECKPOINT
-        last = self.evaluator.evaluate(self.agent.actor, episodes)
-        last_state = self.checkpoint_state(
-            last.mean_return, with_replay=False, eval_episodes=len(last.returns)
-        )
-        best_state = load_checkpoint(best_path)
-        self.agent.actor.load_state_dict(best_state["networks"]["actor"])
-        final = self.evaluator.evaluate(self.agent.actor, episodes)
-        if last.mean_return > final.mean_return:
-            final, best_state = last, last_state
-        best_state.pop("format_version", None)
-        best_state["progress"].update(
-            eval_return=final.mean_return, eval_episodes=len(final.returns)
-        )
-        save_checkpoint(best_path, best_state)
-        return final
-
-    def checkpoint_state(
-        self, eval_return: float | None, *, with_replay: bool, eval_episodes: int | None = None
-    ) -> dict[str, Any]:
-        """Everything a checkpoint holds (layout: :mod:`ddpg_control.learning.checkpoint`);
-        ``with_replay`` adds the replay buffer, which resuming needs."""
-        noise_state = self.agent.noise_state()
-        state: dict[str, Any] = {
+    def checkpoint_base(self) -> dict[str, Any]:
+        return {
             "architecture": self.arch.to_dict(),
-            "networks": self.agent.networks_state(),
-            "optimizers": self.agent.optimizers_state(),
             "config": self.config.to_dict(),
             "env": self.env_info,
-            "progress": {
-                "eval_episodes": eval_episodes or self.config.eval_episodes,
-                "env_steps": self.rollout.env_steps,
-                "episodes": self.rollout.episodes,
-                "eval_return": eval_return,
-                "best_eval_return": self.evaluator.best_return,
-                "wall_time_s": self.wall_time_s,
-                "eval_time_s": self.evaluator.time_s,
-            },
-            "rng": {
-                "numpy": self.rng.bit_generator.state,
-                "torch": torch.get_rng_state(),
-                "noise_state": None if noise_state is None else torch.from_numpy(noise_state),
+        }
+
+    def progress(self, episodes: int, eval_return: float) -> dict[str, Any]:
+        assert self.best is not None
+        return {
+            "env_steps": self.env_steps,
+            "episodes": episodes,
+            "eval_return": eval_return,
+            "best_eval_return": self.best.evaluation.mean_return,
+            "wall_time_s": self.wall_time_s,
+            "eval_time_s": self.eval_time_s,
+        }
+
+    def save_best(self, evaluation: EvalResult) -> None:
+        """The best member's current networks as best.pt, a single learner's checkpoint with
+        ``evaluation`` as its figure."""
+        assert self.best is not None
+        k = self.best.member
+        progress = self.progress(self.members[k].episodes, evaluation.mean_return)
+        state = {
+            **self.checkpoint_base(),
+            "networks": self.agent.member_networks(k),
+            "progress": {**progress, "eval_episodes": len(evaluation.returns)},
+            "population": {
+                "size": len(self.members),
+                "member": k,
+                "member_seed": self.members[k].seed,
+                "run_seed": self.config.seed,
             },
         }
-        if with_replay:
-            state["replay"] = {
-                k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
-                for k, v in self.buffer.state_dict().items()
-            }
-        return state
+        save_checkpoint(self.run_dir / BEST_CHECKPOINT, state)
+
+    def save_last(self, member: int, eval_return: float) -> None:
+        """Every member, with replay buffers and generators: what resuming needs. ``member``
+        (the best of this evaluation) is what reading it as one learner gives."""
+        best = self.best
+        assert best is not None
+        state = {
+            **self.checkpoint_base(),
+            **self.agent.state_dict(),
+            "progress": {**self.progress(self.episodes, eval_return), "member": member},
+            "best": {
+                "member": best.member,
+                "env_steps": best.env_steps,
+                "returns": torch.tensor(best.evaluation.returns, dtype=torch.float64),
+            },
+            "population": {
+                "size": len(self.members),
+                "members": [m.state_dict() for m in self.members],
+            },
+            "replay": {
+                key: torch.from_numpy(v) if isinstance(v, np.ndarray) else v
+                for key, v in self.replay.state_dict().items()
+            },
+        }
+        save_checkpoint(self.run_dir / LAST_CHECKPOINT, state)
 
     def restore(self, path: Path) -> None:
-        """Continue from a ``last.pt``: weights, optimizers, replay buffer, generators, counts."""
-        state = load_resumable(path, self.arch)
-        try:
-            self.agent.load_state(state["networks"], state["optimizers"])
-            self.buffer.load_state_dict(
-                {
-                    k: v.numpy() if isinstance(v, torch.Tensor) else v
-                    for k, v in state["replay"].items()
-                }
+        """Continue from a run's ``last.pt``."""
+        state = load_checkpoint(path)
+        population = state.get("population")
+        if not isinstance(population, dict) or "members" not in population or "best" not in state:
+            raise CheckpointError(
+                f"checkpoint '{path}' cannot be resumed (no learners' state: a {BEST_CHECKPOINT}, "
+                f"or an older version's); resume from a {LAST_CHECKPOINT} this version wrote"
             )
-            rng = state["rng"]
-            self.rng.bit_generator.state = rng["numpy"]
-            torch.set_rng_state(rng["torch"])
-            if rng.get("noise_state") is not None:
-                self.agent.load_noise_state(rng["noise_state"].numpy())
+        if int(population["size"]) != len(self.members):
+            raise CheckpointError(
+                f"checkpoint '{path}' holds a population of {population['size']}, not "
+                f"{len(self.members)}; resume with the run's own --population"
+            )
+        if architecture_of(state, path) != self.arch:
+            raise CheckpointError(
+                f"checkpoint '{path}' was trained with another architecture "
+                f"({state['architecture']}); resume with the run's own config"
+            )
+        try:
+            self.agent.load_state_dict(state)
+            for m, saved in zip(self.members, population["members"], strict=True):
+                m.load_state_dict(saved)
+            replay = state["replay"]
+            self.replay.load_state_dict(
+                {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in replay.items()}
+            )
+            best = state["best"]
+            evaluation = EvalResult.of(best["returns"].numpy())
+            self.best = Best(int(best["member"]), int(best["env_steps"]), evaluation)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"checkpoint '{path}' cannot be resumed: {exc}") from exc
         progress = state["progress"]
-        self.rollout.env_steps = int(progress["env_steps"])
-        self.rollout.episodes = int(progress["episodes"])
-        self.evaluator.best_return = progress.get("best_eval_return")
-        self.evaluator.time_s = float(progress.get("eval_time_s", 0.0))
+        self.env_steps = int(progress["env_steps"])
+        self.eval_time_s = float(progress.get("eval_time_s", 0.0))
         self.wall_time_s = float(progress["wall_time_s"])
-        log.info("resumed from %s at step %d", path, self.rollout.env_steps)
+        log.info("resumed %d learners from %s at step %d", len(self.members), path, self.env_steps)
 
 
 def train(
@@ -302,53 +432,17 @@ def train(
     tensorboard: bool = True,
     vector_env_factory: VectorEnvFactory | None = None,
 ) -> TrainResult:
-    """Train DDPG into ``run_dir`` (created if needed) and return the outcome.
+    """Train ``config.population`` DDPG learners into ``run_dir`` (created if needed) and
+    return the outcome.
 
-    Writes ``config.toml``, ``checkpoints/best.pt`` (best periodic evaluation, re-evaluated at
-    the end over ``final_eval_episodes``), ``checkpoints/last.pt`` (with the replay buffer, for
-    resuming), ``metrics.csv``, ``learning_curve.png`` and ``tensorboard/``. With
-    ``resume_from`` (a ``last.pt``) training continues where that checkpoint stopped.
-    ``vector_env_factory`` (population runs only) steps the members' environments together:
-    without it they are ``env_factory`` environments stepped in a loop.
+    Writes ``config.toml``, ``checkpoints/best.pt`` (the member of the best evaluation),
+    ``checkpoints/last.pt`` (every member, with replay buffers, for resuming), ``metrics.csv``,
+    ``learning_curve.png`` and ``tensorboard/``. With ``resume_from`` (a ``last.pt``) training
+    continues where that checkpoint stopped. ``vector_env_factory`` steps the members'
+    environments together: without it they are ``env_factory`` environments stepped in a loop.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    if config.population > 1:
-        return _train_population(
-            config, env_factory, vector_env_factory, run_dir, resume_from, on_progress, tensorboard
-        )
-    trainer = _Trainer(config, env_factory, run_dir)
-    try:
-        if resume_from is not None:
-            trainer.restore(resume_from)
-            if trainer.rollout.env_steps >= config.total_steps:
-                raise ConfigError(
-                    f"the checkpoint is already at step {trainer.rollout.env_steps}; pass a "
-                    f"larger --total-steps (now {config.total_steps}) to continue training"
-                )
-        (run_dir / CONFIG_FILE).write_text(to_toml(config), encoding="utf-8")
-        runlog = RunLog(run_dir, tensorboard=tensorboard)
-        try:
-            return trainer.run(runlog, on_progress)
-        finally:
-            runlog.close()
-    finally:
-        trainer.close()
-
-
-def _train_population(
-    config: TrainConfig,
-    env_factory: EnvFactory,
-    vector_env_factory: VectorEnvFactory | None,
-    run_dir: Path,
-    resume_from: Path | None,
-    on_progress: Callable[[Progress], None] | None,
-    tensorboard: bool,
-) -> TrainResult:
-    """:func:`train` for ``config.population`` > 1 (:mod:`ddpg_control.learning.population`)."""
-    from ddpg_control.learning.population import PopulationTrainer
-    from ddpg_control.learning.population_log import PopulationLog
-
-    trainer = PopulationTrainer(config, env_factory, run_dir, vector_env_factory)
+    trainer = Trainer(config, env_factory, run_dir, vector_env_factory)
     try:
         if resume_from is not None:
             trainer.restore(resume_from)
@@ -358,11 +452,12 @@ def _train_population(
                     f"larger --total-steps (now {config.total_steps}) to continue training"
                 )
         (run_dir / CONFIG_FILE).write_text(to_toml(config), encoding="utf-8")
-        runlog = PopulationLog(run_dir, trainer.seeds, tensorboard=tensorboard)
+        runlog = RunLog(run_dir, trainer.seeds, tensorboard=tensorboard)
+        result: TrainResult | None = None
         try:
-            result: TrainResult = trainer.run(runlog, on_progress)
+            result = trainer.run(runlog, on_progress)
         finally:
-            runlog.close(trainer.best_member)
+            runlog.close(None if result is None else result.member)
         return result
     finally:
         trainer.close()

@@ -1,8 +1,8 @@
-"""N environments stepped as one, for population training and batched evaluation.
+"""N environments stepped as one, for training K learners and batched evaluation.
 
-:class:`VectorEnv` is what :class:`~ddpg_control.learning.population.PopulationTrainer` steps:
-``n`` copies of one environment, each reset with its own seed, all stepped with one call. The
-caller provides it (learning builds no environment of its own): a vectorised implementation
+:class:`VectorEnv` is what :class:`~ddpg_control.learning.trainer.Trainer` steps: ``n`` copies
+of one environment, each reset with its own seed, all stepped with one call. The caller
+provides it (learning builds no environment of its own): a vectorised implementation
 where one exists (``sim.pendulum_v1_batch`` for Gymnasium's ``Pendulum-v1``, numpy over all
 ``n`` at once), else :class:`EnvList`, which steps ``n`` ordinary Gymnasium environments in a
 loop. Episodes never reset automatically: the caller resets a finished copy with its next seed.
@@ -133,6 +133,3 @@ def evaluate_grid(
             running[:used] &= ~(step.terminated[:used] | step.truncated[:used])
         returns[:, first : first + cols] = total.reshape(rows, cols)
     return returns
-
-
-__all__ = ["EnvList", "GridPolicy", "VectorEnv", "VectorEnvFactory", "VectorStep", "evaluate_grid"]

@@ -212,6 +212,39 @@ def test_trained_policy_exports_verified_and_reproducible(
     assert meta.eval_return is not None and meta.env_steps > 0
 
 
+def test_a_populations_last_checkpoint_exports_the_member_its_last_evaluation_found_best(
+    tmp_path: Path,
+) -> None:
+    import gymnasium
+
+    from ddpg_control.learning.config import TrainConfig, with_overrides
+    from ddpg_control.learning.trainer import train
+
+    short = [("population", 3), ("total_steps", 200), ("learning_starts", 100)]
+    short += [("eval_every_steps", 200), ("eval_episodes", 1), ("stop.metric", "none")]
+    run = tmp_path / "runs" / "pop"
+    train(
+        with_overrides(TrainConfig(), short),
+        lambda: gymnasium.make("Pendulum-v1"),
+        run,
+        tensorboard=False,
+    )
+    last = run / "checkpoints" / "last.pt"
+    result = export_policy(last)
+    actor, payload = load_actor(last)
+    assert result.path == run / "policy.onnx" and result.verification.passed
+    assert result.metadata.checkpoint == "checkpoints/last.pt"
+    assert result.metadata.eval_return == pytest.approx(payload["progress"]["eval_return"])
+    obs = verification_observations(8.0, np.random.default_rng(0), 16)
+    with torch.inference_mode():
+        expected = actor(torch.from_numpy(obs)).numpy()
+    member = payload["progress"]["member"]
+    assert expected.shape == (len(obs), 1) and member in range(3)
+    np.testing.assert_allclose(
+        OnnxPolicy.load(result.path).act_batch(obs), expected, atol=TOLERANCE_NM
+    )
+
+
 def test_float_rounding_beyond_the_tolerance_fails_with_a_way_forward(
     make_checkpoint: CheckpointFactory, tmp_path: Path
 ) -> None:

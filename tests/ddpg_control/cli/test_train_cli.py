@@ -31,7 +31,7 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_train_writes_a_run_directory_and_resumes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--name", "tiny", "--seed", "3", *TINY]) == 0
     out = capsys.readouterr().out
-    assert "runs/tiny" in out and "over 2 deterministic episodes" in out
+    assert "runs/tiny" in out and "over 1 deterministic episodes" in out
     run = Path("runs/tiny")
     for name in ("config.toml", "metrics.csv", "learning_curve.png", BEST_CHECKPOINT,
                  LAST_CHECKPOINT):  # fmt: skip

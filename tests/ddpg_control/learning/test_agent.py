@@ -1,5 +1,5 @@
-"""The DDPG agent: exploration (warm-up, noise, clipping), the update (targets, the terminal
-mask, Polyak averaging, the paper's options)."""
+"""The DDPG algorithm: exploration (warm-up, noise, clipping) and the reference update
+(targets, the terminal mask, Polyak averaging, the paper's options)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from ddpg_control.learning.agent import DDPGAgent, Exploration, actor_policy, polyak_update
+from ddpg_control.learning.agent import (
+    DDPGAgent,
+    Exploration,
+    actor_policy,
+    explore,
+    polyak_update,
+)
 from ddpg_control.learning.config import AgentConfig
 from ddpg_control.learning.networks import Architecture
-from ddpg_control.learning.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+from ddpg_control.learning.noise import GaussianNoise
 from ddpg_control.learning.replay_buffer import Batch
 
 
@@ -22,15 +28,17 @@ def _one_thread() -> None:
 ARCH = Architecture(obs_dim=3, act_dim=1, hidden_sizes=(32, 32), max_torque_nm=2.0)
 
 
-def _exploration(warmup_steps: int = 0, sigma: float = 0.1, seed: int = 0) -> Exploration:
-    rng = np.random.default_rng(seed)
-    return Exploration(warmup_steps, GaussianNoise(ARCH.act_dim, sigma, rng), rng)
+def _exploration(
+    warmup_steps: int = 0, sigma: float = 0.1, seeds: tuple[int, ...] = (0,)
+) -> Exploration:
+    rngs = [np.random.default_rng(s) for s in seeds]
+    noises = [GaussianNoise(ARCH.act_dim, sigma, rng) for rng in rngs]
+    return Exploration(warmup_steps, ARCH.max_torque_nm, ARCH.act_dim, noises, rngs)
 
 
-def _agent(exploration: Exploration | None = None, **kwargs: object) -> DDPGAgent:
-    torch.manual_seed(0)
+def _agent(**kwargs: object) -> DDPGAgent:
     config = AgentConfig(hidden_sizes=ARCH.hidden_sizes, **kwargs)  # type: ignore[arg-type]
-    return DDPGAgent(ARCH, config, exploration or _exploration())
+    return DDPGAgent(ARCH, config, seed=0)
 
 
 def _batch(terminated: float, n: int = 64, reward: float = 1.0) -> Batch:
@@ -105,39 +113,38 @@ def test_actions_are_torques_within_the_limit() -> None:
     torques = actor_policy(agent.actor)(obs)
     assert torques.shape == (100, 1)
     assert np.all(np.abs(torques) <= 2.0)
-    assert agent.act(obs[0]).shape == (1,)
 
 
-def test_explore_draws_uniform_torques_during_the_warm_up() -> None:
-    agent = _agent(_exploration(warmup_steps=1000, seed=3))
-    obs = np.zeros(3, np.float32)
-    torques = np.array([agent.explore(obs, step) for step in range(1000)])
-    assert torques.dtype == np.float32 and torques.shape == (1000, 1)
-    expected = np.random.default_rng(3).uniform(-2.0, 2.0, size=(1000, 1)).astype(np.float32)
-    np.testing.assert_array_equal(torques, expected)  # the actor plays no part
+def test_the_same_seed_gives_the_same_initial_networks() -> None:
+    a, b = _agent(), _agent()
+    for name, state in a.networks_state().items():
+        for key, tensor in state.items():
+            assert torch.equal(tensor, b.networks_state()[name][key])
+
+
+def test_explore_draws_each_learners_uniform_torques_during_the_warm_up() -> None:
+    exploration = _exploration(warmup_steps=1000, seeds=(3, 5))
+
+    def policy() -> np.ndarray:
+        raise AssertionError("the actor plays no part in the warm-up")
+
+    torques = np.array([explore(exploration, step, policy) for step in range(1000)])
+    assert torques.dtype == np.float32 and torques.shape == (1000, 2, 1)
+    for k, seed in enumerate((3, 5)):
+        expected = np.random.default_rng(seed).uniform(-2.0, 2.0, size=(1000, 1))
+        np.testing.assert_array_equal(torques[:, k], expected.astype(np.float32))
     assert torques.min() < -1.9 and torques.max() > 1.9
 
 
 def test_explore_after_the_warm_up_adds_scaled_noise_to_mu_and_clips() -> None:
-    agent = _agent(_exploration(warmup_steps=10, sigma=0.1, seed=4))
-    obs = np.random.default_rng(0).normal(size=3).astype(np.float32)
-    noise = np.random.default_rng(4).normal(0.0, 0.1, size=(50, 1))
-    torques = np.array([agent.explore(obs, 10 + i) for i in range(50)])
-    expected = np.clip(agent.act(obs) + 2.0 * noise, -2.0, 2.0).astype(np.float32)
+    exploration = _exploration(warmup_steps=10, sigma=0.1, seeds=(4,))
+    mu = np.array([[0.3]])
+    noise = np.random.default_rng(4).normal(0.0, 0.1, size=(50, 1, 1))
+    torques = np.array([explore(exploration, 10 + i, lambda: mu) for i in range(50)])
+    expected = np.clip(mu + 2.0 * noise, -2.0, 2.0).astype(np.float32)
     np.testing.assert_array_equal(torques, expected)
 
-    loud = _agent(_exploration(warmup_steps=0, sigma=10.0))
-    torques = np.array([loud.explore(obs, i) for i in range(200)])
+    loud = _exploration(warmup_steps=0, sigma=10.0)
+    torques = np.array([explore(loud, i, lambda: mu) for i in range(200)])
     assert np.all(np.abs(torques) <= 2.0)
     assert np.sum(np.abs(torques) == 2.0) > 100  # most samples were clipped to the limit
-
-
-def test_reset_noise_restarts_the_noise_process() -> None:
-    rng = np.random.default_rng(0)
-    noise = OrnsteinUhlenbeckNoise(1, sigma=0.2, theta=0.15, rng=rng)
-    agent = _agent(Exploration(0, noise, rng))
-    for step in range(20):
-        agent.explore(np.zeros(3, np.float32), step)
-    assert noise.state[0] != 0.0
-    agent.reset_noise()
-    assert noise.state[0] == 0.0

@@ -1,4 +1,6 @@
-"""The training runner on real Pendulum-v1 (short runs) and a small fake env."""
+"""The training runner on real Pendulum-v1 (short runs) and a small fake env: one path for a
+single learner and a population, deterministic, resuming exactly, delivering one member as an
+ordinary best.pt."""
 
 from __future__ import annotations
 
@@ -15,12 +17,23 @@ from gymnasium import spaces
 from ddpg_control.learning.agent import actor_policy
 from ddpg_control.learning.checkpoint import load_actor, load_checkpoint
 from ddpg_control.learning.config import TrainConfig, load_config, with_overrides
-from ddpg_control.learning.evaluation import evaluate
-from ddpg_control.learning.trainer import train
+from ddpg_control.learning.evaluation import EvalResult, evaluate
+from ddpg_control.learning.networks import Actor, Architecture
+from ddpg_control.learning.trainer import (
+    Best,
+    Trainer,
+    better,
+    episode_seed,
+    member_seed,
+    train,
+)
+from ddpg_control.learning.vector_env import EnvList, evaluate_grid
+from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
+from sim.pendulum_v1_batch import PendulumV1Batch
 
 SHORT = [
-    ("population", 1),  # the single-learner trainer (population training: test_population)
+    ("population", 1),
     ("total_steps", 600),
     ("learning_starts", 100),
     ("eval_every_steps", 200),
@@ -50,21 +63,30 @@ def assert_same_networks(a: Path, b: Path) -> None:
             assert torch.equal(tensor, nb[name][key]), f"{name}.{key} differs"
 
 
-def test_same_seed_gives_bit_identical_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("members", [1, 4])
+def test_same_seed_gives_bit_identical_weights(tmp_path: Path, members: int) -> None:
     for name in ("a", "b"):
-        train(short_config(), pendulum, tmp_path / name, tensorboard=False)
+        config = short_config(("population", members))
+        train(config, pendulum, tmp_path / name, tensorboard=False)
     assert_same_networks(tmp_path / "a" / LAST_CHECKPOINT, tmp_path / "b" / LAST_CHECKPOINT)
-    train(short_config(("seed", 1)), pendulum, tmp_path / "c", tensorboard=False)
+    train(
+        short_config(("seed", 1), ("population", members)),
+        pendulum,
+        tmp_path / "c",
+        tensorboard=False,
+    )
     other = networks(tmp_path / "c" / LAST_CHECKPOINT)["actor"]
     mine = networks(tmp_path / "a" / LAST_CHECKPOINT)["actor"]
     assert any(not torch.equal(t, other[k]) for k, t in mine.items())
 
 
-def test_resume_continues_exactly_where_the_run_stopped(tmp_path: Path) -> None:
-    train(short_config(), pendulum, tmp_path / "whole", tensorboard=False)
-    train(short_config(("total_steps", 400)), pendulum, tmp_path / "split", tensorboard=False)
+@pytest.mark.parametrize("members", [1, 4])
+def test_resume_continues_exactly_where_the_run_stopped(tmp_path: Path, members: int) -> None:
+    pop = ("population", members)
+    train(short_config(pop), pendulum, tmp_path / "whole", tensorboard=False)
+    train(short_config(pop, ("total_steps", 400)), pendulum, tmp_path / "split", tensorboard=False)
     result = train(
-        short_config(),
+        short_config(pop),
         pendulum,
         tmp_path / "split",
         resume_from=tmp_path / "split" / LAST_CHECKPOINT,
@@ -72,8 +94,150 @@ def test_resume_continues_exactly_where_the_run_stopped(tmp_path: Path) -> None:
     )
     assert result.env_steps == 600
     assert_same_networks(tmp_path / "whole" / LAST_CHECKPOINT, tmp_path / "split" / LAST_CHECKPOINT)
+    whole = load_checkpoint(tmp_path / "whole" / BEST_CHECKPOINT)
+    split = load_checkpoint(tmp_path / "split" / BEST_CHECKPOINT)
+    assert whole["progress"] == split["progress"] | {
+        "wall_time_s": whole["progress"]["wall_time_s"],
+        "eval_time_s": whole["progress"]["eval_time_s"],
+    }
     with (tmp_path / "split" / "metrics.csv").open() as fh:
-        assert [int(r["env_steps"]) for r in csv.DictReader(fh)] == [200, 400, 600]
+        rows = [(int(r["env_steps"]), int(r["member"])) for r in csv.DictReader(fh)]
+    assert rows == [(steps, k) for steps in (200, 400, 600) for k in range(members)]
+    with pytest.raises(ConfigError, match="already at step 600"):
+        train(
+            short_config(pop),
+            pendulum,
+            tmp_path / "split",
+            resume_from=tmp_path / "split" / LAST_CHECKPOINT,
+        )
+
+
+def test_a_population_delivers_one_member_as_an_ordinary_best_checkpoint(tmp_path: Path) -> None:
+    result = train(short_config(("population", 3)), pendulum, tmp_path / "pop", tensorboard=False)
+    actor, payload = load_actor(tmp_path / "pop" / BEST_CHECKPOINT)  # what export and run load
+    assert actor(torch.zeros(3)).shape == (1,)
+    population = payload["population"]
+    assert population["size"] == 3 and population["member"] == result.member
+    assert population["member_seed"] == member_seed(0, population["member"]) == result.member_seed
+    assert payload["progress"]["eval_return"] == pytest.approx(result.final_eval.mean_return)
+    with (tmp_path / "pop" / "metrics.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    best = max(rows, key=lambda r: float(r["eval_return_mean"]))  # the best evaluation's member
+    assert (int(best["member"]), int(best["env_steps"])) == (
+        result.member,
+        payload["progress"]["env_steps"],
+    )
+    assert float(best["eval_return_mean"]) == pytest.approx(result.final_eval.mean_return)
+    assert (tmp_path / "pop" / "learning_curve.png").stat().st_size > 0
+
+
+def test_a_last_checkpoint_reads_as_its_best_member_and_resumes_only_its_own_size(
+    tmp_path: Path,
+) -> None:
+    train(
+        short_config(("population", 3), ("total_steps", 200)),
+        pendulum,
+        tmp_path / "pop",
+        tensorboard=False,
+    )
+    last = tmp_path / "pop" / LAST_CHECKPOINT
+    actor, payload = load_actor(last)
+    member = payload["progress"]["member"]
+    with (tmp_path / "pop" / "metrics.csv").open() as fh:
+        returns = [float(r["eval_return_mean"]) for r in csv.DictReader(fh)]
+    assert member == int(np.argmax(returns))
+    stacked = payload["networks"]["actor"]["0.weight"]
+    torch.testing.assert_close(actor.net[0].weight, stacked[member].t(), rtol=0, atol=0)
+    with pytest.raises(CheckpointError, match="population of 3, not 1"):
+        train(short_config(), pendulum, tmp_path / "pop", resume_from=last, tensorboard=False)
+    with pytest.raises(CheckpointError, match="cannot be resumed"):
+        train(
+            short_config(("population", 3)),
+            pendulum,
+            tmp_path / "pop",
+            resume_from=tmp_path / "pop" / BEST_CHECKPOINT,
+            tensorboard=False,
+        )
+
+
+def test_early_stop_fires_when_the_best_member_is_confirmed(tmp_path: Path) -> None:
+    config = short_config(
+        ("population", 3),
+        ("final_eval_episodes", 2),
+        ("total_steps", 1000),
+        ("stop.metric", "eval"),
+        ("stop.goal_return", -5000.0),
+    )
+    result = train(config, pendulum, tmp_path / "stop", tensorboard=False)
+    assert result.stopped_early and result.env_steps == 200
+    payload = load_checkpoint(tmp_path / "stop" / BEST_CHECKPOINT)
+    assert payload["progress"]["eval_episodes"] == 2 == len(result.final_eval.returns)
+    assert payload["population"]["member"] == result.member
+
+
+def test_the_delivered_policy_is_the_best_evaluation_so_far() -> None:
+    def results(*means: float) -> list[EvalResult]:
+        return [EvalResult(m, 0.0, (m,)) for m in means]
+
+    first = better(None, results(-300.0, -200.0), env_steps=1000)
+    assert first == Best(1, 1000, results(-200.0)[0])
+    assert better(first, results(-250.0, -200.0), env_steps=2000) is None  # not strictly better
+    assert better(first, results(-150.0, -900.0), env_steps=3000) == Best(
+        0, 3000, results(-150.0)[0]
+    )
+
+
+def test_member_seeds_are_distinct_and_member_zero_is_the_run_seed() -> None:
+    seeds = [member_seed(7, k) for k in range(8)]
+    assert seeds[0] == 7
+    assert len(set(seeds)) == 8
+    assert member_seed(1, 0) not in {member_seed(0, k) for k in range(1, 8)}
+
+
+def test_steps_store_each_transition_and_restart_episodes_from_their_seeds(tmp_path: Path) -> None:
+    config = short_config(("population", 2), ("learning_starts", 50), ("noise.kind", "ou"))
+    trainer = Trainer(config, pendulum, tmp_path)  # Pendulum-v1: 200-step episodes
+    trainer.start_episodes([0, 1])
+    first_obs = trainer.obs.copy()
+    trainer.exploration.noises[1].sample()
+    finished = [trainer.step() for _ in range(200)]
+    assert finished[:-1] == [[]] * 199
+    replay = trainer.replay
+    assert [k for k, _ in finished[-1]] == [0, 1]
+    for k, episode_return in finished[-1]:
+        assert episode_return == pytest.approx(float(replay.reward[k, :200].sum()), rel=1e-5)
+    assert (trainer.env_steps, trainer.episodes, len(replay)) == (200, 2, 200)
+    reference = pendulum()
+    for k, seed in enumerate(trainer.seeds):
+        np.testing.assert_array_equal(first_obs[k], reference.reset(seed=episode_seed(seed, 0))[0])
+        np.testing.assert_array_equal(
+            trainer.obs[k], reference.reset(seed=episode_seed(seed, 1))[0]
+        )
+        np.testing.assert_array_equal(replay.obs[k, 1:200], replay.next_obs[k, :199])
+        assert trainer.exploration.noises[k].state[0] == 0.0  # each episode restarts the noise
+    assert not replay.terminated[:, :200].any()  # the time limit is truncation
+    trainer.close()
+    reference.close()
+
+
+@pytest.mark.parametrize("vectorised", [False, True])
+def test_side_by_side_evaluation_matches_the_one_episode_at_a_time_evaluation(
+    vectorised: bool,
+) -> None:
+    torch.manual_seed(0)
+    actor = Actor(Architecture(3, 1, (16, 16), 2.0))
+    envs = PendulumV1Batch(4) if vectorised else EnvList([pendulum() for _ in range(3)])
+    side_by_side = evaluate_grid(actor_policy(actor), envs, rows=1, episodes=5, seed=11)
+    one_by_one = evaluate(actor_policy(actor), pendulum(), episodes=5, seed=11)
+    np.testing.assert_allclose(side_by_side[0], one_by_one.returns, rtol=1e-4)
+    envs.close()
+
+
+def test_the_vectorised_pendulum_trains_the_same_learners_as_gymnasiums(tmp_path: Path) -> None:
+    config = short_config(("population", 3), ("total_steps", 200))
+    train(config, pendulum, tmp_path / "gym", tensorboard=False)
+    train(config, pendulum, tmp_path / "vec", tensorboard=False, vector_env_factory=PendulumV1Batch)
+    assert_same_networks(tmp_path / "gym" / LAST_CHECKPOINT, tmp_path / "vec" / LAST_CHECKPOINT)
 
 
 class FallingPoint(gymnasium.Env[np.ndarray, np.ndarray]):
@@ -105,9 +269,9 @@ def test_truncation_is_stored_as_not_terminal(tmp_path: Path) -> None:
     config = short_config(("total_steps", 400), ("buffer_size", 1000))
     train(config, FallingPoint, tmp_path / "fake", tensorboard=False)
     replay = load_checkpoint(tmp_path / "fake" / LAST_CHECKPOINT)["replay"]
-    terminated = replay["terminated"].numpy()
-    x_next = replay["next_obs"].numpy()[:, 0]
-    steps = np.round(replay["next_obs"].numpy()[:, 1] * 15)
+    terminated = replay["terminated"].numpy()[0]
+    x_next = replay["next_obs"].numpy()[0, :, 0]
+    steps = np.round(replay["next_obs"].numpy()[0, :, 1] * 15)
     np.testing.assert_array_equal(terminated, (np.abs(x_next) > 1.0).astype(np.float32))
     truncated = (steps == 15) & (np.abs(x_next) <= 1.0)
     assert truncated.any() and terminated.any()
@@ -141,12 +305,14 @@ def test_run_directory_layout_and_checkpoint_contract(trained_run: Path) -> None
     assert set(env["params"]) == {"g", "m", "l", "dt", "max_speed", "max_torque"}
     progress = payload["progress"]
     assert {"env_steps", "episodes", "eval_return", "wall_time_s"} <= set(progress)
-    assert progress["eval_episodes"] == config.final_eval_episodes
     assert isinstance(progress["eval_return"], float)
     with (trained_run / "metrics.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert rows, "metrics.csv has no evaluation rows"
     assert int(rows[-1]["env_steps"]) >= progress["env_steps"] > 0
+    stopped_early = int(rows[-1]["env_steps"]) < config.total_steps
+    confirmed = config.final_eval_episodes if stopped_early else config.eval_episodes
+    assert progress["eval_episodes"] == confirmed
 
 
 @pytest.mark.slow
