@@ -205,7 +205,9 @@ def run(args: argparse.Namespace) -> int:
         f"trained:    {result.env_steps} steps, {result.episodes} episodes, "
         f"{result.wall_time_s:.1f} s ({how})"
     )
-    chosen_by = "the stop rule's confirmation" if result.stopped_early else "the evaluation that chose it"
+    chosen_by = (
+        "the stop rule's confirmation" if result.stopped_early else "the evaluation that chose it"
+    )
     print(
         f"best.pt:    mean return {final.mean_return:.1f} +- {final.std_return:.1f} "
         f"over {len(final.returns)} deterministic episodes ({chosen_by}; "

@@ -1,6 +1,8 @@
 """Writing files so that a crash never leaves a half-written one: checkpoints, the ONNX policy,
 telemetry. The new content goes to a temporary file beside the target, is flushed to disk, and
-only then renamed over the target (a rename within one folder is atomic on POSIX)."""
+only then renamed over the target (a rename within one folder is atomic on POSIX). The file gets
+the mode a plain ``open`` would give it under the process's umask (0644 under the usual 022), not
+the temporary file's private 0600."""
 
 from __future__ import annotations
 
@@ -28,11 +30,23 @@ def replacing(path: Path) -> Iterator[Path]:
         yield tmp
         with tmp.open("rb+") as fh:
             os.fsync(fh.fileno())
+        tmp.chmod(0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux reports it (``os.umask`` can
+    only be read by setting it, which would race with other threads creating files)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_atomically(path: Path, data: bytes) -> Path:
