@@ -32,11 +32,13 @@ import weakref
 
 import numpy as np
 import numpy.typing as npt
-import pybullet
 
 from sim.actuator import MotorResponse, Pushes
 from sim.params import PendulumParams, SimConfigError
+from sim.quiet_import import import_pybullet
 from sim.sensor import DelayLine
+
+pybullet = import_pybullet()
 
 _JOINT = 0
 _ROD_COLOUR = (0.80, 0.30, 0.30, 1.0)
