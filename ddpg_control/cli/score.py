@@ -176,6 +176,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def nominal_line(nominal: Any) -> str:
+    """The nominal rig's line: success, then what the successful episodes did (means over them;
+    with no success there is nothing to average, and the line says so instead of printing nan)."""
+    head = f"  nominal: success {nominal.success_rate:.2f}"
+    if not any(e.success for e in nominal.episodes):
+        return head + " (no episode swung up and held, so no time, energy or hold to report)"
+    mean = nominal.mean_over_successes
+    return (
+        f"{head}, time to upright {mean('time_to_upright_s'):.2f} s, energy "
+        f"{mean('energy_j'):.1f} J, torque change {mean('smoothness_nm_s'):.1f} N*m/s RMS, held at "
+        f"{mean('hold_error_rad'):+.4f} rad with {mean('hold_torque_nm'):+.3f} N*m"
+    )
+
+
 def _print_result(result: Any, label: str) -> None:
     nominal = result.nominal
     print(f"== {label}: overall score {result.overall:.3f} (mean success over the axes) ==")
@@ -184,11 +198,4 @@ def _print_result(result: Any, label: str) -> None:
             f"{p.point:g}:{p.success_rate:.2f}" for p in result.points if p.axis == axis
         )
         print(f"  {axis:<18} {success:.3f}   [{rates}]")
-    print(
-        f"  nominal: success {nominal.success_rate:.2f}, time to upright "
-        f"{nominal.mean_over_successes('time_to_upright_s'):.2f} s, energy "
-        f"{nominal.mean_over_successes('energy_j'):.1f} J, torque change "
-        f"{nominal.mean_over_successes('smoothness_nm_s'):.1f} N*m/s RMS, held at "
-        f"{nominal.mean_over_successes('hold_error_rad'):+.4f} rad with "
-        f"{nominal.mean_over_successes('hold_torque_nm'):+.3f} N*m"
-    )
+    print(nominal_line(nominal))

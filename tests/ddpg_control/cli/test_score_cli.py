@@ -10,8 +10,17 @@ import numpy as np
 import pytest
 
 from ddpg_control.cli.main import main
+from ddpg_control.cli.score import nominal_line
 from ddpg_control.pipeline.controllers import CLASSICAL
-from ddpg_control.pipeline.scoring import AXES, Axis, Plan, benchmark_params, score
+from ddpg_control.pipeline.scoring import (
+    AXES,
+    Axis,
+    Episode,
+    Plan,
+    PointResult,
+    benchmark_params,
+    score,
+)
 from sim.params import preset
 
 
@@ -76,3 +85,24 @@ def test_params_file_sets_the_nominal_rig(tmp_path: Path) -> None:
     rig_run = json.loads((fitted / "classical.score.json").read_text())["nominal"]
     assert rig_run["success"] == 1.0
     assert rig_run["time_to_upright_s"] != default_run["time_to_upright_s"]
+
+
+def _point(*successes: bool) -> PointResult:
+    nan = math.nan
+    episodes = tuple(
+        Episode(ok, 2.0 if ok else nan, 9.0, 3.0, 0.01 if ok else nan, 0.2 if ok else nan)
+        for ok in successes
+    )
+    return PointResult("nominal", 1.0, "x", episodes)
+
+
+def test_the_nominal_line_says_there_is_nothing_to_average_instead_of_nan() -> None:
+    line = nominal_line(_point(False, False))
+    assert "nan" not in line
+    assert line.startswith("  nominal: success 0.00 (no episode swung up and held")
+
+
+def test_the_nominal_line_averages_the_successful_episodes() -> None:
+    line = nominal_line(_point(True, False))
+    assert "success 0.50, time to upright 2.00 s" in line
+    assert "held at +0.0100 rad with +0.200 N*m" in line
