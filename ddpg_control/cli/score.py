@@ -140,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
     from ddpg_control.pipeline.scoring import AXES, Plan, benchmark_params, quick_axes, score
 
     names = _names(args)
+    if not args.policies:
+        print(f"policy: {names[0]} (the latest training's)", file=sys.stderr)
     base = benchmark_params(rig_params(params_from_args(args), args.preset))
     for name in names:  # refuse a bad file or a mismatched contract before any work
         if is_classical(name):
