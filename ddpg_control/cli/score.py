@@ -140,8 +140,6 @@ def run(args: argparse.Namespace) -> int:
     from ddpg_control.pipeline.scoring import AXES, Plan, benchmark_params, quick_axes, score
 
     names = _names(args)
-    if not args.policies:
-        print(f"policy: {names[0]} (the latest training's)", file=sys.stderr)
     base = benchmark_params(rig_params(params_from_args(args), args.preset))
     for name in names:  # refuse a bad file or a mismatched contract before any work
         if is_classical(name):
@@ -154,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
                 f"benchmark runs at {base.control_period_s:g} s",
                 file=sys.stderr,
             )
+    if not args.policies:
+        print(f"policy: {names[0]} (the latest training's)", file=sys.stderr)
     axes = tuple(a for a in AXES if args.axes is None or a.name in args.axes)
     if args.quick:
         axes = quick_axes(axes)
