@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.cli.arguments import add_output_argument, add_runs_dir_argument, image_file
-from ddpg_control.pipeline.runs import latest_run
-from ddpg_control.runtime.errors import ConfigError, RunDirectoryError, first_line
+from ddpg_control.pipeline.runs import newest_telemetry
+from ddpg_control.runtime.errors import ConfigError, first_line
 from ddpg_control.runtime.run_layout import TELEMETRY_DIR
 
 HELP = "plot a run's telemetry CSV (angle, velocity, torque, loop lateness) to a PNG"
 DESCRIPTION = (
     "Plot the telemetry that 'ddpg-control run' wrote: angle, velocity, torque asked and "
     "sent, and how late each tick started, against time. Default: the newest telemetry "
-    f"CSV of the latest run ({TELEMETRY_DIR}/ in the run directory)."
+    f"CSV recorded in any run directory ({TELEMETRY_DIR}/ in each), by the time it was recorded."
 )
 
 
@@ -27,22 +27,14 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=run)
 
 
-def newest_telemetry(runs_dir: Path) -> Path:
-    run_dir = latest_run(runs_dir, containing=TELEMETRY_DIR)
-    files = sorted((run_dir / TELEMETRY_DIR).glob("*.csv"), key=lambda p: p.stat().st_mtime_ns)
-    if not files:
-        raise RunDirectoryError(
-            f"no telemetry CSV in {run_dir / TELEMETRY_DIR}: run 'ddpg-control run --sim' first "
-            "(or pass the file)"
-        )
-    return files[-1]
-
-
 def run(args: argparse.Namespace) -> int:
     from ddpg_control.pipeline.telemetry_plot import plot_telemetry
     from ddpg_control.runtime.telemetry import Telemetry
 
-    source = args.file if args.file is not None else newest_telemetry(args.runs_dir)
+    source = args.file
+    if source is None:
+        source = newest_telemetry(args.runs_dir)
+        print(f"telemetry: {source} (the newest recorded)")
     try:
         telemetry = Telemetry.read_csv(source)
     except OSError as exc:

@@ -152,6 +152,8 @@ def run(args: argparse.Namespace) -> int:
                 f"benchmark runs at {base.control_period_s:g} s",
                 file=sys.stderr,
             )
+    if not args.policies:
+        print(f"policy: {names[0]} (the latest training's)", file=sys.stderr)
     axes = tuple(a for a in AXES if args.axes is None or a.name in args.axes)
     if args.quick:
         axes = quick_axes(axes)

@@ -8,11 +8,12 @@ telemetry beside it. Torch-free.
 from __future__ import annotations
 
 import datetime as _dt
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ddpg_control.runtime.errors import ConfigError, RunDirectoryError, first_line
-from ddpg_control.runtime.run_layout import POLICY_FILE
+from ddpg_control.runtime.run_layout import CHECKPOINT_DIR, CREATED_FILE, POLICY_FILE, TELEMETRY_DIR
 
 if TYPE_CHECKING:
     from ddpg_control.runtime.telemetry_writer import TelemetryWriter
@@ -21,7 +22,8 @@ DEFAULT_RUNS_ROOT = Path("runs")
 
 
 def new_run_dir(name: str | None = None, root: Path = DEFAULT_RUNS_ROOT) -> Path:
-    """Create and return a fresh run directory. The default name is a timestamp."""
+    """Create and return a fresh run directory, with its creation time recorded in it
+    (:data:`CREATED_FILE`). The default name is a timestamp."""
     if name is None:
         name = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = root / name
@@ -35,17 +37,39 @@ def new_run_dir(name: str | None = None, root: Path = DEFAULT_RUNS_ROOT) -> Path
         raise RunDirectoryError(
             f"cannot create the run directory '{path}': {first_line(exc)}; pass another --runs-dir"
         ) from None
+    (path / CREATED_FILE).write_text(f"{time.time_ns()}\n")
     return path
 
 
+def _training_time(path: Path) -> tuple[int, int] | None:
+    """When the training in ``path`` was created, as a sort key; None if ``path`` is not a
+    training. A run records its creation time in :data:`CREATED_FILE`. A folder without it
+    (a run from an older version, or a policy placed by hand) counts if it holds
+    :data:`CHECKPOINT_DIR` or :data:`POLICY_FILE`; such folders rank below every recorded run,
+    and among themselves by the modification time of that folder or file (not of the run)."""
+    try:
+        return (1, int((path / CREATED_FILE).read_text().strip()))
+    except (OSError, ValueError):
+        pass
+    for name in (CHECKPOINT_DIR, POLICY_FILE):
+        if (path / name).exists():
+            return (0, (path / name).stat().st_mtime_ns)
+    return None
+
+
 def latest_run(root: Path = DEFAULT_RUNS_ROOT, containing: str | None = None) -> Path:
-    """The most recently modified run directory (optionally: one that holds ``containing``)."""
+    """The newest training under ``root`` (optionally: the newest one that holds
+    ``containing``), by the creation time ``train`` recorded in it, never by a folder's
+    modification time (which any command writing into a run changes). Folders that are not
+    trainings (``classical/``, holding the classical controller's telemetry) never count."""
     if not root.is_dir():
         raise RunDirectoryError(
             f"no runs found under '{root}/': run 'ddpg-control train' first "
             "(or pass the file explicitly)"
         )
-    candidates = [p for p in root.iterdir() if p.is_dir()]
+    trainings = {p: _training_time(p) for p in root.iterdir() if p.is_dir()}
+    keys = {p: key for p, key in trainings.items() if key is not None}
+    candidates = list(keys)
     if containing is not None:
         candidates = [p for p in candidates if (p / containing).exists()]
     if not candidates:
@@ -55,7 +79,7 @@ def latest_run(root: Path = DEFAULT_RUNS_ROOT, containing: str | None = None) ->
             + (" and 'ddpg-control export --onnx'" if containing == POLICY_FILE else "")
             + " first (or pass the file explicitly)"
         )
-    return max(candidates, key=lambda p: p.stat().st_mtime_ns)
+    return max(candidates, key=lambda p: (keys[p], p.name))
 
 
 def run_file(given: Path | None, name: str, root: Path = DEFAULT_RUNS_ROOT) -> Path:
@@ -71,6 +95,28 @@ def run_file(given: Path | None, name: str, root: Path = DEFAULT_RUNS_ROOT) -> P
             )
         return given / name
     return given
+
+
+def _telemetry_time(path: Path) -> float:
+    """When a telemetry CSV was recorded: the time in its default name
+    (``<kind>-%Y%m%d-%H%M%S-%f.csv``), else the file's own modification time."""
+    stamp = path.stem.split("-", 1)[-1]
+    try:
+        return _dt.datetime.strptime(stamp, "%Y%m%d-%H%M%S-%f").timestamp()
+    except ValueError:
+        return path.stat().st_mtime
+
+
+def newest_telemetry(root: Path = DEFAULT_RUNS_ROOT) -> Path:
+    """The most recently recorded telemetry CSV in any run under ``root`` (trainings and
+    ``classical/`` alike), by its recorded time, not by which run folder changed last."""
+    files = list(root.glob(f"*/{TELEMETRY_DIR}/*.csv")) if root.is_dir() else []
+    if not files:
+        raise RunDirectoryError(
+            f"no telemetry CSV under '{root}/*/{TELEMETRY_DIR}/': run 'ddpg-control run --sim' "
+            "first (or pass the file)"
+        )
+    return max(files, key=lambda p: (_telemetry_time(p), str(p)))
 
 
 def telemetry_path(output: Path | None, folder: Path, kind: str) -> Path:

@@ -13,6 +13,9 @@ LAST_CHECKPOINT = f"{CHECKPOINT_DIR}/last.pt"
 POLICY_FILE = "policy.onnx"
 TELEMETRY_DIR = "telemetry"
 CONFIG_FILE = "config.toml"
+#: Written once when ``train`` creates the run: the creation time in nanoseconds since the
+#: epoch. It marks the folder as a training and orders the trainings ("the latest run").
+CREATED_FILE = "created"
 #: The pendulum parameters ``train --params`` trained for, kept with the run (``--resume`` uses
 #: them again).
 PARAMS_FILE = "params.toml"

@@ -11,21 +11,24 @@ import onnx
 import pytest
 
 from ddpg_control.cli.main import main
+from ddpg_control.pipeline.runs import new_run_dir
 from export.metadata import KEYS
 
 CheckpointFactory = Callable[..., Path]
 
 
-def test_export_with_no_argument_uses_the_latest_runs_best_checkpoint(
+def test_export_with_no_argument_uses_the_newest_trainings_best_checkpoint(
     make_checkpoint: CheckpointFactory,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    new_run_dir("old", root=tmp_path / "runs")
+    new_run_dir("new", root=tmp_path / "runs")
     old = make_checkpoint("old", seed=1)
-    new = make_checkpoint("new", seed=2)
-    os.utime(old.parent.parent, ns=(1, 1))
-    os.utime(new.parent.parent, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
+    make_checkpoint("new", seed=2)
+    (old.parent.parent / "score.csv").write_text("")  # another command wrote into the older run
+    os.utime(old.parent.parent, ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))
     monkeypatch.chdir(tmp_path)
 
     assert main(["export", "--onnx"]) == 0
@@ -33,7 +36,7 @@ def test_export_with_no_argument_uses_the_latest_runs_best_checkpoint(
     out = capsys.readouterr().out
     written = Path("runs/new/policy.onnx")
     assert written.is_file() and not Path("runs/old/policy.onnx").exists()
-    assert f"wrote {written}" in out
+    assert f"wrote {written}" in out and "from runs/new/checkpoints/best.pt" in out
     assert f"{written.stat().st_size} bytes" in out
     assert "max |diff|" in out and "observations" in out and "max |torque|" in out
     meta = {p.key: p.value for p in onnx.load(written).metadata_props}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 from ddpg_control.cli.main import main
 from ddpg_control.cli.score import nominal_line
 from ddpg_control.pipeline.controllers import CLASSICAL
+from ddpg_control.pipeline.runs import new_run_dir
 from ddpg_control.pipeline.scoring import (
     AXES,
     Axis,
@@ -21,6 +24,7 @@ from ddpg_control.pipeline.scoring import (
     benchmark_params,
     score,
 )
+from ddpg_control.runtime.run_layout import POLICY_FILE
 from sim.params import preset
 
 
@@ -106,3 +110,17 @@ def test_the_nominal_line_averages_the_successful_episodes() -> None:
     line = nominal_line(_point(True, False))
     assert "success 0.50, time to upright 2.00 s" in line
     assert "held at +0.0100 rad with +0.200 N*m" in line
+
+
+def test_score_with_no_policy_takes_the_newest_training_and_says_so(
+    tmp_path: Path, linear_policy: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    old, new = new_run_dir("old", root=runs), new_run_dir("new", root=runs)
+    for run in (old, new):
+        linear_policy(run / POLICY_FILE)
+    os.utime(old, ns=(2**62, 2**62))  # the older run's folder changed last
+    argv = ["score", "--runs-dir", str(runs), "--quick", "--quiet", "--axes", "mass"]
+    options = ["--episodes", "1", "--duration-s", "6", "--jobs", "1"]
+    assert main([*argv, *options, "--output", str(tmp_path / "out")]) == 0
+    assert f"policy: {new / POLICY_FILE} (the latest training's)" in capsys.readouterr().err
