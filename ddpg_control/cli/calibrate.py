@@ -169,14 +169,22 @@ def measure(plant: Plant, args: argparse.Namespace) -> tuple[float, float | None
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.pipeline.device import device_settings
+    from ddpg_control.pipeline.device import settings_from_profile
     from hardware.drivers import get_driver, load
     from hardware.profile import DeviceProfile, profile_path_for_port
 
+    # Start from the profile being written, if it exists (a new --profile file starts from the
+    # driver's defaults, never from the port's saved profile); one for another driver is
+    # replaced, not merged.
     path = Path(args.profile) if args.profile is not None else profile_path_for_port(args.device)
-    if args.profile is not None and not path.exists():
-        args.profile = None  # a new file: start from the port's profile, if any, or defaults
-    settings = device_settings(args, CALIBRATE_REPLY_PERIOD_S)
+    start = DeviceProfile.load(path) if path.is_file() else None
+    if start is not None and args.driver is not None and start.driver != args.driver:
+        _progress(
+            args,
+            f"{path} is a {start.driver} profile: calibrating {args.driver} anew replaces it",
+        )
+        start = None
+    settings = settings_from_profile(args, CALIBRATE_REPLY_PERIOD_S, start)
     if args.device_torque_limit_nm is not None:
         settings = dataclasses.replace(settings, torque_limit_nm=args.device_torque_limit_nm)
     direction = settings.direction

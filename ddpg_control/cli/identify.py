@@ -78,7 +78,8 @@ def add_parser(subparsers: Any) -> None:
         type=positive_float,
         default=9.81,
         metavar="M_S2",
-        help="gravity, m/s^2 (default: %(default)s; the simulator's default preset uses 10)",
+        help="gravity, m/s^2, printed as assumed (default: %(default)s, a rig on Earth; the "
+        "emulator and the simulator's presets use 10, as Pendulum-v1 does)",
     )
     parser.add_argument(
         "--method",
@@ -157,7 +158,22 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _report(result: Identification) -> list[str]:
+#: The name the console and the picture give the fit's figure of merit.
+FREE_RMS_NAME = "free re-simulation over the whole file, rms angle error"
+
+
+def free_rms_angle_rad(recording: Recording, result: Identification) -> float:
+    """RMS angle error (rad) of the fitted model re-simulated freely over ``recording`` from its
+    first measured state with the torque recorded."""
+    import numpy as np
+
+    from sim.identification import simulate_recording
+
+    angle, _ = simulate_recording(result.fit.ratios, recording, physics_dt_s=0.001)
+    return float(np.sqrt(np.mean((angle - recording.angle_rad) ** 2)))
+
+
+def _report(result: Identification, recording: Recording, rms: float) -> list[str]:
     from sim.identification import FITTED_FIELDS
 
     fit = result.fit
@@ -170,21 +186,26 @@ def _report(result: Identification) -> list[str]:
         lines.append(f"  {name:24s} {value:+.5g} +- {std:.2g}")
     lines.append(f"  scale set by: {result.anchor.describe()}")
     lines.append(
-        f"  latency: {fit.ratios[5] * 1e3:.2f} ms from reading the state, of which the loop's "
-        f"own read-to-write is {result.write_delay_s * 1e3:.2f} ms"
+        f"  gravity: {result.anchor.gravity_m_s2:g} m/s^2 assumed (--gravity-m-s2; the emulator "
+        "and the simulator's presets use 10)"
     )
-    residual = f"explains {fit.explained:.4%} of the measured velocity change"
+    lines.append(
+        f"  latency: {result.params.action_latency_s * 1e3:.2f} ms (action_latency_s) after the "
+        f"loop's own read-to-write of {result.write_delay_s * 1e3:.2f} ms"
+    )
+    lines.append(f"  fit: {Path(recording.name).name}: {FREE_RMS_NAME} {rms:.3g} rad")
+    one_step = f"one step ahead explains {fit.explained:.4%} of the measured velocity change"
     if math.isfinite(fit.rms_angle_rad):
-        residual = (
-            f"rms residual {fit.rms_angle_rad:.3g} rad, {fit.rms_velocity_rad_s:.3g} rad/s; "
-            + residual
+        one_step = (
+            f"over the fitting horizon rms residual {fit.rms_angle_rad:.3g} rad, "
+            f"{fit.rms_velocity_rad_s:.3g} rad/s; " + one_step
         )
-    lines.append(f"  fit: {residual}")
+    lines.append(f"  prediction: {one_step}")
     lines.extend(f"  note: {note}" for note in result.notes)
     return lines
 
 
-def _provenance(args: argparse.Namespace, result: Identification) -> dict[str, Any]:
+def _provenance(args: argparse.Namespace, result: Identification, rms: float) -> dict[str, Any]:
     from ddpg_control import __version__
 
     fit = result.fit
@@ -199,12 +220,14 @@ def _provenance(args: argparse.Namespace, result: Identification) -> dict[str, A
         "rms_angle_rad": fit.rms_angle_rad,
         "rms_velocity_rad_s": fit.rms_velocity_rad_s,
         "explained": fit.explained,
+        "free_rms_angle_rad": rms,
         "loop_write_delay_s": result.write_delay_s,
     }
 
 
-def plot_fit(recording: Recording, result: Identification, out_path: Path) -> Path:
-    """Measured against re-simulated (from the first measured state, the torque recorded)."""
+def plot_fit(recording: Recording, result: Identification, out_path: Path, rms: float) -> Path:
+    """Measured against re-simulated (from the first measured state, the torque recorded);
+    ``rms``: :func:`free_rms_angle_rad` of the same, for the title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -228,11 +251,10 @@ def plot_fit(recording: Recording, result: Identification, out_path: Path) -> Pa
     ax_u.step(t, recording.torque_nm, where="post", lw=1.0, color="tab:green")
     ax_u.set_ylabel("torque sent (N*m)")
     ax_u.set_xlabel("time (s)")
-    rms = float(np.sqrt(np.mean((angle - recording.angle_rad) ** 2)))
     p = result.params
     ax_a.set_title(
-        f"{Path(recording.name).name}: free re-simulation over the whole file, rms angle error "
-        f"{rms:.3g} rad\nm {p.mass_kg:.3g} kg, l {p.length_m:.3g} m, damping "
+        f"{Path(recording.name).name}: {FREE_RMS_NAME} {rms:.3g} rad\n"
+        f"m {p.mass_kg:.3g} kg, l {p.length_m:.3g} m, damping "
         f"{p.joint_damping_nm_s_rad:.3g}, friction {p.joint_friction_nm:.3g} N*m, scale "
         f"{p.torque_scale:.3g}, latency {p.action_latency_s * 1e3:.2f} ms"
     )
@@ -261,19 +283,20 @@ def run(args: argparse.Namespace) -> int:
         identify(recordings, base=base, anchor=anchor, method=m, horizon=args.horizon)
         for m in methods
     ]
-    for result in results:
-        print("\n".join(_report(result)))
+    rms = [free_rms_angle_rad(recordings[0], r) for r in results]
+    for result, result_rms in zip(results, rms, strict=True):
+        print("\n".join(_report(result, recordings[0], result_rms)))
     result = results[0]
     output = args.output or Path(args.telemetry[0]).parent / "params.toml"
     text = params_toml(
         result.params,
         std={name: result.std[name] for name in FITTED_FIELDS},
-        provenance=_provenance(args, result),
+        provenance=_provenance(args, result, rms[0]),
     )
     write_params_file(output, text)
     print(f"params: {output}")
     plot_path = args.plot or output.with_suffix(".png")
-    plot_fit(recordings[0], result, plot_path)
+    plot_fit(recordings[0], result, plot_path, rms[0])
     print(f"plot:   {plot_path}")
     print(
         f"  train on it: ddpg-control train --env {PYBULLET_ENV_ID} --params {output} --randomize"

@@ -41,9 +41,16 @@ def _pick(*values: Any) -> Any:
 def device_settings(args: Any, period_s: float) -> DeviceSettings:
     """Resolve the driver and its settings: command line, then profile, then the driver's
     defaults. Checks that the driver's vendor package is installed."""
+    return settings_from_profile(args, period_s, find_profile(args))
+
+
+def settings_from_profile(
+    args: Any, period_s: float, profile: DeviceProfile | None
+) -> DeviceSettings:
+    """As :func:`device_settings`, starting from ``profile`` (None: the driver's defaults)
+    rather than from the one :func:`find_profile` picks."""
     from hardware.drivers import DeviceSettings, get_driver
 
-    profile = find_profile(args)
     name = args.driver or (profile.driver if profile else "ddpg")
     spec = get_driver(name)
     if profile is not None and profile.driver != name:

@@ -83,3 +83,27 @@ def test_a_driver_without_its_package_names_the_extra(monkeypatch: pytest.Monkey
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     with pytest.raises(ConfigError, match=r"pip install 'ddpg-control\[dynamixel\]'"):
         DRIVERS["dynamixel"].check_installed()
+
+
+def test_calibrate_for_another_driver_ignores_the_ports_saved_profile(
+    start_emulator: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(PROFILE_DIR_ENV, str(tmp_path / "saved"))
+    emu = start_emulator(start_angle_rad=math.pi)
+    saved = profile_path_for_port(emu.port)
+    DeviceProfile(driver="dynamixel", baud=57600, upright_offset_rad=1.0).save(saved)
+    quick = ["--duration-s", "0.3", "--no-step"]
+    # A new --profile file starts from the driver's defaults, not from the port's profile.
+    new = tmp_path / "new.toml"
+    argv = ["calibrate", "--device", emu.port, "--driver", "ddpg", "--profile", str(new)]
+    assert main([*argv, *quick]) == 0
+    assert DeviceProfile.load(new).driver == "ddpg"
+    assert DeviceProfile.load(saved).driver == "dynamixel"  # untouched
+    # Without --profile, the port's profile of another driver is replaced, and that is said.
+    assert main(["calibrate", "--device", emu.port, "--driver", "ddpg", *quick]) == 0
+    assert DeviceProfile.load(saved).driver == "ddpg"
+    assert DeviceProfile.load(saved).baud != 57600
+    assert f"{saved} is a dynamixel profile" in capsys.readouterr().err

@@ -102,6 +102,39 @@ def test_excite_sim_in_virtual_time_writes_identifiable_telemetry(
     assert fitted["length_m"] == pytest.approx(1.0, rel=0.02)
 
 
+def test_identify_prints_its_gravity_latency_and_free_rms_as_the_file_and_picture_have_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rig = tmp_path / "rig.toml"
+    rig.write_text("[pendulum]\naction_latency_s = 0.004\n")
+    recorded = tmp_path / "sim.csv"
+    assert main(["excite", "--sim", "--virtual-time", "--params", str(rig), "--duration-s", "10",
+                 "--output", str(recorded), "--quiet"]) == 0  # fmt: skip
+    capsys.readouterr()
+    # The loop took 1 ms to write each tick: the file's latency is what remains of the fitted one.
+    header, _, body = recorded.read_text().partition("\n")
+    rows = np.loadtxt(body.splitlines(), delimiter=",", ndmin=2)
+    rows[:, header.split(",").index("write_s")] += 0.001
+    telemetry = write_csv(tmp_path / "slow_write.csv", rows)
+    assert main(["identify", str(telemetry), "--method", "filtered-derivatives"]) == 0
+    assert "gravity: 9.81 m/s^2 assumed" in capsys.readouterr().out
+    assert main(["identify", str(telemetry), "--gravity-m-s2", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "gravity: 10 m/s^2 assumed" in out
+    written = tomllib.loads((tmp_path / "params.toml").read_text())
+    file_latency_ms = written["pendulum"]["action_latency_s"] * 1e3
+    assert file_latency_ms == pytest.approx(3.0, abs=0.3)  # 4 ms less half the write
+    latency = re.search(r"latency: ([0-9.]+) ms", out)
+    assert latency is not None, out
+    assert float(latency[1]) == pytest.approx(file_latency_ms, abs=0.006)
+    # The console's figure of merit is the picture's: the free re-simulation's rms angle error.
+    rms = re.search(
+        r"free re-simulation over the whole file, rms angle error ([0-9.e+-]+) rad", out
+    )
+    assert rms is not None, out
+    assert float(rms[1]) == pytest.approx(written["provenance"]["free_rms_angle_rad"], rel=1e-2)
+
+
 def write_csv(path: Path, rows: np.ndarray) -> Path:
     path.write_text(CSV_HEADER + "".join(",".join(f"{v:.9g}" for v in r) + "\n" for r in rows))
     return path
