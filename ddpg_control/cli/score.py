@@ -182,7 +182,7 @@ def nominal_line(nominal: Any) -> str:
     """The nominal rig's line: success, then what the successful episodes did (means over them;
     with no success there is nothing to average, and the line says so instead of printing nan)."""
     head = f"  nominal: success {nominal.success_rate:.2f}"
-    if not any(e.success for e in nominal.episodes):
+    if nominal.success_rate == 0:
         return head + " (no episode swung up and held, so no time, energy or hold to report)"
     mean = nominal.mean_over_successes
     return (
