@@ -31,6 +31,7 @@ from ddpg_control.cli.arguments import (
 from ddpg_control.cli.device_options import add_device_arguments
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.progress import StatusLine
+from ddpg_control.cli.view_options import add_view_arguments, check_view_options, watched
 from ddpg_control.pipeline.rig import rig_params
 from ddpg_control.pipeline.runs import open_telemetry, telemetry_path
 from ddpg_control.runtime.contracts import Clock, Plant
@@ -102,6 +103,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_runs_dir_argument(parser, "where the default telemetry folder goes")
     add_quiet_argument(parser)
+    add_view_arguments(parser)
     sim = parser.add_argument_group("simulator (--sim)")
     add_preset_argument(sim, "the --params file, else default")
     add_params_argument(sim)
@@ -147,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.device is not None and args.virtual_time:
         raise ConfigError("--virtual-time applies to --sim only: a device runs in real time")
+    check_view_options(args)
     period_s = 1.0 / args.rate_hz
     config = ExcitationConfig(
         signal=args.signal,
@@ -193,16 +196,31 @@ def run(args: argparse.Namespace) -> int:
             f"{args.rate_hz:g} Hz",
             file=sys.stderr,
         )
-        with telemetry, stop_on_signals(stop):
+        with (
+            telemetry,
+            watched(
+                args,
+                telemetry,
+                output,
+                plant=plant,
+                policy_max_torque_nm=excitation.max_torque_nm,
+                config=loop_config,
+                on_status=status,
+                virtual_time=args.virtual_time,
+            ) as watch,
+            stop_on_signals(stop),
+        ):
             result = run_loop(
                 plant,
                 excitation,
                 clock,
                 loop_config,
-                telemetry=telemetry,
+                telemetry=watch.sink,
                 stop=stop,
-                on_status=status,
+                on_status=watch.on_status,
+                observer=watch.observer,
             )
+            watch.finish(result)
     except BaseException:
         plant.close()
         raise

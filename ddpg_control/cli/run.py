@@ -36,6 +36,7 @@ from ddpg_control.cli.arguments import (
 from ddpg_control.cli.device_options import add_device_arguments
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.progress import StatusLine
+from ddpg_control.cli.view_options import add_view_arguments, check_view_options, watched
 from ddpg_control.pipeline.controllers import (
     CLASSICAL,
     classical_controller,
@@ -100,6 +101,7 @@ def add_parser(subparsers: Any) -> None:
         type=Path,
     )
     add_quiet_argument(parser)
+    add_view_arguments(parser)
     sim = parser.add_argument_group("simulator (--sim)")
     sim.add_argument("--gui", action="store_true", help="show the PyBullet window")
     add_start_state_arguments(sim, math.pi, "pi, hanging down", velocity=True)
@@ -188,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
     from ddpg_control.runtime.timing import MonotonicClock, SimulatedClock, setup_realtime
     from export.runtime import OnnxPolicy
 
+    check_view_options(args)
     limits = SafetyLimits(
         max_torque_nm=args.torque_limit_nm,
         slew_limit_nm_per_s=args.slew_limit_nm_s,
@@ -229,6 +232,17 @@ def run(args: argparse.Namespace) -> int:
         realtime = setup_realtime() if args.realtime else contextlib.nullcontext()
         with (
             open_telemetry(output, args.virtual_time) as telemetry,
+            watched(
+                args,
+                telemetry,
+                output,
+                plant=plant,
+                policy_max_torque_nm=policy.max_torque_nm,
+                config=config,
+                on_status=status,
+                observer=observer_for(estimator),
+                virtual_time=args.virtual_time,
+            ) as watch,
             realtime as report,
             stop_on_signals(stop),
         ):
@@ -239,11 +253,12 @@ def run(args: argparse.Namespace) -> int:
                 policy,
                 clock,
                 config,
-                telemetry=telemetry,
+                telemetry=watch.sink,
                 stop=stop,
-                on_status=status,
-                observer=observer_for(estimator),
+                on_status=watch.on_status,
+                observer=watch.observer,
             )
+            watch.finish(result)
     except BaseException:
         plant.close()
         raise

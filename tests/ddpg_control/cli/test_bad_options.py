@@ -334,6 +334,12 @@ ROWS += [
     if argv[:2] == ["run", "--sim"] and len(argv) == 4 and argv[2] in _DEVICE_OPTIONS
 ]
 
+ROWS += [
+    ([command, "--sim", "--live", value], "--live")
+    for command in ("run", "excite")
+    for value in ("abc", "70000", ":8765", "host:port")
+]
+
 #: Value-taking options no row covers, and why no value of theirs is wrong before the work.
 NO_WRONG_VALUE: dict[tuple[str, str], str] = {
     # Any path is accepted (a folder gets a file name inside it). The file is opened once the
@@ -342,6 +348,10 @@ NO_WRONG_VALUE: dict[tuple[str, str], str] = {
     ("run", "--output"): "opened after the plant is built; checked in test_run_cli.py",
     ("excite", "--output"): "any path, as for run: opened just before the plant is built",
     ("excite", "--runs-dir"): "where excite writes its telemetry: created when missing",
+    # Any path, or none (beside the CSV); opened once the plant is built, like --output; an
+    # unwritable one ends the run there with exit code 2 (test_live_view.py checks it).
+    ("run", "--mcap"): "opened after the plant is built; checked in test_live_view.py",
+    ("excite", "--mcap"): "as for run",
 }
 
 #: Where real work starts (training, evaluating, a plant, the loop): reaching one of these means
