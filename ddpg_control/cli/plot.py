@@ -23,7 +23,9 @@ DESCRIPTION = (
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("plot", help=HELP, description=DESCRIPTION)
-    parser.add_argument("file", nargs="?", type=Path, default=None, help="telemetry CSV or .mcap log")
+    parser.add_argument(
+        "file", nargs="?", type=Path, default=None, help="telemetry CSV or .mcap log"
+    )
     add_output_argument(parser, "the picture to write", "FILE with .png", type=image_file)
     add_runs_dir_argument(parser)
     parser.set_defaults(handler=run)

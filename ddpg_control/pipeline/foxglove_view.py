@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +37,8 @@ EXTRA = "foxglove"
 INSTALL_HINT = f"pip install 'ddpg-control[{EXTRA}]'"
 LOOPBACK_HOST = "127.0.0.1"
 SERVER_NAME = "ddpg-control"
+#: How long a closing server waits for its last messages (the run's end) to reach viewers.
+LINGER_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +58,9 @@ class LiveAddress:
         try:
             port = int(port_text)
         except ValueError:
-            raise ConfigError(f"expected [HOST:]PORT, e.g. 8765 or 0.0.0.0:8765, got {text!r}")
+            raise ConfigError(
+                f"expected [HOST:]PORT, e.g. 8765 or 0.0.0.0:8765, got {text!r}"
+            ) from None
         if not 0 <= port <= 65535:
             raise ConfigError(f"the port must be 0-65535 (0: any free port), got {port}")
         if not host:
@@ -158,6 +163,7 @@ class FoxgloveOutlet:
         writer, self._writer = self._writer, None
         try:
             if server is not None:
+                time.sleep(LINGER_S)
                 server.stop()
         finally:
             if writer is not None:

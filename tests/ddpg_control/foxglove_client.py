@@ -6,6 +6,7 @@ protocol as ``foxglove.websocket.v1``, and the client offers both, as Foxglove d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import struct
@@ -44,6 +45,7 @@ class FoxgloveClient:
     _ws: ClientConnection | None = None
     _thread: threading.Thread | None = None
     _topic_of: dict[int, str] = field(default_factory=dict)
+    _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
     def connect(
         self, timeout_s: float = 20.0, receive_buffer: int | None = None, max_queue: int = 16
@@ -64,8 +66,15 @@ class FoxgloveClient:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
-        self._ws = connect(
-            self.url, sock=sock, subprotocols=SUBPROTOCOLS, max_size=None, max_queue=max_queue
+        self._ws = self._stack.enter_context(
+            connect(
+                self.url,
+                sock=sock,
+                subprotocols=SUBPROTOCOLS,
+                max_size=None,
+                max_queue=max_queue,
+                close_timeout=0.5,
+            )
         )
         wanted = set(self.topics)
         while not wanted <= set(self.advertised):
@@ -76,7 +85,9 @@ class FoxgloveClient:
             {"id": i, "channelId": self.advertised[topic]["id"]}
             for i, topic in enumerate(sorted(wanted))
         ]
-        self._topic_of = {s["id"]: topic for s, topic in zip(subscriptions, sorted(wanted))}
+        self._topic_of = {
+            s["id"]: topic for s, topic in zip(subscriptions, sorted(wanted), strict=True)
+        }
         self._ws.send(json.dumps({"op": "subscribe", "subscriptions": subscriptions}))
         return self
 
@@ -107,6 +118,5 @@ class FoxgloveClient:
         return [r for r in self.received if r.topic == topic]
 
     def close(self) -> None:
-        if self._ws is not None:
-            self._ws.close()
+        self._stack.close()
         self.wait_closed(5.0)

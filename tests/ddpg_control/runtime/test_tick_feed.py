@@ -86,11 +86,14 @@ def test_every_tick_reaches_the_sink_and_the_outlet_with_velocity_read_and_flags
     recorder, outlet = TelemetryRecorder(), RecordingOutlet()
     config = LoopConfig(period_s=0.01, duration_s=2.0, limits=SafetyLimits(max_torque_nm=0.5))
     tap = VelocityTap(estimate)
-    feed = TickFeed(
-        recorder, outlet, FeedConfig(0.5, 0.01, wait_when_behind=True), tap=tap
-    ).open()
+    feed = TickFeed(recorder, outlet, FeedConfig(0.5, 0.01, wait_when_behind=True), tap=tap).open()
     result = run_loop(
-        SwingingPlant(clock), big_policy, clock, config, telemetry=feed, on_status=feed.on_status,
+        SwingingPlant(clock),
+        big_policy,
+        clock,
+        config,
+        telemetry=feed,
+        on_status=feed.on_status,
         observer=tap,
     )
     assert result.exit_code == 0
@@ -98,8 +101,8 @@ def test_every_tick_reaches_the_sink_and_the_outlet_with_velocity_read_and_flags
     ticks = outlet.on(TICK_TOPIC)
     assert len(ticks) == len(rows) == 200
     assert set(ticks[0]) == set(TICK_FIELDS) == set(TICK_SCHEMA["properties"])
-    for name in COLUMNS:
-        assert [t[name] for t in ticks] == list(rows[name])
+    for name in COLUMNS:  # as the CSV writes them
+        assert [t[name] for t in ticks] == [float(f"{v:.9g}") for v in rows[name]]
     assert all(t["velocity_observed_rad_s"] is None for t in ticks)  # NaN: the plant has none
     assert all(t["velocity_rad_s"] == -1.0 for t in ticks)  # the estimator's
     assert all(t["torque_clipped"] and not t["slew_limited"] for t in ticks)
@@ -144,7 +147,11 @@ def test_an_outlet_that_fails_never_stops_the_run_and_close_says_so() -> None:
         recorder, Broken(), FeedConfig(1.0, 0.01, wait_when_behind=True), complete_log="the log"
     ).open()
     result = run_loop(
-        SwingingPlant(clock), big_policy, clock, LoopConfig(0.01, 0.5), telemetry=feed,
+        SwingingPlant(clock),
+        big_policy,
+        clock,
+        LoopConfig(0.01, 0.5),
+        telemetry=feed,
         observer=estimate,
     )
     assert result.ticks == 50 and len(recorder) == 50
