@@ -118,6 +118,15 @@ def tcp_port(text: str) -> int:
     return int_in_range(0, MAX_TCP_PORT)(text)
 
 
+def listen_address(text: str) -> tuple[str | None, int]:
+    """``[HOST:]PORT`` for a server to listen on (``[::1]:PORT`` for IPv6); no host: None."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if sep and not host:
+        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, a host before the colon: {text!r}")
+    return (host if sep else None), tcp_port(port)
+
+
 def serial_port_or_url(text: str) -> str:
     """``--device``: a serial port path or a pyserial URL. A ``socket://`` or ``rfc2217://`` URL
     must name a TCP port 1..65535 after its host, e.g. ``socket://127.0.0.1:5000``."""

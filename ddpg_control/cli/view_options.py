@@ -11,12 +11,12 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ddpg_control.pipeline.foxglove_view import LiveAddress
-from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.cli.arguments import listen_address
 
 if TYPE_CHECKING:
+    from ddpg_control.pipeline.foxglove_view import LiveAddress
     from ddpg_control.runtime.contracts import Plant
     from ddpg_control.runtime.control_loop import (
         LoopConfig,
@@ -32,19 +32,11 @@ BESIDE_CSV = ""
 LAYOUT_FILE = "docs/foxglove_layout.json"
 
 
-def live_address(text: str) -> LiveAddress:
-    """argparse type of ``--live``."""
-    try:
-        return LiveAddress.parse(text)
-    except ConfigError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("watching the run (needs the foxglove extra)")
     group.add_argument(
         "--live",
-        type=live_address,
+        type=listen_address,
         default=None,
         metavar="[HOST:]PORT",
         help="serve every tick and a status a few times a second to Foxglove over WebSocket "
@@ -118,7 +110,7 @@ def watched(
     if args.live is None and args.mcap is None:
         yield Watch(telemetry, on_status, observer)
         return
-    from ddpg_control.pipeline.foxglove_view import FoxgloveOutlet
+    from ddpg_control.pipeline.foxglove_view import FoxgloveOutlet, LiveAddress
     from ddpg_control.runtime.safety import SafetyLayer
     from ddpg_control.runtime.tick_feed import FeedConfig, TickFeed, VelocityTap
 
@@ -128,8 +120,9 @@ def watched(
     limit = SafetyLayer.for_loop(
         policy_max_torque_nm, plant.max_torque_nm, config.period_s, config.limits
     ).torque_limit_nm
-    with FoxgloveOutlet(args.live, mcap).open() as outlet:
-        _announce(args.live, outlet.url, mcap)
+    live = None if args.live is None else LiveAddress.of(*args.live)
+    with FoxgloveOutlet(live, mcap).open() as outlet:
+        _announce(live, outlet.url, mcap)
         tap = VelocityTap(observer)
         feed = TickFeed(
             telemetry,
@@ -146,8 +139,8 @@ def watched(
             feed.close()  # the loop closed it already, unless it never ran
 
 
-def _announce(live: Any, url: str | None, mcap: Path | None) -> None:
-    if url is not None:
+def _announce(live: LiveAddress | None, url: str | None, mcap: Path | None) -> None:
+    if live is not None and url is not None:
         print(
             f"live view: {url} (Foxglove: Open connection > Foxglove WebSocket; layout "
             f"{LAYOUT_FILE})",

@@ -43,29 +43,15 @@ LINGER_S = 0.25
 
 @dataclass(frozen=True, slots=True)
 class LiveAddress:
-    """Where the live view listens: ``[HOST:]PORT``, 127.0.0.1 when no host is named; port 0
-    takes any free port."""
+    """Where the live view listens (port 0: any free port)."""
 
     host: str
     port: int
 
     @classmethod
-    def parse(cls, text: str) -> LiveAddress:
-        host, sep, port_text = text.rpartition(":")
-        if not sep:
-            host = LOOPBACK_HOST
-        host = host.strip("[]")  # [::1]:8765
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ConfigError(
-                f"expected [HOST:]PORT, e.g. 8765 or 0.0.0.0:8765, got {text!r}"
-            ) from None
-        if not 0 <= port <= 65535:
-            raise ConfigError(f"the port must be 0-65535 (0: any free port), got {port}")
-        if not host:
-            raise ConfigError(f"expected [HOST:]PORT with a host before the colon, got {text!r}")
-        return cls(host, port)
+    def of(cls, host: str | None, port: int) -> LiveAddress:
+        """127.0.0.1 unless the user named a host."""
+        return cls(host or LOOPBACK_HOST, port)
 
     @property
     def is_loopback(self) -> bool:
