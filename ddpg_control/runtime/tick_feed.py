@@ -1,23 +1,29 @@
 """A copy of every tick for live viewers and logs, kept off the control loop's time.
 
 :class:`TickFeed` is a :class:`~ddpg_control.runtime.telemetry.TelemetrySink` that wraps the
-run's own sink (the CSV writer, the primary record): each row goes to that sink first, then,
-as a tuple, into a bounded queue (a C ``SimpleQueue``: well under a microsecond). A thread of
-its own takes each row, adds what the CSV does not hold (the velocity as read before the
-estimator, the safety layer's flags), encodes it as one JSON message and hands it to an
+run's own sink (the CSV writer, the primary record): each row goes to that sink first; then the
+feed adds what the CSV does not hold (the velocity as read before the estimator, the safety
+layer's flags), formats the tick as one JSON message by a format string (numbers as the CSV
+writes them, ``%.9g``; a few microseconds, after the tick's torque is written) and puts it in a
+queue (a C ``SimpleQueue``: under a microsecond). A thread of its own hands each message to an
 :class:`Outlet` (a Foxglove WebSocket server, an MCAP file). The loop never waits for it: when
-the thread is ``max_pending`` rows behind, further rows are dropped and counted, never the
+the thread is ``max_pending`` messages behind, further ones are dropped and counted, never the
 tick (in virtual time, ``wait_when_behind``, the loop waits instead, as nothing is late there).
 
-The thread wakes on each row and works in the slack after the tick that made it (about 15 us
-of holding the interpreter a row, at 1 kHz), and gives the interpreter back between rows, so
-the loop waking from its sleep finds it free within microseconds, well inside the loop's
-busy-wait margin. Every ``flush_interval_s`` of run time it asks the outlet to flush (an MCAP
-file then ends its chunk, so a process killed later still leaves every chunk before it).
+Why the work is split so (as for the CSV writer): formatting in the thread would hold the
+interpreter lock there, 10-15 us a tick, which the loop waits for when it wakes, and which a
+thread without the loop's real-time priority may hold while it is descheduled. The thread is
+left only the hand-over to the outlet (a call into foxglove-sdk's Rust core, a few
+microseconds), done in the slack after the tick that made the message; it gives the lock back
+between messages, so the loop waking from its sleep finds it free within microseconds, well
+inside the loop's busy-wait margin. Every ``flush_interval_s`` of run time it asks the outlet to
+flush (an MCAP file then ends its chunk, so a process killed later still leaves every chunk
+before it).
 
 Status messages (a few a second: rate achieved, missed deadlines, lateness, link counters,
-rows dropped, faults) take the same path from the loop's status callback; a last one, with how
-the run ended, goes out from :meth:`TickFeed.finish` after the loop is over.
+rows dropped, faults) take the same path from the loop's status callback and are encoded in the
+thread; a last one, with how the run ended, goes out from :meth:`TickFeed.finish` after the loop
+is over.
 
 Channels: :data:`TICK_TOPIC` with :data:`TICK_SCHEMA` and :data:`STATUS_TOPIC` with
 :data:`STATUS_SCHEMA` (JSON schemas, so a viewer plots the fields without set-up).
@@ -179,6 +185,7 @@ class TickFeed:
         self._on_status = on_status
         self._link_stats = link_stats
         self._complete_log = complete_log
+        self._torque_limit_nm = config.torque_limit_nm
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -221,12 +228,15 @@ class TickFeed:
             lateness_s,
         )
         self.ticks_recorded += 1
-        tap = self._tap
+        tap, limit = self._tap, self._torque_limit_nm
+        observed = velocity_rad_s if tap is None else tap.velocity_rad_s
+        clipped = abs(torque_cmd_nm) > limit
+        slewed = torque_sent_nm != min(max(torque_cmd_nm, -limit), limit)
         row = (
             time_s,
             angle_rad,
             velocity_rad_s,
-            velocity_rad_s if tap is None else tap.velocity_rad_s,
+            observed,
             torque_cmd_nm,
             torque_sent_nm,
             read_s,
@@ -234,7 +244,11 @@ class TickFeed:
             write_s,
             lateness_s,
         )
-        self._put(row)
+        if math.isfinite(angle_rad + velocity_rad_s + observed):  # the rest is always finite
+            data = (_TICK_FORMAT % (*row, _JSON_BOOL[clipped], _JSON_BOOL[slewed])).encode()
+        else:
+            data = _encode_slowly(row, (clipped, slewed))
+        self._put((time_s, data))
 
     def on_status(self, status: LoopStatus) -> None:
         """The loop's status callback: passes ``status`` on, then queues it for the outlet."""
@@ -293,11 +307,12 @@ class TickFeed:
         get = self._queue.get
         while (item := get()) is not None:
             if isinstance(item, tuple):
-                self._publish(TICK_TOPIC, self._log_time_ns(item[0]), self._encode_tick(item))
+                time_s, data = item
+                self._publish(TICK_TOPIC, self._log_time_ns(time_s), data)
                 self.ticks_published += 1
-                if item[0] >= self._flush_due_s:
+                if time_s >= self._flush_due_s:
                     self._flush()
-                    self._flush_due_s = item[0] + self.config.flush_interval_s
+                    self._flush_due_s = time_s + self.config.flush_interval_s
             else:
                 message = self._status_message(item)
                 self._last_status = message
@@ -309,20 +324,6 @@ class TickFeed:
         if self._anchor_ns is None:
             self._anchor_ns = time.time_ns() - offset_ns
         return self._anchor_ns + offset_ns
-
-    def _encode_tick(self, row: tuple[float, ...]) -> bytes:
-        """The tick's JSON, numbers as the CSV writes them (``%.9g``), by one format string
-        (half the time of ``json.dumps``); the rare row with a NaN takes the slow way."""
-        cmd, sent = row[4], row[5]
-        limit = self.config.torque_limit_nm
-        flags = (abs(cmd) > limit, sent != min(max(cmd, -limit), limit))
-        if math.isfinite(sum(row)):
-            return (_TICK_FORMAT % (*row, *(_JSON_BOOL[f] for f in flags))).encode()
-        message: dict[str, Any] = dict(zip(_TICK_NUMBERS, row, strict=True))
-        message.update(zip(_FLAGS, flags, strict=True))
-        return _encode(
-            {k: float(f"{v:.9g}") if isinstance(v, float) else v for k, v in message.items()}
-        )
 
     def _status_message(self, s: LoopStatus) -> dict[str, Any]:
         scheduled = s.ticks + s.missed_deadlines
@@ -358,6 +359,15 @@ class TickFeed:
         except Exception as exc:
             log.error("tick feed: flushing failed: %s", exc)
             self.publish_errors += 1
+
+
+def _encode_slowly(row: tuple[float, ...], flags: tuple[bool, bool]) -> bytes:
+    """A tick's JSON when a value is not finite (null), numbers as the CSV writes them."""
+    message: dict[str, Any] = {
+        name: float(f"{value:.9g}") for name, value in zip(_TICK_NUMBERS, row, strict=True)
+    }
+    message.update(zip(_FLAGS, flags, strict=True))
+    return _encode(message)
 
 
 def _encode(message: dict[str, Any]) -> bytes:
