@@ -21,6 +21,7 @@ names another host.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -168,3 +169,52 @@ class FoxgloveOutlet:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+#: The plots of the shipped layout: (title, y-axis label, [(tick field, legend label)]).
+LAYOUT_PLOTS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    ("angle", "rad (0 = upright)", (("angle_rad", "angle"),)),
+    (
+        "velocity",
+        "rad/s",
+        (("velocity_observed_rad_s", "as read"), ("velocity_rad_s", "as the policy saw it")),
+    ),
+    ("torque", "N*m", (("torque_cmd_nm", "asked"), ("torque_sent_nm", "sent"))),
+    ("lateness", "s", (("lateness_s", "tick start - deadline"),)),
+)
+
+
+def layout_json() -> str:
+    """The Foxglove layout shipped as ``docs/foxglove_layout.json``: angle, velocity, torque
+    and lateness plots of the tick channel over the last 10 s, beside the latest status."""
+    import foxglove.layouts as fl
+
+    def plot(title: str, y_label: str, series: tuple[tuple[str, str], ...]) -> Any:
+        paths = [fl.PlotSeries(value=f"{TICK_TOPIC}.{name}", label=label) for name, label in series]
+        config = fl.PlotConfig(
+            paths=paths,
+            show_legend=True,
+            legend_display="top",
+            y_axis_label=y_label,
+            following_view_width=10.0,
+        )
+        return fl.SplitItem(content=fl.PlotPanel(title=title, config=config))
+
+    status = fl.RawMessagesPanel(
+        title="status", config=fl.RawMessagesConfig(topic_path=STATUS_TOPIC, expansion="all")
+    )
+    layout = fl.Layout(
+        content=fl.SplitContainer(
+            direction="row",
+            items=[
+                fl.SplitItem(
+                    proportion=3,
+                    content=fl.SplitContainer(
+                        direction="column", items=[plot(*p) for p in LAYOUT_PLOTS]
+                    ),
+                ),
+                fl.SplitItem(proportion=1, content=status),
+            ],
+        )
+    )
+    return json.dumps(json.loads(layout.to_json()), indent=2) + "\n"

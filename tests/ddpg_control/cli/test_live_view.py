@@ -16,7 +16,12 @@ import numpy as np
 import pytest
 
 from ddpg_control.cli.main import main
-from ddpg_control.pipeline.foxglove_view import FoxgloveOutlet, LiveAddress
+from ddpg_control.pipeline.foxglove_view import (
+    LAYOUT_PLOTS,
+    FoxgloveOutlet,
+    LiveAddress,
+    layout_json,
+)
 from ddpg_control.pipeline.mcap_log import read_mcap_telemetry, read_telemetry
 from ddpg_control.runtime.telemetry import COLUMNS, Telemetry, TelemetryRecorder
 from ddpg_control.runtime.tick_feed import (
@@ -190,3 +195,12 @@ def test_a_live_view_on_another_host_warns_and_a_bad_mcap_path_is_an_error(
     (tmp_path / "a_file").write_text("")
     assert main([*argv, "--mcap", str(tmp_path / "a_file" / "x.mcap")]) == 2
     assert "error: cannot write the MCAP log" in capsys.readouterr().err
+
+
+def test_the_shipped_layout_is_the_one_built_and_plots_tick_fields() -> None:
+    shipped = Path(__file__).resolve().parents[3] / "docs" / "foxglove_layout.json"
+    assert shipped.read_text() == layout_json()  # docs/live.md says how to rebuild it
+    plotted = {name for _, _, series in LAYOUT_PLOTS for name, _ in series}
+    assert plotted <= set(TICK_FIELDS)
+    assert {"angle_rad", "velocity_rad_s", "torque_sent_nm", "lateness_s"} <= plotted
+    assert all(f'"{TICK_TOPIC}.{name}"' in shipped.read_text() for name in plotted)
