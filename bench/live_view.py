@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import socket
 import subprocess
 import sys
@@ -58,6 +59,7 @@ class Run:
     ticks: int
     missed: int
     lateness_us: tuple[float, float]  # p50, p99
+    cpu: float  # the run's process CPU time per second of run
     csv: Telemetry
     client_times: list[float] | None
 
@@ -69,7 +71,7 @@ class Run:
         got = "" if self.client_times is None else f"{len(self.client_times)}"
         return (
             f"| {self.label} | {self.ticks} | {self.missed} ({self.missed_pct:.3f}%) | "
-            f"{self.lateness_us[0]:.1f} / {self.lateness_us[1]:.1f} | {got} |"
+            f"{self.lateness_us[0]:.1f} / {self.lateness_us[1]:.1f} | {self.cpu:.0%} | {got} |"
         )
 
 
@@ -92,7 +94,10 @@ def run(label: str, folder: Path, seconds: float, policy: str, realtime: bool, *
         client = subprocess.Popen(
             [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT
         )
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([*argv, *extra], capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run's process (not the client's)
+    cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if done.returncode != 0:
         sys.exit(f"{label}: the run failed ({done.returncode}):\n{done.stderr}{done.stdout}")
     times = None
@@ -103,7 +108,8 @@ def run(label: str, folder: Path, seconds: float, policy: str, realtime: bool, *
     assert match is not None, done.stdout
     telemetry = Telemetry.read_csv(csv)
     lateness = harness.percentiles_us(list(telemetry["lateness_s"]))
-    return Run(label, len(telemetry), int(match.group(1)), lateness, telemetry, times)
+    cpu = cpu_s / seconds
+    return Run(label, len(telemetry), int(match.group(1)), lateness, cpu, telemetry, times)
 
 
 def client_share(watched: Run) -> float:
@@ -127,8 +133,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        print("| run | ticks | missed deadlines | lateness p50 / p99 us | client ticks |")
-        print("|---|---|---|---|---|")
+        print("| run | ticks | missed deadlines | lateness p50 / p99 us | CPU | client ticks |")
+        print("|---|---|---|---|---|---|")
         pairs = []
         for i in range(args.pairs):
             plain = run(f"plain {i + 1}", folder, args.seconds, args.policy, args.realtime)

@@ -192,7 +192,7 @@ class TickFeed:
         self.ticks_recorded = 0
         self.ticks_dropped = 0
         self.ticks_published = 0
-        self.publish_errors = 0
+        self.publish_errors = 0  # of any message, and of flushes
         self._anchor_ns: int | None = None
         self._flush_due_s = config.flush_interval_s
         self._last_status: dict[str, Any] = {}
@@ -285,11 +285,12 @@ class TickFeed:
                 self._flush()
         finally:
             self._sink.close()
-        lost = self.ticks_dropped + self.publish_errors
-        if self._complete_log is not None and lost:
+        lost = self.ticks_recorded - self.ticks_published
+        if self._complete_log is not None and (lost or self.publish_errors):
             raise TelemetryError(
-                f"{self._complete_log} misses {lost} of {self.ticks_recorded} ticks (the "
-                "publishing thread fell behind or failed); the CSV holds every tick"
+                f"{self._complete_log} misses {lost} of {self.ticks_recorded} ticks and had "
+                f"{self.publish_errors} write errors (the publishing thread fell behind or "
+                "failed); the CSV holds every tick"
             )
 
     def finish(self, state: str, faults: list[str]) -> None:
@@ -308,8 +309,8 @@ class TickFeed:
         while (item := get()) is not None:
             if isinstance(item, tuple):
                 time_s, data = item
-                self._publish(TICK_TOPIC, self._log_time_ns(time_s), data)
-                self.ticks_published += 1
+                if self._publish(TICK_TOPIC, self._log_time_ns(time_s), data):
+                    self.ticks_published += 1
                 if time_s >= self._flush_due_s:
                     self._flush()
                     self._flush_due_s = time_s + self.config.flush_interval_s
@@ -345,13 +346,15 @@ class TickFeed:
             "faults": [],
         }
 
-    def _publish(self, topic: str, log_time_ns: int, data: bytes) -> None:
+    def _publish(self, topic: str, log_time_ns: int, data: bytes) -> bool:
         try:
             self._outlet.publish(topic, log_time_ns, data)
         except Exception as exc:  # a viewer's failure never stops the run; close() says so
             if not self.publish_errors:
                 log.error("tick feed: publishing on %s failed: %s", topic, exc)
             self.publish_errors += 1
+            return False
+        return True
 
     def _flush(self) -> None:
         try:

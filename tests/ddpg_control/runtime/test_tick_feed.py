@@ -131,7 +131,7 @@ def test_a_stalled_outlet_drops_messages_and_never_holds_the_loop() -> None:
     assert len(recorder) == 5000  # the primary record has every tick
     assert feed.ticks_dropped >= 5000 - 101
     gate.set()
-    with pytest.raises(TelemetryError, match=r"the log misses \d+ of 5000 ticks"):
+    with pytest.raises(TelemetryError, match=r"the log misses \d+ of 5000 ticks and had 0 write"):
         feed.close()
     assert len(outlet.on(TICK_TOPIC)) == 5000 - feed.ticks_dropped
 
@@ -155,7 +155,7 @@ def test_an_outlet_that_fails_never_stops_the_run_and_close_says_so() -> None:
         observer=estimate,
     )
     assert result.ticks == 50 and len(recorder) == 50
-    assert "WARNING: the log misses 50 of 50 ticks" in result.message
+    assert "WARNING: the log misses 50 of 50 ticks and had 50 write errors" in result.message
 
 
 def test_status_passes_on_to_the_status_line_and_counts_drops() -> None:
