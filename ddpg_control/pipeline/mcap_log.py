@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -54,14 +55,19 @@ def read_mcap_telemetry(path: Path) -> Telemetry:
                         for name in COLUMNS:
                             value = tick[name]
                             columns[name].append(math.nan if value is None else float(value))
-            except McapError as exc:
+            except (McapError, struct.error) as exc:  # struct: too short even for a header
                 if not tick_channels:
                     raise ConfigError(f"'{path}' is not an MCAP log ({exc})") from None
                 log.info("%s: read up to its last whole chunk (%s)", path, exc)
     except FileNotFoundError:
         raise ConfigError(f"MCAP log '{path}' does not exist") from None
-    except (KeyError, ValueError, TypeError) as exc:
-        raise ConfigError(f"'{path}' holds a tick message without {first_line(exc)}") from None
+    except ConfigError:
+        raise
+    except (KeyError, ValueError, TypeError) as exc:  # a field missing, or not a number
+        raise ConfigError(
+            f"'{path}' has a {TICK_TOPIC} message that is not a ddpg-control tick "
+            f"({type(exc).__name__}: {first_line(exc)})"
+        ) from None
     if not tick_channels:
         raise ConfigError(f"'{path}' has no {TICK_TOPIC} channel: is it a ddpg-control log?")
     return Telemetry({k: np.asarray(v, dtype=np.float64) for k, v in columns.items()})

@@ -204,3 +204,14 @@ def test_the_shipped_layout_is_the_one_built_and_plots_tick_fields() -> None:
     assert plotted <= set(TICK_FIELDS)
     assert {"angle_rad", "velocity_rad_s", "torque_sent_nm", "lateness_s"} <= plotted
     assert all(f'"{TICK_TOPIC}.{name}"' in shipped.read_text() for name in plotted)
+
+
+@pytest.mark.parametrize("content", [b"hello", b"not an mcap file at all, " * 10])
+def test_plot_of_a_file_that_is_not_an_mcap_log_is_a_one_line_error(
+    content: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.mcap"
+    bad.write_bytes(content)
+    assert main(["plot", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: '{bad}' is not an MCAP log") and "\n" not in err
