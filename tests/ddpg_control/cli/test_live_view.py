@@ -1,6 +1,6 @@
 """``run``/``excite`` with ``--live`` and ``--mcap``, end to end: the real foxglove-sdk server
 and MCAP writer, a client speaking Foxglove's WebSocket protocol, the ``mcap`` reader, the real
-simulator and control loop."""
+simulator and control loop. The ``foxglove`` extra is part of ``make test``'s install."""
 
 from __future__ import annotations
 
@@ -32,8 +32,6 @@ from ddpg_control.runtime.tick_feed import (
     TickFeed,
 )
 from tests.ddpg_control.foxglove_client import FoxgloveClient
-
-pytest.importorskip("foxglove", reason="the foxglove extra is part of make test's install")
 
 CLASSICAL_SIM = ["run", "--sim", "--policy", "classical", "--quiet"]
 
