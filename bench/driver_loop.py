@@ -127,7 +127,11 @@ class Setup:
         tcp = ["--tcp", "0"] if self.tcp and row.driver in TCP_DRIVERS else []
         peer = harness.emulator(row.driver, *tcp, realtime=self.realtime)
         if row.prepare is not None:
-            row.prepare(peer.port)
+            try:
+                row.prepare(peer.port)
+            except BaseException:
+                peer.stop()  # never leave a device process behind
+                raise
         return peer
 
 
