@@ -50,6 +50,7 @@ def _never(_: Observation) -> float:
 
 
 def _run(
+    record_path: Path,
     catch: LqrCatch,
     angle_rad: float,
     velocity_rad_s: float = 0.0,
@@ -57,7 +58,7 @@ def _run(
     limits: SafetyLimits | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The loop on the nominal simulator from this state: its telemetry, and the record of
-    which controller acted each tick (1 = LQR)."""
+    which controller acted each tick (1 = LQR), also written to ``record_path``."""
     clock = SimulatedClock()
     plant = SimPlant(
         PendulumParams(),
@@ -66,7 +67,7 @@ def _run(
         start_velocity_rad_s=velocity_rad_s,
     )
     recorder = TelemetryRecorder()
-    sink = CatchTelemetry(recorder, catch, Path("unused.csv"))
+    sink = CatchTelemetry(recorder, catch, record_path)
     config = LoopConfig(
         period_s=PERIOD_S, duration_s=seconds, limits=limits or SafetyLimits(), warm_up_calls=0
     )
@@ -92,6 +93,7 @@ def test_the_verified_level_is_the_edge_of_what_the_clipped_lqr_holds(
 
 def test_from_states_inside_the_region_the_lqr_holds_the_simulated_rig_within_0_02_rad(
     region: CatchRegion,
+    tmp_path: Path,
 ) -> None:
     """States drawn inside the entry level, on PyBullet's pendulum (not the verification's own
     integrator): the policy is never asked and the pendulum settles within 0.02 rad."""
@@ -102,7 +104,7 @@ def test_from_states_inside_the_region_the_lqr_holds_the_simulated_rig_within_0_
         z = direction / np.linalg.norm(direction) * math.sqrt(region.enter_level * rng.uniform())
         angle, velocity = root @ z
         catch = LqrCatch(_never, MODEL, region=region)
-        columns, acted = _run(catch, float(angle), float(velocity), seconds=4.0)
+        columns, acted = _run(tmp_path / "c.csv", catch, float(angle), float(velocity), seconds=4.0)
         assert acted.all() and catch.handovers == 1
         settled = columns["time_s"] >= 2.0
         assert np.abs(columns["angle_rad"][settled]).max() < 0.02
@@ -110,16 +112,17 @@ def test_from_states_inside_the_region_the_lqr_holds_the_simulated_rig_within_0_
 
 def test_the_lqr_holds_within_0_02_rad_against_a_policy_that_would_tip_it_over(
     region: CatchRegion,
+    tmp_path: Path,
 ) -> None:
     catch = LqrCatch(_pushing, MODEL, region=region)
-    columns, acted = _run(catch, 0.01)
+    columns, acted = _run(tmp_path / "c.csv", catch, 0.01)
     assert acted.all()
     assert np.abs(columns["angle_rad"]).max() < 0.02
 
 
-def test_outside_the_region_the_policy_acts(region: CatchRegion) -> None:
+def test_outside_the_region_the_policy_acts(region: CatchRegion, tmp_path: Path) -> None:
     catch = LqrCatch(lambda _: 0.0, MODEL, region=region)  # hanging down, left alone
-    columns, acted = _run(catch, math.pi, seconds=2.0)
+    columns, acted = _run(tmp_path / "c.csv", catch, math.pi, seconds=2.0)
     assert not acted.any() and catch.handovers == 0
     assert np.all(columns["torque_cmd_nm"] == 0.0)
 
@@ -139,13 +142,17 @@ def test_hysteresis_takes_over_below_the_entry_level_and_hands_back_only_above_t
     assert catch.handovers == 2
 
 
-def test_the_safety_layer_still_clips_what_the_lqr_asks(region: CatchRegion) -> None:
+def test_the_safety_layer_still_clips_what_the_lqr_asks(
+    region: CatchRegion, tmp_path: Path
+) -> None:
     """Pushed up from between the two levels by a policy clipped to the user's 1.5 N*m, the
     pendulum enters the region near its edge, where the LQR asks for its full 2 N*m: the user's
     limit holds on every tick, before and after the handover."""
     start = -math.sqrt(0.6 * region.leave_level / region.p[0, 0])  # at rest, between the levels
     catch = LqrCatch(_pushing, MODEL, region=region)
-    columns, acted = _run(catch, start, seconds=3.0, limits=SafetyLimits(max_torque_nm=1.5))
+    columns, acted = _run(
+        tmp_path / "c.csv", catch, start, seconds=3.0, limits=SafetyLimits(max_torque_nm=1.5)
+    )
     assert not acted[0] and acted[-1]
     lqr_asked = np.abs(columns["torque_cmd_nm"][acted == 1])
     assert 1.5 < lqr_asked.max() <= MODEL.max_torque_nm  # the LQR asked for more ...
