@@ -88,9 +88,11 @@ def open_plant(
     *,
     baud: int | None = None,
     options: Mapping[str, float | str] | None = None,
+    max_missed_reads: int = MAX_MISSED_READS,
 ) -> Plant:
     """The driver's plant through the registry, as ``run --device PORT --driver X`` opens it,
-    without the stuck-sensor check and counting missed replies instead of stopping on them."""
+    without the stuck-sensor check and (by default) counting missed replies instead of stopping
+    on them."""
     spec = get_driver(driver)
     settings = DeviceSettings(
         driver=driver,
@@ -100,7 +102,7 @@ def open_plant(
         period_s=period_s,
         stuck_sensor_s=0.0,
         options=spec.parse_options(options or {}),
-        max_missed_reads=MAX_MISSED_READS,
+        max_missed_reads=max_missed_reads,
     )
     plant: Plant = load(spec.plant)(settings)
     return plant

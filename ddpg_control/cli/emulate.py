@@ -156,6 +156,7 @@ def emulator_options(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from hardware.drivers import get_driver, load
+    from hardware.emulator import freeze_startup_objects
 
     spec = get_driver(args.driver)
     options = emulator_options(args)
@@ -169,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
         timer.start()
 
     def announce(port: str) -> None:
+        freeze_startup_objects()
         print(port, flush=True)
 
     summary = load(spec.emulator)(options, stop, announce)

@@ -114,7 +114,39 @@ def add_parser(subparsers: Any) -> None:
     add_params_argument(sim)
     add_virtual_time_argument(sim)
     add_device_arguments(parser)
+    parser.add_argument(
+        "--catch",
+        choices=("lqr",),
+        default=None,
+        help="hand over to an LQR near upright, inside the region where it is verified to hold "
+        "the rig (the policy's recorded rig, or --params/--preset), and back to the policy "
+        "outside it; records which acted each tick beside the telemetry (default: the policy "
+        "alone)",
+    )
     parser.set_defaults(handler=run)
+
+
+def _lqr_catch(args: argparse.Namespace, policy: Any, period_s: float) -> Any:
+    """``--catch lqr``: the policy with the LQR of the rig --params/--preset name, else of the
+    rig the policy records; a one-line ConfigError when neither is known."""
+    from ddpg_control.runtime.catch import LqrCatch, rig_model
+    from ddpg_control.runtime.errors import ConfigError
+
+    if is_classical(args.policy):
+        raise ConfigError("--catch wraps an ONNX policy; the classical controller has its own LQR")
+    named = params_from_args(args)
+    if named is not None or args.preset is not None:
+        fields = dict(rig_params(named, args.preset).to_dict())
+    else:
+        fields = dict(policy.metadata.env_params)
+    model = rig_model(fields, period_s)
+    if model is None:
+        raise ConfigError(
+            f"--catch lqr needs the rig's mass, length, gravity and torque limit, and the "
+            f"policy records none (trained on {policy.metadata.env_id}): pass --params RIG.toml "
+            "or --preset NAME"
+        )
+    return LqrCatch(policy, model)
 
 
 # --- plants: one builder per kind ---------------------------------------------------------
@@ -208,6 +240,8 @@ def run(args: argparse.Namespace) -> int:
     config = LoopConfig(
         period_s=_period_s(args, policy), duration_s=args.duration_s or None, limits=limits
     )
+    controller = _lqr_catch(args, policy, config.period_s) if args.catch else policy
+    catch = None  # the per-tick record of which controller acted, with --catch
     kind, build_plant = _plant_kind(args)
     clock: Clock = SimulatedClock() if args.virtual_time else MonotonicClock()
     output = telemetry_path(args.output, telemetry_dir, kind)
@@ -248,12 +282,16 @@ def run(args: argparse.Namespace) -> int:
         ):
             if report is not None:
                 print(report.describe(), file=sys.stderr)
+            if controller is not policy:
+                from ddpg_control.runtime.catch import CatchTelemetry, catch_record_path
+
+                catch = CatchTelemetry(watch.sink, controller, catch_record_path(output))
             result = run_loop(
                 plant,
-                policy,
+                controller,
                 clock,
                 config,
-                telemetry=watch.sink,
+                telemetry=catch or watch.sink,
                 stop=stop,
                 on_status=watch.on_status,
                 observer=watch.observer,
@@ -265,4 +303,6 @@ def run(args: argparse.Namespace) -> int:
     if status is not None:
         status.finish()
     _report(result, output)
+    if catch is not None:
+        print(f"{catch.describe()} (per tick: {catch.path})")
     return result.exit_code

@@ -67,6 +67,23 @@ def _zoh(
     return result[:n, :n], result[:n, n:]
 
 
+def discrete_riccati(
+    a: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    q: npt.NDArray[np.float64],
+    r: npt.NDArray[np.float64],
+) -> npt.NDArray[np.float64]:
+    """``P``, the solution of the discrete algebraic Riccati equation, iterated."""
+    p = q.copy()
+    for _ in range(10_000):
+        step = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)
+        updated = q + a.T @ p @ (a - b @ step)
+        if np.allclose(updated, p, rtol=1e-12, atol=1e-12):
+            return np.asarray(updated, dtype=np.float64)
+        p = updated
+    return np.asarray(p, dtype=np.float64)
+
+
 def discrete_lqr(
     a: npt.NDArray[np.float64],
     b: npt.NDArray[np.float64],
@@ -74,16 +91,32 @@ def discrete_lqr(
     r: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:
     """The gain ``K`` (``u = -K x``) from the discrete algebraic Riccati equation, iterated."""
-    p = q.copy()
-    for _ in range(10_000):
-        step = np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a)
-        updated = q + a.T @ p @ (a - b @ step)
-        if np.allclose(updated, p, rtol=1e-12, atol=1e-12):
-            p = updated
-            break
-        p = updated
+    p = discrete_riccati(a, b, q, r)
     gain = np.asarray(np.linalg.solve(r + b.T @ p @ b, b.T @ p @ a), dtype=np.float64)
     return gain
+
+
+#: The LQR's weights: Pendulum-v1's reward (``theta^2 + 0.1 theta_dot^2``), and its torque's.
+STATE_WEIGHTS = (1.0, 0.1)
+DEFAULT_R_WEIGHT = 0.1
+
+
+def upright_lqr(
+    model: PendulumModel, r_weight: float = DEFAULT_R_WEIGHT
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """``(K, P)`` of the discrete LQR about upright: the model linearised there, sampled at its
+    period with a zero-order hold, weights ``diag(STATE_WEIGHTS)`` and ``r_weight``. ``u = -K x``
+    with ``x = (theta, theta_dot)``; ``x' P x`` is the closed loop's Lyapunov function."""
+    inertia = model.inertia_kg_m2
+    a = np.array(
+        [[0.0, 1.0], [model.gravity_torque_nm / inertia, -model.damping_nm_s_rad / inertia]]
+    )
+    b = np.array([[0.0], [1.0 / inertia]])
+    ad, bd = _zoh(a, b, model.period_s)
+    q, r = np.diag(STATE_WEIGHTS), np.array([[r_weight]])
+    p = discrete_riccati(ad, bd, q, r)
+    gain = np.asarray(np.linalg.solve(r + bd.T @ p @ bd, bd.T @ p @ ad), dtype=np.float64)
+    return gain[0], p
 
 
 class EnergyShapingLqr:
@@ -95,18 +128,12 @@ class EnergyShapingLqr:
         *,
         energy_gain: float = 2.0,
         capture_angle_rad: float = 0.6,
-        r_weight: float = 0.1,
+        r_weight: float = DEFAULT_R_WEIGHT,
     ) -> None:
         self.model = model
         self.energy_gain = energy_gain
         self.capture_angle_rad = capture_angle_rad
-        inertia = model.inertia_kg_m2
-        a = np.array(
-            [[0.0, 1.0], [model.gravity_torque_nm / inertia, -model.damping_nm_s_rad / inertia]]
-        )
-        b = np.array([[0.0], [1.0 / inertia]])
-        ad, bd = _zoh(a, b, model.period_s)
-        self.gain = discrete_lqr(ad, bd, np.diag([1.0, 0.1]), np.array([[r_weight]]))[0]
+        self.gain = upright_lqr(model, r_weight)[0]
 
     @property
     def max_torque_nm(self) -> float:

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ddpg_control.runtime.contracts import Plant
-from ddpg_control.runtime.timing import MonotonicClock
-from hardware.emulator import Emulator, LinkImpairments, ScheduledFault
+from hardware.emulator import Emulator, LinkImpairments, ScheduledFault, ServeClock
 from sim.params import PendulumParams
 from sim.plant import SimPlant
 
@@ -54,12 +53,16 @@ class Emulators:
         start_angle_rad: float = 3.14159,
     ) -> Running:
         """``emulator`` serving ``device(physics, config, start_s)`` in a thread."""
-        clock = MonotonicClock()
+        clock = ServeClock()
         physics = SimPlant(
             PendulumParams(physics_substeps=50), clock=clock, start_angle_rad=start_angle_rad
         )
         served = emulator(
-            device(physics, config, clock.now()), link=link, faults=faults, tcp_port=tcp_port
+            device(physics, config, clock.now()),
+            link=link,
+            faults=faults,
+            tcp_port=tcp_port,
+            clock=clock,
         )
         port = served.open()
         stop = threading.Event()

@@ -92,6 +92,9 @@ class DdpgDevice:
         while nobody asks and a request never waits for a long backlog of physics steps.
         """
         self._physics.read()
+        self._watchdog(now_s)
+
+    def _watchdog(self, now_s: float) -> None:
         # in whole microseconds, as a device's clock counts (and the C core compares)
         silent_us = round((now_s - self._last_feed_s) * 1e6)
         if self.armed and silent_us > round(self.watchdog_timeout_s * 1e6):
@@ -120,7 +123,7 @@ class DdpgDevice:
     def handle(self, message: Message | RawFrame, now_s: float) -> Message | None:
         """Process one request and return the reply (None: a frame of another version)."""
         self.requests += 1
-        self.tick(now_s)
+        self._watchdog(now_s)  # the physics advances when the request applies or samples it
         if isinstance(message, RawFrame):
             return self._raw(message)
         if isinstance(message, Hello):

@@ -134,6 +134,9 @@ ROWS: list[tuple[list[str], str]] = [
     (["run", "--sim", "--start-angle-rad", "abc"], "--start-angle-rad"),
     (["run", "--sim", "--start-angle-rad", "nan"], "--start-angle-rad"),
     (["run", "--sim", "--start-angle-rad", "inf"], "--start-angle-rad"),
+    (["run", "--sim", "--catch", "pid"], "--catch"),
+    ([*SIM, "--catch", "lqr"], "--catch lqr needs the rig's mass"),  # it records no rig
+    (["run", "--sim", "--policy", "classical", "--catch", "lqr"], "--catch"),
     (["run", "--sim", "--start-velocity-rad-s", "abc"], "--start-velocity-rad-s"),
     (["run", "--sim", "--start-velocity-rad-s", "nan"], "--start-velocity-rad-s"),
     ([*SIM, "--preset", "nope"], "nope"),
