@@ -247,3 +247,20 @@ def optimal_returns(
         np.asarray(angle_rad, dtype=np.float64), np.asarray(velocity_rad_s, dtype=np.float64), steps
     )
     return OptimalReturns(rollout.returns, grid_values)
+
+
+class GreedyController:
+    """The tables' greedy controller as a batched controller of observations, for episodes of
+    ``steps`` steps that all start at its first call (it counts its calls: one per step)."""
+
+    def __init__(self, tables: ValueTables, steps: int = env.EPISODE_STEPS) -> None:
+        self.tables = tables
+        self.steps = steps
+        self.calls = 0
+
+    def __call__(self, observations: npt.NDArray[np.float32]) -> Array:
+        obs = np.asarray(observations, dtype=np.float64)
+        angle = np.arctan2(obs[:, 1], obs[:, 0])
+        steps_left = max(self.steps - self.calls, 1)
+        self.calls += 1
+        return self.tables.greedy_torque(angle, obs[:, 2], steps_left)
