@@ -15,6 +15,7 @@ Torch-free, numpy only (the controller may be anything callable).
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +30,15 @@ from ddpg_control.pipeline.balance import (
     tight_entry_index,
     upright_error_rad,
 )
-from ddpg_control.pipeline.optimum import Grid, load_tables, optimal_returns
+from ddpg_control.pipeline.optimum import Grid, cache_folder, load_tables, optimal_returns
+from ddpg_control.runtime.files import replacing
+
+logger = logging.getLogger(__name__)
 
 #: Start i is ``reset(seed=DEFAULT_SEED + i)``: disjoint from the trainer's evaluation starts
 #: (``EVAL_SEED`` = 1,000,000 and up), so a policy is not measured where it was selected.
 DEFAULT_SEED = 2_000_000
-DEFAULT_EPISODES = 300
+DEFAULT_EPISODES = 4000
 #: The resting angle and torque are means over each episode's last REST_S seconds, over the
 #: episodes that are within LOOSE_ANGLE_RAD of upright for all of them ("end upright").
 REST_S = 2.0
@@ -63,10 +67,25 @@ def paired_optimum(
     grid: Grid | None = None,
     cache_dir: Path | None = None,
 ) -> PairedOptimum:
-    """Draw ``episodes`` starts (``reset(seed=seed + i)``) and their optimal returns."""
+    """Draw ``episodes`` starts (``reset(seed=seed + i)``) and their optimal returns (cached
+    beside the tables, keyed by the grid, the seed and the number of starts)."""
+    grid = grid or Grid()
     angles, velocities = env.start_states(episodes, seed)
-    tables = load_tables(grid, cache_dir)
-    optimum = optimal_returns(tables, angles, velocities)
+    folder = cache_dir or cache_folder()
+    path = folder / grid.key().replace(".npy", f"-returns-s{seed}-n{episodes}.npy")
+    if path.is_file():
+        try:
+            cached = np.load(path, allow_pickle=False)
+            if cached.shape == (2, episodes):
+                return PairedOptimum(seed, angles, velocities, cached[0], cached[1])
+        except (OSError, ValueError) as exc:
+            logger.warning("ignoring unreadable cache file %s: %s", path, exc)
+    optimum = optimal_returns(load_tables(grid, folder), angles, velocities)
+    try:
+        with replacing(path) as tmp, tmp.open("wb") as fh:
+            np.save(fh, np.stack([optimum.returns, optimum.grid_values]), allow_pickle=False)
+    except OSError as exc:
+        logger.warning("could not cache the optimal returns in %s: %s", path, exc)
     return PairedOptimum(seed, angles, velocities, optimum.returns, optimum.grid_values)
 
 
@@ -130,6 +149,16 @@ class RegretResult:
         """Mean time to enter the tight band and stay, over the episodes that do."""
         entered = np.isfinite(self.tight_entry_s)
         return _mean_where(self.tight_entry_s, entered)
+
+
+def paired_difference(first: RegretResult, second: RegretResult) -> tuple[float, float]:
+    """(mean, standard error) of ``first``'s regret minus ``second``'s, start by start: the way
+    to tell two policies apart on one :class:`PairedOptimum` (the optimum cancels)."""
+    if first.episodes != second.episodes:
+        raise ValueError("the two results are not from the same starts")
+    difference = first.regrets - second.regrets
+    se = float(np.std(difference, ddof=1)) / math.sqrt(len(difference))
+    return float(np.mean(difference)), se
 
 
 def _mean_where(values: Array, mask: npt.NDArray[np.bool_]) -> float:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ddpg_control.pipeline import optimum, pendulum_v1
+from ddpg_control.pipeline import optimum, pendulum_v1, regret
 from ddpg_control.pipeline.controllers import classical_controller
 from ddpg_control.pipeline.optimum import GreedyController, Grid, ValueTables
-from ddpg_control.pipeline.regret import PairedOptimum, measure_regret, paired_optimum
+from ddpg_control.pipeline.regret import (
+    PairedOptimum,
+    measure_regret,
+    paired_difference,
+    paired_optimum,
+)
 from sim.params import preset
 
 COARSE = Grid(angles=128, velocities=129, torques=7, lookahead_torques=101)
@@ -97,13 +103,31 @@ def test_tables_are_cached_by_grid_and_a_bad_file_is_solved_again(
     assert np.array_equal(optimum.load_tables(small, tmp_path).values, first.values)
 
 
-def test_paired_optimum_draws_the_envs_starts(tmp_path: Path) -> None:
+def test_paired_optimum_draws_the_envs_starts_and_caches_their_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     small = Grid(angles=16, velocities=17, torques=3, lookahead_torques=5, backups=10)
     paired = paired_optimum(3, seed=11, grid=small, cache_dir=tmp_path)
     angles, velocities = pendulum_v1.start_states(3, seed=11)
     assert np.array_equal(paired.angles_rad, angles)
     assert np.array_equal(paired.velocities_rad_s, velocities)
     assert paired.returns.shape == (3,)
+    monkeypatch.setattr(regret, "optimal_returns", None)  # a second call must not roll out
+    again = paired_optimum(3, seed=11, grid=small, cache_dir=tmp_path)
+    assert np.array_equal(again.returns, paired.returns)
+    with pytest.raises(TypeError):
+        paired_optimum(4, seed=11, grid=small, cache_dir=tmp_path)  # other starts: not cached
+
+
+def test_two_policies_are_compared_start_by_start(paired: PairedOptimum) -> None:
+    """A policy that gives up 1 on every start against another: the paired difference is
+    exactly 1 with no spread, though each one's own regret spreads widely."""
+    classical = measure_regret(
+        pendulum_v1.per_observation(classical_controller(preset("default"))), paired
+    )
+    shifted = dataclasses.replace(classical, regrets=classical.regrets + 1.0)
+    assert paired_difference(shifted, classical) == pytest.approx((1.0, 0.0))
+    assert classical.regret_se > 0.1
 
 
 def test_grid_sizes_are_checked() -> None:
