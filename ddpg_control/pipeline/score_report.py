@@ -128,14 +128,16 @@ def write_result(result: ScoreResult, stem: Path) -> tuple[Path, Path]:
 
 
 def _plot_tight(ax: Any, points: Sequence[PointResult], n: int) -> None:
-    """One controller's tight success on one panel: its colour, a thin line, hollow markers."""
+    """One controller's tight success on one panel: its colour, a thin dotted line, hollow
+    markers."""
     ax.plot(
         [p.point for p in points],
         [p.success_tight_rate for p in points],
         marker="osD^vPX*<>"[n % 10],
         markerfacecolor="none",
         markersize=5.0,
-        lw=0.8,
+        lw=1.0,
+        linestyle=(0, (1, 1.5)),
         color=f"C{n % 10}",
     )
 
@@ -198,8 +200,8 @@ def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path:
     )
     fig.suptitle(
         f"success rate (within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s) "
-        "as one parameter at a time moves away from the nominal rig;\nthin lines, hollow "
-        f"markers: tight success ({TIGHT_SUCCESS})",
+        "as one parameter at a time moves away from the nominal rig;\nthin dotted lines, "
+        f"hollow markers: tight success ({TIGHT_SUCCESS})",
         fontsize=10,
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)
