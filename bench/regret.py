@@ -15,13 +15,13 @@ give a standard error of 1.0-1.4 and 4000 starts 0.3-0.4; the 'N for se' column 
 --target-se needs at each policy's own spread. To tell two policies apart, compare them start by
 start (ddpg_control.pipeline.regret.paired_difference).
 
-    .venv/bin/python bench/regret.py classical runs/<name>/policy.onnx runs/<name>/checkpoints/best.pt
+    .venv/bin/python bench/regret.py classical runs/<name>/policy.onnx runs/<name>
     .venv/bin/python bench/regret.py optimal zero           # the two ends of the scale
     .venv/bin/python bench/regret.py --convergence          # the grid's convergence table
 
-POLICY is an ONNX file, a checkpoint (.pt), a run directory (its policy.onnx, else checkpoints/best.pt),
-``classical`` (energy shaping + LQR for Pendulum-v1), ``optimal`` (the DP's greedy controller,
-whose regret is 0 by construction) or ``zero`` (no torque). The DP tables (500 MB at the
+POLICY is an ONNX file, a checkpoint (.pt), a run directory (its policy.onnx, else
+checkpoints/best.pt), ``classical`` (energy shaping + LQR for Pendulum-v1), ``optimal`` (the
+DP's greedy controller, whose regret is 0 by construction) or ``zero`` (no torque). The DP tables (500 MB at the
 default grid) and the optimal returns of each start set are cached (see --cache-dir): the first
 call takes about a minute, later ones seconds.
 """
