@@ -21,9 +21,9 @@ start (ddpg_control.pipeline.regret.paired_difference).
 
 POLICY is an ONNX file, a checkpoint (.pt), a run directory (its policy.onnx, else
 checkpoints/best.pt), ``classical`` (energy shaping + LQR for Pendulum-v1), ``optimal`` (the
-DP's greedy controller, whose regret is 0 by construction) or ``zero`` (no torque). The DP tables (500 MB at the
-default grid) and the optimal returns of each start set are cached (see --cache-dir): the first
-call takes about a minute, later ones seconds.
+DP's greedy controller, whose regret is 0 by construction) or ``zero`` (no torque). The DP
+tables (508 MB at the default grid) and the optimal returns of each start set are cached (see
+--cache-dir): the first call takes about a minute, later ones seconds.
 """
 
 from __future__ import annotations
