@@ -155,11 +155,13 @@ def solve(grid: Grid) -> ValueTables:
     push = velocities[None, :] + gain * np.sin(angles)[:, None] * dt
     reads = []
     for u in torques:
-        w = np.clip(push + 3.0 / (env.MASS_KG * env.LENGTH_M**2) * u * dt, -8.0, 8.0)
+        w = push + 3.0 / (env.MASS_KG * env.LENGTH_M**2) * u * dt
+        w = np.clip(w, -env.MAX_SPEED_RAD_S, env.MAX_SPEED_RAD_S)
         pos = (w + env.MAX_SPEED_RAD_S) / dw
         lo = np.clip(np.floor(pos), 0, nw - 2).astype(np.intp)
         flat = (rows * nw + lo).ravel()
-        reads.append((flat, (pos - lo).astype(np.float32).ravel(), np.float32(-0.001 * u * u)))
+        frac = (pos - lo).astype(np.float32).ravel()
+        reads.append((flat, flat + 1, frac, np.float32(-0.001 * u * u)))
     stage = (-(angles[:, None] ** 2) - 0.1 * velocities[None, :] ** 2).astype(np.float32).ravel()
     values = np.zeros((grid.backups + 1, na, nw), dtype=np.float32)
     shifted = np.empty(na * nw, dtype=np.float32)
@@ -174,9 +176,9 @@ def solve(grid: Grid) -> ValueTables:
         tmp *= shift_w
         shifted += tmp
         best.fill(-np.inf)
-        for flat, frac, penalty in reads:
-            np.take(shifted, flat, out=lo_v)
-            np.take(shifted, flat + 1, out=hi_v)
+        for flat_lo, flat_hi, frac, penalty in reads:
+            np.take(shifted, flat_lo, out=lo_v)
+            np.take(shifted, flat_hi, out=hi_v)
             hi_v -= lo_v
             hi_v *= frac
             lo_v += hi_v
