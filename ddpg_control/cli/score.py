@@ -36,6 +36,7 @@ from ddpg_control.cli.arguments import (
 )
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.progress import TaskProgress
+from ddpg_control.pipeline.balance import TIGHT_ANGLE_RAD, TIGHT_VELOCITY_RAD_S
 from ddpg_control.pipeline.controllers import CLASSICAL, estimator_for, is_classical, load_onnx
 from ddpg_control.pipeline.rig import rig_params
 from ddpg_control.pipeline.runs import run_file
@@ -188,16 +189,35 @@ def nominal_line(nominal: Any) -> str:
     return (
         f"{head}, time to upright {mean('time_to_upright_s'):.2f} s, energy "
         f"{mean('energy_j'):.1f} J, torque change {mean('smoothness_nm_s'):.1f} N*m/s RMS, held at "
-        f"{mean('hold_error_rad'):+.4f} rad with {mean('hold_torque_nm'):+.3f} N*m"
+        f"{mean('rest_angle_rad'):+.4f} rad with {mean('rest_torque_nm'):+.3f} N*m"
     )
+
+
+def tight_line(nominal: Any) -> str:
+    """The nominal rig's tight-band success and when the successful episodes entered it."""
+    head = (
+        f"  nominal, tight band ({TIGHT_ANGLE_RAD} rad and {TIGHT_VELOCITY_RAD_S} rad/s to the "
+        f"end): success {nominal.success_tight_rate:.2f}"
+    )
+    if nominal.success_tight_rate == 0:
+        return head
+    return f"{head}, entered at {nominal.time_to_tight_s:.2f} s on average"
 
 
 def _print_result(result: Any, label: str) -> None:
     nominal = result.nominal
     print(f"== {label}: overall score {result.overall:.3f} (mean success over the axes) ==")
+    print(
+        f"  {'':<18} {'loose':>5}  {'tight':>5}   [point:loose/tight] (tight: also overall "
+        f"{result.overall_tight:.3f}, not in the score)"
+    )
+    tight = result.axis_success_tight()
     for axis, success in result.axis_success().items():
         rates = " ".join(
-            f"{p.point:g}:{p.success_rate:.2f}" for p in result.points if p.axis == axis
+            f"{p.point:g}:{p.success_rate:.2f}/{p.success_tight_rate:.2f}"
+            for p in result.points
+            if p.axis == axis
         )
-        print(f"  {axis:<18} {success:.3f}   [{rates}]")
+        print(f"  {axis:<18} {success:.3f}  {tight[axis]:.3f}   [{rates}]")
     print(nominal_line(nominal))
+    print(tight_line(nominal))

@@ -6,6 +6,9 @@ simulated rig's parameters), :mod:`~ddpg_control.pipeline.controllers` (an ONNX 
 classical controller, with its observer), :mod:`~ddpg_control.pipeline.envs` (Gymnasium
 environments for training and evaluation), :mod:`~ddpg_control.pipeline.scoring` and
 :mod:`~ddpg_control.pipeline.score_report` (the robustness benchmark and its files),
+:mod:`~ddpg_control.pipeline.balance` (the loose and tight bands upright),
+:mod:`~ddpg_control.pipeline.optimum` and :mod:`~ddpg_control.pipeline.regret` (Pendulum-v1's
+optimal controller and paired regret against it, on :mod:`~ddpg_control.pipeline.pendulum_v1`),
 :mod:`~ddpg_control.pipeline.executor` (the local worker pool) and
 :mod:`~ddpg_control.pipeline.telemetry_plot` (telemetry to a PNG).
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ddpg_control.pipeline.balance import TIGHT_ANGLE_RAD, TIGHT_VELOCITY_RAD_S
 from ddpg_control.pipeline.controllers import CLASSICAL, is_classical
 from ddpg_control.pipeline.scoring import (
     COSTS,
@@ -54,6 +55,20 @@ def _costs(point: PointResult) -> dict[str, float | None]:
     return {name: _number(point.mean_over_successes(name)) for name in COSTS}
 
 
+#: What the tight success is, in the JSON and the picture.
+TIGHT_SUCCESS = (
+    f"within {TIGHT_ANGLE_RAD} rad of upright and {TIGHT_VELOCITY_RAD_S} rad/s from some "
+    "moment to the end"
+)
+
+
+def _tight(point: PointResult) -> dict[str, float | None]:
+    return {
+        "success_tight": round(point.success_tight_rate, 6),
+        "time_to_tight_s": _number(point.time_to_tight_s),
+    }
+
+
 def to_json(result: ScoreResult) -> dict[str, Any]:
     return {
         "controller": result.controller,
@@ -62,7 +77,14 @@ def to_json(result: ScoreResult) -> dict[str, Any]:
         "success": f"within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s",
         "overall_score": round(result.overall, 6),
         "axis_success": {k: round(v, 6) for k, v in result.axis_success().items()},
-        "nominal": {"success": round(result.nominal.success_rate, 6), **_costs(result.nominal)},
+        "success_tight": TIGHT_SUCCESS,
+        "overall_tight": round(result.overall_tight, 6),
+        "axis_success_tight": {k: round(v, 6) for k, v in result.axis_success_tight().items()},
+        "nominal": {
+            "success": round(result.nominal.success_rate, 6),
+            **_costs(result.nominal),
+            **_tight(result.nominal),
+        },
         "points": [
             {
                 "axis": p.axis,
@@ -71,6 +93,7 @@ def to_json(result: ScoreResult) -> dict[str, Any]:
                 "success": round(p.success_rate, 6),
                 "episodes": len(p.episodes),
                 **_costs(p),
+                **_tight(p),
             }
             for p in result.points
         ],
@@ -80,11 +103,17 @@ def to_json(result: ScoreResult) -> dict[str, Any]:
 def to_csv(result: ScoreResult) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["axis", "point", "unit", "success", "episodes", *COSTS])
+    writer.writerow(
+        ["axis", "point", "unit", "success", "episodes", *COSTS, "success_tight", "time_to_tight_s"]
+    )
     for p in (result.nominal, *result.points):
         costs = [("" if v is None else f"{v:.6g}") for v in _costs(p).values()]
         point = "" if math.isnan(p.point) else f"{p.point:g}"
-        writer.writerow([p.axis, point, p.unit, f"{p.success_rate:.4f}", len(p.episodes), *costs])
+        tight = "" if math.isnan(p.time_to_tight_s) else f"{p.time_to_tight_s:.6g}"
+        writer.writerow(
+            [p.axis, point, p.unit, f"{p.success_rate:.4f}", len(p.episodes), *costs]
+            + [f"{p.success_tight_rate:.4f}", tight]
+        )
     return out.getvalue()
 
 
@@ -96,6 +125,21 @@ def write_result(result: ScoreResult, stem: Path) -> tuple[Path, Path]:
     text = json.dumps(to_json(result), indent=2, sort_keys=True, allow_nan=False) + "\n"
     write_atomically(json_path, text.encode())
     return csv_path, json_path
+
+
+def _plot_tight(ax: Any, points: Sequence[PointResult], n: int) -> None:
+    """One controller's tight success on one panel: its colour, a thin dotted line, hollow
+    markers."""
+    ax.plot(
+        [p.point for p in points],
+        [p.success_tight_rate for p in points],
+        marker="osD^vPX*<>"[n % 10],
+        markerfacecolor="none",
+        markersize=5.0,
+        lw=1.0,
+        linestyle=(0, (1, 1.5)),
+        color=f"C{n % 10}",
+    )
 
 
 def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path: Path) -> Path:
@@ -130,6 +174,7 @@ def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path:
                 alpha=0.85,
                 color=f"C{n % 10}",
             )
+            _plot_tight(ax, points, n)
         unit = next(p.unit for p in results[0].points if p.axis == axis)
         ax.set_title(axis, fontsize=10)
         ax.set_xlabel(unit, fontsize=8)
@@ -145,14 +190,18 @@ def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path:
     ]
     fig.legend(
         handles,
-        [f"{label}: overall {r.overall:.2f}" for r, label in zip(results, labels, strict=True)],
+        [
+            f"{label}: overall {r.overall:.2f} (tight {r.overall_tight:.2f})"
+            for r, label in zip(results, labels, strict=True)
+        ],
         loc="outside lower center",
         ncol=min(count, 4),
         fontsize=8,
     )
     fig.suptitle(
         f"success rate (within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s) "
-        "as one parameter at a time moves away from the nominal rig",
+        "as one parameter at a time moves away from the nominal rig;\nthin dotted lines, "
+        f"hollow markers: tight success ({TIGHT_SUCCESS})",
         fontsize=10,
     )
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,11 @@ hanging down. An episode succeeds when the true angle stays within ``SUCCESS_ANG
 upright for the last ``HOLD_S`` seconds. An axis's score is the mean success over its points,
 the overall score the mean over the axes. The nominal point is run once and shared by all axes.
 
+Beside it, a tight success: the true state enters the tight band (within 0.02 rad of upright and
+0.2 rad/s, :mod:`~ddpg_control.pipeline.balance`) at some moment and stays in it to the end of
+the episode. It has its own rates and overall (``overall_tight``); the overall score stays the
+loose one, so scores compare with earlier ones.
+
 Reproducible: episode ``(axis, point, i)`` draws its start state and the plant's noise from
 ``SeedSequence([seed, axis, point, i])``; results are gathered in task order, whatever the
 number of worker processes, and onnxruntime runs on one thread. Torch-free.
@@ -21,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ddpg_control.pipeline.balance import LOOSE_ANGLE_RAD, tight_entry_index
 from ddpg_control.pipeline.controllers import (
     classical_controller,
     estimator_for,
@@ -34,7 +40,7 @@ from ddpg_control.runtime.timing import SimulatedClock
 if TYPE_CHECKING:
     from sim.params import PendulumParams
 
-SUCCESS_ANGLE_RAD = 0.1
+SUCCESS_ANGLE_RAD = LOOSE_ANGLE_RAD
 HOLD_S = 5.0
 DEFAULT_DURATION_S = 15.0
 #: The physics step the benchmark needs at least, so that millisecond effects (torque response,
@@ -104,14 +110,16 @@ def benchmark_params(base: PendulumParams) -> PendulumParams:
 
 @dataclass(frozen=True)
 class Episode:
-    """What one episode measured (costs over the whole episode, errors over the hold window)."""
+    """What one episode measured (costs over the whole episode, rest over the hold window)."""
 
     success: bool
     time_to_upright_s: float  # the start of the final stay within 0.1 rad (nan: never)
     energy_j: float  # integral of |torque * velocity|: work done by the motor
     smoothness_nm_s: float  # RMS of torque change per second
-    hold_error_rad: float  # mean angle over the last HOLD_S (signed)
-    hold_torque_nm: float  # mean torque over the last HOLD_S
+    rest_angle_rad: float  # mean angle over the last HOLD_S (signed)
+    rest_torque_nm: float  # mean torque over the last HOLD_S
+    success_tight: bool = False  # in the tight band from some moment to the end
+    time_to_tight_s: float = math.nan  # the start of that final stay (nan: none)
 
 
 @dataclass(frozen=True)
@@ -182,13 +190,16 @@ def _measure(
         (0.0 if outside.size == 0 else float(outside[-1] + 1) * period) if success else math.nan
     )
     changes = np.diff(torques) / period
+    tight = int(tight_entry_index(angles, velocities))
     return Episode(
         success=success,
         time_to_upright_s=time_to_upright,
         energy_j=float(np.sum(np.abs(torques * velocities)) * period),
         smoothness_nm_s=float(np.sqrt(np.mean(changes**2))) if changes.size else 0.0,
-        hold_error_rad=float(np.mean(angles[-hold:])),
-        hold_torque_nm=float(np.mean(torques[-hold:])),
+        rest_angle_rad=float(np.mean(angles[-hold:])),
+        rest_torque_nm=float(np.mean(torques[-hold:])),
+        success_tight=tight >= 0,
+        time_to_tight_s=tight * period if tight >= 0 else math.nan,
     )
 
 
@@ -202,6 +213,17 @@ class PointResult:
     @property
     def success_rate(self) -> float:
         return sum(e.success for e in self.episodes) / len(self.episodes)
+
+    @property
+    def success_tight_rate(self) -> float:
+        """The share of episodes in the tight band from some moment to the end."""
+        return sum(e.success_tight for e in self.episodes) / len(self.episodes)
+
+    @property
+    def time_to_tight_s(self) -> float:
+        """The mean time to enter the tight band for good, over the episodes that do."""
+        values = [e.time_to_tight_s for e in self.episodes if e.success_tight]
+        return float(np.mean(values)) if values else math.nan
 
     def mean_over_successes(self, name: str) -> float:
         values = [getattr(e, name) for e in self.episodes if e.success]
@@ -226,8 +248,19 @@ class ScoreResult:
     def overall(self) -> float:
         return float(np.mean(list(self.axis_success().values())))
 
+    def axis_success_tight(self) -> dict[str, float]:
+        out: dict[str, list[float]] = {}
+        for point in self.points:
+            out.setdefault(point.axis, []).append(point.success_tight_rate)
+        return {axis: float(np.mean(rates)) for axis, rates in out.items()}
 
-COSTS = ("time_to_upright_s", "energy_j", "smoothness_nm_s", "hold_error_rad", "hold_torque_nm")
+    @property
+    def overall_tight(self) -> float:
+        """The mean over the axes of the tight success (not part of :attr:`overall`)."""
+        return float(np.mean(list(self.axis_success_tight().values())))
+
+
+COSTS = ("time_to_upright_s", "energy_j", "smoothness_nm_s", "rest_angle_rad", "rest_torque_nm")
 
 
 @dataclass(frozen=True)

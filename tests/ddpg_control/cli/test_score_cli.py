@@ -21,6 +21,7 @@ from ddpg_control.pipeline.scoring import (
     Episode,
     Plan,
     PointResult,
+    _measure,
     benchmark_params,
     score,
 )
@@ -52,6 +53,44 @@ def test_classical_scores_one_at_nominal_and_same_seed_writes_the_same_bytes(
     assert (one / "score.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_score_prints_and_writes_both_success_rates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The classical controller (LQR about upright, no friction) ends in the tight band at the
+    nominal rig: both rates show per axis, in the nominal lines, the JSON and the CSV."""
+    assert _score(tmp_path, "--axes", "mass", "--seed", "2", "--jobs", "1") == 0
+    out = capsys.readouterr().out
+    assert "loose  tight" in out
+    assert "nominal, tight band (0.02 rad and 0.2 rad/s to the end): success 1.00" in out
+    mass_line = next(line for line in out.splitlines() if line.strip().startswith("mass"))
+    assert "1:1.00/1.00" in mass_line
+    result = json.loads((tmp_path / "classical.score.json").read_text())
+    assert result["nominal"]["success_tight"] == 1.0
+    assert 0.0 < result["nominal"]["time_to_tight_s"] < 10.0
+    assert abs(result["nominal"]["rest_angle_rad"]) < 1e-3
+    assert result["overall_tight"] == pytest.approx(result["axis_success_tight"]["mass"])
+    assert result["overall_score"] == pytest.approx(result["axis_success"]["mass"])
+    header = (tmp_path / "classical.score.csv").read_text().splitlines()[0].split(",")
+    for column in ("success", "success_tight", "time_to_tight_s", "rest_angle_rad"):
+        assert column in header
+
+
+def test_an_episode_that_rests_off_upright_succeeds_loosely_but_not_tightly() -> None:
+    period, ticks = 0.05, 300
+    swing = np.linspace(np.pi, 0.05, 60)
+    leaning = np.concatenate([swing, np.full(ticks - 60, 0.05)])
+    episode = _measure(leaning, np.zeros(ticks), np.full(ticks, 0.4), period)
+    assert episode.success and not episode.success_tight
+    assert math.isnan(episode.time_to_tight_s)
+    assert episode.rest_angle_rad == pytest.approx(0.05)
+    assert episode.rest_torque_nm == pytest.approx(0.4)
+    upright = np.concatenate([swing, np.full(ticks - 60, 0.005)])
+    upright[200] = 0.03  # leaves the tight band once, then comes back for good
+    episode = _measure(upright, np.zeros(ticks), np.zeros(ticks), period)
+    assert episode.success and episode.success_tight
+    assert episode.time_to_tight_s == pytest.approx(201 * period)
+
+
 def test_success_does_not_rise_as_the_measurement_delay_grows() -> None:
     """Non-increasing within the benchmark's noise: one episode's worth (1/n) per step."""
     delay = next(a for a in AXES if a.name == "measurement delay")
@@ -70,7 +109,7 @@ def test_classical_holds_at_upright_with_no_steady_state_error() -> None:
     mass = next(a for a in AXES if a.name == "mass")
     (result,) = score([CLASSICAL], base, Plan((mass,), 2, seed=0, duration_s=10.0), map)
     assert result.nominal.success_rate == 1.0
-    assert abs(result.nominal.mean_over_successes("hold_error_rad")) < 1e-3
+    assert abs(result.nominal.mean_over_successes("rest_angle_rad")) < 1e-3
     assert result.nominal.mean_over_successes("time_to_upright_s") < 5.0
     assert math.isfinite(result.nominal.mean_over_successes("energy_j"))
 
