@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     if result.balance is not None:
         print(
             f"balance:    held {result.balance:.0%} of the balance test's episodes from near "
-            "upright (within 0.02 rad and 0.2 rad/s for their last quarter)"
+            "upright (within 0.01 rad and 0.2 rad/s for their last quarter)"
         )
     if result.population > 1:
         print(

@@ -87,9 +87,9 @@ class EnvList:
         each = [None] * len(indices) if options is None else list(options)
         return np.stack(
             [
-                np.asarray(
-                    self.envs[i].reset(seed=int(s), options=o)[0], dtype=np.float32
-                ).reshape(-1)
+                np.asarray(self.envs[i].reset(seed=int(s), options=o)[0], dtype=np.float32).reshape(
+                    -1
+                )
                 for s, i, o in zip(seeds, indices, each, strict=True)
             ]
         )
@@ -125,24 +125,23 @@ GridPolicy = Callable[[np.ndarray], np.ndarray]
 
 class GridOutcome(NamedTuple):
     """Deterministic episodes ``(rows, episodes)``: their returns, their lengths in steps, and
-    for how many steps at their end they stayed in the tight band (0: they ended outside)."""
+    for how many steps at their end they stayed in the band (0: they ended outside)."""
 
     returns: np.ndarray
     steps: np.ndarray
     steps_in_band_at_end: np.ndarray
 
     def held(self, share: float) -> np.ndarray:
-        """``(rows, episodes)`` bool: in the tight band for at least the last ``share`` of the
+        """``(rows, episodes)`` bool: in the band for at least the last ``share`` of the
         episode."""
         return self.steps_in_band_at_end >= np.ceil(share * self.steps)
 
 
-def in_tight_band(obs: np.ndarray) -> np.ndarray:
-    """Whether observations ``(..., 3)`` (cos, sin, velocity) lie in the tight band."""
+def in_band(obs: np.ndarray, angle_rad: float, velocity_rad_s: float) -> np.ndarray:
+    """Whether observations ``(..., 3)`` (cos, sin, velocity) lie within ``angle_rad`` and
+    ``velocity_rad_s`` of upright at rest."""
     angle = np.arctan2(obs[..., 1], obs[..., 0])
-    return (np.abs(angle) <= TIGHT_BAND_ANGLE_RAD) & (
-        np.abs(obs[..., 2]) <= TIGHT_BAND_VELOCITY_RAD_S
-    )
+    return (np.abs(angle) <= angle_rad) & (np.abs(obs[..., 2]) <= velocity_rad_s)
 
 
 def evaluate_grid(
@@ -152,17 +151,19 @@ def evaluate_grid(
     episodes: int,
     seed: int,
     options: ResetOptions | None = None,
+    band: tuple[float, float] = (TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S),
 ) -> GridOutcome:
     """Deterministic episodes ``(rows, episodes)``: row r's episode i starts from
     ``reset(seed=seed + i, options=options)``, so every row sees the same start states (and the
     same as :func:`~ddpg_control.learning.evaluation.evaluate`). As many episodes run side by
-    side as ``envs`` has copies."""
+    side as ``envs`` has copies. ``band`` (angle rad, velocity rad/s) is what
+    :attr:`GridOutcome.steps_in_band_at_end` counts, the tight band unless given."""
     width = envs.num_envs // rows
     if width < 1:
         raise ValueError(f"{rows} rows need at least {rows} environments, got {envs.num_envs}")
     returns = np.zeros((rows, episodes))
     steps = np.zeros((rows, episodes), dtype=np.int64)
-    in_band = np.zeros((rows, episodes), dtype=np.int64)
+    at_end = np.zeros((rows, episodes), dtype=np.int64)
     for first in range(0, episodes, width):
         cols = min(width, episodes - first)
         used = rows * cols
@@ -183,10 +184,10 @@ def evaluate_grid(
             total[live] += step.reward[:used][live]
             obs = np.where(live[:, None], step.obs[:used], obs)
             count[live] += 1
-            tail[live] = np.where(in_tight_band(obs[live]), tail[live] + 1, 0)
+            tail[live] = np.where(in_band(obs[live], *band), tail[live] + 1, 0)
             running[:used] &= ~(step.terminated[:used] | step.truncated[:used])
         block = slice(first, first + cols)
         returns[:, block] = total.reshape(rows, cols)
         steps[:, block] = count.reshape(rows, cols)
-        in_band[:, block] = tail.reshape(rows, cols)
-    return GridOutcome(returns, steps, in_band)
+        at_end[:, block] = tail.reshape(rows, cols)
+    return GridOutcome(returns, steps, at_end)
