@@ -83,7 +83,9 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
 
     ``theta`` uniform in [-pi, pi], ``theta_dot`` uniform in [-1, 1] rad/s, drawn from the env's
     ``np_random`` exactly as Pendulum-v1 draws them (same seed, same start).
-    ``reset(options={"state": (theta_rad, theta_dot_rad_s)})`` starts from a given state.
+    ``reset(options={"state": (theta_rad, theta_dot_rad_s)})`` starts from a given state;
+    ``reset(options={"x_init": a, "y_init": v})`` draws from [-a, a] x [-v, v] instead, as
+    Pendulum-v1's own options do (``x_init`` = 0.3 starts near upright).
 
     ## Episode end
 
@@ -165,13 +167,15 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
     ) -> tuple[Observation, dict[str, Any]]:
         super().reset(seed=seed)
         options = options or {}
-        unknown = sorted(set(options) - {"state"})
+        unknown = sorted(set(options) - {"state", "x_init", "y_init"})
         if unknown:
-            raise SimConfigError(f"unknown reset option(s) {unknown}; the only one is 'state'")
+            raise SimConfigError(
+                f"unknown reset option(s) {unknown}; known: 'state', 'x_init', 'y_init'"
+            )
         if "state" in options:
             angle_rad, velocity_rad_s = _state_option(options["state"])
         else:
-            high = np.array([math.pi, 1.0])
+            high = start_range(options)
             angle_rad, velocity_rad_s = (float(v) for v in self.np_random.uniform(-high, high))
         if self.randomize:
             self.episode_params = self.ranges.sample(self.np_random, self.params)
@@ -247,3 +251,15 @@ def _state_option(state: Any) -> tuple[float, float]:
     if not (math.isfinite(angle_rad) and math.isfinite(velocity_rad_s)):
         raise SimConfigError(f"reset option 'state' must be finite, got {state!r}")
     return angle_rad, velocity_rad_s
+
+
+def start_range(options: dict[str, Any]) -> npt.NDArray[np.float64]:
+    """The half-widths ``[angle_rad, velocity_rad_s]`` of the uniform start-state draw:
+    Pendulum-v1's (pi, 1) unless ``options`` names ``x_init``/``y_init``, as Pendulum-v1's
+    ``reset(options=...)`` takes them."""
+    high = np.array(
+        [float(options.get("x_init", math.pi)), float(options.get("y_init", 1.0))]
+    )
+    if not (np.all(np.isfinite(high)) and np.all(high >= 0)):
+        raise SimConfigError(f"x_init and y_init must be finite and >= 0, got {high.tolist()}")
+    return high

@@ -62,12 +62,24 @@ class PendulumV1Batch:
         self.theta_dot = np.zeros(num_envs)
         self.elapsed = np.zeros(num_envs, dtype=np.int64)
 
-    def reset(self, seeds: Sequence[int], indices: Sequence[int]) -> np.ndarray:
-        """Copy ``indices[j]`` starts as ``Pendulum-v1``'s ``reset(seed=seeds[j])`` does."""
+    def reset(
+        self,
+        seeds: Sequence[int],
+        indices: Sequence[int],
+        options: Sequence[dict[str, float] | None] | None = None,
+    ) -> np.ndarray:
+        """Copy ``indices[j]`` starts as ``Pendulum-v1``'s ``reset(seed=seeds[j],
+        options=options[j])`` does (``x_init``/``y_init``: the start draw's half-widths)."""
         index = np.asarray(indices, dtype=np.int64)
-        for i, seed in zip(index, seeds, strict=True):
+        each = [None] * len(index) if options is None else list(options)
+        for i, seed, option in zip(index, seeds, each, strict=True):
             generator, _ = seeding.np_random(int(seed))
-            self.theta[i], self.theta_dot[i] = generator.uniform(low=-START_HIGH, high=START_HIGH)
+            high = START_HIGH
+            if option:
+                high = np.array(
+                    [option.get("x_init", START_HIGH[0]), option.get("y_init", START_HIGH[1])]
+                )
+            self.theta[i], self.theta_dot[i] = generator.uniform(low=-high, high=high)
         self.elapsed[index] = 0
         return self._obs(index)
 

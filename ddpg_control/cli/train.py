@@ -45,8 +45,8 @@ def add_parser(subparsers: Any) -> None:
         "--total-steps",
         type=positive_int,
         metavar="N",
-        help="maximum environment steps per learner (default 10000; training stops earlier "
-        "once the goal return is confirmed)",
+        help="environment steps per learner (default 10000; with the config's stop.metric = "
+        "'eval' training stops earlier once the goal return is confirmed)",
     )
     p.add_argument(
         "--population",
@@ -213,6 +213,11 @@ def run(args: argparse.Namespace) -> int:
         f"over {len(final.returns)} deterministic episodes ({chosen_by}; "
         "'ddpg-control eval' measures it on other starts)"
     )
+    if result.balance is not None:
+        print(
+            f"balance:    held {result.balance:.0%} of the balance test's episodes from near "
+            "upright (within 0.01 rad and 0.2 rad/s for their last quarter)"
+        )
     if result.population > 1:
         print(
             f"population: {result.population} learners; best.pt is member {result.member} "

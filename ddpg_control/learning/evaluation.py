@@ -12,6 +12,9 @@ import numpy as np
 #: Evaluation episode i starts from ``reset(seed=EVAL_SEED + i)``: the same start states for
 #: every run and every checkpoint (so evaluations compare), disjoint from training episodes.
 EVAL_SEED = 1_000_000
+#: A stop rule's confirming evaluation starts from ``reset(seed=CONFIRM_SEED + i)``: start
+#: states that no periodic evaluation used, so the member it confirms was not chosen on them.
+CONFIRM_SEED = 2_000_000
 
 #: obs (float32, shape (obs_dim,)) -> action in N*m (a float or an array of shape (act_dim,)).
 PolicyFn = Callable[[np.ndarray], Any]
@@ -22,6 +25,9 @@ class EvalResult:
     mean_return: float
     std_return: float
     returns: tuple[float, ...]
+    #: Share of a balance test's episodes (started near upright) that ended held in the
+    #: tight band; None where none was run.
+    balance: float | None = None
 
     def __post_init__(self) -> None:
         if not self.returns:

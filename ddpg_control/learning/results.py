@@ -34,3 +34,6 @@ class TrainResult:
     population: int = 1
     member: int | None = None
     member_seed: int | None = None
+    #: best.pt's balance test: the share of episodes from near upright it ended held in the
+    #: tight band (trainer.BALANCE_EPISODES of them).
+    balance: float | None = None

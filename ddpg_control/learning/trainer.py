@@ -13,6 +13,7 @@ early stop fires as soon as one member is confirmed. ``last.pt`` holds every mem
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -33,7 +34,7 @@ from ddpg_control.learning.checkpoint import (
 )
 from ddpg_control.learning.config import TrainConfig, to_toml
 from ddpg_control.learning.early_stop import EvalOutcome, GoalReached, make_stop_rule
-from ddpg_control.learning.evaluation import EVAL_SEED, EvalResult
+from ddpg_control.learning.evaluation import CONFIRM_SEED, EVAL_SEED, EvalResult
 from ddpg_control.learning.networks import Architecture
 from ddpg_control.learning.noise import make_noise
 from ddpg_control.learning.replay_buffer import ReplayBuffer
@@ -43,10 +44,12 @@ from ddpg_control.learning.stacked import StackedAgent
 from ddpg_control.learning.vector_env import (
     EnvList,
     GridPolicy,
+    ResetOptions,
     VectorEnv,
     VectorEnvFactory,
     evaluate_grid,
 )
+from ddpg_control.runtime.contracts import TIGHT_BAND_VELOCITY_RAD_S
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT
 
@@ -59,6 +62,30 @@ EnvFactory = Callable[[], Any]
 #: ``PROGRESS_EVERY_STEPS`` and after each evaluation.
 LOG_UPDATE_EVERY_STEPS = 200
 PROGRESS_EVERY_STEPS = 100
+
+
+#: Where a training episode starts when it starts near upright (``config.upright_starts``): the
+#: half-widths of the uniform draw of angle (rad) and velocity (rad/s), as Pendulum-v1's reset
+#: options name them. Inside it the policy learns to catch and hold, where a swing-up spends a
+#: small share of its steps: the cost of leaning 0.03 rad is 0.001 a step, which the critic
+#: only resolves with many transitions there.
+UPRIGHT_START: ResetOptions = {"x_init": 0.3, "y_init": 1.0}
+
+
+#: The balance test of every periodic evaluation: this many episodes per member from
+#: :data:`UPRIGHT_START` (starts ``reset(seed=BALANCE_SEED + i)``), each held when it spends
+#: at least the last :data:`BALANCE_HELD_SHARE` of its steps within :data:`BALANCE_BAND` of
+#: upright: half the tight band's angle (0.02 rad), since a policy should rest within 0.01 rad. A policy can come to rest 0.05-0.3 rad off upright, where its torque meets
+#: gravity, and lose only about 0.5-2 of return per episode: less than the start states move a
+#: 10-episode mean, so the return alone cannot tell a balancing policy from a leaning one.
+BALANCE_EPISODES = 4
+BALANCE_SEED = 3_000_000
+BALANCE_HELD_SHARE = 0.25
+BALANCE_BAND = (0.01, TIGHT_BAND_VELOCITY_RAD_S)
+#: What failing the whole balance test costs in choosing the delivered policy, in units of
+#: mean return per episode: a policy that balances wins unless one that does not is this much
+#: better on the swing-ups of the evaluation.
+BALANCE_PRICE = 20.0
 
 
 def member_seed(seed: int, member: int) -> int:
@@ -84,12 +111,30 @@ class Best:
     evaluation: EvalResult
 
 
+def observes_a_pendulum(space: Any) -> bool:
+    """Whether observations are the pendulum's ``(cos, sin, velocity)``: then every evaluation
+    also runs the balance test."""
+    high = np.asarray(getattr(space, "high", ())).reshape(-1)
+    low = np.asarray(getattr(space, "low", ())).reshape(-1)
+    return high.shape == (3,) and bool(np.all(high[:2] == 1.0) and np.all(low[:2] == -1.0))
+
+
+def selection_score(result: EvalResult) -> float:
+    """What choosing the delivered policy maximises: the mean return, less
+    :data:`BALANCE_PRICE` times the share of the balance test it failed (no balance test:
+    the mean return)."""
+    if result.balance is None:
+        return result.mean_return
+    return result.mean_return - BALANCE_PRICE * (1.0 - result.balance)
+
+
 def better(best: Best | None, results: list[EvalResult], env_steps: int) -> Best | None:
     """The delivered policy after an evaluation of every member (``results[k]`` is member
-    k's): its best member if it beats ``best`` (the best of the earlier evaluations), else None.
-    """
-    k = int(np.argmax([r.mean_return for r in results]))
-    if best is None or results[k].mean_return > best.evaluation.mean_return:
+    k's): its best member by :func:`selection_score` if it beats ``best`` (the best of the
+    earlier evaluations), else None."""
+    scores = [selection_score(r) for r in results]
+    k = int(np.argmax(scores))
+    if best is None or scores[k] > selection_score(best.evaluation):
         return Best(k, env_steps, results[k])
     return None
 
@@ -110,6 +155,14 @@ class Member:
         self.episode_return = 0.0
         self.noise.reset()
         return episode_seed(self.seed, self.episodes)
+
+    def start_options(self, upright_starts: float) -> ResetOptions | None:
+        """With probability ``upright_starts`` (drawn from this learner's generator only when
+        it is above 0, so a run without it draws what it always drew) the next episode starts
+        near upright."""
+        if upright_starts > 0 and self.rng.random() < upright_starts:
+            return dict(UPRIGHT_START)
+        return None
 
     def state_dict(self) -> dict[str, Any]:
         noise_state = getattr(self.noise, "state", None)
@@ -150,6 +203,7 @@ class Trainer:
             self.env_info = describe_env(probe, config.env.randomize)
             obs_dim = int(np.prod(probe.observation_space.shape))
             act_dim = int(np.prod(probe.action_space.shape))
+            self.balances = observes_a_pendulum(probe.observation_space)
         finally:
             probe.close()
         max_nm = self.env_info["max_torque_nm"]
@@ -187,7 +241,9 @@ class Trainer:
 
     def start_episodes(self, members: list[int]) -> None:
         seeds = [self.members[k].next_episode_seed() for k in members]
-        self.obs[members] = self.envs.reset(seeds, members)
+        fraction = self.config.upright_starts
+        options = [self.members[k].start_options(fraction) for k in members]
+        self.obs[members] = self.envs.reset(seeds, members, options)
 
     def step(self) -> list[tuple[int, float]]:
         """One transition per member; returns (member, return) of the episodes that ended."""
@@ -253,11 +309,16 @@ class Trainer:
         """Evaluate every member, log their rows, save best.pt (when one beats every earlier
         evaluation) and last.pt; return the best member's outcome and index."""
         results = self.evaluate(self.agent.act_grid, len(self.members), self.config.eval_episodes)
+        if self.balances:
+            balance = self.balance_test(self.agent.act_grid, len(self.members))
+            results = [
+                dataclasses.replace(r, balance=b) for r, b in zip(results, balance, strict=True)
+            ]
         self.wall_time_s = time.perf_counter() - start
         runlog.evaluation(
             [self.metrics_row(r, metrics[k], runlog, k) for k, r in enumerate(results)]
         )
-        k = int(np.argmax([r.mean_return for r in results]))
+        k = int(np.argmax([selection_score(r) for r in results]))
         best = better(self.best, results, self.env_steps)
         if best is not None:
             self.best = best
@@ -268,15 +329,38 @@ class Trainer:
     def evaluate(self, policy: GridPolicy, rows: int, episodes: int) -> list[EvalResult]:
         """``rows`` policies side by side (row k: member k), deterministic, episode i from
         ``reset(seed=EVAL_SEED + i)``; the time it takes counts as evaluation time."""
+        return self._evaluate(policy, rows, episodes, EVAL_SEED)
+
+    def _evaluate(
+        self, policy: GridPolicy, rows: int, episodes: int, seed: int
+    ) -> list[EvalResult]:
         start = time.perf_counter()
-        returns = evaluate_grid(policy, self.eval_envs, rows, episodes, EVAL_SEED)
+        outcome = evaluate_grid(policy, self.eval_envs, rows, episodes, seed)
         self.eval_time_s += time.perf_counter() - start
-        return [EvalResult.of(r) for r in returns]
+        return [EvalResult.of(r) for r in outcome.returns]
+
+    def balance_test(self, policy: GridPolicy, rows: int) -> list[float]:
+        """Per row, the share of :data:`BALANCE_EPISODES` episodes from near upright that end
+        held within :data:`BALANCE_BAND`; the time it takes counts as evaluation time."""
+        start = time.perf_counter()
+        outcome = evaluate_grid(
+            policy,
+            self.eval_envs,
+            rows,
+            BALANCE_EPISODES,
+            BALANCE_SEED,
+            UPRIGHT_START,
+            BALANCE_BAND,
+        )
+        self.eval_time_s += time.perf_counter() - start
+        return [float(v) for v in outcome.held(BALANCE_HELD_SHARE).mean(axis=1)]
 
     def confirm(self, k: int) -> EvalResult:
-        """A stop rule's second opinion on member k, over ``final_eval_episodes``."""
+        """A stop rule's second opinion on member k, over ``final_eval_episodes`` from start
+        states no evaluation used to choose it (``CONFIRM_SEED``): a figure free of the
+        selection's optimism."""
         actor = actor_policy(self.agent.member_actor(k))
-        result = self.evaluate(actor, 1, self.config.final_eval_episodes)[0]
+        result = self._evaluate(actor, 1, self.config.final_eval_episodes, CONFIRM_SEED)[0]
         log.info("step %d: member %d confirms %.1f", self.env_steps, k, result.mean_return)
         return result
 
@@ -318,6 +402,7 @@ class Trainer:
             population=len(self.members),
             member=member,
             member_seed=self.members[member].seed,
+            balance=self.best.evaluation.balance,
         )
 
     # -- checkpoints -------------------------------------------------------------------------
@@ -371,6 +456,7 @@ class Trainer:
                 "member": best.member,
                 "env_steps": best.env_steps,
                 "returns": torch.tensor(best.evaluation.returns, dtype=torch.float64),
+                "balance": best.evaluation.balance,
             },
             "population": {
                 "size": len(self.members),
@@ -411,7 +497,9 @@ class Trainer:
                 {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in replay.items()}
             )
             best = state["best"]
-            evaluation = EvalResult.of(best["returns"].numpy())
+            evaluation = dataclasses.replace(
+                EvalResult.of(best["returns"].numpy()), balance=best.get("balance")
+            )
             self.best = Best(int(best["member"]), int(best["env_steps"]), evaluation)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"checkpoint '{path}' cannot be resumed: {exc}") from exc

@@ -15,6 +15,8 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from ddpg_control.runtime.contracts import TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S
+
 
 class VectorStep(NamedTuple):
     """One step of ``n`` copies; row i is copy i (zeros for copies not stepped)."""
@@ -25,6 +27,11 @@ class VectorStep(NamedTuple):
     truncated: np.ndarray  # (n,) bool
 
 
+#: A Gymnasium ``reset(options=...)`` mapping; the trainer passes Pendulum-v1's ``x_init``
+#: and ``y_init`` (the start draw's half-widths), which the PyBullet pendulum takes too.
+ResetOptions = dict[str, float]
+
+
 class VectorEnv(Protocol):
     """``num_envs`` copies of one environment (Gymnasium's single-env spaces)."""
 
@@ -32,9 +39,15 @@ class VectorEnv(Protocol):
     observation_space: Any
     action_space: Any
 
-    def reset(self, seeds: Sequence[int], indices: Sequence[int]) -> np.ndarray:
-        """Start a new episode in copy ``indices[j]`` from ``reset(seed=seeds[j])``; returns
-        their first observations, ``(len(indices), obs_dim)`` float32."""
+    def reset(
+        self,
+        seeds: Sequence[int],
+        indices: Sequence[int],
+        options: Sequence[ResetOptions | None] | None = None,
+    ) -> np.ndarray:
+        """Start a new episode in copy ``indices[j]`` from ``reset(seed=seeds[j],
+        options=options[j])``; returns their first observations, ``(len(indices), obs_dim)``
+        float32."""
         ...
 
     def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> VectorStep:
@@ -65,11 +78,19 @@ class EnvList:
     def of(cls, env_factory: Callable[[], Any], n: int) -> EnvList:
         return cls([env_factory() for _ in range(n)])
 
-    def reset(self, seeds: Sequence[int], indices: Sequence[int]) -> np.ndarray:
+    def reset(
+        self,
+        seeds: Sequence[int],
+        indices: Sequence[int],
+        options: Sequence[ResetOptions | None] | None = None,
+    ) -> np.ndarray:
+        each = [None] * len(indices) if options is None else list(options)
         return np.stack(
             [
-                np.asarray(self.envs[i].reset(seed=int(s))[0], dtype=np.float32).reshape(-1)
-                for s, i in zip(seeds, indices, strict=True)
+                np.asarray(self.envs[i].reset(seed=int(s), options=o)[0], dtype=np.float32).reshape(
+                    -1
+                )
+                for s, i, o in zip(seeds, indices, each, strict=True)
             ]
         )
 
@@ -102,26 +123,58 @@ class EnvList:
 GridPolicy = Callable[[np.ndarray], np.ndarray]
 
 
+class GridOutcome(NamedTuple):
+    """Deterministic episodes ``(rows, episodes)``: their returns, their lengths in steps, and
+    for how many steps at their end they stayed in the band (0: they ended outside)."""
+
+    returns: np.ndarray
+    steps: np.ndarray
+    steps_in_band_at_end: np.ndarray
+
+    def held(self, share: float) -> np.ndarray:
+        """``(rows, episodes)`` bool: in the band for at least the last ``share`` of the
+        episode."""
+        return self.steps_in_band_at_end >= np.ceil(share * self.steps)
+
+
+def in_band(obs: np.ndarray, angle_rad: float, velocity_rad_s: float) -> np.ndarray:
+    """Whether observations ``(..., 3)`` (cos, sin, velocity) lie within ``angle_rad`` and
+    ``velocity_rad_s`` of upright at rest."""
+    angle = np.arctan2(obs[..., 1], obs[..., 0])
+    return (np.abs(angle) <= angle_rad) & (np.abs(obs[..., 2]) <= velocity_rad_s)
+
+
 def evaluate_grid(
-    policy: GridPolicy, envs: VectorEnv, rows: int, episodes: int, seed: int
-) -> np.ndarray:
-    """Deterministic returns ``(rows, episodes)``: row r's episode i starts from
-    ``reset(seed=seed + i)``, so every row sees the same start states (and the same as
-    :func:`~ddpg_control.learning.evaluation.evaluate`). As many episodes run side by side as
-    ``envs`` has copies."""
+    policy: GridPolicy,
+    envs: VectorEnv,
+    rows: int,
+    episodes: int,
+    seed: int,
+    options: ResetOptions | None = None,
+    band: tuple[float, float] = (TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S),
+) -> GridOutcome:
+    """Deterministic episodes ``(rows, episodes)``: row r's episode i starts from
+    ``reset(seed=seed + i, options=options)``, so every row sees the same start states (and the
+    same as :func:`~ddpg_control.learning.evaluation.evaluate`). As many episodes run side by
+    side as ``envs`` has copies. ``band`` (angle rad, velocity rad/s) is what
+    :attr:`GridOutcome.steps_in_band_at_end` counts, the tight band unless given."""
     width = envs.num_envs // rows
     if width < 1:
         raise ValueError(f"{rows} rows need at least {rows} environments, got {envs.num_envs}")
     returns = np.zeros((rows, episodes))
+    steps = np.zeros((rows, episodes), dtype=np.int64)
+    at_end = np.zeros((rows, episodes), dtype=np.int64)
     for first in range(0, episodes, width):
         cols = min(width, episodes - first)
         used = rows * cols
         slots = np.arange(used)
         seeds = [seed + first + c for _ in range(rows) for c in range(cols)]
-        obs = envs.reset(seeds, slots.tolist())
+        obs = envs.reset(seeds, slots.tolist(), [options] * used)
         running = np.zeros(envs.num_envs, dtype=bool)
         running[:used] = True
         total = np.zeros(used)
+        count = np.zeros(used, dtype=np.int64)
+        tail = np.zeros(used, dtype=np.int64)
         while running.any():
             actions = np.zeros((envs.num_envs, *envs.action_space.shape), dtype=np.float32)
             torque = policy(obs.reshape(rows, cols, -1)).reshape(used, -1)
@@ -130,6 +183,11 @@ def evaluate_grid(
             live = running[:used]
             total[live] += step.reward[:used][live]
             obs = np.where(live[:, None], step.obs[:used], obs)
+            count[live] += 1
+            tail[live] = np.where(in_band(obs[live], *band), tail[live] + 1, 0)
             running[:used] &= ~(step.terminated[:used] | step.truncated[:used])
-        returns[:, first : first + cols] = total.reshape(rows, cols)
-    return returns
+        block = slice(first, first + cols)
+        returns[:, block] = total.reshape(rows, cols)
+        steps[:, block] = count.reshape(rows, cols)
+        at_end[:, block] = tail.reshape(rows, cols)
+    return GridOutcome(returns, steps, at_end)

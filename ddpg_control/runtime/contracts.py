@@ -27,6 +27,11 @@ PENDULUM_V1_MAX_SPEED_RAD_S = 8.0
 
 Observation = npt.NDArray[np.float32]
 
+#: Balancing, as opposed to resting near upright: the tight band a policy must enter and stay in
+#: until the end of an episode (angle and angular velocity, both in absolute value).
+TIGHT_BAND_ANGLE_RAD = 0.02
+TIGHT_BAND_VELOCITY_RAD_S = 0.2
+
 
 def make_observation(angle_rad: float, velocity_rad_s: float) -> Observation:
     """Build the observation ``[cos theta, sin theta, theta_dot]`` (float32, shape (3,))."""

@@ -71,8 +71,22 @@ def test_reset_from_a_given_state() -> None:
     with pytest.raises(ConfigError, match="finite"):
         env.reset(options={"state": (math.nan, 0.0)})
     with pytest.raises(ConfigError, match="unknown reset option"):
-        env.reset(options={"x_init": 1.0})
+        env.reset(options={"start": 1.0})
     env.close()
+
+
+def test_reset_draws_from_pendulum_v1s_narrower_start_range_when_asked() -> None:
+    env, reference = gym.make("PyBulletPendulum-v0"), gym.make("Pendulum-v1")
+    near = {"x_init": 0.3, "y_init": 1.0}
+    for seed in range(5):
+        obs, _ = env.reset(seed=seed, options=near)
+        np.testing.assert_allclose(obs, reference.reset(seed=seed, options=near)[0], atol=1e-6)
+        angle, velocity = env.unwrapped.state
+        assert abs(angle) <= 0.3 and abs(velocity) <= 1.0
+    with pytest.raises(ConfigError, match="x_init"):
+        env.reset(options={"x_init": -1.0})
+    env.close()
+    reference.close()
 
 
 def test_randomized_episodes_draw_parameters_within_the_ranges() -> None:

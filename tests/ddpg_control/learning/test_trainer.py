@@ -17,12 +17,17 @@ from gymnasium import spaces
 from ddpg_control.learning.agent import actor_policy
 from ddpg_control.learning.checkpoint import load_actor, load_checkpoint
 from ddpg_control.learning.config import TrainConfig, load_config, with_overrides
-from ddpg_control.learning.evaluation import EvalResult, evaluate
+from ddpg_control.learning.evaluation import CONFIRM_SEED, EVAL_SEED, EvalResult, evaluate
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.trainer import (
+    BALANCE_EPISODES,
+    BALANCE_PRICE,
+    BALANCE_SEED,
+    UPRIGHT_START,
     Best,
     Trainer,
     better,
+    selection_score,
     episode_seed,
     member_seed,
     train,
@@ -177,7 +182,7 @@ def test_early_stop_fires_when_the_best_member_is_confirmed(tmp_path: Path) -> N
 
 def test_the_delivered_policy_is_the_best_evaluation_so_far() -> None:
     def results(*means: float) -> list[EvalResult]:
-        return [EvalResult(m, 0.0, (m,)) for m in means]
+        return [EvalResult(m, 0.0, (m,), balance=1.0) for m in means]
 
     first = better(None, results(-300.0, -200.0), env_steps=1000)
     assert first == Best(1, 1000, results(-200.0)[0])
@@ -185,6 +190,65 @@ def test_the_delivered_policy_is_the_best_evaluation_so_far() -> None:
     assert better(first, results(-150.0, -900.0), env_steps=3000) == Best(
         0, 3000, results(-150.0)[0]
     )
+
+
+def test_a_policy_that_balances_is_delivered_over_a_slightly_better_one_that_leans() -> None:
+    def result(mean: float, balance: float) -> EvalResult:
+        return EvalResult(mean, 0.0, (mean,), balance=balance)
+
+    leaning, balancing = result(-140.0, 0.0), result(-150.0, 1.0)
+    assert selection_score(leaning) == -140.0 - BALANCE_PRICE
+    assert better(None, [leaning, balancing], env_steps=1000) == Best(1, 1000, balancing)
+    much_better = result(-140.0 - BALANCE_PRICE / 2 + BALANCE_PRICE, 0.5)
+    first = Best(1, 1000, balancing)
+    assert better(first, [much_better], env_steps=2000) == Best(0, 2000, much_better)
+    assert selection_score(EvalResult(-150.0, 0.0, (-150.0,))) == -150.0  # no balance test
+
+
+def test_the_balance_test_tells_a_holding_policy_from_a_leaning_one(tmp_path: Path) -> None:
+    trainer = Trainer(short_config(("population", 2)), pendulum, tmp_path, PendulumV1Batch)
+
+    def policies(obs: np.ndarray) -> np.ndarray:
+        cos, sin, velocity = obs[..., 0], obs[..., 1], obs[..., 2]
+        angle = np.arctan2(sin, cos)
+        hold = np.clip(-40.0 * angle - 8.0 * velocity, -2.0, 2.0)
+        lean = np.clip(-40.0 * (angle - 0.05) - 8.0 * velocity, -2.0, 2.0)  # rests ~0.06 rad off
+        return np.stack([hold[0], lean[1]])[..., None].astype(np.float32)  # row 0, row 1
+
+    assert trainer.balance_test(policies, rows=2) == [1.0, 0.0]
+    trainer.close()
+
+
+def test_upright_starts_draw_near_upright_from_the_learners_own_generator(tmp_path: Path) -> None:
+    never = Trainer(short_config(("population", 2)), pendulum, tmp_path, PendulumV1Batch)
+    always = Trainer(
+        short_config(("population", 2), ("upright_starts", 0.999)),
+        pendulum,
+        tmp_path,
+        PendulumV1Batch,
+    )
+    reference = pendulum()
+    for trainer in (never, always):
+        trainer.start_episodes([0, 1])
+    for k, seed in enumerate(never.seeds):
+        first = episode_seed(seed, 0)
+        np.testing.assert_array_equal(never.obs[k], reference.reset(seed=first)[0])
+        near = reference.reset(seed=first, options=dict(UPRIGHT_START))[0]
+        np.testing.assert_array_equal(always.obs[k], near)  # Pendulum-v1's own options
+        angle = np.arctan2(always.obs[k, 1], always.obs[k, 0])
+        assert abs(angle) <= UPRIGHT_START["x_init"] and abs(always.obs[k, 2]) <= 1.0
+    for trainer in (never, always):
+        trainer.close()
+    reference.close()
+    with pytest.raises(ConfigError, match="upright_starts"):
+        short_config(("upright_starts", 1.0))
+
+
+def test_a_confirming_evaluation_starts_where_no_periodic_evaluation_started() -> None:
+    periodic = set(range(EVAL_SEED, EVAL_SEED + TrainConfig().final_eval_episodes * 8))
+    confirming = set(range(CONFIRM_SEED, CONFIRM_SEED + TrainConfig().final_eval_episodes))
+    balance = set(range(BALANCE_SEED, BALANCE_SEED + BALANCE_EPISODES))
+    assert not periodic & confirming and not confirming & balance and not periodic & balance
 
 
 def test_member_seeds_are_distinct_and_member_zero_is_the_run_seed() -> None:
@@ -229,7 +293,7 @@ def test_side_by_side_evaluation_matches_the_one_episode_at_a_time_evaluation(
     envs = PendulumV1Batch(4) if vectorised else EnvList([pendulum() for _ in range(3)])
     side_by_side = evaluate_grid(actor_policy(actor), envs, rows=1, episodes=5, seed=11)
     one_by_one = evaluate(actor_policy(actor), pendulum(), episodes=5, seed=11)
-    np.testing.assert_allclose(side_by_side[0], one_by_one.returns, rtol=1e-4)
+    np.testing.assert_allclose(side_by_side.returns[0], one_by_one.returns, rtol=1e-4)
     envs.close()
 
 
