@@ -13,9 +13,12 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from ddpg_control.runtime.contracts import TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S
+
 LOOSE_ANGLE_RAD = 0.1
-TIGHT_ANGLE_RAD = 0.02
-TIGHT_VELOCITY_RAD_S = 0.2
+#: The tight band, as training's balance test and the runtime know it.
+TIGHT_ANGLE_RAD = TIGHT_BAND_ANGLE_RAD
+TIGHT_VELOCITY_RAD_S = TIGHT_BAND_VELOCITY_RAD_S
 
 Array = npt.NDArray[np.float64]
 
