@@ -244,8 +244,7 @@ class RunSummary:
                 return f"holding upright: {band} over the last {HOLD_WINDOW_S:g} s"
             return f"not holding upright: {band} was broken within the last {HOLD_WINDOW_S:g} s"
         short = (
-            f"{self.elapsed_s:.2f} s is too short to judge holding "
-            f"(it takes {HOLD_WINDOW_S:g} s)"
+            f"{self.elapsed_s:.2f} s is too short to judge holding (it takes {HOLD_WINDOW_S:g} s)"
         )
         if self.holding_upright:
             return f"{band} for the whole run; {short}"
