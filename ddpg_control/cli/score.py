@@ -174,9 +174,14 @@ def run(args: argparse.Namespace) -> int:
         results = score(names, base, plan, mapper, progress)
     labels = [label_for(name) for name in names]
     output = args.output or new_scores_dir(Path(args.runs_dir) / SCORES_DIR)
+    stems: list[Path] = []
     for result, label, name in zip(results, labels, names, strict=True):
         _print_result(result, label)
-        csv_path, json_path = write_result(result, stem_for(name, output))
+        stem = stem_for(name, output)
+        stems.append(stem)  # two policies of one name each keep their files: name-2, ...
+        if stems.count(stem) > 1:
+            stem = stem.with_name(f"{stem.name}-{stems.count(stem)}")
+        csv_path, json_path = write_result(result, stem)
         print(f"  wrote {csv_path} and {json_path.name}")
     plot = args.plot or (output / "score.png")
     print(f"plot: {plot_scores(results, labels, plot)}")

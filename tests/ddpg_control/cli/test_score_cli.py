@@ -138,13 +138,17 @@ def test_score_writes_into_a_new_folder_of_its_own_never_into_the_policy_s_run(
     argv = ["score", "--runs-dir", str(runs), "--quick", "--quiet", "--axes", "mass"]
     options = ["--episodes", "1", "--duration-s", "6", "--jobs", "1"]
     assert main([*argv, *options]) == 0
-    assert main([*argv, *options, "--policy", CLASSICAL]) == 0
+    twice = ["--policy", str(run), "--policy", str(run / POLICY_FILE)]  # one name, two policies
+    assert main([*argv, *options, "--policy", CLASSICAL, *twice]) == 0
     out = capsys.readouterr().out
     assert sorted(p.name for p in run.rglob("*")) == before
     first, second = sorted((runs / "scores").iterdir())  # one folder per scoring
     assert sorted(p.name for p in first.iterdir()) == [
         "score.png", "trained-policy.score.csv", "trained-policy.score.json"
     ]  # fmt: skip
+    assert {"trained-policy.score.csv", "trained-policy-2.score.csv"} < {
+        p.name for p in second.iterdir()
+    }
     assert sorted(p.name for p in second.iterdir())[0] == "classical.score.csv"
     assert f"wrote {first / 'trained-policy.score.csv'}" in out
     assert f"plot: {second / 'score.png'}" in out
