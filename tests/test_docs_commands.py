@@ -174,3 +174,55 @@ def test_the_readme_and_the_tutorial_run_as_written(
         if name == "run" and "--device" in argv and port in calibrated:
             assert "device profile: " in err and "none saved" not in err, err
     assert len(ran) >= 4, f"{page.name}: only {ran} ran"
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    headings, fence = [], False
+    for line in page.read_text().splitlines():
+        if line.strip().startswith("```"):
+            fence = not fence
+        elif not fence and line.startswith("#"):
+            headings.append(_anchor(line.lstrip("#")))
+    return set(headings)
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_link_between_the_pages_leads_somewhere(page: Path) -> None:
+    broken = []
+    for target in LINK.findall(page.read_text()):
+        if re.match(r"^[a-z]+:", target):  # https:, mailto:
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (page.parent / path).resolve() if path else page
+        if not linked.exists() or (
+            anchor and linked.suffix == ".md" and anchor not in _anchors(linked)
+        ):
+            broken.append(target)
+    assert not broken, f"{page.relative_to(ROOT)}: {broken}"
+
+
+def _documented_run_directory() -> set[str]:
+    """The files the run-directory block of docs/training.md names (``runs/<name>/`` ...)."""
+    text = (ROOT / "docs" / "training.md").read_text()
+    block = text[text.index("runs/<name>/\n") :].split("```")[0].splitlines()[1:]
+    return {line.split()[0].rstrip("/") for line in block if line.strip()}
+
+
+@pytest.mark.parametrize("population", ["1", "2"])
+def test_the_run_directory_table_names_what_train_writes(
+    population: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["train", "--runs-dir", str(tmp_path), "--name", "r", "--population", population]
+    assert main([*argv, *SHORTER["train"]]) == 0
+    run = tmp_path / "r"
+    written = {p.relative_to(run).as_posix() for p in run.iterdir() if p.name != "checkpoints"}
+    written |= {p.relative_to(run).as_posix() for p in (run / "checkpoints").iterdir()}
+    assert written == _documented_run_directory()
