@@ -175,8 +175,17 @@ def build_sim_plant(args: argparse.Namespace, clock: Clock, controller: Any) -> 
 def build_device_plant(args: argparse.Namespace, clock: Clock, controller: Any) -> Plant:
     """A motor driver on a serial port or pyserial URL: opened, handshaken and armed."""
     from ddpg_control.pipeline.device import open_device_plant
+    from hardware.profile import profile_path_for_port
 
     period_s = 1.0 / args.rate_hz if args.rate_hz else controller.control_period_s
+    profile = args.profile or profile_path_for_port(args.device)
+    print(
+        f"device profile: {profile}"
+        if args.profile or profile.is_file()
+        else "device profile: none saved for this port, so the driver's defaults "
+        "('ddpg-control calibrate' saves one)",
+        file=sys.stderr,
+    )
     plant: Plant = open_device_plant(args, period_s)
     return plant
 
@@ -246,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
     clock: Clock = SimulatedClock() if args.virtual_time else MonotonicClock()
     output = telemetry_path(args.output, telemetry_dir, kind)
     print(
-        f"running {name} on the {'simulator' if kind == 'sim' else args.device} at "
+        f"running {name} on {'the simulator' if kind == 'sim' else args.device} at "
         f"{1.0 / config.period_s:g} Hz for "
         + (f"{config.duration_s:g} s" if config.duration_s else "ever (Ctrl-C stops)"),
         file=sys.stderr,

@@ -3,15 +3,16 @@
 Each ``--policy`` (a run directory, an ONNX file, or ``classical``) runs from hanging down on
 the simulated pendulum in virtual time while one parameter at a time is perturbed
 (:data:`ddpg_control.pipeline.scoring.AXES`). Prints success per axis, the overall score (mean
-of the axes) and cost figures at the nominal point; writes ``<policy>.score.csv`` and
-``.score.json`` next to each policy file (or in ``--output``), and one PNG with every policy's
-success against each perturbation. Torch-free: the deployed ONNX policy runs through
-onnxruntime.
+of the axes) and cost figures at the nominal point; writes a ``.score.csv`` and ``.score.json``
+per policy and one PNG with every policy's success against each perturbation into a new folder
+of its own, ``runs/scores/<time>/`` (or ``--output``): never into a policy's run directory.
+Torch-free: the deployed ONNX policy runs through onnxruntime.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import math
 import os
 import sys
@@ -51,14 +52,17 @@ from ddpg_control.runtime.run_layout import POLICY_FILE
 #: Episodes per axis point by default: about 2 minutes per policy on 2 idle cores (README).
 DEFAULT_EPISODES = 200
 QUICK_EPISODES = 2
+#: Under the runs folder: one new folder per scoring without ``--output``.
+SCORES_DIR = "scores"
 HELP = "robustness benchmark: success under one perturbation at a time"
 DESCRIPTION = (
     "Run each policy from hanging down on the simulated pendulum (virtual time) while "
     "one parameter at a time is perturbed: " + ", ".join(AXIS_NAMES) + ". An episode "
     f"succeeds when the angle stays within {SUCCESS_ANGLE_RAD} rad of upright for the "
     f"last {HOLD_S:g} s. Prints success per axis, the overall score (mean of the axes) "
-    "and cost figures at the nominal point; writes <policy>.score.csv/.json next to each "
-    "policy and a PNG of success against each perturbation. Same seed, same files."
+    "and cost figures at the nominal point; writes a .score.csv/.json per policy and a PNG "
+    "of success against each perturbation into a new folder, runs/scores/<time>/ (or "
+    "--output), never into a policy's run directory. Same seed, same files."
 )
 
 
@@ -110,7 +114,7 @@ def add_parser(subparsers: Any) -> None:
     add_output_argument(
         parser,
         "the folder for the CSV, JSON and PNG files",
-        "next to each policy; the current folder for classical",
+        f"a new folder <runs dir>/{SCORES_DIR}/<time>/",
         type=folder_to_write,
     )
     parser.add_argument(
@@ -119,7 +123,7 @@ def add_parser(subparsers: Any) -> None:
         default=None,
         metavar="FILE.png",
         help=MEANINGS["--plot"] + " (success against each perturbation; default: score.png "
-        "beside the first policy's files)",
+        "in the output folder)",
     )
     add_quiet_argument(parser)
     parser.set_defaults(handler=run)
@@ -170,13 +174,30 @@ def run(args: argparse.Namespace) -> int:
     with local_mapper(jobs) as mapper:
         results = score(names, base, plan, mapper, progress)
     labels = [label_for(name) for name in names]
+    output = args.output or new_scores_dir(Path(args.runs_dir) / SCORES_DIR)
+    stems: list[Path] = []
     for result, label, name in zip(results, labels, names, strict=True):
         _print_result(result, label)
-        csv_path, json_path = write_result(result, stem_for(name, args.output))
+        stem = stem_for(name, output)
+        stems.append(stem)  # two policies of one name each keep their files: name-2, ...
+        if stems.count(stem) > 1:
+            stem = stem.with_name(f"{stem.name}-{stems.count(stem)}")
+        csv_path, json_path = write_result(result, stem)
         print(f"  wrote {csv_path} and {json_path.name}")
-    plot = args.plot or (stem_for(names[0], args.output).parent / "score.png")
+    plot = args.plot or (output / "score.png")
     print(f"plot: {plot_scores(results, labels, plot)}")
     return 0
+
+
+def new_scores_dir(folder: Path) -> Path:
+    """A new, empty ``<folder>/<time>/`` for one scoring's files (``-2``, ``-3``... when taken)."""
+    name = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path, suffix = folder / name, 1
+    while path.exists():
+        suffix += 1
+        path = folder / f"{name}-{suffix}"
+    path.mkdir(parents=True)
+    return path
 
 
 def nominal_line(nominal: Any) -> str:

@@ -128,12 +128,12 @@ def write_result(result: ScoreResult, stem: Path) -> tuple[Path, Path]:
 
 
 def _plot_tight(ax: Any, points: Sequence[PointResult], n: int) -> None:
-    """One controller's tight success on one panel: its colour, a thin dotted line, hollow
-    markers."""
+    """One controller's tight success on one panel: its colour and marker, hollow, on a thin
+    dotted line."""
     ax.plot(
         [p.point for p in points],
         [p.success_tight_rate for p in points],
-        marker="osD^vPX*<>"[n % 10],
+        marker=_MARKERS[n % len(_MARKERS)],
         markerfacecolor="none",
         markersize=5.0,
         lw=1.0,
@@ -142,24 +142,43 @@ def _plot_tight(ax: Any, points: Sequence[PointResult], n: int) -> None:
     )
 
 
-def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path: Path) -> Path:
-    """One panel per axis: success rate against the perturbation, one line per controller.
+#: One look per controller, told apart by colour, marker and line style alike.
+_MARKERS = "osD^vPX*<>"
+_LINE_STYLES = ("-", "--", ":", "-.")
 
-    Lines that coincide stay visible: each controller has its own marker and the earlier ones
-    are drawn wider. One legend below the panels gives each controller's overall score.
+
+def _style(n: int, count: int) -> dict[str, Any]:
+    """Controller ``n`` of ``count``: its own colour, marker and line style. Lines are opaque,
+    so a line that hides another keeps its legend colour instead of blending with it; earlier
+    controllers are drawn wider and with bigger markers, so the one beneath shows at the edges.
     """
+    share = n / max(count - 1, 1)
+    return {
+        "color": f"C{n % 10}",
+        "marker": _MARKERS[n % len(_MARKERS)],
+        "linestyle": _LINE_STYLES[n % len(_LINE_STYLES)],
+        "markersize": 8.0 - 4.0 * share,
+        "lw": 3.5 - 2.5 * share,
+        "alpha": 1.0,
+    }
+
+
+def score_figure(results: Sequence[ScoreResult], labels: Sequence[str]) -> Any:
+    """One panel per axis: success rate against the perturbation, one line per controller
+    (:func:`_style`), in the order given, so the first is at the bottom. One legend below the
+    panels names each controller with its overall score (the mean of its axis scores); the
+    title says what success is."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     axes_names = list(dict.fromkeys(p.axis for p in results[0].points))
-    cols = 3
+    cols = min(3, len(axes_names))
     rows = math.ceil(len(axes_names) / cols)
     fig, panels = plt.subplots(
         rows, cols, figsize=(4.2 * cols, 2.8 * rows + 0.9), squeeze=False, constrained_layout=True
     )
-    markers = "osD^vPX*<>"
     count = len(results)
     for index, axis in enumerate(axes_names):
         ax = panels[index // cols][index % cols]
@@ -168,11 +187,8 @@ def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path:
             ax.plot(
                 [p.point for p in points],
                 [p.success_rate for p in points],
-                marker=markers[n % len(markers)],
-                markersize=7.0 - 3.5 * n / max(count - 1, 1),
-                lw=3.0 - 2.0 * n / max(count - 1, 1),
-                alpha=0.85,
-                color=f"C{n % 10}",
+                zorder=2 + n,
+                **_style(n, count),
             )
             _plot_tight(ax, points, n)
         unit = next(p.unit for p in results[0].points if p.axis == axis)
@@ -184,10 +200,7 @@ def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path:
             ax.set_ylabel("success rate")
     for index in range(len(axes_names), rows * cols):
         panels[index // cols][index % cols].axis("off")
-    handles = [
-        plt.Line2D([], [], color=f"C{n % 10}", marker=markers[n % len(markers)], lw=1.5)
-        for n in range(count)
-    ]
+    handles = [plt.Line2D([], [], **_style(n, count)) for n in range(count)]
     fig.legend(
         handles,
         [
@@ -199,11 +212,19 @@ def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path:
         fontsize=8,
     )
     fig.suptitle(
-        f"success rate (within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s) "
-        "as one parameter at a time moves away from the nominal rig;\nthin dotted lines, "
+        f"success rate (within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s)\n"
+        "as one parameter at a time moves away from the nominal rig; thin dotted lines, "
         f"hollow markers: tight success ({TIGHT_SUCCESS})",
         fontsize=10,
     )
+    return fig
+
+
+def plot_scores(results: Sequence[ScoreResult], labels: Sequence[str], out_path: Path) -> Path:
+    """:func:`score_figure` saved as a PNG at ``out_path``."""
+    import matplotlib.pyplot as plt
+
+    fig = score_figure(results, labels)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out_path, dpi=90)
     plt.close(fig)

@@ -70,11 +70,16 @@ def plot_telemetry(
         # Skipped deadlines show as gaps of more than one period between tick start times.
         missed = int(np.sum(np.maximum(np.round(np.diff(t) / period_s) - 1.0, 0.0)))
         s = summarize(telemetry, missed_deadlines=missed, period_s=period_s)
+        verdict = (
+            ("holding upright" if s.holding_upright else "not upright")
+            if s.long_enough_to_judge
+            else "too short to judge holding"
+        )
         heading = (
             f"{len(t)} ticks at {1 / period_s:.0f} Hz, {missed} deadlines missed; "
             f"lateness p50 {s.lateness.p50 * 1e6:.0f} us, "
             f"p99 {s.lateness.p99 * 1e6:.0f} us; final angle {s.final_angle_rad:+.3f} rad "
-            f"({'holding upright' if s.holding_upright else 'not upright'})"
+            f"({verdict})"
         )
     else:
         heading = "no ticks recorded"

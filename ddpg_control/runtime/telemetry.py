@@ -225,9 +225,37 @@ class RunSummary:
     def achieved_rate_hz(self) -> float:
         return self.ticks / self.elapsed_s if self.elapsed_s > 0 else math.nan
 
-    def lines(self) -> list[str]:
+    @property
+    def long_enough_to_judge(self) -> bool:
+        """True when the run lasted the whole hold window, so "holding upright" can be said."""
+        return self.ticks > 0 and self.elapsed_s >= HOLD_WINDOW_S - 1e-9
+
+    def hold_verdict(self) -> str:
+        """Whether the run held upright, in words that are true however long the run was.
+
+        ``holding_upright`` of a run shorter than the window says only that every reading was
+        within the tolerance: too short to call it holding, and the verdict says so.
+        """
+        band = f"|angle| < {UPRIGHT_TOLERANCE_RAD} rad"
+        if self.ticks == 0:
+            return "no readings"
+        if self.long_enough_to_judge:
+            if self.holding_upright:
+                return f"holding upright: {band} over the last {HOLD_WINDOW_S:g} s"
+            return f"not holding upright: {band} was broken within the last {HOLD_WINDOW_S:g} s"
+        short = (
+            f"{self.elapsed_s:.2f} s is too short to judge holding (it takes {HOLD_WINDOW_S:g} s)"
+        )
+        if self.holding_upright:
+            return f"{band} for the whole run; {short}"
+        return f"{band} broken during the run; {short}"
+
+    def lines(self, verdict: bool = True) -> list[str]:
+        """The summary's lines; ``verdict=False`` leaves out whether it held upright (for runs
+        that do not try to balance, such as an excitation)."""
         scheduled = self.ticks + self.missed_deadlines
         miss_pct = 100.0 * self.missed_deadlines / scheduled if scheduled else 0.0
+        final = f"final angle  {self.final_angle_rad:+.3f} rad"
         return [
             f"ticks        {self.ticks} in {self.elapsed_s:.2f} s "
             f"({self.achieved_rate_hz:.1f} Hz achieved, {1.0 / self.period_s:.1f} Hz asked)",
@@ -236,9 +264,7 @@ class RunSummary:
             f"read         {self.read.format_us()}",
             f"infer        {self.infer.format_us()}",
             f"write        {self.write.format_us()}",
-            f"final angle  {self.final_angle_rad:+.3f} rad "
-            f"({'holding upright' if self.holding_upright else 'not holding upright'}: "
-            f"|angle| < {UPRIGHT_TOLERANCE_RAD} rad over the last {HOLD_WINDOW_S:g} s)",
+            f"{final} ({self.hold_verdict()})" if verdict else final,
         ]
 
 

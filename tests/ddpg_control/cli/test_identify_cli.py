@@ -93,7 +93,9 @@ def test_excite_sim_in_virtual_time_writes_identifiable_telemetry(
     telemetry = tmp_path / "sim.csv"
     assert main(["excite", "--sim", "--virtual-time", "--duration-s", "10", "--output",
                  str(telemetry), "--quiet"]) == 0  # fmt: skip
-    assert "identify it" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "identify it" in out
+    assert "holding" not in out and "upright" not in out  # an excitation does not balance
     code = main(["identify", str(telemetry), "--gravity-m-s2", "10", "--method",
                  "filtered-derivatives"])  # fmt: skip
     assert code == 0

@@ -300,3 +300,13 @@ def test_policy_classical_is_a_name_and_its_telemetry_goes_under_runs_classical(
     assert f"telemetry: {csv}" in out
     assert [p.name for p in runs.rglob("*") if p.is_dir()] == ["classical", "telemetry"]
     assert len(Telemetry.read_csv(csv)) == 20
+
+
+def test_a_run_shorter_than_the_hold_window_that_stayed_upright_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["run", "--sim", "--policy", "classical", "--runs-dir", str(tmp_path / "runs")]
+    assert run_cli(*argv, "--virtual-time", "--start-angle-rad", "0", "--duration-s", "3") == 0
+    out = capsys.readouterr().out
+    assert "not holding upright" not in out and "(holding upright" not in out
+    assert "|angle| < 0.1 rad for the whole run; 3.00 s is too short to judge holding" in out

@@ -15,12 +15,14 @@ from ddpg_control.cli.main import main
 from ddpg_control.cli.score import nominal_line
 from ddpg_control.pipeline.controllers import CLASSICAL
 from ddpg_control.pipeline.runs import new_run_dir
+from ddpg_control.pipeline.score_report import score_figure
 from ddpg_control.pipeline.scoring import (
     AXES,
     Axis,
     Episode,
     Plan,
     PointResult,
+    ScoreResult,
     _measure,
     benchmark_params,
     score,
@@ -163,3 +165,68 @@ def test_score_with_no_policy_takes_the_newest_training_and_says_so(
     options = ["--episodes", "1", "--duration-s", "6", "--jobs", "1"]
     assert main([*argv, *options, "--output", str(tmp_path / "out")]) == 0
     assert f"policy: {new / POLICY_FILE} (the latest training's)" in capsys.readouterr().err
+
+
+def test_score_writes_into_a_new_folder_of_its_own_never_into_the_policy_s_run(
+    tmp_path: Path, linear_policy: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    run = new_run_dir("trained", root=runs)
+    linear_policy(run / POLICY_FILE)
+    before = sorted(p.name for p in run.rglob("*"))
+    argv = ["score", "--runs-dir", str(runs), "--quick", "--quiet", "--axes", "mass"]
+    options = ["--episodes", "1", "--duration-s", "6", "--jobs", "1"]
+    assert main([*argv, *options]) == 0
+    twice = ["--policy", str(run), "--policy", str(run / POLICY_FILE)]  # one name, two policies
+    assert main([*argv, *options, "--policy", CLASSICAL, *twice]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in run.rglob("*")) == before
+    first, second = sorted((runs / "scores").iterdir())  # one folder per scoring
+    assert sorted(p.name for p in first.iterdir()) == [
+        "score.png", "trained-policy.score.csv", "trained-policy.score.json"
+    ]  # fmt: skip
+    assert {"trained-policy.score.csv", "trained-policy-2.score.csv"} < {
+        p.name for p in second.iterdir()
+    }
+    assert sorted(p.name for p in second.iterdir())[0] == "classical.score.csv"
+    assert f"wrote {first / 'trained-policy.score.csv'}" in out
+    assert f"plot: {second / 'score.png'}" in out
+
+
+def _result(name: str, rates: tuple[float, ...]) -> ScoreResult:
+    points = tuple(
+        PointResult(
+            axis, x, "x", tuple(Episode(i < 4 * r, 2.0, 9.0, 3.0, 0.0, 0.0) for i in range(4))
+        )
+        for axis in ("mass", "length")
+        for x, r in zip((0.5, 1.0, 1.5), rates, strict=True)
+    )
+    return ScoreResult(name, 0, 4, points, points[1])
+
+
+def test_lines_that_coincide_keep_the_colours_of_the_legend(tmp_path: Path) -> None:
+    from matplotlib.colors import to_rgb
+
+    results = [_result("a", (1.0, 1.0, 0.5)), _result("b", (1.0, 1.0, 0.5))]  # the same line
+    figure = score_figure(results, ["a", "b"])
+    lines = [line for ax in figure.axes for line in ax.get_lines()]
+    (legend,) = figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["a: overall 0.83", "b: overall 0.83"]
+    looks = {(line.get_color(), line.get_marker(), line.get_linestyle()) for line in lines}
+    handles = [(h.get_color(), h.get_marker(), h.get_linestyle()) for h in legend.legend_handles]
+    assert looks == set(handles) and len(set(handles)) == 2  # each its own colour, marker, style
+    assert all(line.get_alpha() in (None, 1.0) for line in lines)
+    # In the panels (above the legend), both legend colours are drawn pure: none is blended.
+    path = tmp_path / "score.png"
+    figure.savefig(path, dpi=90)
+    pixels = np.round(plt_imread(path)[..., :3] * 255).astype(int)
+    panels = pixels[: int(pixels.shape[0] * 0.75)]
+    for color in ("C0", "C1"):
+        pure = np.round(np.array(to_rgb(color)) * 255).astype(int)
+        assert np.any(np.all(panels == pure, axis=-1)), color
+
+
+def plt_imread(path: Path) -> np.ndarray:
+    import matplotlib.pyplot as plt
+
+    return np.asarray(plt.imread(path))

@@ -92,6 +92,32 @@ def test_summary_reports_ticks_misses_and_stage_latencies() -> None:
     assert "3 deadlines" in text and "holding upright" in text
 
 
+def final_line(angles: list[float]) -> str:
+    return summarize(recorded(angles), missed_deadlines=0, period_s=0.05).lines()[-1]
+
+
+def test_a_run_shorter_than_the_hold_window_is_not_called_holding_or_falling() -> None:
+    upright_for_3_s = final_line([0.05] * 60)
+    assert "|angle| < 0.1 rad for the whole run" in upright_for_3_s
+    assert "3.00 s is too short to judge holding (it takes 5 s)" in upright_for_3_s
+    assert "holding upright" not in upright_for_3_s
+    tilted_in_3_s = final_line([0.05] * 59 + [0.3])
+    assert "broken during the run" in tilted_in_3_s and "too short" in tilted_in_3_s
+    assert "holding upright" not in tilted_in_3_s
+
+
+def test_a_run_as_long_as_the_hold_window_gets_a_verdict() -> None:
+    assert "(holding upright: |angle| < 0.1 rad over the last 5 s)" in final_line([0.0] * 100)
+    assert "(not holding upright: " in final_line([0.0] * 99 + [0.2])
+    assert "no readings" in summarize(recorded([]), 0, 0.05).hold_verdict()
+
+
+def test_a_summary_without_verdict_says_only_the_final_angle() -> None:
+    summary = summarize(recorded([0.0] * 100), missed_deadlines=0, period_s=0.05)
+    assert summary.lines(verdict=False)[-1] == "final angle  +0.000 rad"
+    assert summary.lines(verdict=False)[:-1] == summary.lines()[:-1]
+
+
 def test_recorder_refuses_unequal_columns() -> None:
     with pytest.raises(ConfigError, match="differ in length"):
         Telemetry({name: np.zeros(3 if name == "angle_rad" else 2) for name in COLUMNS})
