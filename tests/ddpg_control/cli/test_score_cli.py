@@ -209,9 +209,15 @@ def test_lines_that_coincide_keep_the_colours_of_the_legend(tmp_path: Path) -> N
 
     results = [_result("a", (1.0, 1.0, 0.5)), _result("b", (1.0, 1.0, 0.5))]  # the same line
     figure = score_figure(results, ["a", "b"])
-    lines = [line for ax in figure.axes for line in ax.get_lines()]
+    drawn = [line for ax in figure.axes for line in ax.get_lines()]
+    lines = [line for line in drawn if line.get_markerfacecolor() != "none"]  # loose success
+    tight = [line for line in drawn if line.get_markerfacecolor() == "none"]
+    assert len(tight) == len(lines) and {t.get_color() for t in tight} == {"C0", "C1"}
     (legend,) = figure.legends
-    assert [t.get_text() for t in legend.get_texts()] == ["a: overall 0.83", "b: overall 0.83"]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "a: overall 0.83 (tight 0.00)",
+        "b: overall 0.83 (tight 0.00)",
+    ]
     looks = {(line.get_color(), line.get_marker(), line.get_linestyle()) for line in lines}
     handles = [(h.get_color(), h.get_marker(), h.get_linestyle()) for h in legend.legend_handles]
     assert looks == set(handles) and len(set(handles)) == 2  # each its own colour, marker, style
