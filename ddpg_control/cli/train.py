@@ -14,6 +14,7 @@ from ddpg_control.cli.arguments import (
     add_randomize_argument,
     add_runs_dir_argument,
     add_seed_argument,
+    positive_float,
     positive_int,
     run_name,
 )
@@ -47,6 +48,14 @@ def add_parser(subparsers: Any) -> None:
         metavar="N",
         help="maximum environment steps per learner (default 10000; training stops earlier "
         "once the goal return is confirmed)",
+    )
+    p.add_argument(
+        "--episode-s",
+        type=positive_float,
+        metavar="S",
+        help="each episode's duration in seconds, at the environment's own control period "
+        "(default 10: 200 steps at 20 Hz, 1000 on a 100 Hz rig). Applies to Pendulum-v1 too "
+        "(fixed at 20 Hz: a time limit of S / 0.05 steps; 10 keeps its own 200)",
     )
     p.add_argument(
         "--population",
@@ -104,6 +113,7 @@ def resolve_config(args: argparse.Namespace, base: Any = None) -> Any:
         ("env.preset", args.preset),
         ("env.randomize", args.randomize),
         ("population", args.population),
+        ("env.episode_s", args.episode_s),
     ):
         if value is not None:
             overrides.append((key, value))
@@ -157,14 +167,23 @@ def run(args: argparse.Namespace) -> int:
     resume_from: Path | None = None
     if args.resume is not None:
         resume_from, run_dir = _resume_paths(args.resume)
-        base = TrainConfig.from_dict(load_checkpoint(resume_from)["config"])
+        payload = load_checkpoint(resume_from)
+        base = TrainConfig.from_dict(
+            payload["config"], period_s=payload["env"].get("control_period_s")
+        )
         config = resolve_config(args, base)
     else:
         config = resolve_config(args)
     params_file = params_from_args(args)
     if resume_from is not None:
         params_file = _resume_params(run_dir, params_file)
-    factory = env_factory(config.env.id, config.env.preset, config.env.randomize, params_file)
+    factory = env_factory(
+        config.env.id,
+        config.env.preset,
+        config.env.randomize,
+        params_file,
+        episode_s=config.env.episode_s,
+    )
     if resume_from is None:
         run_dir = new_run_dir(args.name, root=args.runs_dir)
     if params_file is not None:  # kept with the run: what it was trained for, and from what
@@ -194,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
             run_dir,
             resume_from=resume_from,
             on_progress=show,
-            vector_env_factory=vector_env_factory(config.env.id),
+            vector_env_factory=vector_env_factory(config.env.id, config.env.episode_s),
         )
     finally:
         bar.close()

@@ -34,7 +34,7 @@ def test_both_registration_spellings_work() -> None:
     assert sim.PYBULLET_ENV_ID in gym.registry
     for env_id in ("sim:PyBulletPendulum-v0", "PyBulletPendulum-v0"):
         env = gym.make(env_id)
-        assert env.spec is not None and env.spec.max_episode_steps == 200
+        assert env.unwrapped.max_episode_steps == 200
         assert env.unwrapped.dt == 0.05
         assert env.unwrapped.params.to_dict()["mass_kg"] == 1.0
         env.close()

@@ -28,7 +28,7 @@ def test_resolved_config_round_trips_through_toml(tmp_path: Path) -> None:
 
 def test_config_file_keeps_defaults_for_missing_keys(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text("seed = 7\n[agent]\ntau = 0.005\ngamma = 1e-1\n")
+    path.write_text("seed = 7\n[agent]\ntau = 0.005\ngamma_per_s = 1e-1\n")
     config = load_config(path)
     assert config.seed == 7
     assert config.agent.tau == 0.005
@@ -61,7 +61,11 @@ def test_parse_override_reads_toml_values(text: str, expected: tuple[str, object
         ([("total_steps", 0)], "total_steps"),
         ([("total_steps", -5)], "total_steps"),
         ([("agent.tau", 0.0)], "agent.tau"),
-        ([("agent.gamma", 1.0)], "agent.gamma"),
+        ([("agent.gamma_per_s", 1.0)], "agent.gamma_per_s"),
+        ([("agent.gamma_per_s", 0.0)], "agent.gamma_per_s"),
+        ([("env.episode_s", 0.0)], "env.episode_s"),
+        ([("env.episode_s", -10)], "env.episode_s"),
+        ([("env.episode_s", float("nan"))], "env.episode_s"),
         ([("agent.hidden_sizes", [])], "agent.hidden_sizes"),
         ([("agent.hidden_sizes", [64, 0])], "agent.hidden_sizes"),
         ([("noise.kind", "pink")], "noise.kind"),
