@@ -121,9 +121,7 @@ def env_factory(
         check_trainable(env, env_id)
     finally:
         env.close()
-    return lambda: make_env(
-        env_id, preset, randomize, params_file=params_file, episode_s=episode_s
-    )
+    return lambda: make_env(env_id, preset, randomize, params_file=params_file, episode_s=episode_s)
 
 
 def vector_env_factory(
