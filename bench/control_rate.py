@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ddpg_control.runtime.contracts import wrap_angle
-from ddpg_control.runtime.telemetry import Telemetry
+from ddpg_control.runtime.telemetry import Telemetry, holding_upright
 
 CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
 RIG = Path(__file__).with_name("weak_motor_rig.toml")
@@ -80,23 +80,26 @@ def balanced(telemetry: Telemetry) -> tuple[bool, float]:
     return bool(t[-1] - entered_s >= HOLD_S), entered_s
 
 
-def swing_ups(run_dir: Path, rig: Path, starts: int, seed: int) -> dict[str, object]:
+def swing_ups(policy: Path, rig: Path, starts: int, seed: int, out: Path) -> dict[str, object]:
+    """``starts`` runs of ``policy`` (a run directory or an ONNX file) from hanging down."""
     rng = np.random.default_rng(seed)
     angles = math.pi + rng.uniform(-0.1, 0.1, size=starts)
-    results, finals = [], []
+    results, finals, loose = [], [], 0
     for i, angle in enumerate(angles):
-        csv = run_dir / "telemetry" / f"start-{i}.csv"
+        csv = out / f"start-{i}.csv"
         cli(
-            "run", "--sim", "--policy", str(run_dir), "--params", str(rig), "--virtual-time",
+            "run", "--sim", "--policy", str(policy), "--params", str(rig), "--virtual-time",
             "--duration-s", str(DURATION_S), "--start-angle-rad", repr(float(angle)),
             "--seed", str(seed + i), "--quiet", "-o", str(csv),
         )  # fmt: skip
         telemetry = Telemetry.read_csv(csv)
         results.append(balanced(telemetry))
         finals.append(wrap_angle(float(telemetry["angle_rad"][-1])))
+        loose += holding_upright(telemetry)
     entered = [s for ok, s in results if ok]
     return {
         "balanced": sum(ok for ok, _ in results),
+        "held_0.1_rad": loose,
         "starts": starts,
         "entered_s_median": float(np.median(entered)) if entered else None,
         "final_angle_rad_mean": float(np.mean(finals)),
@@ -136,7 +139,7 @@ def main() -> None:
         summary[f"{rate_hz:g} Hz"] = {
             "train_s": round(train_s, 1),
             "load_average": os.getloadavg(),
-            **swing_ups(run_dir, rig, args.starts, args.seed),
+            **swing_ups(run_dir, rig, args.starts, args.seed, run_dir / "telemetry"),
         }
         print(json.dumps({f"{rate_hz:g} Hz": summary[f"{rate_hz:g} Hz"]}), flush=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
