@@ -120,6 +120,30 @@ def resolve_config(args: argparse.Namespace, base: Any = None) -> Any:
     return with_overrides(config, overrides)
 
 
+#: The default config's step counts are meant at this control period (Pendulum-v1's 20 Hz).
+DEFAULT_STEPS_PERIOD_S = 0.05
+
+
+def experience_note(config: Any, period_s: float) -> str:
+    """A note when the step counts give a faster rig fewer seconds of experience than the
+    defaults give at 20 Hz, with the options that give it the same; "" otherwise."""
+    from ddpg_control.learning.config import TrainConfig
+
+    default = TrainConfig()
+    wanted_s = default.total_steps * DEFAULT_STEPS_PERIOD_S
+    if config.total_steps * period_s >= wanted_s * (1 - 1e-9):
+        return ""
+    scale = DEFAULT_STEPS_PERIOD_S / period_s
+    return (
+        f"note: at {1 / period_s:g} Hz, {config.total_steps} steps are "
+        f"{config.total_steps * period_s:g} s of experience per learner, where the defaults give "
+        f"{wanted_s:g} s at 20 Hz; for the same seconds pass --total-steps "
+        f"{round(default.total_steps * scale)} --set learning_starts="
+        f"{round(default.learning_starts * scale)} --set eval_every_steps="
+        f"{round(default.eval_every_steps * scale)}"
+    )
+
+
 def _resume_paths(target: Path) -> tuple[Path, Path]:
     """(checkpoint, run directory) for ``--resume``: a run directory or a checkpoint file."""
     checkpoint = target / LAST_CHECKPOINT if target.is_dir() else target
@@ -184,6 +208,12 @@ def run(args: argparse.Namespace) -> int:
         params_file,
         episode_s=config.env.episode_s,
     )
+    probe = factory()
+    period_s = float(probe.unwrapped.dt)
+    probe.close()
+    note = experience_note(config, period_s)
+    if note:
+        print(note, file=sys.stderr)
     if resume_from is None:
         run_dir = new_run_dir(args.name, root=args.runs_dir)
     if params_file is not None:  # kept with the run: what it was trained for, and from what

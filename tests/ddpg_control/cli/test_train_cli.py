@@ -203,3 +203,15 @@ def test_a_resumed_run_goes_on_with_the_params_it_was_trained_for(cli_error: Cli
     message = cli_error(["train", "--resume", "runs/plain", "--total-steps", "400",
                          "--params", str(other), "--quiet"])  # fmt: skip
     assert "was trained without --params" in message
+
+
+def test_a_faster_rig_is_told_how_many_steps_give_the_same_seconds() -> None:
+    from ddpg_control.cli.train import experience_note
+    from ddpg_control.learning.config import TrainConfig, with_overrides
+
+    assert experience_note(TrainConfig(), 0.05) == ""
+    note = experience_note(TrainConfig(), 0.01)
+    assert "at 100 Hz, 10000 steps are 100 s of experience per learner" in note
+    assert "--total-steps 50000 --set learning_starts=5000 --set eval_every_steps=5000" in note
+    assert "--total-steps 100000" in experience_note(TrainConfig(), 0.005)
+    assert experience_note(with_overrides(TrainConfig(), [("total_steps", 50_000)]), 0.01) == ""
