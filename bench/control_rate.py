@@ -4,7 +4,8 @@ For each rate: the rig file with its ``control_period_s`` set to 1 / rate, then 
 PyBulletPendulum-v0 --params RIG --randomize`` (the step counts that mean experience scaled
 with the rate unless ``--no-scale``: ``--total-steps``, ``learning_starts`` and
 ``eval_every_steps`` at 20 Hz times rate / 20, so every rate gets the same seconds), ``export
---onnx``, and ``--starts`` runs of ``run --sim --params RIG --virtual-time`` from hanging down
+--onnx`` (``best.pt``, and ``last.pt``: the member of the last evaluation), and for each
+``--starts`` runs of ``run --sim --params RIG --virtual-time`` from hanging down
 (angle pi + U(-0.1, 0.1) rad, a seed each for the sensor noise). A run balances when it enters
 the tight band (|angle| <= 0.02 rad and |velocity| <= 0.2 rad/s) and stays there to the end,
 for at least the last ``HOLD_S`` seconds.
@@ -136,10 +137,14 @@ def main() -> None:
         train_s = time.perf_counter() - start
         run_dir = args.out / "runs" / name
         cli("export", "--onnx", "--policy", str(run_dir))
+        last = run_dir / "last.onnx"  # the member the last evaluation found best
+        last_pt = str(run_dir / "checkpoints" / "last.pt")
+        cli("export", "--policy", last_pt, "-o", str(last), "--tolerance-nm", "5e-5")
         summary[f"{rate_hz:g} Hz"] = {
             "train_s": round(train_s, 1),
             "load_average": os.getloadavg(),
-            **swing_ups(run_dir, rig, args.starts, args.seed, run_dir / "telemetry"),
+            "best.pt": swing_ups(run_dir, rig, args.starts, args.seed, run_dir / "telemetry"),
+            "last.pt": swing_ups(last, rig, args.starts, args.seed, run_dir / "telemetry-last"),
         }
         print(json.dumps({f"{rate_hz:g} Hz": summary[f"{rate_hz:g} Hz"]}), flush=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
