@@ -131,7 +131,8 @@ def experience_note(config: Any, period_s: float) -> str:
 
     default = TrainConfig()
     wanted_s = default.total_steps * DEFAULT_STEPS_PERIOD_S
-    if config.total_steps * period_s >= wanted_s * (1 - 1e-9):
+    faster = period_s < DEFAULT_STEPS_PERIOD_S * (1 - 1e-9)
+    if not faster or config.total_steps * period_s >= wanted_s * (1 - 1e-9):
         return ""
     scale = DEFAULT_STEPS_PERIOD_S / period_s
     return (

@@ -210,6 +210,8 @@ def test_a_faster_rig_is_told_how_many_steps_give_the_same_seconds() -> None:
     from ddpg_control.learning.config import TrainConfig, with_overrides
 
     assert experience_note(TrainConfig(), 0.05) == ""
+    short = with_overrides(TrainConfig(), [("total_steps", 200)])
+    assert experience_note(short, 0.05) == ""  # 20 Hz: the step counts are the user's choice
     note = experience_note(TrainConfig(), 0.01)
     assert "at 100 Hz, 10000 steps are 100 s of experience per learner" in note
     assert "--total-steps 50000 --set learning_starts=5000 --set eval_every_steps=5000" in note
