@@ -35,6 +35,11 @@ velocity_estimator how ``theta_dot`` was built in training (JSON): ``null`` for 
                    (:class:`ddpg_control.runtime.velocity_estimation.EstimatorSpec`) that
                    ``run`` applies to the deployed policy. Optional: files written before it
                    existed read as ``null``.
+episode_s          the training episode's duration in seconds (JSON number; ``null`` when
+                   the environment had no time limit). Optional: older files read ``null``.
+gamma_per_s        the training discount per second of time (JSON number; the update's
+                   per-step discount was ``gamma_per_s ** control_period_s``). Optional:
+                   older files read ``null``.
 ================== =====================================================================
 """
 
@@ -103,6 +108,8 @@ class PolicyMetadata:
     opset: int
     format_version: int = FORMAT_VERSION
     velocity_estimator: Mapping[str, Any] | None = None
+    episode_s: float | None = None
+    gamma_per_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.format_version != FORMAT_VERSION:
@@ -129,6 +136,16 @@ class PolicyMetadata:
                 )
         if self.env_steps < 0 or self.episodes < 0:
             raise PolicyArtifactError("metadata 'env_steps' and 'episodes' must not be negative")
+        for name in ("episode_s", "gamma_per_s"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise PolicyArtifactError(
+                    f"metadata '{name}' must be a positive finite number or null, got {value}"
+                )
+        if self.gamma_per_s is not None and self.gamma_per_s >= 1:
+            raise PolicyArtifactError(
+                f"metadata 'gamma_per_s' must be below 1 (a discount), got {self.gamma_per_s}"
+            )
         if self.eval_return is not None and not math.isfinite(self.eval_return):
             raise PolicyArtifactError(f"metadata 'eval_return' is not finite: {self.eval_return}")
         if not isinstance(self.env_params, Mapping):
@@ -224,9 +241,11 @@ def _optional_float(raw: str) -> float | None:
     return float(value)
 
 
-_JSON_KEYS = frozenset({"env_params", "env_randomize", "eval_return", "velocity_estimator"})
+_JSON_KEYS = frozenset(
+    {"env_params", "env_randomize", "eval_return", "velocity_estimator", "episode_s", "gamma_per_s"}
+)
 #: Keys added after version 1 was first written; older files lack them (their default applies).
-_OPTIONAL = frozenset({"velocity_estimator"})
+_OPTIONAL = frozenset({"velocity_estimator", "episode_s", "gamma_per_s"})
 
 
 def _optional_object(raw: str) -> Mapping[str, Any] | None:
@@ -250,6 +269,8 @@ _PARSERS: dict[str, Any] = {
     "train_wall_time_s": float,
     "opset": int,
     "velocity_estimator": _optional_object,
+    "episode_s": _optional_float,
+    "gamma_per_s": _optional_float,
 }
 
 #: Every key a version-1 artifact carries.

@@ -103,6 +103,8 @@ def metadata_from_checkpoint(policy: TrainedPolicy, checkpoint: Path, opset: int
         exporter=f"torch {torch.__version__.split('+')[0]} (torchscript exporter)",
         opset=opset,
         velocity_estimator=trained_velocity_estimator(policy.control_period_s, policy.env_params),
+        episode_s=policy.episode_s,
+        gamma_per_s=policy.gamma_per_s,
     )
 
 

@@ -1,6 +1,7 @@
 """Gymnasium pendulum environments on PyBullet, and the real-time simulated plant.
 
-Importing this package registers ``PyBulletPendulum-v0`` (200-step episodes, as Pendulum-v1)::
+Importing this package registers ``PyBulletPendulum-v0`` (10 s episodes at any control period:
+200 steps at the default 20 Hz, as Pendulum-v1)::
 
     import gymnasium as gym
     env = gym.make("sim:PyBulletPendulum-v0")                    # imports sim, then makes
@@ -17,18 +18,14 @@ import gymnasium as gym
 from sim.params import PRESETS, PendulumParams, RandomizationRanges, SimConfigError, preset
 
 PYBULLET_ENV_ID = "PyBulletPendulum-v0"
-MAX_EPISODE_STEPS = 200
 
 if PYBULLET_ENV_ID not in gym.registry:
-    gym.register(
-        id=PYBULLET_ENV_ID,
-        entry_point="sim.pendulum_env:PyBulletPendulumEnv",
-        max_episode_steps=MAX_EPISODE_STEPS,
-    )
+    # No TimeLimit: the env ends its episodes after ``episode_s`` seconds, which is a step
+    # count only once the rig's control period is known.
+    gym.register(id=PYBULLET_ENV_ID, entry_point="sim.pendulum_env:PyBulletPendulumEnv")
 
 __all__ = [
     "PYBULLET_ENV_ID",
-    "MAX_EPISODE_STEPS",
     "PRESETS",
     "PendulumParams",
     "RandomizationRanges",

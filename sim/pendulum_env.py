@@ -11,7 +11,13 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
-from ddpg_control.runtime.contracts import Observation, make_observation, wrap_angle
+from ddpg_control.runtime.contracts import (
+    DEFAULT_EPISODE_S,
+    Observation,
+    episode_steps,
+    make_observation,
+    wrap_angle,
+)
 from ddpg_control.runtime.velocity_estimation import (
     EstimatorSpec,
     VelocityEstimator,
@@ -23,6 +29,10 @@ from sim.params import PendulumParams, RandomizationRanges, SimConfigError, pres
 from sim.sensor import measure
 
 RENDER_SIZE_PX = 320
+#: Rewards are costs per this much time: one step of Pendulum-v1. At another control period a
+#: step's reward is scaled by ``period / REWARD_PERIOD_S``, so an episode's return (and a
+#: critic's values) mean the same at every rate.
+REWARD_PERIOD_S = 0.05
 
 
 class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
@@ -77,7 +87,9 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
 
     As Pendulum-v1: ``r = -(theta_n^2 + 0.1 theta_dot^2 + 0.001 u^2)`` with ``theta_n`` the angle
     wrapped to [-pi, pi), ``theta_dot`` the state before the step and ``u`` the clipped torque.
-    The range is [-16.27, 0].
+    The range is [-16.27, 0]. At a control period other than Pendulum-v1's 50 ms the reward is
+    multiplied by ``control_period_s / 0.05`` (:data:`REWARD_PERIOD_S`): the cost is a rate
+    integrated over time, so a 10 s episode's return is on the same scale at 20 Hz and 200 Hz.
 
     ## Starting state
 
@@ -89,8 +101,10 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
 
     ## Episode end
 
-    Never terminates. Truncated after 200 steps by the ``TimeLimit`` wrapper that
-    ``gymnasium.make("PyBulletPendulum-v0")`` adds.
+    Never terminates. Truncated after ``episode_s`` seconds (default 10):
+    ``round(episode_s / control_period_s)`` steps (:attr:`max_episode_steps`), 200 at the
+    default 20 Hz as Pendulum-v1, 1000 at 100 Hz. The env truncates itself, so the duration
+    holds at any rate; ``gymnasium.make(..., max_episode_steps=N)`` can still add a step limit.
 
     ## Arguments
 
@@ -99,6 +113,7 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
       N*m*s/rad, 5 ms torque response, torque and sensor noise, 5 ms latency, a 4096-count
       encoder read 2 ms late, no velocity reported); see :data:`sim.params.PRESETS`.
     * ``params``: a :class:`~sim.params.PendulumParams`, overrides ``preset``.
+    * ``episode_s``: the episode's duration in seconds (see Episode end).
     * ``randomize``: draw mass, length, damping, friction, latency, motor time constant and
       measurement delay every episode from
       ``ranges`` (default :class:`~sim.params.RandomizationRanges`), using the env's
@@ -111,7 +126,8 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
 
     ## Version history
 
-    * v0: first version.
+    * v0: first version; episodes and rewards in time (``episode_s``, reward per 50 ms) so
+      that a rig's own control period keeps the task, identical at the default 20 Hz.
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 20}
@@ -123,6 +139,7 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
         params: PendulumParams | None = None,
         render_mode: str | None = None,
         ranges: RandomizationRanges | None = None,
+        episode_s: float = DEFAULT_EPISODE_S,
     ) -> None:
         if params is not None and not isinstance(params, PendulumParams):
             raise SimConfigError(f"params must be a PendulumParams, got {type(params).__name__}")
@@ -142,6 +159,14 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
         self.ranges = ranges if ranges is not None else RandomizationRanges()
         self.episode_params = nominal
         self.dt = nominal.control_period_s
+        try:
+            #: Steps of one episode: ``episode_s`` at this control period.
+            self.max_episode_steps = episode_steps(episode_s, self.dt)
+        except (TypeError, ValueError) as exc:
+            raise SimConfigError(f"episode_s: {exc}") from None
+        self.episode_s = float(episode_s)
+        self._reward_scale = self.dt / REWARD_PERIOD_S
+        self._elapsed_steps = 0
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": max(1, round(1.0 / self.dt))}
         torque = np.array([nominal.max_torque_nm], dtype=np.float32)
@@ -186,6 +211,7 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
             self._estimator.reset()
         self.last_torque_nm = None
         self._last_frame_time_s = None
+        self._elapsed_steps = 0
         if self.render_mode == "human":
             self.render()
         return self._observe(), {}
@@ -201,9 +227,11 @@ class PyBulletPendulumEnv(gym.Env[Observation, npt.NDArray[np.float32]]):
         produced_nm = noisy_torque(torque_nm, self.episode_params, self.np_random)
         self._body.advance(produced_nm, self.episode_params.physics_substeps)
         self.last_torque_nm = torque_nm
+        self._elapsed_steps += 1
         if self.render_mode == "human":
             self.render()
-        return self._observe(), -cost, False, False, {}
+        truncated = self._elapsed_steps >= self.max_episode_steps
+        return self._observe(), -cost * self._reward_scale, False, truncated, {}
 
     def _observe(self) -> Observation:
         angle_rad, velocity_rad_s = measure(

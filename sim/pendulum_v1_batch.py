@@ -37,7 +37,7 @@ class BatchStep(NamedTuple):
     obs: np.ndarray  # (n, 3) float32: cos, sin, angular velocity
     reward: np.ndarray  # (n,) float64
     terminated: np.ndarray  # (n,) bool, always false (the pendulum never terminates)
-    truncated: np.ndarray  # (n,) bool, true at the 200th step of an episode
+    truncated: np.ndarray  # (n,) bool, true at the last step of an episode (the 200th)
 
 
 def angle_normalize(x: np.ndarray) -> np.ndarray:
@@ -45,12 +45,16 @@ def angle_normalize(x: np.ndarray) -> np.ndarray:
 
 
 class PendulumV1Batch:
-    """``num_envs`` independent ``Pendulum-v1`` copies (state in float64, as Gymnasium's)."""
+    """``num_envs`` independent ``Pendulum-v1`` copies (state in float64, as Gymnasium's),
+    truncated after ``max_episode_steps`` (``gymnasium.make``'s ``max_episode_steps``)."""
 
-    def __init__(self, num_envs: int) -> None:
+    def __init__(self, num_envs: int, max_episode_steps: int = MAX_EPISODE_STEPS) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if max_episode_steps < 1:
+            raise ValueError(f"max_episode_steps must be >= 1, got {max_episode_steps}")
         self.num_envs = num_envs
+        self.max_episode_steps = max_episode_steps
         self.dt = DT
         self.max_torque = MAX_TORQUE
         high = np.array([1.0, 1.0, PENDULUM_V1_MAX_SPEED_RAD_S], dtype=np.float32)
@@ -95,7 +99,7 @@ class PendulumV1Batch:
         self.theta = th + new_th_dot * DT
         self.theta_dot = new_th_dot
         self.elapsed += 1
-        truncated = self.elapsed >= MAX_EPISODE_STEPS
+        truncated = self.elapsed >= self.max_episode_steps
         return BatchStep(self._obs(), -costs, np.zeros(self.num_envs, dtype=bool), truncated)
 
     def _obs(self, index: np.ndarray | None = None) -> np.ndarray:

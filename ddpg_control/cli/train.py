@@ -14,6 +14,7 @@ from ddpg_control.cli.arguments import (
     add_randomize_argument,
     add_runs_dir_argument,
     add_seed_argument,
+    positive_float,
     positive_int,
     run_name,
 )
@@ -47,6 +48,14 @@ def add_parser(subparsers: Any) -> None:
         metavar="N",
         help="environment steps per learner (default 10000; with the config's stop.metric = "
         "'eval' training stops earlier once the goal return is confirmed)",
+    )
+    p.add_argument(
+        "--episode-s",
+        type=positive_float,
+        metavar="S",
+        help="each episode's duration in seconds, at the environment's own control period "
+        "(default 10: 200 steps at 20 Hz, 1000 on a 100 Hz rig). Applies to Pendulum-v1 too "
+        "(fixed at 20 Hz: a time limit of S / 0.05 steps; 10 keeps its own 200)",
     )
     p.add_argument(
         "--population",
@@ -104,10 +113,36 @@ def resolve_config(args: argparse.Namespace, base: Any = None) -> Any:
         ("env.preset", args.preset),
         ("env.randomize", args.randomize),
         ("population", args.population),
+        ("env.episode_s", args.episode_s),
     ):
         if value is not None:
             overrides.append((key, value))
     return with_overrides(config, overrides)
+
+
+#: The default config's step counts are meant at this control period (Pendulum-v1's 20 Hz).
+DEFAULT_STEPS_PERIOD_S = 0.05
+
+
+def experience_note(config: Any, period_s: float) -> str:
+    """A note when the step counts give a faster rig fewer seconds of experience than the
+    defaults give at 20 Hz, with the options that give it the same; "" otherwise."""
+    from ddpg_control.learning.config import TrainConfig
+
+    default = TrainConfig()
+    wanted_s = default.total_steps * DEFAULT_STEPS_PERIOD_S
+    faster = period_s < DEFAULT_STEPS_PERIOD_S * (1 - 1e-9)
+    if not faster or config.total_steps * period_s >= wanted_s * (1 - 1e-9):
+        return ""
+    scale = DEFAULT_STEPS_PERIOD_S / period_s
+    return (
+        f"note: at {1 / period_s:g} Hz, {config.total_steps} steps are "
+        f"{config.total_steps * period_s:g} s of experience per learner, where the defaults give "
+        f"{wanted_s:g} s at 20 Hz; for the same seconds pass --total-steps "
+        f"{round(default.total_steps * scale)} --set learning_starts="
+        f"{round(default.learning_starts * scale)} --set eval_every_steps="
+        f"{round(default.eval_every_steps * scale)}"
+    )
 
 
 def _resume_paths(target: Path) -> tuple[Path, Path]:
@@ -157,14 +192,29 @@ def run(args: argparse.Namespace) -> int:
     resume_from: Path | None = None
     if args.resume is not None:
         resume_from, run_dir = _resume_paths(args.resume)
-        base = TrainConfig.from_dict(load_checkpoint(resume_from)["config"])
+        payload = load_checkpoint(resume_from)
+        base = TrainConfig.from_dict(
+            payload["config"], period_s=payload["env"].get("control_period_s")
+        )
         config = resolve_config(args, base)
     else:
         config = resolve_config(args)
     params_file = params_from_args(args)
     if resume_from is not None:
         params_file = _resume_params(run_dir, params_file)
-    factory = env_factory(config.env.id, config.env.preset, config.env.randomize, params_file)
+    factory = env_factory(
+        config.env.id,
+        config.env.preset,
+        config.env.randomize,
+        params_file,
+        episode_s=config.env.episode_s,
+    )
+    probe = factory()
+    period_s = float(probe.unwrapped.dt)
+    probe.close()
+    note = experience_note(config, period_s)
+    if note:
+        print(note, file=sys.stderr)
     if resume_from is None:
         run_dir = new_run_dir(args.name, root=args.runs_dir)
     if params_file is not None:  # kept with the run: what it was trained for, and from what
@@ -194,7 +244,7 @@ def run(args: argparse.Namespace) -> int:
             run_dir,
             resume_from=resume_from,
             on_progress=show,
-            vector_env_factory=vector_env_factory(config.env.id),
+            vector_env_factory=vector_env_factory(config.env.id, config.env.episode_s),
         )
     finally:
         bar.close()

@@ -82,10 +82,13 @@ def decay_groups(weights: list[Any], biases: list[Any], weight_decay: float) -> 
 
 class DDPGAgent:
     """One learner: actor, critic, their targets and optimizers, initialised from ``seed``
-    (:func:`~ddpg_control.learning.networks.build_networks`, as every member of a population)."""
+    (:func:`~ddpg_control.learning.networks.build_networks`, as every member of a population).
+    ``gamma`` is the discount of one step (:meth:`AgentConfig.gamma_step` of the env's period).
+    """
 
-    def __init__(self, arch: Architecture, config: AgentConfig, seed: int) -> None:
+    def __init__(self, arch: Architecture, config: AgentConfig, seed: int, gamma: float) -> None:
         self.config = config
+        self.gamma = gamma
         #: The critic takes actions divided by the torque limit (in [-1, 1]), see :meth:`update`.
         self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
         self.actor, self.critic = build_networks(arch, config.final_layer_init_bound, seed)
@@ -114,7 +117,7 @@ class DDPGAgent:
 
         with torch.no_grad():
             next_q = self.critic_target(next_obs, self.actor_target(next_obs) / scale_nm)
-            target_q = reward + self.config.gamma * not_done * next_q
+            target_q = reward + self.gamma * not_done * next_q
         q = self.critic(obs, action_nm / scale_nm)
         critic_loss = nn.functional.mse_loss(q, target_q)
         self.critic_optimizer.zero_grad(set_to_none=True)

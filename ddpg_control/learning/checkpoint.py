@@ -109,6 +109,9 @@ class TrainedPolicy:
     episodes: int
     eval_return: float | None
     wall_time_s: float
+    #: The training episode's duration and the discount per second (None: not recorded).
+    episode_s: float | None = None
+    gamma_per_s: float | None = None
 
 
 def load_policy(path: Path) -> TrainedPolicy:
@@ -135,18 +138,34 @@ def load_policy(path: Path) -> TrainedPolicy:
     env_config = payload["config"].get("env")  # the training config's [env] table
     preset = env_config.get("preset", "") if isinstance(env_config, dict) else ""
     eval_return = progress.get("eval_return")
+    period_s = _number(env["control_period_s"], "env control_period_s", path)
+    episode_s = env.get("episode_s")
     return TrainedPolicy(
         actor=actor,
         env_id=str(env["id"]),
         env_preset=str(preset or ""),
-        control_period_s=_number(env["control_period_s"], "env control_period_s", path),
+        control_period_s=period_s,
         env_params=dict(env.get("params") or {}),
         env_randomize=env.get("randomize"),
         env_steps=int(progress.get("env_steps", 0)),
         episodes=int(progress.get("episodes", 0)),
         eval_return=None if eval_return is None else float(eval_return),
         wall_time_s=float(progress.get("wall_time_s", 0.0)),
+        episode_s=None if episode_s is None else _number(episode_s, "env episode_s", path),
+        gamma_per_s=_gamma_per_s(payload["config"].get("agent"), period_s, path),
     )
+
+
+def _gamma_per_s(agent: Any, period_s: float, path: Path) -> float | None:
+    """The training discount per second: the config's ``agent.gamma_per_s``, or from the
+    per-step ``agent.gamma`` an older config recorded."""
+    if not isinstance(agent, dict):
+        return None
+    if "gamma_per_s" in agent:
+        return _number(agent["gamma_per_s"], "agent gamma_per_s", path)
+    if "gamma" in agent:
+        return float(_number(agent["gamma"], "agent gamma", path) ** (1.0 / period_s))
+    return None
 
 
 def _number(value: Any, what: str, path: Path) -> float:
@@ -156,8 +175,12 @@ def _number(value: Any, what: str, path: Path) -> float:
 
 
 def describe_env(env: Any, randomize: bool = False) -> dict[str, Any]:
-    """The checkpoint's ``env`` entry: id, control period, torque limit, plain parameters."""
+    """The checkpoint's ``env`` entry: id, control period, episode (steps and seconds, None
+    when the env has no limit), torque limit, plain parameters."""
     base = env.unwrapped
+    steps = getattr(base, "max_episode_steps", None)
+    if steps is None and env.spec is not None:
+        steps = env.spec.max_episode_steps
     params: dict[str, Any]
     if hasattr(base, "params") and hasattr(base.params, "to_dict"):
         params = dict(base.params.to_dict())
@@ -167,6 +190,8 @@ def describe_env(env: Any, randomize: bool = False) -> dict[str, Any]:
     return {
         "id": str(env.spec.id) if env.spec is not None else type(base).__name__,
         "control_period_s": float(base.dt),
+        "episode_steps": None if steps is None else int(steps),
+        "episode_s": None if steps is None else int(steps) * float(base.dt),
         "max_torque_nm": float(np.asarray(env.action_space.high).reshape(-1)[0]),
         "params": params,
         "randomize": bool(randomize),

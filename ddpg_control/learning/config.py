@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from ddpg_control.runtime.contracts import DEFAULT_EPISODE_S
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.validation import require
 
@@ -42,6 +43,15 @@ StopMetric = Literal["eval", "train", "none"]
 #: The largest seed torch takes (``torch.manual_seed`` reads it as 64 bits).
 MAX_SEED = 2**64 - 1
 
+#: The default discount per second: 0.98 per 50 ms step (20 Hz), so ``GAMMA_PER_S ** 0.05``
+#: is 0.98 to the last bit.
+GAMMA_PER_S = 0.98**20
+
+
+def gamma_per_s_of(gamma_step: float, period_s: float) -> float:
+    """The discount per second of a per-step ``gamma_step`` at ``period_s``."""
+    return float(gamma_step ** (1.0 / period_s))
+
 
 def _require(ok: bool, key: str, message: str) -> None:
     require(ok, f"config value '{key}' {message}")
@@ -49,14 +59,22 @@ def _require(ok: bool, key: str, message: str) -> None:
 
 @dataclass(frozen=True)
 class EnvConfig:
-    """Which Gymnasium environment to train on. ``preset``/``randomize`` are PyBullet-only."""
+    """Which Gymnasium environment to train on. ``preset``/``randomize`` are PyBullet-only;
+    ``episode_s`` is every episode's duration in seconds, at the env's own control period
+    (10 s: Pendulum-v1's 200 steps at 20 Hz, 1000 steps on a 100 Hz rig)."""
 
     id: str = "Pendulum-v1"
     preset: str = ""
     randomize: bool = False
+    episode_s: float = DEFAULT_EPISODE_S
 
     def __post_init__(self) -> None:
         _require(bool(self.id.strip()), "env.id", "must be a Gymnasium environment id")
+        _require(
+            math.isfinite(self.episode_s) and self.episode_s > 0,
+            "env.episode_s",
+            f"must be a finite number of seconds > 0, got {self.episode_s}",
+        )
 
 
 @dataclass(frozen=True)
@@ -66,7 +84,10 @@ class AgentConfig:
     hidden_sizes: tuple[int, ...] = (64, 64)
     actor_lr: float = 1e-3
     critic_lr: float = 1e-3
-    gamma: float = 0.98
+    #: The discount per second of time; the update's per-step gamma is ``gamma_per_s **
+    #: period_s`` (:meth:`gamma_step`), so every control rate has the same horizon. The default
+    #: is 0.98 per step at 20 Hz, exactly.
+    gamma_per_s: float = GAMMA_PER_S
     tau: float = 0.01
     batch_size: int = 128
     #: L2 penalty on the critic's weights (the paper uses 1e-2); 0 disables it.
@@ -83,12 +104,20 @@ class AgentConfig:
         for key in ("actor_lr", "critic_lr"):
             value = getattr(self, key)
             _require(0 < value < 1, f"agent.{key}", f"must be in (0, 1), got {value}")
-        _require(0 <= self.gamma < 1, "agent.gamma", f"must be in [0, 1), got {self.gamma}")
+        _require(
+            0 < self.gamma_per_s < 1,
+            "agent.gamma_per_s",
+            f"must be in (0, 1) (a discount per second), got {self.gamma_per_s}",
+        )
         _require(0 < self.tau <= 1, "agent.tau", f"must be in (0, 1], got {self.tau}")
         _require(self.batch_size > 0, "agent.batch_size", f"must be > 0, got {self.batch_size}")
         for key in ("critic_weight_decay", "final_layer_init_bound"):
             value = getattr(self, key)
             _require(value >= 0, f"agent.{key}", f"must be >= 0, got {value}")
+
+    def gamma_step(self, period_s: float) -> float:
+        """The discount of one step of ``period_s`` seconds: ``gamma_per_s ** period_s``."""
+        return float(self.gamma_per_s**period_s)
 
 
 @dataclass(frozen=True)
@@ -210,7 +239,14 @@ class TrainConfig:
         return _plain(dataclasses.asdict(self))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+    def from_dict(cls, data: Mapping[str, Any], period_s: float | None = None) -> TrainConfig:
+        """The config of plain ``data``. With ``period_s`` (a checkpoint's control period), a
+        per-step ``agent.gamma`` an older run recorded becomes ``agent.gamma_per_s``."""
+        agent = data.get("agent")
+        if period_s is not None and isinstance(agent, Mapping) and "gamma" in agent:
+            agent = {k: v for k, v in agent.items() if k != "gamma"}
+            agent["gamma_per_s"] = gamma_per_s_of(data["agent"]["gamma"], period_s)
+            data = {**data, "agent": agent}
         return _build(cls, data, prefix="")
 
 
@@ -255,9 +291,27 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
     return value
 
 
+def _refuse_step_gamma(key: str, value: Any) -> None:
+    """``agent.gamma`` was a discount per step; say what to write for a discount per second."""
+    if key != "agent.gamma":
+        return
+    example = ""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1:
+        example = (
+            f"; {value} per step at 20 Hz (Pendulum-v1) is "
+            f"agent.gamma_per_s = {gamma_per_s_of(value, 0.05)!r}"
+        )
+    raise ConfigError(
+        "config key 'agent.gamma' (a discount per step) is now 'agent.gamma_per_s', a discount "
+        f"per second of time: gamma_per_s = gamma ** (1 / control_period_s){example}"
+    )
+
+
 def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
     if not isinstance(data, Mapping):
         raise ConfigError(f"config section '{prefix.rstrip('.')}' must be a table")
+    if "gamma" in data:
+        _refuse_step_gamma(prefix + "gamma", data["gamma"])
     defaults = cls()
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
@@ -321,6 +375,7 @@ def with_overrides(config: TrainConfig, overrides: Sequence[tuple[str, Any]]) ->
                     f"(sections: {', '.join(_SECTIONS)})"
                 )
             target = data[section]
+        _refuse_step_gamma(key, value)
         if name not in target:
             raise ConfigError(f"unknown config key '{key}'")
         target[name] = value

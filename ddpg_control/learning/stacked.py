@@ -249,11 +249,14 @@ class StackedAgent:
     """K DDPG learners stacked, member k initialised from ``seeds[k]`` as
     :class:`~ddpg_control.learning.agent.DDPGAgent` is: :meth:`update` is K reference updates in
     one. Owns its save and load (:meth:`state_dict`) and gives out members as single learners
-    (:meth:`member_networks`)."""
+    (:meth:`member_networks`). ``gamma`` is the discount of one step."""
 
-    def __init__(self, arch: Architecture, config: AgentConfig, seeds: Sequence[int]) -> None:
+    def __init__(
+        self, arch: Architecture, config: AgentConfig, seeds: Sequence[int], gamma: float
+    ) -> None:
         self.arch = arch
         self.config = config
+        self.gamma = gamma
         nets = [build_networks(arch, config.final_layer_init_bound, s) for s in seeds]
         actors, critics = [a.net for a, _ in nets], [c.net for _, c in nets]
         self.actor = StackedMLP.from_sequentials(actors)
@@ -303,7 +306,7 @@ class StackedAgent:
         next_action = squash(forward(self.actor_target, next_obs, ws, "actor")[-1])
         x = torch.cat([next_obs, next_action], dim=-1)
         next_q = forward(self.critic_target, x, ws, "critic")[-1].squeeze(-1)
-        target_q = reward + self.config.gamma * not_done * next_q
+        target_q = reward + self.gamma * not_done * next_q
 
         ws = self._critic_ws
         acts = forward(critic, torch.cat([obs, action], dim=-1), ws, "critic")

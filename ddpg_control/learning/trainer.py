@@ -211,7 +211,8 @@ class Trainer:
         self.members = [Member(member_seed(config.seed, k), config, act_dim) for k in range(size)]
         noises, rngs = [m.noise for m in self.members], [m.rng for m in self.members]
         self.exploration = Exploration(config.learning_starts, max_nm, act_dim, noises, rngs)
-        self.agent = StackedAgent(self.arch, config.agent, self.seeds)
+        gamma = config.agent.gamma_step(self.env_info["control_period_s"])
+        self.agent = StackedAgent(self.arch, config.agent, self.seeds, gamma)
         self.replay = ReplayBuffer(size, config.buffer_size, obs_dim, act_dim)
         if vector_env_factory is None:
             self.envs: VectorEnv = EnvList.of(env_factory, size)

@@ -1,6 +1,10 @@
 """Gymnasium environments for training and evaluation: ``Pendulum-v1`` and the PyBullet pendulum.
 
 Importing this module registers the PyBullet pendulum with Gymnasium (through :mod:`sim`).
+Episodes last ``episode_s`` seconds at the environment's own control period: the PyBullet
+pendulum takes the duration itself, any other environment (``Pendulum-v1``, fixed at 20 Hz)
+gets a ``TimeLimit`` of ``round(episode_s / dt)`` steps; the default 10 s keeps Pendulum-v1's
+200.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ddpg_control.runtime.contracts import DEFAULT_EPISODE_S, episode_steps
 from ddpg_control.runtime.errors import ConfigError, first_line
 from sim import PYBULLET_ENV_ID
 
@@ -20,12 +25,16 @@ def env_kwargs(
     preset: str = "",
     randomize: bool = False,
     params_file: ParamsFile | None = None,
+    episode_s: float = DEFAULT_EPISODE_S,
 ) -> dict[str, Any]:
     """Keyword arguments for ``gymnasium.make``; PyBullet-only options are refused elsewhere.
     ``params_file`` (``--params``) sets the pendulum, and with ``randomize`` centres the
-    randomisation on it."""
+    randomisation on it. Only the PyBullet pendulum takes ``episode_s`` as an argument
+    (:func:`make_env` limits the others' episodes)."""
     kwargs: dict[str, Any] = {}
     if env_id == PYBULLET_ENV_ID:
+        if episode_s != DEFAULT_EPISODE_S:
+            kwargs["episode_s"] = episode_s
         if preset:
             kwargs["preset"] = preset
         if randomize:
@@ -56,13 +65,33 @@ def make_env(
     randomize: bool = False,
     render_mode: str | None = None,
     params_file: ParamsFile | None = None,
+    episode_s: float = DEFAULT_EPISODE_S,
 ) -> Any:
-    """``gymnasium.make(env_id, ...)``, importing ``sim`` first for the PyBullet pendulum."""
-    kwargs = env_kwargs(env_id, preset, randomize, params_file)
-    import gymnasium
-
+    """``gymnasium.make(env_id, ...)``, importing ``sim`` first for the PyBullet pendulum, with
+    episodes of ``episode_s`` seconds (see the module's docstring)."""
+    kwargs = env_kwargs(env_id, preset, randomize, params_file, episode_s)
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
+    env = _make(env_id, kwargs)
+    if env_id == PYBULLET_ENV_ID or not hasattr(env.unwrapped, "dt"):
+        return env
+    steps = _steps(episode_s, float(env.unwrapped.dt))
+    if env.spec is not None and env.spec.max_episode_steps == steps:
+        return env
+    env.close()
+    return _make(env_id, {**kwargs, "max_episode_steps": steps})
+
+
+def _steps(episode_s: float, period_s: float) -> int:
+    try:
+        return episode_steps(episode_s, period_s)
+    except ValueError as exc:
+        raise ConfigError(f"config value 'env.episode_s' (--episode-s): {exc}") from None
+
+
+def _make(env_id: str, kwargs: dict[str, Any]) -> Any:
+    import gymnasium
+
     try:
         return gymnasium.make(env_id, **kwargs)
     except (gymnasium.error.DependencyNotInstalled, ImportError) as exc:
@@ -83,26 +112,32 @@ def env_factory(
     preset: str = "",
     randomize: bool = False,
     params_file: ParamsFile | None = None,
+    episode_s: float = DEFAULT_EPISODE_S,
 ) -> Callable[[], Any]:
     """A factory for the trainer, checked now so a bad id or an environment the trainer cannot
     drive fails before training starts."""
-    env = make_env(env_id, preset, randomize, params_file=params_file)
+    env = make_env(env_id, preset, randomize, params_file=params_file, episode_s=episode_s)
     try:
         check_trainable(env, env_id)
     finally:
         env.close()
-    return lambda: make_env(env_id, preset, randomize, params_file=params_file)
+    return lambda: make_env(env_id, preset, randomize, params_file=params_file, episode_s=episode_s)
 
 
-def vector_env_factory(env_id: str) -> Callable[[int], Any] | None:
+def vector_env_factory(
+    env_id: str, episode_s: float = DEFAULT_EPISODE_S
+) -> Callable[[int], Any] | None:
     """For population training, ``n`` -> ``n`` copies of ``env_id`` stepped with one call, where
     a vectorised implementation exists: ``Pendulum-v1`` (``sim.pendulum_v1_batch``, numpy over
-    all copies). None otherwise: the trainer then steps ordinary environments in a loop."""
+    all copies), episodes of ``episode_s``. None otherwise: the trainer then steps ordinary
+    environments in a loop."""
     if env_id != "Pendulum-v1":
         return None
-    from sim.pendulum_v1_batch import PendulumV1Batch
+    import functools
 
-    return PendulumV1Batch
+    from sim.pendulum_v1_batch import DT, PendulumV1Batch
+
+    return functools.partial(PendulumV1Batch, max_episode_steps=_steps(episode_s, DT))
 
 
 def check_trainable(env: Any, env_id: str) -> None:

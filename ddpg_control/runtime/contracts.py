@@ -5,6 +5,10 @@ counter-clockwise, radians; velocity in rad/s; torque in N*m, positive counter-c
 The observation is ``[cos theta, sin theta, theta_dot]`` as float32, as Gymnasium's
 ``Pendulum-v1``; :func:`make_observation` is the one function that builds it.
 
+Time: an episode is a duration in seconds, whatever the control period; :func:`episode_steps`
+turns it into the step count of a rig's period (``DEFAULT_EPISODE_S`` is Pendulum-v1's 200
+steps of 50 ms).
+
 This module is a leaf (numpy only): every package may import it.
 """
 
@@ -25,12 +29,31 @@ ACTION_DIM = 1
 #: Pendulum-v1's speed limit (its ``max_speed``): the bound of the observation's theta_dot.
 PENDULUM_V1_MAX_SPEED_RAD_S = 8.0
 
+#: An episode's default duration: Pendulum-v1's 200 steps at its 20 Hz.
+DEFAULT_EPISODE_S = 10.0
+
 Observation = npt.NDArray[np.float32]
 
 #: Balancing, as opposed to resting near upright: the tight band a policy must enter and stay in
 #: until the end of an episode (angle and angular velocity, both in absolute value).
 TIGHT_BAND_ANGLE_RAD = 0.02
 TIGHT_BAND_VELOCITY_RAD_S = 0.2
+
+
+def episode_steps(episode_s: float, period_s: float) -> int:
+    """The steps of an ``episode_s`` episode at a control period of ``period_s``: the nearest
+    whole number (10 s is 200 steps at 20 Hz, 1000 at 100 Hz). Raises ValueError when the
+    episode is shorter than half a period or either value is not a positive finite number."""
+    if not (math.isfinite(episode_s) and episode_s > 0):
+        raise ValueError(f"episode_s must be a finite number > 0, got {episode_s!r}")
+    if not (math.isfinite(period_s) and period_s > 0):
+        raise ValueError(f"period_s must be a finite number > 0, got {period_s!r}")
+    steps = round(episode_s / period_s)
+    if steps < 1:
+        raise ValueError(
+            f"an episode of {episode_s:g} s is shorter than one control period ({period_s:g} s)"
+        )
+    return steps
 
 
 def make_observation(angle_rad: float, velocity_rad_s: float) -> Observation:

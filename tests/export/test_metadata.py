@@ -125,3 +125,33 @@ def test_an_invalid_velocity_estimator_is_refused() -> None:
     props["velocity_estimator"] = "[1, 2]"
     with pytest.raises(PolicyArtifactError, match="velocity_estimator"):
         PolicyMetadata.from_props(props)
+
+
+def test_the_episode_and_the_discount_round_trip() -> None:
+    meta = _metadata(control_period_s=0.01, episode_s=10.0, gamma_per_s=0.98**20)
+    props = meta.to_props()
+    assert props["episode_s"] == "10.0" and props["gamma_per_s"] == repr(0.98**20)
+    back = PolicyMetadata.from_props(props)
+    assert back.episode_s == 10.0 and back.gamma_per_s == 0.98**20
+
+
+def test_a_file_without_the_episode_or_the_discount_still_reads() -> None:
+    """Files exported before ``episode_s`` and ``gamma_per_s`` existed lack them: they read
+    as None (unknown), not as an error."""
+    props = _metadata(episode_s=10.0, gamma_per_s=0.5).to_props()
+    del props["episode_s"], props["gamma_per_s"]
+    meta = PolicyMetadata.from_props(props)
+    assert meta.episode_s is None and meta.gamma_per_s is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("episode_s", 0.0), ("episode_s", -1.0), ("gamma_per_s", 1.0), ("gamma_per_s", 0.0)],
+)
+def test_a_bad_episode_or_discount_is_refused(key: str, value: float) -> None:
+    with pytest.raises(PolicyArtifactError, match=key):
+        _metadata(**{key: value})
+    props = _metadata().to_props()
+    props[key] = repr(value)
+    with pytest.raises(PolicyArtifactError, match=key):
+        PolicyMetadata.from_props(props)

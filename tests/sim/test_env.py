@@ -16,6 +16,7 @@ import sim
 from ddpg_control.runtime.contracts import make_observation
 from ddpg_control.runtime.errors import ConfigError
 from sim.params import PendulumParams, RandomizationRanges
+from sim.pendulum_env import PyBulletPendulumEnv
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"preset": "realistic", "randomize": True}])
@@ -34,7 +35,7 @@ def test_both_registration_spellings_work() -> None:
     assert sim.PYBULLET_ENV_ID in gym.registry
     for env_id in ("sim:PyBulletPendulum-v0", "PyBulletPendulum-v0"):
         env = gym.make(env_id)
-        assert env.spec is not None and env.spec.max_episode_steps == 200
+        assert env.unwrapped.max_episode_steps == 200
         assert env.unwrapped.dt == 0.05
         assert env.unwrapped.params.to_dict()["mass_kg"] == 1.0
         env.close()
@@ -181,3 +182,38 @@ def test_bad_constructor_arguments_raise_config_errors(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         gym.make("PyBulletPendulum-v0", **kwargs)
+
+
+@pytest.mark.parametrize(("rate_hz", "steps"), [(20, 200), (100, 1000), (200, 2000)])
+def test_an_episode_lasts_its_seconds_at_the_rigs_rate(rate_hz: int, steps: int) -> None:
+    params = PendulumParams(control_period_s=1.0 / rate_hz)
+    env = gym.make("PyBulletPendulum-v0", params=params)
+    env.reset(seed=0)
+    truncated_at = [
+        i for i in range(1, steps + 1) if env.step(np.zeros(1, np.float32))[3]
+    ]  # every step, so a late or early end shows
+    env.close()
+    assert truncated_at == [steps]
+
+
+def test_the_episode_duration_is_an_argument() -> None:
+    env = gym.make("PyBulletPendulum-v0", params=PendulumParams(control_period_s=0.01), episode_s=3)
+    assert env.unwrapped.max_episode_steps == 300
+    env.close()
+    for bad in (0.0, -2.0, math.nan, 0.001):
+        with pytest.raises(ConfigError, match="episode_s"):
+            PyBulletPendulumEnv(episode_s=bad)
+
+
+def test_a_steps_reward_is_its_cost_over_the_steps_duration() -> None:
+    """The same state and torque cost 1/5 as much per 10 ms step as per 50 ms step, so a 10 s
+    return is on one scale at every rate; at 50 ms it is Pendulum-v1's reward."""
+    rewards = {}
+    for period_s in (0.05, 0.01):
+        env = gym.make("PyBulletPendulum-v0", params=PendulumParams(control_period_s=period_s))
+        env.reset(options={"state": (0.5, -1.0)})
+        rewards[period_s] = float(env.step(np.array([1.5], np.float32))[1])
+        env.close()
+    cost = 0.5**2 + 0.1 * 1.0**2 + 0.001 * 1.5**2
+    assert rewards[0.05] == -cost
+    assert rewards[0.01] == pytest.approx(-cost * 0.2, rel=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -9,8 +10,15 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from ddpg_control.pipeline.envs import PYBULLET_ENV_ID, check_trainable, env_factory
+from ddpg_control.pipeline.envs import (
+    PYBULLET_ENV_ID,
+    check_trainable,
+    env_factory,
+    make_env,
+    vector_env_factory,
+)
 from ddpg_control.runtime.errors import ConfigError
+from sim.params_file import load_params_file
 
 
 class SpacesOnly(gymnasium.Env[Any, Any]):
@@ -64,3 +72,34 @@ def test_the_pendulums_are_trainable(env_id: str) -> None:
 
 def test_multi_dimensional_torques_with_one_limit_are_trainable() -> None:
     check_trainable(SpacesOnly(FLAT_OBS, spaces.Box(-1.5, 1.5, (2,), np.float32)), "Mine-v0")
+
+
+@pytest.mark.parametrize(("episode_s", "steps"), [(10.0, 200), (2.5, 50), (20.0, 400)])
+def test_pendulum_v1_episodes_last_episode_s(episode_s: float, steps: int) -> None:
+    """Pendulum-v1 is fixed at 20 Hz: ``episode_s`` is its time limit; 10 s is its own 200."""
+    env = make_env("Pendulum-v1", episode_s=episode_s)
+    assert env.spec is not None and env.spec.max_episode_steps == steps
+    env.reset(seed=0)
+    ends = [i for i in range(1, 401) if env.step(np.zeros(1, np.float32))[3]]
+    env.close()
+    assert ends[0] == steps
+    vector = vector_env_factory("Pendulum-v1", episode_s)
+    assert vector is not None
+    batch = vector(2)
+    batch.reset([0, 1], [0, 1])
+    ends = [i for i in range(1, 401) if batch.step(np.zeros((2, 1), np.float32)).truncated[0]]
+    assert ends[0] == steps
+
+
+def test_the_pybullet_pendulum_takes_episode_s_at_its_own_rate(tmp_path: Path) -> None:
+    rig = tmp_path / "rig.toml"
+    rig.write_text("[pendulum]\ncontrol_period_s = 0.005\n")
+    factory = env_factory(PYBULLET_ENV_ID, params_file=load_params_file(rig), episode_s=4.0)
+    env = factory()
+    assert env.unwrapped.max_episode_steps == 800
+    env.close()
+
+
+def test_an_episode_shorter_than_a_step_names_the_option() -> None:
+    with pytest.raises(ConfigError, match=r"'env.episode_s' \(--episode-s\).*0.01 s is shorter"):
+        make_env("Pendulum-v1", episode_s=0.01)

@@ -102,8 +102,54 @@ def test_train_on_the_pybullet_pendulum_records_its_env(capsys: pytest.CaptureFi
     assert env["params"] and all(
         isinstance(v, int | float | str | bool) for v in env["params"].values()
     )
+    assert env["episode_steps"] == 200 and env["episode_s"] == pytest.approx(10.0)
     assert payload["config"]["env"] == {"id": "PyBulletPendulum-v0", "preset": "realistic",
-                                        "randomize": True}  # fmt: skip
+                                        "randomize": True, "episode_s": 10.0}  # fmt: skip
+
+
+def test_the_episode_and_the_discount_travel_from_train_to_the_onnx_metadata() -> None:
+    """A 100 Hz rig with --episode-s 1.5: 150-step episodes; the run's config, checkpoint and
+    policy.onnx all say 1.5 s and the discount per second, which gives the update's gamma."""
+    from ddpg_control.learning.checkpoint import load_checkpoint
+    from ddpg_control.learning.config import GAMMA_PER_S
+    from export.runtime import OnnxPolicy
+
+    rig = Path("rig.toml")
+    rig.write_text("[pendulum]\ncontrol_period_s = 0.01\n")
+    argv = ["train", "--env", "PyBulletPendulum-v0", "--params", str(rig), "--population", "1"]
+    assert main([*argv, "--name", "fast", "--episode-s", "1.5", *TINY]) == 0
+    run = Path("runs/fast")
+    assert "episode_s = 1.5" in (run / "config.toml").read_text()
+    payload = load_checkpoint(run / BEST_CHECKPOINT)
+    assert payload["env"]["episode_steps"] == 150
+    assert payload["env"]["episode_s"] == pytest.approx(1.5)
+    episodes = int(payload["progress"]["episodes"])
+    assert episodes == int(payload["progress"]["env_steps"]) // 150
+    assert main(["export", "--onnx"]) == 0
+    meta = OnnxPolicy.load(run / "policy.onnx").metadata
+    assert meta.control_period_s == 0.01
+    assert meta.episode_s == pytest.approx(1.5)
+    assert meta.gamma_per_s == GAMMA_PER_S
+    assert meta.gamma_per_s**meta.control_period_s == pytest.approx(0.98**0.2, rel=1e-12)
+    # A checkpoint from before these records: a per-step gamma, no episode. It still exports.
+    from ddpg_control.learning.checkpoint import save_checkpoint
+
+    del payload["config"]["agent"]["gamma_per_s"]
+    payload["config"]["agent"]["gamma"] = 0.99
+    del payload["env"]["episode_s"], payload["env"]["episode_steps"]
+    save_checkpoint(run / "checkpoints" / "old.pt", payload)
+    assert main(["export", "--policy", str(run / "checkpoints" / "old.pt"), "-o", "old.onnx"]) == 0
+    meta = OnnxPolicy.load(Path("old.onnx")).metadata
+    assert meta.episode_s is None
+    assert meta.gamma_per_s == pytest.approx(0.99**100, rel=1e-12)
+
+
+def test_train_help_says_what_episode_s_means(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--episode-s S each episode's duration in seconds" in text
+    assert "Applies to Pendulum-v1 too" in text
 
 
 @pytest.mark.parametrize(
@@ -157,3 +203,17 @@ def test_a_resumed_run_goes_on_with_the_params_it_was_trained_for(cli_error: Cli
     message = cli_error(["train", "--resume", "runs/plain", "--total-steps", "400",
                          "--params", str(other), "--quiet"])  # fmt: skip
     assert "was trained without --params" in message
+
+
+def test_a_faster_rig_is_told_how_many_steps_give_the_same_seconds() -> None:
+    from ddpg_control.cli.train import experience_note
+    from ddpg_control.learning.config import TrainConfig, with_overrides
+
+    assert experience_note(TrainConfig(), 0.05) == ""
+    short = with_overrides(TrainConfig(), [("total_steps", 200)])
+    assert experience_note(short, 0.05) == ""  # 20 Hz: the step counts are the user's choice
+    note = experience_note(TrainConfig(), 0.01)
+    assert "at 100 Hz, 10000 steps are 100 s of experience per learner" in note
+    assert "--total-steps 50000 --set learning_starts=5000 --set eval_every_steps=5000" in note
+    assert "--total-steps 100000" in experience_note(TrainConfig(), 0.005)
+    assert experience_note(with_overrides(TrainConfig(), [("total_steps", 50_000)]), 0.01) == ""

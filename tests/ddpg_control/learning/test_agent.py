@@ -36,9 +36,9 @@ def _exploration(
     return Exploration(warmup_steps, ARCH.max_torque_nm, ARCH.act_dim, noises, rngs)
 
 
-def _agent(**kwargs: object) -> DDPGAgent:
+def _agent(gamma: float = 0.98, **kwargs: object) -> DDPGAgent:
     config = AgentConfig(hidden_sizes=ARCH.hidden_sizes, **kwargs)  # type: ignore[arg-type]
-    return DDPGAgent(ARCH, config, seed=0)
+    return DDPGAgent(ARCH, config, seed=0, gamma=gamma)
 
 
 def _batch(terminated: float, n: int = 64, reward: float = 1.0) -> Batch:

@@ -17,6 +17,8 @@ from ddpg_control.learning.stacked import StackedAgent, private_kernels
 
 #: Two shapes: the default's (one-output layers take the matrix-vector form) and a two-torque
 #: actor with one hidden layer (a plain batched product, no second ReLU).
+#: The discount of one step, as the trainer derives it at 20 Hz.
+GAMMA = 0.98
 SHAPES = {
     "two hidden layers": Architecture(
         obs_dim=3, act_dim=1, hidden_sizes=(32, 24), max_torque_nm=2.0
@@ -45,8 +47,8 @@ def test_the_stacked_update_is_the_reference_update_member_by_member(
     arch = SHAPES[shape]
     config = AgentConfig(hidden_sizes=arch.hidden_sizes, critic_weight_decay=1e-2)
     seeds = [10 + k for k in range(members)]
-    references = [DDPGAgent(arch, config, s) for s in seeds]
-    stacked = StackedAgent(arch, config, seeds)
+    references = [DDPGAgent(arch, config, s, GAMMA) for s in seeds]
+    stacked = StackedAgent(arch, config, seeds, GAMMA)
     rng = np.random.default_rng(5)
     for _ in range(4):  # several steps: Adam's moments and the targets carry over
         batch = random_batch(rng, members, 64, arch.act_dim)
@@ -67,11 +69,11 @@ def test_the_stacked_update_is_the_reference_update_member_by_member(
 def test_members_act_as_their_own_actors() -> None:
     arch = SHAPES["two hidden layers"]
     config = AgentConfig(hidden_sizes=arch.hidden_sizes)
-    stacked = StackedAgent(arch, config, [3, 4])
+    stacked = StackedAgent(arch, config, [3, 4], GAMMA)
     obs = np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32)
     expected = np.stack([actor_policy(stacked.member_actor(k))(obs[k]) for k in range(2)])
     np.testing.assert_allclose(stacked.act(obs), expected, rtol=1e-5, atol=1e-6)
-    reference = DDPGAgent(arch, config, 4)
+    reference = DDPGAgent(arch, config, 4, GAMMA)
     np.testing.assert_allclose(
         stacked.act(obs)[1], actor_policy(reference.actor)(obs[1]), rtol=1e-5
     )
@@ -80,7 +82,7 @@ def test_members_act_as_their_own_actors() -> None:
 def test_save_and_load_continue_the_same_updates() -> None:
     arch = SHAPES["two hidden layers"]
     config = AgentConfig(hidden_sizes=arch.hidden_sizes)
-    a, b = StackedAgent(arch, config, [0, 1]), StackedAgent(arch, config, [7, 8])
+    a, b = StackedAgent(arch, config, [0, 1], GAMMA), StackedAgent(arch, config, [7, 8], GAMMA)
     rng = np.random.default_rng(0)
     a.update(random_batch(rng, 2, 16, 1))
     b.load_state_dict(copy.deepcopy(a.state_dict()))  # as through a checkpoint file

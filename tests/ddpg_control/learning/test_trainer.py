@@ -391,3 +391,24 @@ def test_short_real_training_run_learns_to_swing_up(trained_run: Path) -> None:
     assert first < -900  # before learning: the pendulum hangs or spins
     assert result.mean_return > -200  # after: swung up and held from every start
     assert payload["progress"]["eval_return"] > -200
+
+
+@pytest.mark.parametrize(
+    ("period_s", "gamma"), [(0.05, 0.98), (0.01, 0.98**0.2), (0.005, 0.98**0.1)]
+)
+def test_the_update_discounts_each_step_by_the_discount_per_second_at_the_envs_period(
+    tmp_path: Path, period_s: float, gamma: float
+) -> None:
+    from sim.params import PendulumParams
+
+    params = PendulumParams(control_period_s=period_s)
+    trainer = Trainer(
+        short_config(), lambda: gymnasium.make("PyBulletPendulum-v0", params=params), tmp_path
+    )
+    try:
+        assert trainer.agent.gamma == pytest.approx(gamma, rel=1e-14)
+        assert trainer.env_info["episode_steps"] == round(10.0 / period_s)
+    finally:
+        trainer.close()
+    if period_s == 0.05:
+        assert trainer.agent.gamma == 0.98  # exactly: 20 Hz trains as before
