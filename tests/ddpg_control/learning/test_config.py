@@ -125,10 +125,10 @@ def test_configs_are_frozen() -> None:
         config.seed = 1  # type: ignore[misc]
 
 
-def test_the_default_discount_is_098_per_step_at_20_hz_to_the_last_bit() -> None:
+def test_the_default_discount_is_099_per_step_at_20_hz_to_the_last_bit() -> None:
     agent = TrainConfig().agent
-    assert agent.gamma_step(0.05) == 0.98
-    assert GAMMA_PER_S == 0.98**20
+    assert agent.gamma_step(0.05) == 0.99
+    assert GAMMA_PER_S == 0.99**20
 
 
 @pytest.mark.parametrize("rate_hz", [20, 100, 200, 500])
@@ -158,10 +158,10 @@ def test_a_recorded_per_step_gamma_converts_with_its_control_period() -> None:
     discount: its per-step gamma at the checkpoint's period."""
     data = TrainConfig().to_dict()
     del data["agent"]["gamma_per_s"]
-    data["agent"]["gamma"] = 0.98
+    data["agent"]["gamma"] = 0.99
     config = TrainConfig.from_dict(data, period_s=0.05)
     assert config == TrainConfig()
-    assert TrainConfig.from_dict(data, period_s=0.01).agent.gamma_step(0.01) == pytest.approx(0.98)
+    assert TrainConfig.from_dict(data, period_s=0.01).agent.gamma_step(0.01) == pytest.approx(0.99)
 
 
 def test_the_episode_duration_is_a_config_value(tmp_path: Path) -> None:
