@@ -285,9 +285,7 @@ def start_range(options: dict[str, Any]) -> npt.NDArray[np.float64]:
     """The half-widths ``[angle_rad, velocity_rad_s]`` of the uniform start-state draw:
     Pendulum-v1's (pi, 1) unless ``options`` names ``x_init``/``y_init``, as Pendulum-v1's
     ``reset(options=...)`` takes them."""
-    high = np.array(
-        [float(options.get("x_init", math.pi)), float(options.get("y_init", 1.0))]
-    )
+    high = np.array([float(options.get("x_init", math.pi)), float(options.get("y_init", 1.0))])
     if not (np.all(np.isfinite(high)) and np.all(high >= 0)):
         raise SimConfigError(f"x_init and y_init must be finite and >= 0, got {high.tolist()}")
     return high

@@ -73,11 +73,12 @@ UPRIGHT_START: ResetOptions = {"x_init": 0.3, "y_init": 1.0}
 
 
 #: The balance test of every periodic evaluation: this many episodes per member from
-#: :data:`UPRIGHT_START` (starts ``reset(seed=BALANCE_SEED + i)``), each held when it spends
-#: at least the last :data:`BALANCE_HELD_SHARE` of its steps within :data:`BALANCE_BAND` of
-#: upright: half the tight band's angle (0.02 rad), since a policy should rest within 0.01 rad. A policy can come to rest 0.05-0.3 rad off upright, where its torque meets
-#: gravity, and lose only about 0.5-2 of return per episode: less than the start states move a
-#: 10-episode mean, so the return alone cannot tell a balancing policy from a leaning one.
+#: :data:`UPRIGHT_START` (starts ``reset(seed=BALANCE_SEED + i)``), each held when it spends at
+#: least the last :data:`BALANCE_HELD_SHARE` of its steps within :data:`BALANCE_BAND` of
+#: upright: half the tight band's angle (0.02 rad), since a policy should rest within 0.01 rad.
+#: A policy can come to rest 0.05-0.3 rad off upright, where its torque meets gravity, and lose
+#: only about 0.5-2 of return per episode: less than the start states move a 10-episode mean,
+#: so the return alone cannot tell a balancing policy from a leaning one.
 BALANCE_EPISODES = 4
 BALANCE_SEED = 3_000_000
 BALANCE_HELD_SHARE = 0.25

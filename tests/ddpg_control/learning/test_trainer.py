@@ -27,9 +27,9 @@ from ddpg_control.learning.trainer import (
     Best,
     Trainer,
     better,
-    selection_score,
     episode_seed,
     member_seed,
+    selection_score,
     train,
 )
 from ddpg_control.learning.vector_env import EnvList, evaluate_grid
