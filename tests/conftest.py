@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -108,3 +108,15 @@ def cli_error(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], str]:
         return lines[0]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """A local Ray cluster of 2 CPUs on this machine, started once per test session; this test
+    process is its driver, so ``--address auto`` runs on it. Stopped at the end."""
+    ray = pytest.importorskip("ray", reason="the 'ray' extra (make setup installs it)")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    try:
+        yield "auto"
+    finally:
+        ray.shutdown()

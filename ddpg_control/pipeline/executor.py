@@ -121,6 +121,12 @@ def call_batch(function: Callable[[Any], Any], batch: list[Any]) -> list[Any]:
     return [function(item) for item in batch]
 
 
+def batches(items: list[Any], workers: int) -> list[list[Any]]:
+    """``items`` cut in order into about :data:`BATCHES_PER_CPU` batches per worker."""
+    size = max(1, math.ceil(len(items) / (workers * BATCHES_PER_CPU)))
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 class InProcess:
     """One task at a time, in this process."""
 
@@ -225,13 +231,8 @@ class RayCluster:
         self._catching = ray.remote(**options)(call_catching)
 
     def map(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        items = list(items)
-        size = max(1, math.ceil(len(items) / (self.workers * BATCHES_PER_CPU)))
         shared = self._ray.put(function)  # sent to each node once, not with every batch
-        refs = [
-            self._batch.remote(shared, items[start : start + size])
-            for start in range(0, len(items), size)
-        ]
+        refs = [self._batch.remote(shared, b) for b in batches(list(items), self.workers)]
         for ref in refs:
             yield from self._ray.get(ref)
 
