@@ -13,32 +13,9 @@ import pytest
 
 from ddpg_control.cli import main
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
+from tests.ddpg_control.cli.sweep_runs import tiny_sweep
 
 CliError = Callable[[list[str]], str]
-
-#: A few hundred steps of one learner, and a score of one axis, one episode a point.
-TINY_CONFIG = """\
-total_steps = 300
-learning_starts = 100
-eval_every_steps = 300
-eval_episodes = 1
-final_eval_episodes = 1
-population = 1
-[agent]
-hidden_sizes = [16, 16]
-[stop]
-metric = "none"
-"""
-TINY_SCORE = ["--quick", "--axes", "mass", "--episodes", "1", "--duration-s", "6", "--quiet"]
-
-
-def tiny_sweep(folder: Path, *options: str) -> list[str]:
-    """``sweep`` argv for tiny candidates into ``folder`` (its parent is the runs folder)."""
-    config = folder.parent / "tiny.toml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(TINY_CONFIG)
-    where = ["--runs-dir", str(folder.parent), "--name", folder.name]
-    return ["sweep", "--config", str(config), *where, *TINY_SCORE, *options]
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +61,17 @@ def test_each_candidate_is_trained_exported_and_scored_and_a_failure_is_recorded
 def test_the_best_by_the_rule_is_delivered_with_how_it_was_chosen(local_sweep: Path) -> None:
     state = _state(local_sweep)
     done = [c for c in state.values() if c["status"] == "done"]
-    best = max(
+    by_rule = sorted(
         done,
-        key=lambda c: (c["metrics"]["overall_score"], c["metrics"]["nominal.success"], [-ord(x) for x in c["name"]]),
+        key=lambda c: (-c["metrics"]["overall_score"], -c["metrics"]["nominal.success"], c["name"]),
     )
+    best = by_rule[0]
     delivered = (local_sweep / POLICY_FILE).read_bytes()
     assert delivered == (local_sweep / "runs" / best["name"] / POLICY_FILE).read_bytes()
     summary = (local_sweep / "summary.txt").read_text()
-    assert f"best: {best['name']} (seed=" in summary and "chosen by highest overall_score" in summary
+    assert (
+        f"best: {best['name']} (seed=" in summary and "chosen by highest overall_score" in summary
+    )
     assert "failed: c02" in summary
     record = json.loads((local_sweep / "sweep.json").read_text())["best"]
     assert record["name"] == best["name"] and record["reason"].startswith("highest overall_score")
