@@ -99,7 +99,7 @@ def add_parser(subparsers: Any) -> None:
         DEFAULT_DURATION_S,
         type=at_least(HOLD_S, "s", strictly=True),
     )
-    add_executor_arguments(parser, "batches of episodes")
+    add_executor_arguments(parser, "each runs a share of the episodes")
     add_output_argument(
         parser,
         "the folder for the CSV, JSON and PNG files",

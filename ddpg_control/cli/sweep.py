@@ -165,7 +165,7 @@ def add_parser(subparsers: Any) -> None:
         "breaking the ties of the one before (default: " + ",".join(DEFAULT_RANK) + "; a "
         "measure score does not report is left out)",
     )
-    add_executor_arguments(p, "one candidate each")
+    add_executor_arguments(p, "each trains, exports and scores one candidate at a time")
     p.add_argument("--name", type=run_name, help="run directory name (default: a timestamp)")
     add_runs_dir_argument(p, "where run directories go")
     add_resume_argument(

@@ -127,8 +127,11 @@ def plot_sweep(records: Sequence[Record], choice: Choice, out_path: Path) -> Pat
         if r.status != DONE:
             ax.text(0.01, yy, f"{r.status}: {r.error[:60]}", va="center", fontsize=7)
     ax.set_yticks(y, [f"{r.candidate.name} {r.candidate.label}"[:48] for r in rows], fontsize=7)
-    ax.set_xlim(0.0, 1.05)
-    ax.set_xlabel("score (1 = every episode succeeded)")
+    shown = [r.metrics.get(k, math.nan) for r in choice.ranked for k in choice.keys]
+    shown = [v for v in shown if not math.isnan(v)]
+    if all(0.0 <= v <= 1.0 for v in shown):  # rates: the whole scale, so bars compare
+        ax.set_xlim(0.0, 1.05)
+    ax.set_xlabel("higher is better")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=7)
     best = choice.best
