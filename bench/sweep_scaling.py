@@ -17,8 +17,8 @@ bench works, minutes on a loaded machine).
     .venv/bin/python bench/sweep_scaling.py --size full
     .venv/bin/python bench/sweep_scaling.py --size small
 
-The Ray cluster is one process of this bench (:func:`_harness.start`), joined as ``--address
-auto`` (the newest cluster on this machine) and stopped at the end.
+The Ray cluster is one process of this bench (:func:`_harness.start`), stopped at the end; the
+commands join it at its address with Ray's token authentication (``RAY_AUTH_MODE=token``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ from _harness import start  # noqa: E402
 #: A local Ray cluster of 2 CPUs held by this process; prints its address, then waits.
 RAY_HEAD = """
 import signal, sys, ray
-ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+ray.init(
+    address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+    logging_level="WARNING",
+)
 print(ray.get_runtime_context().gcs_address, flush=True)
 signal.signal(signal.SIGTERM, lambda *_: (ray.shutdown(), sys.exit(0)))
 signal.pause()
@@ -72,6 +75,7 @@ def sweep_argv(folder: Path, name: str, size: str) -> list[str]:
 
 
 def main() -> None:
+    os.environ["RAY_AUTH_MODE"] = "token"  # the head and the commands that join it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("small", "full"), default="full")
     args = parser.parse_args()
@@ -86,9 +90,9 @@ def main() -> None:
             flush=True,
         )
         begin = time.perf_counter()
-        with start([sys.executable, "-c", RAY_HEAD]):
+        with start([sys.executable, "-c", RAY_HEAD]) as head:
             started = time.perf_counter() - begin
-            ray = timed([*sweep_argv(folder, "ray", args.size), "--address", "auto"])
+            ray = timed([*sweep_argv(folder, "ray", args.size), "--address", head.port])
             print(
                 f"Ray cluster start-up {started:.1f} s (apart); sweep --address {ray:.1f} s, "
                 f"over --jobs 2: {ray / two:.2f} (goal <= 1.10)",
@@ -99,7 +103,7 @@ def main() -> None:
             if args.size == "small":
                 score += ["--episodes", "6"]
             local = timed([*score, "--jobs", "1", "-o", str(folder / "score1")])
-            remote = timed([*score, "--address", "auto", "-o", str(folder / "score-ray")])
+            remote = timed([*score, "--address", head.port, "-o", str(folder / "score-ray")])
             same = all(
                 (folder / "score1" / n).read_bytes() == (folder / "score-ray" / n).read_bytes()
                 for n in ("jobs2-policy.score.json", "jobs2-policy.score.csv")

@@ -115,7 +115,13 @@ def ray_cluster() -> Iterator[str]:
     """A local Ray cluster of 2 CPUs on this machine, started once per test session; this test
     process is its driver, so ``--address auto`` runs on it. Stopped at the end."""
     ray = pytest.importorskip("ray", reason="the 'ray' extra (make setup installs it)")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    ray.init(
+        address="local",  # a new cluster, whatever else runs on this machine
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="WARNING",
+    )
     try:
         yield "auto"
     finally:

@@ -22,6 +22,7 @@ import functools
 import math
 import multiprocessing
 import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ MAX_RETRIES = 3
 #: ``map`` on Ray sends about this many batches per cluster CPU: enough to balance the load,
 #: few enough that each batch's overhead (a task, its arguments, its results) stays small.
 BATCHES_PER_CPU = 4
+#: How long a cluster's head may take to accept a connection before the command gives up.
+CONNECT_TIMEOUT_S = 5.0
+#: The port of Ray's client server on the head node (``ray://HOST``).
+RAY_CLIENT_PORT = 10001
 RAY_MISSING = (
     "a Ray cluster (--address or RAY_ADDRESS) needs the optional 'ray' extra: "
     "pip install 'ddpg-control[ray]'"
@@ -200,11 +205,30 @@ def import_ray() -> Any:
     return ray
 
 
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse at once a ``HOST:PORT`` or ``ray://HOST[:PORT]`` where nothing listens (Ray itself
+    retries for minutes); ``auto`` is Ray's to resolve."""
+    if address == "auto":
+        return
+    scheme, _, rest = address.rpartition("://")
+    host, colon, port = rest.partition("/")[0].rpartition(":")
+    if not colon:
+        host, port = rest, str(RAY_CLIENT_PORT)
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"no Ray cluster answers at '{address}' ({first_line(exc)}): start one with "
+            "'ray start --head' (docs/sweep.md), or name another with --address"
+        ) from None
+
+
 @contextlib.contextmanager
 def _ray_executor(address: str) -> Iterator[RayCluster]:
     ray = import_ray()
     connected_here = not ray.is_initialized()  # a caller that already joined keeps its link
     if connected_here:
+        check_reachable(address)
         try:
             ray.init(address=address, log_to_driver=False, logging_level="WARNING")
         except (ConnectionError, RuntimeError, ValueError) as exc:

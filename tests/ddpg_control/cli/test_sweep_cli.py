@@ -13,7 +13,7 @@ import pytest
 
 from ddpg_control.cli import main
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
-from tests.ddpg_control.cli.sweep_runs import tiny_sweep
+from tests.ddpg_control.cli.sweep_runs import TINY_SCORE, tiny_sweep
 
 CliError = Callable[[list[str]], str]
 
@@ -125,3 +125,20 @@ def test_a_sweep_where_every_candidate_fails_delivers_nothing(
     assert main(argv) == 1
     assert "no policy delivered" in capsys.readouterr().out
     assert not (folder / POLICY_FILE).exists() and (folder / "sweep.csv").is_file()
+
+
+def test_a_candidate_is_the_policy_train_export_and_score_make_by_hand(
+    local_sweep: Path, tmp_path: Path
+) -> None:
+    """Seed 0 on Pendulum-v1 with the sweep's config, by hand: the same scores, bit for bit."""
+    runs = tmp_path / "runs"
+    config = local_sweep.parent / "tiny.toml"
+    assert main(["train", "--config", str(config), "--seed", "0", "--name", "hand",
+                 "--runs-dir", str(runs), "--quiet"]) == 0  # fmt: skip
+    assert main(["export", "--policy", str(runs / "hand")]) == 0
+    score = ["score", "--policy", str(runs / "hand"), *TINY_SCORE, "--jobs", "1"]
+    assert main(score) == 0
+    by_hand = json.loads((runs / "hand" / "policy.score.json").read_text())
+    swept = json.loads((local_sweep / "runs" / "c00" / "policy.score.json").read_text())
+    by_hand.pop("controller"), swept.pop("controller")
+    assert swept == by_hand

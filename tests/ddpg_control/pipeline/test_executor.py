@@ -14,6 +14,7 @@ from ddpg_control.pipeline.executor import (
     InProcess,
     LocalProcesses,
     batches,
+    check_reachable,
     cluster_address,
     open_executor,
 )
@@ -66,3 +67,17 @@ def test_naming_a_cluster_without_ray_installed_names_the_extra(
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(ConfigError, match=r"ddpg-control\[ray\]"), open_executor(1, "auto"):
         pass
+
+
+def test_a_cluster_address_where_nothing_listens_is_refused_at_once() -> None:
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        check_reachable(f"127.0.0.1:{port}")
+        check_reachable(f"ray://127.0.0.1:{port}")
+    with pytest.raises(ConfigError, match="no Ray cluster answers"):
+        check_reachable(f"127.0.0.1:{port}")  # closed now
+    check_reachable("auto")  # Ray's to resolve
