@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -110,11 +111,14 @@ def cli_error(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], str]:
     return run
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[str]:
-    """A local Ray cluster of 2 CPUs on this machine, started once per test session; this test
-    process is its driver, so ``--address auto`` runs on it. Stopped at the end."""
+    """A local Ray cluster of 2 CPUs on this machine, started once for the module of tests that
+    use it (there is one) and stopped after them, so that its idle processes do not load the
+    real-time tests that follow; this test process is its driver, so ``--address auto`` runs
+    on it."""
     ray = pytest.importorskip("ray", reason="the 'ray' extra (make setup installs it)")
+    sigterm = signal.getsignal(signal.SIGTERM)
     ray.init(
         address="local",  # a new cluster, whatever else runs on this machine
         num_cpus=2,
@@ -122,6 +126,7 @@ def ray_cluster() -> Iterator[str]:
         log_to_driver=False,
         logging_level="WARNING",
     )
+    signal.signal(signal.SIGTERM, sigterm)  # ray.init's own handler would outlive this test
     try:
         yield "auto"
     finally:

@@ -22,7 +22,9 @@ import functools
 import math
 import multiprocessing
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -227,6 +229,7 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
 def _ray_executor(address: str) -> Iterator[RayCluster]:
     ray = import_ray()
     connected_here = not ray.is_initialized()  # a caller that already joined keeps its link
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init installs its own; put back after
     if connected_here:
         check_reachable(address)
         try:
@@ -241,6 +244,8 @@ def _ray_executor(address: str) -> Iterator[RayCluster]:
     finally:
         if connected_here:
             ray.shutdown()
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, sigterm)
 
 
 class RayCluster:
