@@ -261,6 +261,9 @@ def _reason(ranked: Sequence[Record], keys: Sequence[str], rule: Sequence[str]) 
         tied = [r for r in ranked if all(_same(r, best, k) for k in keys[:n])]
         if len(tied) > 1:
             text += f"; {len(tied)} tied, broken by {key} ({_shown(best, key)})"
+    still = [r for r in ranked if all(_same(r, best, k) for k in keys)]
+    if len(still) > 1:
+        text += f"; {len(still)} still tied, the first by name"
     dropped = [k for k in rule if k not in keys]
     if dropped:
         text += f"; not reported by score, so not used: {', '.join(dropped)}"

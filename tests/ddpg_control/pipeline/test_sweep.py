@@ -67,6 +67,12 @@ def test_the_rule_ranks_by_its_keys_in_turn_and_says_how_the_best_won() -> None:
     assert choice.keys == ("overall_score", "nominal.success")
     assert "2 tied, broken by nominal.success (1.000)" in choice.reason
     assert "not reported by score, so not used: nominal.tight" in choice.reason
+    assert "still tied" not in choice.reason
+    tied = rank(
+        [_record("c01", overall_score=0.5), _record("c00", overall_score=0.5)], ["overall_score"]
+    )
+    assert tied.best is not None and tied.best.candidate.name == "c00"
+    assert "2 still tied, the first by name" in tied.reason
     assert rank([_record("c00", FAILED)], ("overall_score",)).best is None
 
 
