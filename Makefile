@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "torch==2.13.*"
-	$(BIN)/pip install --quiet -e ".[dev,dynamixel,moteus,foxglove]"
+	$(BIN)/pip install --quiet -e ".[dev,dynamixel,moteus,foxglove,ray]"
 	touch $(STAMP)
 
 demo: setup

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,25 @@ def cli_error(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], str]:
         return lines[0]
 
     return run
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[str]:
+    """A local Ray cluster of 2 CPUs on this machine, started once for the module of tests that
+    use it (there is one) and stopped after them, so that its idle processes do not load the
+    real-time tests that follow; this test process is its driver, so ``--address auto`` runs
+    on it."""
+    ray = pytest.importorskip("ray", reason="the 'ray' extra (make setup installs it)")
+    sigterm = signal.getsignal(signal.SIGTERM)
+    ray.init(
+        address="local",  # a new cluster, whatever else runs on this machine
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="WARNING",
+    )
+    signal.signal(signal.SIGTERM, sigterm)  # ray.init's own handler would outlive this test
+    try:
+        yield "auto"
+    finally:
+        ray.shutdown()

@@ -251,6 +251,44 @@ def names_from(choices: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
     return parse
 
 
+def seed_list(text: str) -> tuple[int, ...]:
+    """Seeds ``0,1,2``, a range ``0-3`` (both ends included) or both (``0-3,7``), each once."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        low, sep, high = part.strip().partition("-")
+        first = non_negative_int(low)
+        last = non_negative_int(high) if sep else first
+        _check(require, first <= last, f"a range of seeds goes up, got {part.strip()!r}")
+        seeds += [s for s in range(first, last + 1) if s not in seeds]
+    return tuple(seeds)
+
+
+def comma_names(text: str) -> tuple[str, ...]:
+    """Comma-separated names, at least one, none empty."""
+    names = tuple(name.strip() for name in text.split(","))
+    _check(require, all(names), f"expected comma-separated names, got {text!r}")
+    return names
+
+
+def cluster_address(text: str) -> str:
+    """``--address``: ``auto`` (the Ray cluster this machine belongs to), ``HOST:PORT`` (its
+    head node) or ``ray://HOST:PORT`` (a Ray client server, port 10001 by default)."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    message = f"expected auto, HOST:PORT or ray://HOST:10001, got {text!r}"
+    _check(require, scheme in ("", "ray") and bool(rest.strip()), message)
+    if text == "auto":
+        return text
+    host, colon, port = rest.rpartition(":")
+    if colon:
+        _check(require, bool(host), message)
+        int_in_range(1, MAX_TCP_PORT)(port)
+    else:
+        _check(require, bool(scheme), message)
+    return text
+
+
 def policy_path(text: str) -> Path:
     """``--policy``: a run directory or a policy file."""
     _check(require, bool(text), "needs a run directory or a policy file")
@@ -290,6 +328,11 @@ MEANINGS: dict[str, str] = {
     "--device-torque-limit-nm": "the motor driver's own torque limit, N*m",
     "--driver": "the motor driver's protocol",
     "--device-id": "the device's id on its bus (Dynamixel ID, moteus CAN id, ODrive axis)",
+    "--set": "override a config value, KEY=VALUE with a key of the config file (agent.tau=0.005)",
+    "--resume": "continue what an interrupted command left",
+    "--jobs": "worker processes on this machine",
+    "--address": "the Ray cluster to run on: auto, HOST:PORT or ray://HOST:10001 (needs the "
+    "'ray' extra)",
 }
 
 
@@ -433,3 +476,31 @@ def add_driver_argument(
 def add_device_id_argument(parser: Any, detail: str, type: Callable[[str], int]) -> None:
     """``--device-id N``: the device's id on its bus."""
     _add(parser, "--device-id", detail, type=type, default=None, metavar="N")
+
+
+def add_set_argument(parser: Any, detail: str, metavar: str = "KEY=VALUE", **kwargs: Any) -> None:
+    """``--set KEY=VALUE``, repeatable: a config value over the config file's."""
+    _add(
+        parser,
+        "--set",
+        detail,
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar=metavar,
+        **kwargs,
+    )
+
+
+def add_resume_argument(parser: Any, detail: str, metavar: str) -> None:
+    """``--resume PATH``: what to continue."""
+    _add(parser, "--resume", detail, type=Path, metavar=metavar)
+
+
+def add_executor_arguments(parser: Any, per_task: str) -> None:
+    """``--jobs N`` and ``--address ADDRESS``: where the command's tasks run (``per_task``: what
+    one task is). Without either: ``$RAY_ADDRESS`` when set, else local workers."""
+    detail = f"{per_task}; default: the number of CPUs, at most 8; not with --address"
+    _add(parser, "--jobs", detail, type=positive_int, default=None, metavar="N")
+    detail = "default: $RAY_ADDRESS when set, else local worker processes (--jobs)"
+    _add(parser, "--address", detail, type=cluster_address, default=None, metavar="ADDRESS")

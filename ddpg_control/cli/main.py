@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "excite",
     "identify",
     "score",
+    "sweep",
 )
 
 EPILOG = """\

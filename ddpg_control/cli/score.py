@@ -23,6 +23,7 @@ from ddpg_control.cli.arguments import (
     MEANINGS,
     add_duration_argument,
     add_episodes_argument,
+    add_executor_arguments,
     add_output_argument,
     add_policy_argument,
     add_preset_argument,
@@ -33,7 +34,6 @@ from ddpg_control.cli.arguments import (
     file_with_suffix,
     folder_to_write,
     names_from,
-    positive_int,
 )
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.progress import TaskProgress
@@ -104,13 +104,7 @@ def add_parser(subparsers: Any) -> None:
         DEFAULT_DURATION_S,
         type=at_least(HOLD_S, "s", strictly=True),
     )
-    parser.add_argument(
-        "--jobs",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="worker processes (default: the number of CPUs, at most 8)",
-    )
+    add_executor_arguments(parser, "each runs a share of the episodes")
     add_output_argument(
         parser,
         "the folder for the CSV, JSON and PNG files",
@@ -140,7 +134,8 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ddpg_control.pipeline.executor import local_mapper
+    from ddpg_control.pipeline.carried_policies import CarriedPolicies
+    from ddpg_control.pipeline.executor import cluster_address, open_executor
     from ddpg_control.pipeline.score_report import label_for, plot_scores, stem_for, write_result
     from ddpg_control.pipeline.scoring import AXES, Plan, benchmark_params, quick_axes, score
 
@@ -165,13 +160,19 @@ def run(args: argparse.Namespace) -> int:
     episodes = args.episodes or (QUICK_EPISODES if args.quick else DEFAULT_EPISODES)
     plan = Plan(axes, episodes, args.seed, args.duration_s)
     jobs = args.jobs or min(8, os.cpu_count() or 1)
-    print(
-        f"scoring {len(names)} controller(s): {len(axes)} axes, {episodes} episodes per point, "
-        f"seed {args.seed}, {jobs} process(es)",
-        file=sys.stderr,
-    )
+    address = cluster_address(args.jobs, args.address)
     progress = None if args.quiet else TaskProgress("score", "episodes")
-    with local_mapper(jobs) as mapper:
+    with open_executor(jobs, address) as executor:
+        print(
+            f"scoring {len(names)} controller(s): {len(axes)} axes, {episodes} episodes per "
+            f"point, seed {args.seed}, on {executor.description}",
+            file=sys.stderr,
+        )
+
+        def mapper(function: Any, tasks: Any) -> Any:  # a cluster gets the policies as bytes
+            carried = function if address is None else CarriedPolicies(function, names)
+            return executor.map(carried, tasks)
+
         results = score(names, base, plan, mapper, progress)
     labels = [label_for(name) for name in names]
     output = args.output or new_scores_dir(Path(args.runs_dir) / SCORES_DIR)

@@ -12,8 +12,10 @@ from ddpg_control.cli.arguments import (
     add_preset_argument,
     add_quiet_argument,
     add_randomize_argument,
+    add_resume_argument,
     add_runs_dir_argument,
     add_seed_argument,
+    add_set_argument,
     positive_float,
     positive_int,
     run_name,
@@ -66,24 +68,16 @@ def add_parser(subparsers: Any) -> None:
         "--total-steps counts steps per learner (default 4; 1 = a single learner)",
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one config value, e.g. --set agent.tau=0.005 (repeatable)",
-    )
+    add_set_argument(p, "repeatable")
     add_preset_argument(p, "the config's env.preset, else the PyBullet pendulum's default")
     add_randomize_argument(p, default=None)
     p.add_argument("--name", type=run_name, help="run directory name (default: a timestamp)")
     add_runs_dir_argument(p, "where run directories go")
-    p.add_argument(
-        "--resume",
-        type=Path,
-        metavar="CHECKPOINT_OR_RUN",
-        help=f"continue a run from its {LAST_CHECKPOINT} (or that file itself), with its config "
-        f"and, if it was trained with --params, its own {PARAMS_FILE}",
+    add_resume_argument(
+        p,
+        f"a run, from its {LAST_CHECKPOINT} (or that file itself), with its config and, if it "
+        f"was trained with --params, its own {PARAMS_FILE}",
+        "CHECKPOINT_OR_RUN",
     )
     add_quiet_argument(p)
     add_params_argument(p, randomize=True)

@@ -9,8 +9,11 @@ environments for training and evaluation), :mod:`~ddpg_control.pipeline.scoring`
 :mod:`~ddpg_control.pipeline.balance` (the loose and tight bands upright),
 :mod:`~ddpg_control.pipeline.optimum` and :mod:`~ddpg_control.pipeline.regret` (Pendulum-v1's
 optimal controller and paired regret against it, on :mod:`~ddpg_control.pipeline.pendulum_v1`),
-:mod:`~ddpg_control.pipeline.executor` (the local worker pool) and
-:mod:`~ddpg_control.pipeline.telemetry_plot` (telemetry to a PNG).
+:mod:`~ddpg_control.pipeline.executor` (where many tasks run: local worker processes or a Ray
+cluster), :mod:`~ddpg_control.pipeline.carried_policies` (policies sent to a cluster as bytes),
+:mod:`~ddpg_control.pipeline.sweep` and :mod:`~ddpg_control.pipeline.sweep_report` (many
+candidates ranked, and the sweep's files) and :mod:`~ddpg_control.pipeline.telemetry_plot`
+(telemetry to a PNG).
 
 Torch-free (an import-linter contract checks it): benches and the commands of the robot's path
 import it. Functions return results and raise :class:`~ddpg_control.runtime.errors.ConfigError`

@@ -321,6 +321,40 @@ ROWS: list[tuple[list[str], str]] = [
     (["score", "--policy", TINY, "--jobs", "0"], "--jobs"),
     (["score", "--policy", TINY, "--output", A_FILE], "--output"),
     (["score", "--policy", TINY, "--plot", "score.txt"], "--plot"),
+    (["score", "--policy", TINY, "--address", "http://10.0.0.1:10001"], "--address"),
+    (["score", "--policy", TINY, "--address", "10.0.0.1:99999"], "--address"),
+    (["score", "--policy", TINY, "--jobs", "2", "--address", "auto"], "--jobs"),
+    # sweep
+    (["sweep", "--seeds", "abc"], "--seeds"),
+    (["sweep", "--seeds", "3-1"], "--seeds"),
+    (["sweep", "--seeds", "0,-1"], "--seeds"),
+    (["sweep", "--set", "tau"], "--set"),
+    (["sweep", "--set", "nope=1,2"], "nope"),
+    (["sweep", "--set", "agent.tau=0.01,2.0"], "agent.tau"),
+    (["sweep", "--set", "agent.tau=0.01,,0.02"], "empty"),
+    (["sweep", "--set", "seed=1,2"], "--seeds"),
+    (["sweep", "--config", "missing.toml"], "missing.toml"),
+    (["sweep", "--config", A_FILE], A_FILE),
+    (["sweep", "--env", ""], "env.id"),
+    (["sweep", "--total-steps", "many"], "--total-steps"),
+    (["sweep", "--total-steps", "0"], "--total-steps"),
+    (["sweep", "--population", "0"], "--population"),
+    (["sweep", "--preset", "realistic"], "--preset"),  # Pendulum-v1 has no presets
+    (["sweep", "--env", "PyBulletPendulum-v0", "--preset", "nope"], "nope"),
+    (["sweep", "--params", "missing.toml"], "missing.toml"),
+    (["sweep", "--params", A_FILE], A_FILE),
+    (["sweep", "--axes", "nope"], "--axes"),
+    (["sweep", "--episodes", "0"], "--episodes"),
+    (["sweep", "--duration-s", "5"], "--duration-s"),
+    (["sweep", "--rank-by", "overall_score,,x"], "--rank-by"),
+    (["sweep", "--rank-by", "speed"], "speed"),
+    (["sweep", "--jobs", "0"], "--jobs"),
+    (["sweep", "--address", "ray://"], "--address"),
+    (["sweep", "--address", "10.0.0.1"], "--address"),
+    (["sweep", "--name", "a/b"], "--name"),
+    (["sweep", "--runs-dir", A_FILE], A_FILE),
+    (["sweep", "--resume", "nowhere"], "nowhere"),
+    (["sweep", "--resume", A_FOLDER], A_FOLDER),
 ]
 
 #: The motor-driver options ``excite`` shares with ``run`` (add_device_arguments) get the same
@@ -370,6 +404,7 @@ WORK = [
     "sim.plant.SimPlant.__init__",
     "hardware.link.DevicePlant.open",
     "hardware.drivers.load",
+    "ddpg_control.cli.sweep.train_export_score",
     "ddpg_control.runtime.control_loop.run_loop",
 ]
 
