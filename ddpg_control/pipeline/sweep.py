@@ -34,7 +34,7 @@ FORMAT = 1
 PENDING, DONE, FAILED = "pending", "done", "failed"
 #: The default rule: the overall score, ties broken by the nominal tight-band success, then the
 #: nominal success. A key that no candidate reports is left out of the rule (and the rule says so).
-DEFAULT_RANK = ("overall_score", "nominal.tight_success", "nominal.success")
+DEFAULT_RANK = ("overall_score", "nominal.success_tight", "nominal.success")
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,12 @@ def test_the_best_by_the_rule_is_delivered_with_how_it_was_chosen(local_sweep: P
     done = [c for c in state.values() if c["status"] == "done"]
     by_rule = sorted(
         done,
-        key=lambda c: (-c["metrics"]["overall_score"], -c["metrics"]["nominal.success"], c["name"]),
+        key=lambda c: (
+            -c["metrics"]["overall_score"],
+            -c["metrics"]["nominal.success_tight"],
+            -c["metrics"]["nominal.success"],
+            c["name"],
+        ),
     )
     best = by_rule[0]
     delivered = (local_sweep / POLICY_FILE).read_bytes()
