@@ -36,6 +36,7 @@ from ddpg_control.cli.arguments import (
     comma_names,
     key_value,
     names_from,
+    positive_float,
     positive_int,
     run_name,
     seed_list,
@@ -118,8 +119,16 @@ def add_parser(subparsers: Any) -> None:
         "--total-steps",
         type=positive_int,
         metavar="N",
-        help="maximum environment steps per learner (default 10000; training stops earlier "
-        "once the goal return is confirmed)",
+        help="environment steps per learner (default 10000; with the config's stop.metric = "
+        "'eval' training stops earlier once the goal return is confirmed)",
+    )
+    p.add_argument(
+        "--episode-s",
+        type=positive_float,
+        metavar="S",
+        help="each episode's duration in seconds, at the environment's own control period "
+        "(default 10: 200 steps at 20 Hz, 1000 on a 100 Hz rig). Applies to Pendulum-v1 too "
+        "(fixed at 20 Hz: a time limit of S / 0.05 steps; 10 keeps its own 200)",
     )
     p.add_argument(
         "--population",

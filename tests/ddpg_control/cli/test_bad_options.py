@@ -60,6 +60,8 @@ ROWS: list[tuple[list[str], str]] = [
     (["train", "--episode-s", "-10"], "--episode-s"),
     (["train", "--episode-s", "nan"], "--episode-s"),
     (["train", "--episode-s", "0.01"], "--episode-s"),
+    (["sweep", "--episode-s", "0"], "--episode-s"),
+    (["sweep", "--episode-s", "nan"], "--episode-s"),
     (["train", "--population", "many"], "--population"),
     (["train", "--population", "0"], "--population"),
     (["train", "--config", "missing.toml"], "missing.toml"),

@@ -141,9 +141,11 @@ def test_a_candidate_is_the_policy_train_export_and_score_make_by_hand(
     assert main(["train", "--config", str(config), "--seed", "0", "--name", "hand",
                  "--runs-dir", str(runs), "--quiet"]) == 0  # fmt: skip
     assert main(["export", "--policy", str(runs / "hand")]) == 0
-    score = ["score", "--policy", str(runs / "hand"), *TINY_SCORE, "--jobs", "1"]
+    out = tmp_path / "hand-score"
+    score = ["score", "--policy", str(runs / "hand"), *TINY_SCORE, "--jobs", "1", "-o", str(out)]
     assert main(score) == 0
-    by_hand = json.loads((runs / "hand" / "policy.score.json").read_text())
+    (written,) = out.glob("*.score.json")
+    by_hand = json.loads(written.read_text())
     swept = json.loads((local_sweep / "runs" / "c00" / "policy.score.json").read_text())
     by_hand.pop("controller"), swept.pop("controller")
     assert swept == by_hand
