@@ -7,9 +7,9 @@ member is done for all K at once (stacked networks, one vector env, one replay b
 Every ``eval_every_steps`` all members are evaluated from the same start states, and on a
 pendulum also by a balance test from near upright; ``best.pt`` is the member of the best
 evaluation so far by return and balance (:func:`selection_score`, :func:`better`), a single
-learner's checkpoint that records which member and seed it is. The stop rule sees each evaluation's best member, so the
-early stop fires as soon as one member is confirmed. ``last.pt`` holds every member, for
-``--resume``.
+learner's checkpoint that records which member and seed it is. The stop rule sees each
+evaluation's best member, so the early stop fires as soon as one member is confirmed.
+``last.pt`` holds every member, for ``--resume``.
 """
 
 from __future__ import annotations
