@@ -36,13 +36,12 @@ from ddpg_control.cli.arguments import (
     comma_names,
     key_value,
     names_from,
-    positive_float,
-    positive_int,
     run_name,
     seed_list,
 )
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
 from ddpg_control.cli.progress import TaskProgress
+from ddpg_control.cli.train import add_budget_arguments
 from ddpg_control.pipeline.scoring import AXIS_NAMES, DEFAULT_DURATION_S, HOLD_S
 from ddpg_control.pipeline.sweep import (
     DEFAULT_RANK,
@@ -115,29 +114,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
     add_env_argument(p, "Pendulum-v1; PyBulletPendulum-v0 for the PyBullet pendulum")
-    p.add_argument(
-        "--total-steps",
-        type=positive_int,
-        metavar="N",
-        help="environment steps per learner (default 10000; with the config's stop.metric = "
-        "'eval' training stops earlier once the goal return is confirmed)",
-    )
-    p.add_argument(
-        "--episode-s",
-        type=positive_float,
-        metavar="S",
-        help="each episode's duration in seconds, at the environment's own control period "
-        "(default 10: 200 steps at 20 Hz, 1000 on a 100 Hz rig). Applies to Pendulum-v1 too "
-        "(fixed at 20 Hz: a time limit of S / 0.05 steps; 10 keeps its own 200)",
-    )
-    p.add_argument(
-        "--population",
-        type=positive_int,
-        metavar="K",
-        help="train K independent learners side by side (networks stacked, each its own "
-        "seed, env, replay buffer and noise) and deliver the best as best.pt; "
-        "--total-steps counts steps per learner (default 4; 1 = a single learner)",
-    )
+    add_budget_arguments(p)
     add_preset_argument(
         p,
         "the config's env.preset for training; scoring: the --params file, else default",

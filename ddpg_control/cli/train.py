@@ -44,6 +44,27 @@ def add_parser(subparsers: Any) -> None:
         "default: the config's, 0",
         default=None,
     )
+    add_budget_arguments(p)
+    p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
+    add_set_argument(p, "repeatable")
+    add_preset_argument(p, "the config's env.preset, else the PyBullet pendulum's default")
+    add_randomize_argument(p, default=None)
+    p.add_argument("--name", type=run_name, help="run directory name (default: a timestamp)")
+    add_runs_dir_argument(p, "where run directories go")
+    add_resume_argument(
+        p,
+        f"a run, from its {LAST_CHECKPOINT} (or that file itself), with its config and, if it "
+        f"was trained with --params, its own {PARAMS_FILE}",
+        "CHECKPOINT_OR_RUN",
+    )
+    add_quiet_argument(p)
+    add_params_argument(p, randomize=True)
+    p.set_defaults(handler=run)
+
+
+def add_budget_arguments(p: Any) -> None:
+    """``--total-steps``, ``--episode-s`` and ``--population``: how much training a run gets
+    (``train`` and each candidate of ``sweep``)."""
     p.add_argument(
         "--total-steps",
         type=positive_int,
@@ -67,21 +88,6 @@ def add_parser(subparsers: Any) -> None:
         "seed, env, replay buffer and noise) and deliver the best as best.pt; "
         "--total-steps counts steps per learner (default 4; 1 = a single learner)",
     )
-    p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
-    add_set_argument(p, "repeatable")
-    add_preset_argument(p, "the config's env.preset, else the PyBullet pendulum's default")
-    add_randomize_argument(p, default=None)
-    p.add_argument("--name", type=run_name, help="run directory name (default: a timestamp)")
-    add_runs_dir_argument(p, "where run directories go")
-    add_resume_argument(
-        p,
-        f"a run, from its {LAST_CHECKPOINT} (or that file itself), with its config and, if it "
-        f"was trained with --params, its own {PARAMS_FILE}",
-        "CHECKPOINT_OR_RUN",
-    )
-    add_quiet_argument(p)
-    add_params_argument(p, randomize=True)
-    p.set_defaults(handler=run)
 
 
 def resolve_config(args: argparse.Namespace, base: Any = None) -> Any:
