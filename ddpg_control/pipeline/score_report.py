@@ -213,8 +213,9 @@ def score_figure(results: Sequence[ScoreResult], labels: Sequence[str]) -> Any:
     )
     fig.suptitle(
         f"success rate (within {SUCCESS_ANGLE_RAD} rad of upright for the last {HOLD_S:g} s)\n"
-        "as one parameter at a time moves away from the nominal rig; thin dotted lines, "
-        f"hollow markers: tight success ({TIGHT_SUCCESS})",
+        "as one parameter at a time moves away from the nominal rig\n"
+        f"dotted, hollow: tight success ({TIGHT_ANGLE_RAD} rad and {TIGHT_VELOCITY_RAD_S} rad/s "
+        "to the end)",
         fontsize=10,
     )
     return fig

@@ -113,11 +113,14 @@ def plot_sweep(records: Sequence[Record], choice: Choice, out_path: Path) -> Pat
     colors = ["C2" if n == 0 else ("C0" if r.status == DONE else "0.8") for n, r in enumerate(rows)]
     ax.barh(y, [0.0 if math.isnan(v) else v for v in values], color=colors, label=first)
     markers = "osD^v"
-    for n, key in enumerate(choice.keys[1:]):
+    others = choice.keys[1:]
+    for n, key in enumerate(others):
         xs = [r.metrics.get(key, math.nan) for r in choice.ranked]
+        # Each key a little above or below the bar's middle, so equal values stay visible.
+        shift = 0.0 if len(others) == 1 else -0.2 + 0.4 * n / (len(others) - 1)
         ax.plot(
             xs,
-            y[: len(xs)],
+            [v + shift for v in y[: len(xs)]],
             ls="none",
             marker=markers[n % len(markers)],
             color=f"C{n + 3}",
