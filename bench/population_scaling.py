@@ -90,7 +90,7 @@ def train_once(size: int, args: argparse.Namespace) -> dict[str, Any]:
 
     from ddpg_control.learning.config import TrainConfig, with_overrides
     from ddpg_control.learning.trainer import train
-    from sim.pendulum_v1_batch import PendulumV1Batch
+    from sim.pendulum_v1 import PendulumV1Batch
 
     overrides = [
         ("seed", args.seed),

@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ddpg_control.pipeline import pendulum_v1 as env
 from ddpg_control.pipeline.controllers import classical_controller
 from ddpg_control.pipeline.optimum import Grid, cache_folder, greedy_rollout, load_tables, solve
 from ddpg_control.pipeline.regret import (
@@ -50,6 +49,7 @@ from ddpg_control.pipeline.regret import (
     result_of,
 )
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, POLICY_FILE
+from sim import pendulum_v1 as env
 from sim.params import preset
 
 

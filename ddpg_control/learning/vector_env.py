@@ -3,7 +3,7 @@
 :class:`VectorEnv` is what :class:`~ddpg_control.learning.trainer.Trainer` steps: ``n`` copies
 of one environment, each reset with its own seed, all stepped with one call. The caller
 provides it (learning builds no environment of its own): a vectorised implementation
-where one exists (``sim.pendulum_v1_batch`` for Gymnasium's ``Pendulum-v1``, numpy over all
+where one exists (``sim.pendulum_v1`` for Gymnasium's ``Pendulum-v1``, numpy over all
 ``n`` at once), else :class:`EnvList`, which steps ``n`` ordinary Gymnasium environments in a
 loop. Episodes never reset automatically: the caller resets a finished copy with its next seed.
 """

@@ -8,7 +8,7 @@ environments for training and evaluation), :mod:`~ddpg_control.pipeline.scoring`
 :mod:`~ddpg_control.pipeline.score_report` (the robustness benchmark and its files),
 :mod:`~ddpg_control.pipeline.balance` (the loose and tight bands upright),
 :mod:`~ddpg_control.pipeline.optimum` and :mod:`~ddpg_control.pipeline.regret` (Pendulum-v1's
-optimal controller and paired regret against it, on :mod:`~ddpg_control.pipeline.pendulum_v1`),
+optimal controller and paired regret against it, on :mod:`sim.pendulum_v1`),
 :mod:`~ddpg_control.pipeline.executor` (where many tasks run: local worker processes or a Ray
 cluster), :mod:`~ddpg_control.pipeline.carried_policies` (policies sent to a cluster as bytes),
 :mod:`~ddpg_control.pipeline.sweep` and :mod:`~ddpg_control.pipeline.sweep_report` (many

@@ -128,16 +128,16 @@ def vector_env_factory(
     env_id: str, episode_s: float = DEFAULT_EPISODE_S
 ) -> Callable[[int], Any] | None:
     """For population training, ``n`` -> ``n`` copies of ``env_id`` stepped with one call, where
-    a vectorised implementation exists: ``Pendulum-v1`` (``sim.pendulum_v1_batch``, numpy over
+    a vectorised implementation exists: ``Pendulum-v1`` (``sim.pendulum_v1``, numpy over
     all copies), episodes of ``episode_s``. None otherwise: the trainer then steps ordinary
     environments in a loop."""
     if env_id != "Pendulum-v1":
         return None
     import functools
 
-    from sim.pendulum_v1_batch import DT, PendulumV1Batch
+    from sim.pendulum_v1 import PERIOD_S, PendulumV1Batch
 
-    return functools.partial(PendulumV1Batch, max_episode_steps=_steps(episode_s, DT))
+    return functools.partial(PendulumV1Batch, max_episode_steps=_steps(episode_s, PERIOD_S))
 
 
 def check_trainable(env: Any, env_id: str) -> None:

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ddpg_control.pipeline import pendulum_v1 as env
 from ddpg_control.runtime.files import replacing
+from sim import pendulum_v1 as env
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from ddpg_control.pipeline import pendulum_v1 as env
 from ddpg_control.pipeline.balance import (
     LOOSE_ANGLE_RAD,
     entry_index,
@@ -32,6 +31,7 @@ from ddpg_control.pipeline.balance import (
 )
 from ddpg_control.pipeline.optimum import Grid, cache_folder, load_tables, optimal_returns
 from ddpg_control.runtime.files import replacing
+from sim import pendulum_v1 as env
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from ddpg_control.learning.trainer import (
 from ddpg_control.learning.vector_env import EnvList, evaluate_grid
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
-from sim.pendulum_v1_batch import PendulumV1Batch
+from sim.pendulum_v1 import PendulumV1Batch
 
 SHORT = [
     ("population", 1),

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ddpg_control.pipeline import optimum, pendulum_v1, regret
+from ddpg_control.pipeline import optimum, regret
 from ddpg_control.pipeline.controllers import classical_controller
 from ddpg_control.pipeline.optimum import GreedyController, Grid, ValueTables
 from ddpg_control.pipeline.regret import (
@@ -17,6 +17,7 @@ from ddpg_control.pipeline.regret import (
     paired_difference,
     paired_optimum,
 )
+from sim import pendulum_v1
 from sim.params import preset
 
 COARSE = Grid(angles=128, velocities=129, torques=7, lookahead_torques=101)
