@@ -23,6 +23,7 @@ from ddpg_control.cli.arguments import (
     file_with_suffix,
 )
 from ddpg_control.cli.params_option import add_params_argument, params_from_args
+from ddpg_control.runtime.contracts import DEFAULT_EPISODE_S
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT
 
 HELP = "evaluate a trained policy (default: the latest run's best checkpoint)"
@@ -38,6 +39,8 @@ class PolicySource:
     preset: str
     obs_dim: int
     act_dim: int
+    #: Its training episodes' duration: evaluation episodes last as long.
+    episode_s: float
 
 
 def add_parser(subparsers: Any) -> None:
@@ -85,6 +88,7 @@ def load_policy(args: argparse.Namespace) -> PolicySource:
         preset=str(env_config.get("preset", "")),
         obs_dim=actor.arch.obs_dim,
         act_dim=actor.arch.act_dim,
+        episode_s=float(env_config.get("episode_s", DEFAULT_EPISODE_S)),
     )
 
 
@@ -100,6 +104,7 @@ def onnx_policy_source(path: Path) -> PolicySource:
         preset=policy.metadata.env_preset,
         obs_dim=policy.obs_dim,
         act_dim=policy.metadata.act_dim,
+        episode_s=policy.metadata.episode_s or DEFAULT_EPISODE_S,
     )
 
 
@@ -117,7 +122,12 @@ def build_env(args: argparse.Namespace, source: PolicySource, render_mode: str |
         else (source.preset if env_id == source.env_id else "")
     )
     env = make_env(
-        env_id, preset, args.randomize, render_mode=render_mode, params_file=params_from_args(args)
+        env_id,
+        preset,
+        args.randomize,
+        render_mode=render_mode,
+        params_file=params_from_args(args),
+        episode_s=source.episode_s,
     )
     obs_dim = int(np.prod(env.observation_space.shape))
     act_dim = int(np.prod(env.action_space.shape))
@@ -145,7 +155,10 @@ def run(args: argparse.Namespace) -> int:
     finally:
         env.close()
     print(f"policy:  {source.description}")
-    print(f"env:     {args.env or source.env_id}, {args.episodes} episodes, seed {args.seed}")
+    print(
+        f"env:     {args.env or source.env_id}, {args.episodes} episodes of "
+        f"{source.episode_s:g} s, seed {args.seed}"
+    )
     print(
         f"return:  mean {result.mean_return:.1f}  std {result.std_return:.1f}  "
         f"min {min(result.returns):.1f}  max {max(result.returns):.1f}"

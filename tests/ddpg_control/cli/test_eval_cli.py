@@ -103,3 +103,23 @@ def test_bad_episode_count_and_env(
     assert "unknown environment id" in cli_error(
         ["eval", "--policy", str(best), "--env", "Nope-v1"]
     )
+
+
+def test_episodes_last_as_long_as_the_policys_training_episodes(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A policy trained on 0.5 s episodes is evaluated on 0.5 s (10-step) episodes: from the
+    same starts its returns are those of the first 10 steps of the 10 s episodes, still swinging
+    up, so less negative."""
+    payload = load_checkpoint(trained_run / BEST_CHECKPOINT)
+    payload["config"]["env"]["episode_s"] = 0.5
+    short = tmp_path / "short.pt"
+    save_checkpoint(short, payload)
+    argv = ["eval", "--episodes", "3", "--policy"]
+    assert main([*argv, str(short)]) == 0
+    out = capsys.readouterr().out
+    assert "3 episodes of 0.5 s" in out
+    assert main([*argv, str(trained_run / BEST_CHECKPOINT)]) == 0
+    full = capsys.readouterr().out
+    assert "3 episodes of 10 s" in full
+    assert _mean(out) > _mean(full)
