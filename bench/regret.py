@@ -7,7 +7,9 @@ return of its greedy controller: ddpg_control.pipeline.optimum). Prints, per pol
 +- standard error, the per-episode std of regret and the N it would need for a standard error of
 --target-se, the share that ends upright (within 0.1 rad for the last 2 s), the resting angle and
 torque over those episodes' last 2 s, the share that enters the tight band (0.02 rad and 0.2
-rad/s) and stays to the end, and the mean time to do so.
+rad/s) and stays to the end, and the mean time to do so. ``--breakdown`` adds, per policy,
+where it loses: regret by |start angle| and the part of it from episodes that lost more than 20
+(a failed swing that pumps again).
 
 N defaults to 4000, chosen from the measured spread: the per-episode std of regret is about 18
 for a default-trained policy and 25 for the classical controller (4000 starts), so 300 starts
@@ -44,6 +46,8 @@ from ddpg_control.pipeline.regret import (
     DEFAULT_SEED,
     PairedOptimum,
     RegretResult,
+    by_start_angle,
+    costly_part,
     measure_regret,
     paired_optimum,
     result_of,
@@ -98,6 +102,20 @@ def row(name: str, result: RegretResult, target_se: float) -> str:
         f"({result.rest_abs_angle_rad:.4f}) | {result.rest_torque_nm:+.3f} | "
         f"{result.tight_share:.3f} | {result.mean_tight_entry_s:.2f} |"
     )
+
+
+def breakdown(name: str, result: RegretResult, optimum: PairedOptimum) -> str:
+    share, part = costly_part(result)
+    lines = [
+        f"\n{name}: {share:.1%} of the episodes lost more than 20 each, {part:.0%} of the "
+        "regret\n\n| abs(start angle) [rad] | starts | regret | lost > 20 |\n|---|---|---|---|"
+    ]
+    for b in by_start_angle(result, optimum):
+        lines.append(
+            f"| {b.low_rad:.2f}-{b.high_rad:.2f} | {b.episodes} | {b.mean_regret:.1f} | "
+            f"{b.costly_share:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def convergence(base: Grid, episodes: int, seed: int) -> None:
@@ -213,6 +231,11 @@ def main() -> None:
         help=f"where the DP tables are cached (default {cache_folder()})",
     )
     parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also print each policy's regret by |start angle| and its costly episodes",
+    )
+    parser.add_argument(
         "--convergence",
         action="store_true",
         help="print the mean optimum for the grid and its refinements instead",
@@ -233,11 +256,15 @@ def main() -> None:
         file=sys.stderr,
     )
     print(HEADER.format(se=args.target_se))
+    breakdowns: list[str] = []
     for name in args.policies:
         started = time.perf_counter()
         result = measure(name, optimum, grid, cache_dir)
         print(row(name, result, args.target_se), flush=True)
         print(f"  ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
+        if args.breakdown:
+            breakdowns.append(breakdown(name, result, optimum))
+    print("".join(breakdowns), end="")
 
 
 if __name__ == "__main__":

@@ -161,6 +161,50 @@ def paired_difference(first: RegretResult, second: RegretResult) -> tuple[float,
     return float(np.mean(difference)), se
 
 
+@dataclass(frozen=True)
+class StartBin:
+    """The episodes whose start angle's magnitude lies in [low_rad, high_rad)."""
+
+    low_rad: float
+    high_rad: float
+    episodes: int
+    mean_regret: float
+    #: The share of them that lost more than ``costly`` (a failed swing: another pump).
+    costly_share: float
+
+
+def by_start_angle(
+    result: RegretResult, optimum: PairedOptimum, bins: int = 8, costly: float = 20.0
+) -> list[StartBin]:
+    """Regret by |start angle| in ``bins`` equal bins over [0, pi]: where a policy loses."""
+    magnitude = np.abs(env.normalize_angle(optimum.angles_rad))
+    edges = np.linspace(0.0, np.pi, bins + 1)
+    edges[-1] = np.nextafter(np.pi, 4.0)  # pi itself belongs to the last bin
+    rows = []
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (magnitude >= low) & (magnitude < high)
+        regrets = result.regrets[inside]
+        rows.append(
+            StartBin(
+                float(low),
+                float(min(high, np.pi)),
+                int(inside.sum()),
+                float(regrets.mean()) if len(regrets) else math.nan,
+                float(np.mean(regrets > costly)) if len(regrets) else math.nan,
+            )
+        )
+    return rows
+
+
+def costly_part(result: RegretResult, costly: float = 20.0) -> tuple[float, float]:
+    """(share of episodes, share of the total regret) of the episodes that lost more than
+    ``costly``."""
+    over = result.regrets > costly
+    total = float(np.sum(result.regrets))
+    part = float(np.sum(result.regrets[over])) / total if total > 0 else math.nan
+    return float(np.mean(over)), part
+
+
 def _mean_where(values: Array, mask: npt.NDArray[np.bool_]) -> float:
     return float(np.mean(values[mask])) if np.any(mask) else math.nan
 

@@ -13,6 +13,8 @@ from ddpg_control.pipeline.controllers import classical_controller
 from ddpg_control.pipeline.optimum import GreedyController, Grid, ValueTables
 from ddpg_control.pipeline.regret import (
     PairedOptimum,
+    by_start_angle,
+    costly_part,
     measure_regret,
     paired_difference,
     paired_optimum,
@@ -129,6 +131,22 @@ def test_two_policies_are_compared_start_by_start(paired: PairedOptimum) -> None
     shifted = dataclasses.replace(classical, regrets=classical.regrets + 1.0)
     assert paired_difference(shifted, classical) == pytest.approx((1.0, 0.0))
     assert classical.regret_se > 0.1
+
+
+def test_regret_is_broken_down_by_start_angle(paired: PairedOptimum) -> None:
+    """No torque loses most from near hanging down, where the optimum swings up; every start
+    is in one bin, and the bins' regrets average to the whole."""
+    zero = measure_regret(lambda obs: np.zeros(len(obs)), paired)
+    bins = by_start_angle(zero, paired, bins=4)
+    assert [b.low_rad for b in bins] == pytest.approx([0, np.pi / 4, np.pi / 2, 3 * np.pi / 4])
+    assert sum(b.episodes for b in bins) == STARTS
+    filled = [b for b in bins if b.episodes]
+    assert filled[-1].mean_regret > filled[0].mean_regret
+    weighted = sum(b.mean_regret * b.episodes for b in filled) / STARTS
+    assert weighted == pytest.approx(zero.mean_regret)
+    share, part = costly_part(zero)
+    assert share == pytest.approx(np.mean(zero.regrets > 20))
+    assert 0 < share <= part <= 1
 
 
 def test_grid_sizes_are_checked() -> None:
