@@ -50,18 +50,7 @@ ROW = (0.123456789, 3.0123456, -0.54321, 1.2345, 1.2, 5.1e-5, 3.3e-5, 1.1e-5, 2.
 
 
 class Sink(Protocol):
-    def record(
-        self,
-        time_s: float,
-        angle_rad: float,
-        velocity_rad_s: float,
-        torque_cmd_nm: float,
-        torque_sent_nm: float,
-        read_s: float,
-        infer_s: float,
-        write_s: float,
-        lateness_s: float,
-    ) -> None: ...
+    def record(self, *row: float) -> None: ...
 
     def close(self) -> None: ...
 

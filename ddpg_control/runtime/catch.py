@@ -237,30 +237,9 @@ class CatchTelemetry:
         self._times = array("d")
         self._acted = bytearray()
 
-    def record(
-        self,
-        time_s: float,
-        angle_rad: float,
-        velocity_rad_s: float,
-        torque_cmd_nm: float,
-        torque_sent_nm: float,
-        read_s: float,
-        infer_s: float,
-        write_s: float,
-        lateness_s: float,
-    ) -> None:
-        self._sink.record(
-            time_s,
-            angle_rad,
-            velocity_rad_s,
-            torque_cmd_nm,
-            torque_sent_nm,
-            read_s,
-            infer_s,
-            write_s,
-            lateness_s,
-        )
-        self._times.append(time_s)
+    def record(self, *row: float) -> None:
+        self._sink.record(*row)
+        self._times.append(row[0])
         self._acted.append(int(self._catch.lqr_active))
 
     def ticks(self) -> dict[str, int]:

@@ -66,9 +66,11 @@ log = logging.getLogger(__name__)
 class TelemetrySink(Protocol):
     """Where the control loop puts one row per tick (the values of :data:`COLUMNS`).
 
-    ``record`` is called inside the tick, after the torque is written: it must be cheap and
-    must never wait for I/O. ``close`` is called once the plant is at zero torque and closed,
-    on every exit path; it makes sure every recorded row is where the sink promises, or raises.
+    ``record`` is called inside the tick, after the torque is written, with the row's values in
+    :data:`COLUMNS` order (positional only, so a sink may take them as one tuple, ``*row``): it
+    must be cheap and must never wait for I/O. ``close`` is called once the plant is at zero
+    torque and closed, on every exit path; it makes sure every recorded row is where the sink
+    promises, or raises.
     """
 
     def record(
@@ -82,6 +84,7 @@ class TelemetrySink(Protocol):
         infer_s: float,
         write_s: float,
         lateness_s: float,
+        /,
     ) -> None: ...
 
     def close(self) -> None: ...
@@ -93,32 +96,14 @@ class TelemetryRecorder:
 
     def __init__(self) -> None:
         self._columns: dict[str, array[float]] = {name: array("d") for name in COLUMNS}
+        self._arrays = tuple(self._columns.values())
 
     def __len__(self) -> int:
         return len(self._columns["time_s"])
 
-    def record(
-        self,
-        time_s: float,
-        angle_rad: float,
-        velocity_rad_s: float,
-        torque_cmd_nm: float,
-        torque_sent_nm: float,
-        read_s: float,
-        infer_s: float,
-        write_s: float,
-        lateness_s: float,
-    ) -> None:
-        c = self._columns
-        c["time_s"].append(time_s)
-        c["angle_rad"].append(angle_rad)
-        c["velocity_rad_s"].append(velocity_rad_s)
-        c["torque_cmd_nm"].append(torque_cmd_nm)
-        c["torque_sent_nm"].append(torque_sent_nm)
-        c["read_s"].append(read_s)
-        c["infer_s"].append(infer_s)
-        c["write_s"].append(write_s)
-        c["lateness_s"].append(lateness_s)
+    def record(self, *row: float) -> None:
+        for column, value in zip(self._arrays, row, strict=True):
+            column.append(value)
 
     def close(self) -> None:
         """Nothing to flush: the rows stay in memory."""

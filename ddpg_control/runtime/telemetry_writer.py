@@ -115,32 +115,9 @@ class TelemetryWriter:
     ) -> None:
         self.close()
 
-    def record(
-        self,
-        time_s: float,
-        angle_rad: float,
-        velocity_rad_s: float,
-        torque_cmd_nm: float,
-        torque_sent_nm: float,
-        read_s: float,
-        infer_s: float,
-        write_s: float,
-        lateness_s: float,
-    ) -> None:
-        self._lines.append(
-            CSV_ROW_FORMAT
-            % (
-                time_s,
-                angle_rad,
-                velocity_rad_s,
-                torque_cmd_nm,
-                torque_sent_nm,
-                read_s,
-                infer_s,
-                write_s,
-                lateness_s,
-            )
-        )
+    def record(self, *row: float) -> None:
+        self._lines.append(CSV_ROW_FORMAT % row)
+        time_s = row[0]
         if time_s >= self._chunk_due_s:
             self._hand_over(wait=self.wait_when_behind)
             self._chunk_due_s = time_s + self.chunk_s

@@ -204,50 +204,19 @@ class TickFeed:
 
     # --- the loop's side ---------------------------------------------------------------
 
-    def record(
-        self,
-        time_s: float,
-        angle_rad: float,
-        velocity_rad_s: float,
-        torque_cmd_nm: float,
-        torque_sent_nm: float,
-        read_s: float,
-        infer_s: float,
-        write_s: float,
-        lateness_s: float,
-    ) -> None:
-        self._sink.record(
-            time_s,
-            angle_rad,
-            velocity_rad_s,
-            torque_cmd_nm,
-            torque_sent_nm,
-            read_s,
-            infer_s,
-            write_s,
-            lateness_s,
-        )
+    def record(self, *row: float) -> None:
+        self._sink.record(*row)
+        time_s, angle_rad, velocity_rad_s, torque_cmd_nm, torque_sent_nm = row[:5]
         self.ticks_recorded += 1
         tap, limit = self._tap, self._torque_limit_nm
         observed = velocity_rad_s if tap is None else tap.velocity_rad_s
         clipped = abs(torque_cmd_nm) > limit
         slewed = torque_sent_nm != min(max(torque_cmd_nm, -limit), limit)
-        row = (
-            time_s,
-            angle_rad,
-            velocity_rad_s,
-            observed,
-            torque_cmd_nm,
-            torque_sent_nm,
-            read_s,
-            infer_s,
-            write_s,
-            lateness_s,
-        )
+        tick = (time_s, angle_rad, velocity_rad_s, observed, *row[3:])
         if math.isfinite(angle_rad + velocity_rad_s + observed):  # the rest is always finite
-            data = (_TICK_FORMAT % (*row, _JSON_BOOL[clipped], _JSON_BOOL[slewed])).encode()
+            data = (_TICK_FORMAT % (*tick, _JSON_BOOL[clipped], _JSON_BOOL[slewed])).encode()
         else:
-            data = _encode_slowly(row, (clipped, slewed))
+            data = _encode_slowly(tick, (clipped, slewed))
         self._put((time_s, data))
 
     def on_status(self, status: LoopStatus) -> None:
