@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import statistics
 import tempfile
 import time
@@ -194,7 +195,7 @@ def main() -> None:
         "speed-up (s) | ours final | SB3 final | ours total s | SB3 total s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    ratios = []
+    ratios, time_shares = [], []
     for seed in args.seeds:
         ours = next(o for o in outcomes if o.name == "ours" and o.seed == seed)
         sb3 = next((o for o in outcomes if o.name == "sb3" and o.seed == seed), None)
@@ -202,6 +203,8 @@ def main() -> None:
         if sb3 and sb3.seconds_to_threshold and ours.seconds_to_threshold:
             ratio = sb3.seconds_to_threshold / ours.seconds_to_threshold
             ratios.append(ratio)
+        if sb3:
+            time_shares.append(ours.total_seconds / sb3.total_seconds)
         print(
             f"| {seed} | {fmt(ours.steps_to_threshold, 'd')} | "
             f"{fmt(ours.seconds_to_threshold, '.1f')} | "
@@ -213,6 +216,12 @@ def main() -> None:
         )
     if ratios:
         print(f"\nmedian speed-up to {args.threshold:.0f}: {statistics.median(ratios):.1f}x")
+    if time_shares:
+        print(
+            "whole training, ours / SB3 (total seconds, evaluations included): median "
+            f"{statistics.median(time_shares):.2f} "
+            f"({', '.join(f'{r:.2f}' for r in time_shares)}); load {os.getloadavg()[0]:.2f}"
+        )
 
 
 if __name__ == "__main__":
