@@ -34,9 +34,11 @@ class EvalResult:
             raise ValueError("an evaluation needs at least one episode")
 
     @classmethod
-    def of(cls, returns: np.ndarray | list[float] | tuple[float, ...]) -> EvalResult:
+    def of(
+        cls, returns: np.ndarray | list[float] | tuple[float, ...], balance: float | None = None
+    ) -> EvalResult:
         arr = np.asarray(returns, dtype=np.float64)
-        return cls(float(arr.mean()), float(arr.std()), tuple(arr.tolist()))
+        return cls(float(arr.mean()), float(arr.std()), tuple(arr.tolist()), balance)
 
 
 def evaluate(policy: PolicyFn, env: Any, episodes: int, seed: int) -> EvalResult:

@@ -14,7 +14,6 @@ evaluation's best member, so the early stop fires as soon as one member is confi
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import time
@@ -44,11 +43,14 @@ from ddpg_control.learning.run_log import EvalRow, RunLog
 from ddpg_control.learning.stacked import StackedAgent
 from ddpg_control.learning.vector_env import (
     EnvList,
+    GridOutcome,
     GridPolicy,
     ResetOptions,
+    Start,
     VectorEnv,
     VectorEnvFactory,
     evaluate_grid,
+    starts,
 )
 from ddpg_control.runtime.contracts import TIGHT_BAND_VELOCITY_RAD_S
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
@@ -221,7 +223,8 @@ class Trainer:
             self.eval_envs: VectorEnv = EnvList.of(env_factory, size)
         else:
             self.envs = vector_env_factory(size)
-            episodes = max(size * config.eval_episodes, config.final_eval_episodes)
+            columns = config.eval_episodes + BALANCE_EPISODES  # one pass evaluates all members
+            episodes = max(size * columns, config.final_eval_episodes)
             self.eval_envs = vector_env_factory(episodes)
         self.obs = np.zeros((size, obs_dim), dtype=np.float32)
         self.stop_rule = make_stop_rule(config.stop)
@@ -311,12 +314,7 @@ class Trainer:
     ) -> tuple[EvalOutcome, int]:
         """Evaluate every member, log their rows, save best.pt (when one beats every earlier
         evaluation) and last.pt; return the best member's outcome and index."""
-        results = self.evaluate(self.agent.act_grid, len(self.members), self.config.eval_episodes)
-        if self.balances:
-            balance = self.balance_test(self.agent.act_grid, len(self.members))
-            results = [
-                dataclasses.replace(r, balance=b) for r, b in zip(results, balance, strict=True)
-            ]
+        results = self.evaluate(self.agent.act_grid, len(self.members))
         self.wall_time_s = time.perf_counter() - start
         runlog.evaluation(
             [self.metrics_row(r, metrics[k], runlog, k) for k, r in enumerate(results)]
@@ -329,41 +327,37 @@ class Trainer:
         self.save_last(k, results[k].mean_return)
         return EvalOutcome(results[k], best is not None), k
 
-    def evaluate(self, policy: GridPolicy, rows: int, episodes: int) -> list[EvalResult]:
-        """``rows`` policies side by side (row k: member k), deterministic, episode i from
-        ``reset(seed=EVAL_SEED + i)``; the time it takes counts as evaluation time."""
-        return self._evaluate(policy, rows, episodes, EVAL_SEED)
+    def evaluate(self, policy: GridPolicy, rows: int) -> list[EvalResult]:
+        """``rows`` policies side by side (row k: member k), deterministic, over
+        ``eval_episodes`` episodes from ``reset(seed=EVAL_SEED + i)`` and, on a pendulum, the
+        balance test's in the same pass: per row, the share of its :data:`BALANCE_EPISODES`
+        from near upright that end held within :data:`BALANCE_BAND`."""
+        n = self.config.eval_episodes
+        columns = starts(EVAL_SEED, n)
+        if self.balances:
+            columns += starts(BALANCE_SEED, BALANCE_EPISODES, UPRIGHT_START)
+        outcome = self._evaluate_grid(policy, rows, columns)
+        held = outcome.held(BALANCE_HELD_SHARE)[:, n:].mean(axis=1)
+        return [
+            EvalResult.of(outcome.returns[k, :n], float(held[k]) if self.balances else None)
+            for k in range(rows)
+        ]
 
-    def _evaluate(
-        self, policy: GridPolicy, rows: int, episodes: int, seed: int
-    ) -> list[EvalResult]:
+    def _evaluate_grid(self, policy: GridPolicy, rows: int, columns: list[Start]) -> GridOutcome:
+        """:func:`evaluate_grid` on the evaluation environments; its time counts as evaluation
+        time."""
         start = time.perf_counter()
-        outcome = evaluate_grid(policy, self.eval_envs, rows, episodes, seed)
+        outcome = evaluate_grid(policy, self.eval_envs, rows, columns, BALANCE_BAND)
         self.eval_time_s += time.perf_counter() - start
-        return [EvalResult.of(r) for r in outcome.returns]
-
-    def balance_test(self, policy: GridPolicy, rows: int) -> list[float]:
-        """Per row, the share of :data:`BALANCE_EPISODES` episodes from near upright that end
-        held within :data:`BALANCE_BAND`; the time it takes counts as evaluation time."""
-        start = time.perf_counter()
-        outcome = evaluate_grid(
-            policy,
-            self.eval_envs,
-            rows,
-            BALANCE_EPISODES,
-            BALANCE_SEED,
-            UPRIGHT_START,
-            BALANCE_BAND,
-        )
-        self.eval_time_s += time.perf_counter() - start
-        return [float(v) for v in outcome.held(BALANCE_HELD_SHARE).mean(axis=1)]
+        return outcome
 
     def confirm(self, k: int) -> EvalResult:
         """A stop rule's second opinion on member k, over ``final_eval_episodes`` from start
         states no evaluation used to choose it (``CONFIRM_SEED``): a figure free of the
         selection's optimism."""
         actor = actor_policy(self.agent.member_actor(k))
-        result = self._evaluate(actor, 1, self.config.final_eval_episodes, CONFIRM_SEED)[0]
+        columns = starts(CONFIRM_SEED, self.config.final_eval_episodes)
+        result = EvalResult.of(self._evaluate_grid(actor, 1, columns).returns[0])
         log.info("step %d: member %d confirms %.1f", self.env_steps, k, result.mean_return)
         return result
 
@@ -500,9 +494,7 @@ class Trainer:
                 {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in replay.items()}
             )
             best = state["best"]
-            evaluation = dataclasses.replace(
-                EvalResult.of(best["returns"].numpy()), balance=best.get("balance")
-            )
+            evaluation = EvalResult.of(best["returns"].numpy(), best.get("balance"))
             self.best = Best(int(best["member"]), int(best["env_steps"]), evaluation)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"checkpoint '{path}' cannot be resumed: {exc}") from exc

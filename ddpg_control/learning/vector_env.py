@@ -30,6 +30,15 @@ class VectorStep(NamedTuple):
 #: A Gymnasium ``reset(options=...)`` mapping; the trainer passes Pendulum-v1's ``x_init``
 #: and ``y_init`` (the start draw's half-widths), which the PyBullet pendulum takes too.
 ResetOptions = dict[str, float]
+#: Each reset copy's options (None: the environment's own start distribution).
+EachOptions = Sequence[ResetOptions | None] | None
+
+
+class Start(NamedTuple):
+    """Where an evaluation episode starts: ``reset(seed=seed, options=options)``."""
+
+    seed: int
+    options: ResetOptions | None = None
 
 
 class VectorEnv(Protocol):
@@ -40,10 +49,7 @@ class VectorEnv(Protocol):
     action_space: Any
 
     def reset(
-        self,
-        seeds: Sequence[int],
-        indices: Sequence[int],
-        options: Sequence[ResetOptions | None] | None = None,
+        self, seeds: Sequence[int], indices: Sequence[int], options: EachOptions = None
     ) -> np.ndarray:
         """Start a new episode in copy ``indices[j]`` from ``reset(seed=seeds[j],
         options=options[j])``; returns their first observations, ``(len(indices), obs_dim)``
@@ -79,20 +85,12 @@ class EnvList:
         return cls([env_factory() for _ in range(n)])
 
     def reset(
-        self,
-        seeds: Sequence[int],
-        indices: Sequence[int],
-        options: Sequence[ResetOptions | None] | None = None,
+        self, seeds: Sequence[int], indices: Sequence[int], options: EachOptions = None
     ) -> np.ndarray:
         each = [None] * len(indices) if options is None else list(options)
-        return np.stack(
-            [
-                np.asarray(self.envs[i].reset(seed=int(s), options=o)[0], dtype=np.float32).reshape(
-                    -1
-                )
-                for s, i, o in zip(seeds, indices, each, strict=True)
-            ]
-        )
+        chosen = zip(seeds, indices, each, strict=True)
+        obs = [self.envs[i].reset(seed=int(s), options=o)[0] for s, i, o in chosen]
+        return np.stack([np.asarray(o, dtype=np.float32).reshape(-1) for o in obs])
 
     def step(self, actions: np.ndarray, active: np.ndarray | None = None) -> VectorStep:
         n = self.num_envs
@@ -144,32 +142,37 @@ def in_band(obs: np.ndarray, angle_rad: float, velocity_rad_s: float) -> np.ndar
     return (np.abs(angle) <= angle_rad) & (np.abs(obs[..., 2]) <= velocity_rad_s)
 
 
+def starts(seed: int, episodes: int, options: ResetOptions | None = None) -> list[Start]:
+    """Episode i from ``reset(seed=seed + i, options=options)``."""
+    return [Start(seed + i, options) for i in range(episodes)]
+
+
 def evaluate_grid(
     policy: GridPolicy,
     envs: VectorEnv,
     rows: int,
-    episodes: int,
-    seed: int,
-    options: ResetOptions | None = None,
+    columns: Sequence[Start],
     band: tuple[float, float] = (TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S),
 ) -> GridOutcome:
-    """Deterministic episodes ``(rows, episodes)``: row r's episode i starts from
-    ``reset(seed=seed + i, options=options)``, so every row sees the same start states (and the
-    same as :func:`~ddpg_control.learning.evaluation.evaluate`). As many episodes run side by
-    side as ``envs`` has copies. ``band`` (angle rad, velocity rad/s) is what
+    """Deterministic episodes ``(rows, len(columns))``: row r's episode i starts from
+    ``columns[i]``, so every row sees the same start states (and with :func:`starts`, the same
+    as :func:`~ddpg_control.learning.evaluation.evaluate`). As many episodes run side by side as
+    ``envs`` has copies. ``band`` (angle rad, velocity rad/s) is what
     :attr:`GridOutcome.steps_in_band_at_end` counts, the tight band unless given."""
     width = envs.num_envs // rows
     if width < 1:
         raise ValueError(f"{rows} rows need at least {rows} environments, got {envs.num_envs}")
+    episodes = len(columns)
     returns = np.zeros((rows, episodes))
     steps = np.zeros((rows, episodes), dtype=np.int64)
     at_end = np.zeros((rows, episodes), dtype=np.int64)
     for first in range(0, episodes, width):
-        cols = min(width, episodes - first)
+        block = slice(first, min(first + width, episodes))
+        cols = block.stop - first
         used = rows * cols
         slots = np.arange(used)
-        seeds = [seed + first + c for _ in range(rows) for c in range(cols)]
-        obs = envs.reset(seeds, slots.tolist(), [options] * used)
+        chosen = list(columns[block]) * rows  # slot r * cols + c: row r, column first + c
+        obs = envs.reset([c.seed for c in chosen], slots.tolist(), [c.options for c in chosen])
         running = np.zeros(envs.num_envs, dtype=bool)
         running[:used] = True
         total = np.zeros(used)
@@ -186,7 +189,6 @@ def evaluate_grid(
             count[live] += 1
             tail[live] = np.where(in_band(obs[live], *band), tail[live] + 1, 0)
             running[:used] &= ~(step.terminated[:used] | step.truncated[:used])
-        block = slice(first, first + cols)
         returns[:, block] = total.reshape(rows, cols)
         steps[:, block] = count.reshape(rows, cols)
         at_end[:, block] = tail.reshape(rows, cols)
