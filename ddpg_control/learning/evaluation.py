@@ -1,13 +1,19 @@
-"""Deterministic evaluation of any policy callable on a Gymnasium environment. Torch-free, so
-torch actors, ONNX policies and hand-written controllers are all measured the same way."""
+"""Deterministic evaluation: of any policy callable on a Gymnasium environment, one episode at
+a time (:func:`evaluate`), and of K policies side by side on a
+:class:`~ddpg_control.runtime.vector_env.VectorEnv` (:func:`evaluate_grid`, the trainer's).
+Torch-free, so torch actors, ONNX policies and hand-written controllers are all measured the
+same way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from ddpg_control.runtime.contracts import TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S
+from ddpg_control.runtime.vector_env import ResetOptions, VectorEnv
 
 #: Evaluation episode i starts from ``reset(seed=EVAL_SEED + i)``: the same start states for
 #: every run and every checkpoint (so evaluations compare), disjoint from training episodes.
@@ -63,3 +69,89 @@ def evaluate(policy: PolicyFn, env: Any, episodes: int, seed: int) -> EvalResult
                 break
         returns.append(total)
     return EvalResult.of(returns)
+
+
+class Start(NamedTuple):
+    """Where an evaluation episode starts: ``reset(seed=seed, options=options)``."""
+
+    seed: int
+    options: ResetOptions | None = None
+
+
+#: ``obs (rows, cols, obs_dim)`` -> torques ``(rows, cols, act_dim)`` in N*m: row r is the
+#: policy of row r (a population member), cols its episodes side by side.
+GridPolicy = Callable[[np.ndarray], np.ndarray]
+
+
+class GridOutcome(NamedTuple):
+    """Deterministic episodes ``(rows, episodes)``: their returns, their lengths in steps, and
+    for how many steps at their end they stayed in the band (0: they ended outside)."""
+
+    returns: np.ndarray
+    steps: np.ndarray
+    steps_in_band_at_end: np.ndarray
+
+    def held(self, share: float) -> np.ndarray:
+        """``(rows, episodes)`` bool: in the band for at least the last ``share`` of the
+        episode."""
+        return self.steps_in_band_at_end >= np.ceil(share * self.steps)
+
+
+def in_band(obs: np.ndarray, angle_rad: float, velocity_rad_s: float) -> np.ndarray:
+    """Whether observations ``(..., 3)`` (cos, sin, velocity) lie within ``angle_rad`` and
+    ``velocity_rad_s`` of upright at rest."""
+    angle = np.arctan2(obs[..., 1], obs[..., 0])
+    return (np.abs(angle) <= angle_rad) & (np.abs(obs[..., 2]) <= velocity_rad_s)
+
+
+def starts(seed: int, episodes: int, options: ResetOptions | None = None) -> list[Start]:
+    """Episode i from ``reset(seed=seed + i, options=options)``."""
+    return [Start(seed + i, options) for i in range(episodes)]
+
+
+def evaluate_grid(
+    policy: GridPolicy,
+    envs: VectorEnv,
+    rows: int,
+    columns: Sequence[Start],
+    band: tuple[float, float] = (TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S),
+) -> GridOutcome:
+    """Deterministic episodes ``(rows, len(columns))``: row r's episode i starts from
+    ``columns[i]``, so every row sees the same start states (and with :func:`starts`, the same
+    as :func:`~ddpg_control.learning.evaluation.evaluate`). As many episodes run side by side as
+    ``envs`` has copies. ``band`` (angle rad, velocity rad/s) is what
+    :attr:`GridOutcome.steps_in_band_at_end` counts, the tight band unless given."""
+    width = envs.num_envs // rows
+    if width < 1:
+        raise ValueError(f"{rows} rows need at least {rows} environments, got {envs.num_envs}")
+    episodes = len(columns)
+    returns = np.zeros((rows, episodes))
+    steps = np.zeros((rows, episodes), dtype=np.int64)
+    at_end = np.zeros((rows, episodes), dtype=np.int64)
+    for first in range(0, episodes, width):
+        block = slice(first, min(first + width, episodes))
+        cols = block.stop - first
+        used = rows * cols
+        slots = np.arange(used)
+        chosen = list(columns[block]) * rows  # slot r * cols + c: row r, column first + c
+        obs = envs.reset([c.seed for c in chosen], slots.tolist(), [c.options for c in chosen])
+        running = np.zeros(envs.num_envs, dtype=bool)
+        running[:used] = True
+        total = np.zeros(used)
+        count = np.zeros(used, dtype=np.int64)
+        tail = np.zeros(used, dtype=np.int64)
+        while running.any():
+            actions = np.zeros((envs.num_envs, *envs.action_space.shape), dtype=np.float32)
+            torque = policy(obs.reshape(rows, cols, -1)).reshape(used, -1)
+            actions[:used] = torque.reshape(used, *envs.action_space.shape)
+            step = envs.step(actions, running)
+            live = running[:used]
+            total[live] += step.reward[:used][live]
+            obs = np.where(live[:, None], step.obs[:used], obs)
+            count[live] += 1
+            tail[live] = np.where(in_band(obs[live], *band), tail[live] + 1, 0)
+            running[:used] &= ~(step.terminated[:used] | step.truncated[:used])
+        returns[:, block] = total.reshape(rows, cols)
+        steps[:, block] = count.reshape(rows, cols)
+        at_end[:, block] = tail.reshape(rows, cols)
+    return GridOutcome(returns, steps, at_end)

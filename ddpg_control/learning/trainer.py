@@ -34,27 +34,26 @@ from ddpg_control.learning.checkpoint import (
 )
 from ddpg_control.learning.config import TrainConfig, to_toml
 from ddpg_control.learning.early_stop import EvalOutcome, GoalReached, make_stop_rule
-from ddpg_control.learning.evaluation import CONFIRM_SEED, EVAL_SEED, EvalResult
+from ddpg_control.learning.evaluation import (
+    CONFIRM_SEED,
+    EVAL_SEED,
+    EvalResult,
+    GridOutcome,
+    GridPolicy,
+    Start,
+    evaluate_grid,
+    starts,
+)
 from ddpg_control.learning.networks import Architecture
 from ddpg_control.learning.noise import make_noise
 from ddpg_control.learning.replay_buffer import ReplayBuffer
 from ddpg_control.learning.results import Progress, TrainResult
 from ddpg_control.learning.run_log import EvalRow, RunLog
 from ddpg_control.learning.stacked import StackedAgent
-from ddpg_control.learning.vector_env import (
-    EnvList,
-    GridOutcome,
-    GridPolicy,
-    ResetOptions,
-    Start,
-    VectorEnv,
-    VectorEnvFactory,
-    evaluate_grid,
-    starts,
-)
 from ddpg_control.runtime.contracts import TIGHT_BAND_VELOCITY_RAD_S
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT
+from ddpg_control.runtime.vector_env import EnvList, ResetOptions, VectorEnv, VectorEnvFactory
 
 log = logging.getLogger(__name__)
 

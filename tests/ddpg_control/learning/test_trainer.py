@@ -17,7 +17,14 @@ from gymnasium import spaces
 from ddpg_control.learning.agent import actor_policy
 from ddpg_control.learning.checkpoint import load_actor, load_checkpoint
 from ddpg_control.learning.config import TrainConfig, load_config, with_overrides
-from ddpg_control.learning.evaluation import CONFIRM_SEED, EVAL_SEED, EvalResult, evaluate
+from ddpg_control.learning.evaluation import (
+    CONFIRM_SEED,
+    EVAL_SEED,
+    EvalResult,
+    evaluate,
+    evaluate_grid,
+    starts,
+)
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.trainer import (
     BALANCE_EPISODES,
@@ -32,9 +39,9 @@ from ddpg_control.learning.trainer import (
     selection_score,
     train,
 )
-from ddpg_control.learning.vector_env import EnvList, evaluate_grid, starts
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
+from ddpg_control.runtime.vector_env import EnvList
 from sim.pendulum_v1_batch import PendulumV1Batch
 
 SHORT = [
