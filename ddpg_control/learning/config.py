@@ -35,7 +35,7 @@ from ddpg_control.runtime.contracts import DEFAULT_EPISODE_S
 from ddpg_control.runtime.errors import ConfigError
 from ddpg_control.runtime.toml_config import build, plain, read_toml, toml_text
 from ddpg_control.runtime.toml_config import parse_override as parse_override  # for callers
-from ddpg_control.runtime.validation import require
+from ddpg_control.runtime.validation import is_number, require
 
 NoiseKind = Literal["gaussian", "ou"]
 StopMetric = Literal["eval", "train", "none"]
@@ -258,7 +258,7 @@ def _refuse_step_gamma(key: str, value: Any) -> None:
     if key != "agent.gamma":
         return
     example = ""
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1:
+    if is_number(value) and 0 < value < 1:
         example = (
             f"; {value} per step at 20 Hz (Pendulum-v1) is "
             f"agent.gamma_per_s = {gamma_per_s_of(value, 0.05)!r}"
@@ -280,18 +280,11 @@ def with_overrides(config: TrainConfig, overrides: Sequence[tuple[str, Any]]) ->
     sections = [k for k, v in data.items() if isinstance(v, dict)]
     for key, value in overrides:
         section, _, name = key.rpartition(".")
-        target = data
-        if section:
-            if section not in sections:
-                raise ConfigError(
-                    f"unknown config section '{section}' in '{key}' "
-                    f"(sections: {', '.join(sections)})"
-                )
-            target = data[section]
-        _refuse_step_gamma(key, value)
-        if name not in target:
-            raise ConfigError(f"unknown config key '{key}'")
-        target[name] = value
+        if section and section not in sections:
+            raise ConfigError(
+                f"unknown config section '{section}' in '{key}' (sections: {', '.join(sections)})"
+            )
+        (data[section] if section else data)[name] = value  # unknown keys: from_dict says
     return TrainConfig.from_dict(data)
 
 

@@ -12,8 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ddpg_control.runtime.contracts import TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S
-from ddpg_control.runtime.vector_env import ResetOptions, VectorEnv
+from ddpg_control.runtime.vector_env import EnvList, ResetOptions, VectorEnv
 
 #: Evaluation episode i starts from ``reset(seed=EVAL_SEED + i)``: the same start states for
 #: every run and every checkpoint (so evaluations compare), disjoint from training episodes.
@@ -31,8 +30,8 @@ class EvalResult:
     mean_return: float
     std_return: float
     returns: tuple[float, ...]
-    #: Share of a balance test's episodes (started near upright) that ended held in the
-    #: tight band; None where none was run.
+    #: Share of a balance test's episodes (started near upright) that ended held in its band;
+    #: None where none was run.
     balance: float | None = None
 
     def __post_init__(self) -> None:
@@ -56,26 +55,15 @@ def evaluate(policy: PolicyFn, env: Any, episodes: int, seed: int) -> EvalResult
     """
     if episodes <= 0:
         raise ValueError(f"episodes must be positive, got {episodes}")
-    shape = env.action_space.shape
-    returns: list[float] = []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed + i)
-        total = 0.0
-        while True:
-            action = np.asarray(policy(np.asarray(obs, dtype=np.float32)), dtype=np.float32)
-            obs, reward, terminated, truncated, _ = env.step(action.reshape(shape))
-            total += float(reward)
-            if terminated or truncated:
-                break
-        returns.append(total)
-    return EvalResult.of(returns)
+
+    def one(obs: np.ndarray) -> np.ndarray:  # (1, 1, obs_dim) -> (1, 1, act_dim)
+        return np.asarray(policy(obs[0, 0]), dtype=np.float32).reshape(1, 1, -1)
+
+    return EvalResult.of(evaluate_grid(one, EnvList([env]), 1, starts(seed, episodes)).returns[0])
 
 
-class Start(NamedTuple):
-    """Where an evaluation episode starts: ``reset(seed=seed, options=options)``."""
-
-    seed: int
-    options: ResetOptions | None = None
+#: Where an evaluation episode starts: ``reset(seed=seed, options=options)``.
+Start = tuple[int, ResetOptions | None]
 
 
 #: ``obs (rows, cols, obs_dim)`` -> torques ``(rows, cols, act_dim)`` in N*m: row r is the
@@ -106,7 +94,7 @@ def in_band(obs: np.ndarray, angle_rad: float, velocity_rad_s: float) -> np.ndar
 
 def starts(seed: int, episodes: int, options: ResetOptions | None = None) -> list[Start]:
     """Episode i from ``reset(seed=seed + i, options=options)``."""
-    return [Start(seed + i, options) for i in range(episodes)]
+    return [(seed + i, options) for i in range(episodes)]
 
 
 def evaluate_grid(
@@ -114,13 +102,14 @@ def evaluate_grid(
     envs: VectorEnv,
     rows: int,
     columns: Sequence[Start],
-    band: tuple[float, float] = (TIGHT_BAND_ANGLE_RAD, TIGHT_BAND_VELOCITY_RAD_S),
+    band: tuple[float, float] | None = None,
 ) -> GridOutcome:
     """Deterministic episodes ``(rows, len(columns))``: row r's episode i starts from
     ``columns[i]``, so every row sees the same start states (and with :func:`starts`, the same
     as :func:`~ddpg_control.learning.evaluation.evaluate`). As many episodes run side by side as
     ``envs`` has copies. ``band`` (angle rad, velocity rad/s) is what
-    :attr:`GridOutcome.steps_in_band_at_end` counts, the tight band unless given."""
+    :attr:`GridOutcome.steps_in_band_at_end` counts on a pendulum's observations (no band:
+    zeros)."""
     width = envs.num_envs // rows
     if width < 1:
         raise ValueError(f"{rows} rows need at least {rows} environments, got {envs.num_envs}")
@@ -132,9 +121,9 @@ def evaluate_grid(
         block = slice(first, min(first + width, episodes))
         cols = block.stop - first
         used = rows * cols
-        slots = np.arange(used)
         chosen = list(columns[block]) * rows  # slot r * cols + c: row r, column first + c
-        obs = envs.reset([c.seed for c in chosen], slots.tolist(), [c.options for c in chosen])
+        seeds, options = [s for s, _ in chosen], [o for _, o in chosen]
+        obs = envs.reset(seeds, list(range(used)), options)
         running = np.zeros(envs.num_envs, dtype=bool)
         running[:used] = True
         total = np.zeros(used)
@@ -149,7 +138,8 @@ def evaluate_grid(
             total[live] += step.reward[:used][live]
             obs = np.where(live[:, None], step.obs[:used], obs)
             count[live] += 1
-            tail[live] = np.where(in_band(obs[live], *band), tail[live] + 1, 0)
+            if band is not None:
+                tail[live] = np.where(in_band(obs[live], *band), tail[live] + 1, 0)
             running[:used] &= ~(step.terminated[:used] | step.truncated[:used])
         returns[:, block] = total.reshape(rows, cols)
         steps[:, block] = count.reshape(rows, cols)

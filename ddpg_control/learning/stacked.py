@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ddpg_control.learning.agent import decay_groups
+from ddpg_control.learning.agent import optimizers
 from ddpg_control.learning.config import AgentConfig
 from ddpg_control.learning.networks import NETWORKS, Actor, Architecture, build_networks, squash
 from ddpg_control.learning.replay_buffer import Batch
@@ -97,14 +97,12 @@ class StackedMLP:
 
     @classmethod
     def from_sequentials(cls, nets: Sequence[nn.Sequential]) -> StackedMLP:
-        layers = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
-        weights, biases = [], []
-        for i in range(len(layers[0])):
-            w = torch.stack([member[i].weight.detach().t() for member in layers])
-            b = torch.stack([member[i].bias.detach() for member in layers]).unsqueeze(1)
-            weights.append(w.contiguous())
-            biases.append(b.contiguous())
-        return cls(weights, biases)
+        """Layer i of member k from ``nets[k]``'s i-th ``nn.Linear``."""
+        linears = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
+        layers = list(zip(*linears, strict=True))
+        weights = [torch.stack([m.weight.detach().t() for m in layer]) for layer in layers]
+        biases = [torch.stack([m.bias.detach() for m in layer]).unsqueeze(1) for layer in layers]
+        return cls([w.contiguous() for w in weights], [b.contiguous() for b in biases])
 
     def parameters(self) -> list[torch.Tensor]:
         """Weights and biases interleaved, layer by layer: ``nn.Sequential.parameters()``'s
@@ -135,16 +133,13 @@ class StackedMLP:
 
 class Workspace:
     """The update's large intermediate tensors, each allocated once (per name and shape) and
-    then overwritten (``out=``). Freshly allocated tensors of this size (hundreds of kB) come
-    from the C allocator as new pages whenever it has given memory back to the system, and the
-    page faults then cost as much as the arithmetic.
-
-    The update's three stages (targets, critic step, actor step) run one after another in one
-    workspace, under names that say what a tensor holds (``actor.out0``: an actor's first
-    layer output, online or target; ``grad_in1``: the gradient at layer 1's input), so they
-    reuse one set of buffers and the working set stays in the cache at K = 8. A stage hands on
-    only tensors of its own making (the TD target, the losses, the mean Q), never a workspace
-    tensor, which the next stage overwrites."""
+    then overwritten (``out=``): fresh tensors of this size (hundreds of kB) come as new pages
+    whenever the allocator has given memory back, and the page faults cost as much as the
+    arithmetic. The update's three stages (targets, critic step, actor step) run one after
+    another under names that say what a tensor holds (``actor.out0``: an actor's first layer
+    output, online or target; ``grad_in1``: the gradient at layer 1's input), so they share one
+    set of buffers, small enough for the cache at K = 8. A stage hands on only tensors of its
+    own making (the TD target, the losses, the mean Q), never a workspace tensor."""
 
     def __init__(self) -> None:
         self._tensors: dict[str, torch.Tensor] = {}
@@ -260,15 +255,10 @@ class StackedAgent:
         self.critic_target = StackedMLP.from_sequentials(critics)
         for t in self.actor.parameters() + self.critic.parameters():
             t.requires_grad_(True)
-        self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
+        self.max_torque_nm = arch.torque_scale()
         self._workspace = Workspace()
-        self.actor_optimizer = torch.optim.Adam(
-            self.actor.parameters(), lr=config.actor_lr, fused=True
-        )
-        self.critic_optimizer = torch.optim.Adam(
-            decay_groups(self.critic.weights, self.critic.biases, config.critic_weight_decay),
-            lr=config.critic_lr,
-            fused=True,
+        self.actor_optimizer, self.critic_optimizer = optimizers(
+            self.actor.parameters(), self.critic.weights, self.critic.biases, config
         )
 
     @torch.inference_mode()

@@ -9,7 +9,6 @@ pendulum also by a balance test from near upright; ``best.pt`` is the member of 
 evaluation so far by return and balance (:func:`selection_score`, :func:`better`), a single
 learner's checkpoint that records which member and seed it is. The stop rule sees each
 evaluation's best member, so the early stop fires as soon as one member is confirmed.
-``last.pt`` holds every member, for ``--resume``.
 """
 
 from __future__ import annotations
@@ -343,10 +342,10 @@ class Trainer:
         ]
 
     def _evaluate_grid(self, policy: GridPolicy, rows: int, columns: list[Start]) -> GridOutcome:
-        """:func:`evaluate_grid` on the evaluation environments; its time counts as evaluation
-        time."""
+        """:func:`evaluate_grid` on the evaluation envs; its time counts as evaluation time."""
         start = time.perf_counter()
-        outcome = evaluate_grid(policy, self.eval_envs, rows, columns, BALANCE_BAND)
+        band = BALANCE_BAND if self.balances else None
+        outcome = evaluate_grid(policy, self.eval_envs, rows, columns, band)
         self.eval_time_s += time.perf_counter() - start
         return outcome
 
@@ -402,22 +401,22 @@ class Trainer:
         )
 
     # -- checkpoints -------------------------------------------------------------------------
-    def checkpoint_base(self) -> dict[str, Any]:
+    def checkpoint_base(self, episodes: int, eval_return: float, **progress: Any) -> dict[str, Any]:
+        """What best.pt and last.pt share; ``progress`` adds to the progress record."""
+        assert self.best is not None
         return {
             "architecture": self.arch.to_dict(),
             "config": self.config.to_dict(),
             "env": self.env_info,
-        }
-
-    def progress(self, episodes: int, eval_return: float) -> dict[str, Any]:
-        assert self.best is not None
-        return {
-            "env_steps": self.env_steps,
-            "episodes": episodes,
-            "eval_return": eval_return,
-            "best_eval_return": self.best.evaluation.mean_return,
-            "wall_time_s": self.wall_time_s,
-            "eval_time_s": self.eval_time_s,
+            "progress": {
+                "env_steps": self.env_steps,
+                "episodes": episodes,
+                "eval_return": eval_return,
+                "best_eval_return": self.best.evaluation.mean_return,
+                "wall_time_s": self.wall_time_s,
+                "eval_time_s": self.eval_time_s,
+                **progress,
+            },
         }
 
     def save_best(self, evaluation: EvalResult) -> None:
@@ -425,11 +424,12 @@ class Trainer:
         ``evaluation`` as its figure."""
         assert self.best is not None
         k = self.best.member
-        progress = self.progress(self.members[k].episodes, evaluation.mean_return)
+        episodes, episodes_evaluated = self.members[k].episodes, len(evaluation.returns)
         state = {
-            **self.checkpoint_base(),
+            **self.checkpoint_base(
+                episodes, evaluation.mean_return, eval_episodes=episodes_evaluated
+            ),
             "networks": self.agent.member_networks(k),
-            "progress": {**progress, "eval_episodes": len(evaluation.returns)},
             "population": {
                 "size": len(self.members),
                 "member": k,
@@ -445,9 +445,8 @@ class Trainer:
         best = self.best
         assert best is not None
         state = {
-            **self.checkpoint_base(),
+            **self.checkpoint_base(self.episodes, eval_return, member=member),
             **self.agent.state_dict(),
-            "progress": {**self.progress(self.episodes, eval_return), "member": member},
             "best": {
                 "member": best.member,
                 "env_steps": best.env_steps,
@@ -520,8 +519,7 @@ def train(
     Writes ``config.toml``, ``checkpoints/best.pt`` (the member of the best evaluation),
     ``checkpoints/last.pt`` (every member, with replay buffers, for resuming), ``metrics.csv``,
     ``learning_curve.png`` and ``tensorboard/``. With ``resume_from`` (a ``last.pt``) training
-    continues where that checkpoint stopped. ``vector_env_factory`` steps the members'
-    environments together: without it they are ``env_factory`` environments stepped in a loop.
+    continues where that checkpoint stopped; ``vector_env_factory`` as :class:`Trainer` takes it.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(config, env_factory, run_dir, vector_env_factory)
