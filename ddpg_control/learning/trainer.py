@@ -221,7 +221,7 @@ class Trainer:
             self.eval_envs: VectorEnv = EnvList.of(env_factory, size)
         else:
             self.envs = vector_env_factory(size)
-            columns = config.eval_episodes + BALANCE_EPISODES  # one pass evaluates all members
+            columns = config.eval_episodes + BALANCE_EPISODES  # all members' episodes in one pass
             episodes = max(size * columns, config.final_eval_episodes)
             self.eval_envs = vector_env_factory(episodes)
         self.obs = np.zeros((size, obs_dim), dtype=np.float32)
@@ -335,9 +335,9 @@ class Trainer:
         if self.balances:
             columns += starts(BALANCE_SEED, BALANCE_EPISODES, UPRIGHT_START)
         outcome = self._evaluate_grid(policy, rows, columns)
-        held = outcome.held(BALANCE_HELD_SHARE)[:, n:].mean(axis=1)
+        held = outcome.held(BALANCE_HELD_SHARE)[:, n:].mean(axis=1) if self.balances else None
         return [
-            EvalResult.of(outcome.returns[k, :n], float(held[k]) if self.balances else None)
+            EvalResult.of(outcome.returns[k, :n], None if held is None else float(held[k]))
             for k in range(rows)
         ]
 
