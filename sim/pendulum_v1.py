@@ -12,8 +12,7 @@ use the functions on the robot's path.
 Population training and its evaluations step K to K x 100 copies of :class:`PendulumV1Batch`
 with one call instead of one Python call per copy and step: that per-copy call, not the
 pendulum's arithmetic, was what grew with the population. It implements
-``ddpg_control.learning.vector_env.VectorEnv`` (structurally: ``sim`` does not import the
-learning code).
+``ddpg_control.runtime.vector_env.VectorEnv`` (structurally).
 """
 
 from __future__ import annotations

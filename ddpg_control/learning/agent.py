@@ -71,13 +71,19 @@ def polyak_update(
             t.lerp_(s, tau)
 
 
-def decay_groups(weights: list[Any], biases: list[Any], weight_decay: float) -> list[dict]:
-    """The critic's Adam parameter groups: the paper's L2 penalty applies to weights, not
-    biases."""
-    return [
-        {"params": weights, "weight_decay": weight_decay},
-        {"params": biases, "weight_decay": 0.0},
+def optimizers(
+    actor: Iterable[Any], critic_weights: list[Any], critic_biases: list[Any], config: AgentConfig
+) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """The actor's and the critic's Adam (fused); the paper's L2 penalty applies to the
+    critic's weights, not its biases."""
+    groups: list[dict[str, Any]] = [
+        {"params": critic_weights, "weight_decay": config.critic_weight_decay},
+        {"params": critic_biases, "weight_decay": 0.0},
     ]
+    return (
+        torch.optim.Adam(actor, lr=config.actor_lr, fused=True),
+        torch.optim.Adam(groups, lr=config.critic_lr, fused=True),
+    )
 
 
 class DDPGAgent:
@@ -90,20 +96,15 @@ class DDPGAgent:
         self.config = config
         self.gamma = gamma
         #: The critic takes actions divided by the torque limit (in [-1, 1]), see :meth:`update`.
-        self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
+        self.max_torque_nm = arch.torque_scale()
         self.actor, self.critic = build_networks(arch, config.final_layer_init_bound, seed)
         self.actor_target: Actor = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target: Critic = copy.deepcopy(self.critic).requires_grad_(False)
-        self.actor_optimizer = torch.optim.Adam(
-            self.actor.parameters(), lr=config.actor_lr, fused=True
-        )
         named = list(self.critic.named_parameters())
         weights = [p for n, p in named if n.endswith("weight")]
         biases = [p for n, p in named if not n.endswith("weight")]
-        self.critic_optimizer = torch.optim.Adam(
-            decay_groups(weights, biases, config.critic_weight_decay),
-            lr=config.critic_lr,
-            fused=True,
+        self.actor_optimizer, self.critic_optimizer = optimizers(
+            self.actor.parameters(), weights, biases, config
         )
 
     def update(self, batch: Batch) -> UpdateMetrics:

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ddpg_control.learning.config import gamma_per_s_of
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.stacked import member_networks
 from ddpg_control.runtime.errors import CheckpointError, first_line
@@ -77,8 +78,7 @@ def load_actor(path: Path) -> tuple[Actor, dict[str, Any]]:
     """Rebuild the trained actor (eval mode, CPU) and return it with the checkpoint payload.
     A ``last.pt`` gives the member of its evaluation's best."""
     payload = load_checkpoint(path)
-    arch = architecture_of(payload, path)
-    actor = Actor(arch)
+    actor = Actor(architecture_of(payload, path))
     try:
         networks = payload["networks"]
         population = payload.get("population")
@@ -164,7 +164,7 @@ def _gamma_per_s(agent: Any, period_s: float, path: Path) -> float | None:
     if "gamma_per_s" in agent:
         return _number(agent["gamma_per_s"], "agent gamma_per_s", path)
     if "gamma" in agent:
-        return float(_number(agent["gamma"], "agent gamma", path) ** (1.0 / period_s))
+        return gamma_per_s_of(_number(agent["gamma"], "agent gamma", path), period_s)
     return None
 
 

@@ -25,17 +25,17 @@ key is wrong and what it accepts. Torch-free.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from ddpg_control.runtime.contracts import DEFAULT_EPISODE_S
 from ddpg_control.runtime.errors import ConfigError
-from ddpg_control.runtime.validation import require
+from ddpg_control.runtime.toml_config import build, plain, read_toml, toml_text
+from ddpg_control.runtime.toml_config import parse_override as parse_override  # for callers
+from ddpg_control.runtime.validation import is_number, require
 
 NoiseKind = Literal["gaussian", "ou"]
 StopMetric = Literal["eval", "train", "none"]
@@ -239,7 +239,7 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists, not tuples): fits TOML, JSON and a weights-only checkpoint."""
-        return _plain(dataclasses.asdict(self))
+        return plain(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], period_s: float | None = None) -> TrainConfig:
@@ -250,48 +250,7 @@ class TrainConfig:
             agent = {k: v for k, v in agent.items() if k != "gamma"}
             agent["gamma_per_s"] = gamma_per_s_of(data["agent"]["gamma"], period_s)
             data = {**data, "agent": agent}
-        return _build(cls, data, prefix="")
-
-
-_SECTIONS: dict[str, type] = {
-    "env": EnvConfig,
-    "agent": AgentConfig,
-    "noise": NoiseConfig,
-    "stop": StopConfig,
-}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _coerce(key: str, value: Any, default: Any) -> Any:
-    """Check ``value`` against the type of the field's default; ints are accepted as floats."""
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, str):
-        ok = isinstance(value, str)
-    elif isinstance(default, tuple):
-        ok = isinstance(value, list | tuple) and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        )
-        value = tuple(value) if ok else value
-    else:  # pragma: no cover - every field has one of the types above
-        ok = True
-    if not ok:
-        raise ConfigError(
-            f"config value '{key}' must be of type {type(default).__name__}, got {value!r}"
-        )
-    return value
+        return build(cls, data, _refuse_step_gamma)
 
 
 def _refuse_step_gamma(key: str, value: Any) -> None:
@@ -299,7 +258,7 @@ def _refuse_step_gamma(key: str, value: Any) -> None:
     if key != "agent.gamma":
         return
     example = ""
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1:
+    if is_number(value) and 0 < value < 1:
         example = (
             f"; {value} per step at 20 Hz (Pendulum-v1) is "
             f"agent.gamma_per_s = {gamma_per_s_of(value, 0.05)!r}"
@@ -310,101 +269,25 @@ def _refuse_step_gamma(key: str, value: Any) -> None:
     )
 
 
-def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"config section '{prefix.rstrip('.')}' must be a table")
-    if "gamma" in data:
-        _refuse_step_gamma(prefix + "gamma", data["gamma"])
-    defaults = cls()
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(
-            f"unknown config key '{prefix}{unknown[0]}' (known keys: {', '.join(sorted(known))})"
-        )
-    kwargs: dict[str, Any] = {}
-    for name, value in data.items():
-        if cls is TrainConfig and name in _SECTIONS:
-            kwargs[name] = _build(_SECTIONS[name], value, prefix=f"{name}.")
-        else:
-            kwargs[name] = _coerce(prefix + name, value, getattr(defaults, name))
-    try:
-        return cls(**kwargs)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"invalid config: {exc}") from exc
-
-
 def load_config(path: Path) -> TrainConfig:
     """Read a TOML config file; missing keys keep their defaults."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file '{path}' does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file '{path}': {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file '{path}' is not valid TOML: {exc}") from None
-    return TrainConfig.from_dict(data)
-
-
-def parse_override(text: str) -> tuple[str, Any]:
-    """``"agent.actor_lr=3e-4"`` -> ``("agent.actor_lr", 0.0003)``; values use TOML syntax,
-    bare words are taken as strings (``noise.kind=ou``)."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ConfigError(f"override '{text}' must look like KEY=VALUE, e.g. agent.tau=0.005")
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return key, value
+    return TrainConfig.from_dict(read_toml(path))
 
 
 def with_overrides(config: TrainConfig, overrides: Sequence[tuple[str, Any]]) -> TrainConfig:
     """A new config with dotted keys replaced (``seed``, ``agent.tau``, ``env.id`` ...)."""
     data = config.to_dict()
+    sections = [k for k, v in data.items() if isinstance(v, dict)]
     for key, value in overrides:
         section, _, name = key.rpartition(".")
-        target = data
-        if section:
-            if section not in _SECTIONS:
-                raise ConfigError(
-                    f"unknown config section '{section}' in '{key}' "
-                    f"(sections: {', '.join(_SECTIONS)})"
-                )
-            target = data[section]
-        _refuse_step_gamma(key, value)
-        if name not in target:
-            raise ConfigError(f"unknown config key '{key}'")
-        target[name] = value
+        if section and section not in sections:
+            raise ConfigError(
+                f"unknown config section '{section}' in '{key}' (sections: {', '.join(sections)})"
+            )
+        (data[section] if section else data)[name] = value  # unknown keys: from_dict says
     return TrainConfig.from_dict(data)
 
 
 def to_toml(config: TrainConfig) -> str:
     """The resolved config as TOML text; :func:`load_config` reads it back unchanged."""
-    data = config.to_dict()
-    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for section in _SECTIONS:
-        lines.append("")
-        lines.append(f"[{section}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in data[section].items()]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML")
+    return toml_text(config.to_dict())

@@ -47,8 +47,7 @@ class StopRule(Protocol):
 @dataclass(frozen=True)
 class ConfirmedEvalGoal:
     """``stop.metric = "eval"``: a new best periodic evaluation reached ``goal_return`` *and* a
-    confirming evaluation agrees. A few episodes are too noisy to stop on: one episode's return
-    depends mostly on its start state."""
+    confirming evaluation agrees (:class:`~ddpg_control.learning.config.StopConfig` says why)."""
 
     goal_return: float
 
@@ -66,8 +65,7 @@ class ConfirmedEvalGoal:
 @dataclass(frozen=True)
 class TrainingReturnGoal:
     """``stop.metric = "train"``: the mean return of the last ``window_episodes`` training
-    episodes (with exploration noise) reached ``goal_return``, the rule of a PyTorch Pendulum
-    tutorial. Checked at each periodic evaluation."""
+    episodes (with exploration noise) reached ``goal_return``; checked at each evaluation."""
 
     goal_return: float
     window_episodes: int

@@ -9,6 +9,7 @@ division. :meth:`Actor.exportable` is the actor's export form (clamped to the li
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,12 +38,11 @@ class Architecture:
             raise ValueError(f"max_torque_nm must be positive, got {self.max_torque_nm}")
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "obs_dim": self.obs_dim,
-            "act_dim": self.act_dim,
-            "hidden_sizes": list(self.hidden_sizes),
-            "max_torque_nm": self.max_torque_nm,
-        }
+        return {**dataclasses.asdict(self), "hidden_sizes": list(self.hidden_sizes)}
+
+    def torque_scale(self) -> torch.Tensor:
+        """The torque limit per action, N*m: the actor's output scale, the critic's divisor."""
+        return torch.tensor([self.max_torque_nm] * self.act_dim, dtype=torch.float32)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Architecture:
@@ -83,9 +83,7 @@ class Actor(nn.Module):
         super().__init__()
         self.arch = arch
         self.net = mlp(arch.obs_dim, arch.hidden_sizes, arch.act_dim)
-        self.register_buffer(
-            "max_torque_nm", torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
-        )
+        self.register_buffer("max_torque_nm", arch.torque_scale())
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.max_torque_nm * squash(self.net(obs))
@@ -124,9 +122,7 @@ class Critic(nn.Module):
         super().__init__()
         self.arch = arch
         self.net = mlp(arch.obs_dim + arch.act_dim, arch.hidden_sizes, 1)
-        self.register_buffer(
-            "max_torque_nm", torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
-        )
+        self.register_buffer("max_torque_nm", arch.torque_scale())
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([obs, action], dim=-1)).squeeze(-1)

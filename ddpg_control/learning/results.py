@@ -34,6 +34,6 @@ class TrainResult:
     population: int = 1
     member: int | None = None
     member_seed: int | None = None
-    #: best.pt's balance test: the share of episodes from near upright it ended held in the
-    #: tight band (trainer.BALANCE_EPISODES of them).
+    #: best.pt's balance test: the share of its episodes from near upright that ended held
+    #: (trainer.BALANCE_EPISODES of them, within trainer.BALANCE_BAND).
     balance: float | None = None

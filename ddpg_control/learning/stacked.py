@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ddpg_control.learning.agent import decay_groups
+from ddpg_control.learning.agent import optimizers
 from ddpg_control.learning.config import AgentConfig
 from ddpg_control.learning.networks import NETWORKS, Actor, Architecture, build_networks, squash
 from ddpg_control.learning.replay_buffer import Batch
@@ -97,14 +97,12 @@ class StackedMLP:
 
     @classmethod
     def from_sequentials(cls, nets: Sequence[nn.Sequential]) -> StackedMLP:
-        layers = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
-        weights, biases = [], []
-        for i in range(len(layers[0])):
-            w = torch.stack([member[i].weight.detach().t() for member in layers])
-            b = torch.stack([member[i].bias.detach() for member in layers]).unsqueeze(1)
-            weights.append(w.contiguous())
-            biases.append(b.contiguous())
-        return cls(weights, biases)
+        """Layer i of member k from ``nets[k]``'s i-th ``nn.Linear``."""
+        linears = [[m for m in net if isinstance(m, nn.Linear)] for net in nets]
+        layers = list(zip(*linears, strict=True))
+        weights = [torch.stack([m.weight.detach().t() for m in layer]) for layer in layers]
+        biases = [torch.stack([m.bias.detach() for m in layer]).unsqueeze(1) for layer in layers]
+        return cls([w.contiguous() for w in weights], [b.contiguous() for b in biases])
 
     def parameters(self) -> list[torch.Tensor]:
         """Weights and biases interleaved, layer by layer: ``nn.Sequential.parameters()``'s
@@ -133,22 +131,15 @@ class StackedMLP:
                 b.copy_(state[f"{i}.bias"])
 
 
-def member_state(stacked: dict[str, torch.Tensor], k: int) -> dict[str, torch.Tensor]:
-    """Member k of a :meth:`StackedMLP.state_dict` as an ``nn.Sequential`` state dict
-    (``0.weight``, ``0.bias``, ``2.weight`` ...)."""
-    state: dict[str, torch.Tensor] = {}
-    for i in range(len(stacked) // 2):
-        state[f"{2 * i}.weight"] = stacked[f"{i}.weight"][k].t().contiguous().clone()
-        state[f"{2 * i}.bias"] = stacked[f"{i}.bias"][k, 0].clone()
-    return state
-
-
 class Workspace:
-    """One stage's large intermediate tensors, each allocated once (per name and shape) and
-    then overwritten (``out=``). Freshly allocated tensors of this size (hundreds of kB) come
-    from the C allocator as new pages whenever it has given memory back to the system, and the
-    page faults then cost as much as the arithmetic. Each stage of the update has its own
-    workspace and each tensor its own name, so no stage can overwrite another's."""
+    """The update's large intermediate tensors, each allocated once (per name and shape) and
+    then overwritten (``out=``): fresh tensors of this size (hundreds of kB) come as new pages
+    whenever the allocator has given memory back, and the page faults cost as much as the
+    arithmetic. The update's three stages (targets, critic step, actor step) run one after
+    another under names that say what a tensor holds (``actor.out0``: an actor's first layer
+    output, online or target; ``grad_in1``: the gradient at layer 1's input), so they share one
+    set of buffers, small enough for the cache at K = 8. A stage hands on only tensors of its
+    own making (the TD target, the losses, the mean Q), never a workspace tensor."""
 
     def __init__(self) -> None:
         self._tensors: dict[str, torch.Tensor] = {}
@@ -180,10 +171,11 @@ def forward(net: StackedMLP, x: torch.Tensor, ws: Workspace, tag: str) -> list[t
 
 
 def _input_grad(
-    w: torch.Tensor, d: torch.Tensor, h: torch.Tensor, out: torch.Tensor
+    w: torch.Tensor, d: torch.Tensor, h: torch.Tensor, ws: Workspace, i: int
 ) -> torch.Tensor:
-    """Into ``out``: the gradient at the input ``h`` (a ReLU output) of the layer ``w``, from
-    ``d`` at its output: ``(d @ w^T) * (h > 0)``."""
+    """The gradient at the input ``h`` (a ReLU output) of layer ``i`` (weights ``w``), from
+    ``d`` at its output: ``(d @ w^T) * (h > 0)``, into ``ws``'s ``grad_in{i}``."""
+    out = ws(f"grad_in{i}", h.shape[0], h.shape[1], w.shape[1])
     if w.shape[-1] == 1:
         torch.mul(d, w.transpose(1, 2), out=out)
     else:
@@ -199,27 +191,25 @@ def backward(
     grads: list[torch.Tensor] = []
     for i in range(len(net.weights) - 1, -1, -1):
         w, x = net.weights[i], acts[i]
-        members, n, width = x.shape[0], x.shape[1], w.shape[1]
         if w.shape[-1] == 1:
-            g_w = ws(f"{tag}.grad_w{i}", members, 1, width)
+            g_w = ws(f"{tag}.grad_w{i}", x.shape[0], 1, w.shape[1])
             g_w = torch.bmm(d.transpose(1, 2), x, out=g_w).view(w.shape)
         else:
             g_w = torch.bmm(x.transpose(1, 2), d, out=ws(f"{tag}.grad_w{i}", *w.shape))
         grads += [d.sum(dim=1, keepdim=True), g_w]
         if i > 0:
-            d = _input_grad(w, d, x, ws(f"{tag}.grad_in{i}", members, n, width))
+            d = _input_grad(w, d, x, ws, i)
     grads.reverse()
     return grads
 
 
 def input_grad(
-    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, start: int, ws: Workspace, tag: str
+    net: StackedMLP, acts: list[torch.Tensor], d: torch.Tensor, start: int, ws: Workspace
 ) -> torch.Tensor:
-    """The gradient of ``(d * net(x)).sum()`` at ``x[..., start:]``; ``acts`` from
-    :func:`forward`."""
+    """The gradient of ``(d * net(x)).sum()`` at ``x[..., start:]`` (a tensor of its own);
+    ``acts`` from :func:`forward`."""
     for i in range(len(net.weights) - 1, 0, -1):
-        w, h = net.weights[i], acts[i]
-        d = _input_grad(w, d, h, ws(f"{tag}.grad_in{i}", h.shape[0], h.shape[1], w.shape[1]))
+        d = _input_grad(net.weights[i], d, acts[i], ws, i)
     return torch.bmm(d, net.weights[0][:, start:, :].transpose(1, 2))
 
 
@@ -265,19 +255,11 @@ class StackedAgent:
         self.critic_target = StackedMLP.from_sequentials(critics)
         for t in self.actor.parameters() + self.critic.parameters():
             t.requires_grad_(True)
-        self.max_torque_nm = torch.tensor([arch.max_torque_nm] * arch.act_dim, dtype=torch.float32)
-        self._target_ws, self._critic_ws, self._actor_ws = Workspace(), Workspace(), Workspace()
-        self.actor_optimizer = torch.optim.Adam(
-            self.actor.parameters(), lr=config.actor_lr, fused=True
+        self.max_torque_nm = arch.torque_scale()
+        self._workspace = Workspace()
+        self.actor_optimizer, self.critic_optimizer = optimizers(
+            self.actor.parameters(), self.critic.weights, self.critic.biases, config
         )
-        self.critic_optimizer = torch.optim.Adam(
-            decay_groups(self.critic.weights, self.critic.biases, config.critic_weight_decay),
-            lr=config.critic_lr,
-            fused=True,
-        )
-
-    def _nets(self) -> dict[str, StackedMLP]:
-        return {name: getattr(self, name) for name in NETWORKS}
 
     @torch.inference_mode()
     def act(self, obs: np.ndarray) -> np.ndarray:
@@ -300,42 +282,40 @@ class StackedAgent:
         not_done = 1.0 - torch.from_numpy(batch.terminated)
         next_obs = torch.from_numpy(batch.next_obs)
         inv_batch = 1.0 / obs.shape[1]
-        critic, actor = self.critic, self.actor
+        critic, actor, ws = self.critic, self.actor, self._workspace
 
-        ws = self._target_ws
         next_action = squash(forward(self.actor_target, next_obs, ws, "actor")[-1])
         x = torch.cat([next_obs, next_action], dim=-1)
         next_q = forward(self.critic_target, x, ws, "critic")[-1].squeeze(-1)
         target_q = reward + self.gamma * not_done * next_q
 
-        ws = self._critic_ws
         acts = forward(critic, torch.cat([obs, action], dim=-1), ws, "critic")
         q = acts.pop().squeeze(-1)
         error = q - target_q
-        critic_loss = error.square().mean(dim=1)
+        critic_loss, q_mean = error.square().mean(dim=1), q.mean(dim=1)
         d_q = (error * (2.0 * inv_batch)).unsqueeze(-1)
-        adam_step(self.critic_optimizer, critic.parameters(), backward(critic, acts, d_q, ws, "dq"))
+        grads = backward(critic, acts, d_q, ws, "critic")
+        adam_step(self.critic_optimizer, critic.parameters(), grads)
 
-        ws = self._actor_ws
         actor_acts = forward(actor, obs, ws, "actor")
         policy = squash(actor_acts.pop())
         acts = forward(critic, torch.cat([obs, policy], dim=-1), ws, "critic")
         policy_q = acts.pop()
         actor_loss = -policy_q.mean(dim=(1, 2))
         d_q = torch.full_like(policy_q, -inv_batch)
-        d_policy = input_grad(critic, acts, d_q, obs.shape[-1], ws, "dq")
+        d_policy = input_grad(critic, acts, d_q, obs.shape[-1], ws)
         d_raw = d_policy * (1.0 - policy.square())
         adam_step(
-            self.actor_optimizer, actor.parameters(), backward(actor, actor_acts, d_raw, ws, "dmu")
+            self.actor_optimizer,
+            actor.parameters(),
+            backward(actor, actor_acts, d_raw, ws, "actor"),
         )
 
         tau = self.config.tau
         KERNELS.foreach_lerp_(self.critic_target.parameters(), critic.parameters(), tau)
         KERNELS.foreach_lerp_(self.actor_target.parameters(), actor.parameters(), tau)
-        metrics = torch.stack([critic_loss, actor_loss, q.mean(dim=1)], dim=1)
-        return metrics.numpy().copy()
+        return torch.stack([critic_loss, actor_loss, q_mean], dim=1).numpy()
 
-    # -- one member as a single learner ------------------------------------------------------
     def member_networks(self, k: int) -> dict[str, dict[str, torch.Tensor]]:
         """Member k's networks as :class:`~ddpg_control.learning.networks.Actor` and
         ``Critic`` state dicts (``actor``, ``critic``, ``actor_target``, ``critic_target``)."""
@@ -346,9 +326,8 @@ class StackedAgent:
         actor.load_state_dict(self.member_networks(k)["actor"])
         return actor.eval()
 
-    # -- save and load -----------------------------------------------------------------------
     def networks_state(self) -> dict[str, dict[str, torch.Tensor]]:
-        return {name: net.state_dict() for name, net in self._nets().items()}
+        return {name: getattr(self, name).state_dict() for name in NETWORKS}
 
     def state_dict(self) -> dict[str, Any]:
         """Networks and optimizers: what resuming needs."""
@@ -361,8 +340,8 @@ class StackedAgent:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, net in self._nets().items():
-            net.load_state_dict(state["networks"][name])
+        for name in NETWORKS:
+            getattr(self, name).load_state_dict(state["networks"][name])
         self.actor_optimizer.load_state_dict(state["optimizers"]["actor"])
         self.critic_optimizer.load_state_dict(state["optimizers"]["critic"])
 
@@ -370,14 +349,15 @@ class StackedAgent:
 def member_networks(
     networks: dict[str, dict[str, torch.Tensor]], k: int, max_torque_nm: torch.Tensor
 ) -> dict[str, dict[str, torch.Tensor]]:
-    """Member k of :meth:`StackedAgent.networks_state` as single-learner state dicts."""
-    return {
-        name: {
-            **{f"net.{key}": t for key, t in member_state(networks[name], k).items()},
-            "max_torque_nm": max_torque_nm.clone(),
-        }
-        for name in NETWORKS
-    }
+    """Member k of stacked networks (:meth:`StackedAgent.state_dict`'s ``networks``) as
+    single-learner state dicts: ``net.0.weight`` ``[out, in]``, ``net.0.bias``, ``net.2.weight``
+    ... (``nn.Sequential``'s names), then ``max_torque_nm``."""
 
+    def member(stacked: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        state = {}
+        for i in range(len(stacked) // 2):
+            state[f"net.{2 * i}.weight"] = stacked[f"{i}.weight"][k].t().contiguous().clone()
+            state[f"net.{2 * i}.bias"] = stacked[f"{i}.bias"][k, 0].clone()
+        return {**state, "max_torque_nm": max_torque_nm.clone()}
 
-__all__ = ["KERNELS", "StackedAgent", "StackedMLP", "member_networks", "private_kernels"]
+    return {name: member(networks[name]) for name in NETWORKS}

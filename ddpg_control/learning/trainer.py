@@ -9,12 +9,10 @@ pendulum also by a balance test from near upright; ``best.pt`` is the member of 
 evaluation so far by return and balance (:func:`selection_score`, :func:`better`), a single
 learner's checkpoint that records which member and seed it is. The stop rule sees each
 evaluation's best member, so the early stop fires as soon as one member is confirmed.
-``last.pt`` holds every member, for ``--resume``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import time
@@ -35,24 +33,26 @@ from ddpg_control.learning.checkpoint import (
 )
 from ddpg_control.learning.config import TrainConfig, to_toml
 from ddpg_control.learning.early_stop import EvalOutcome, GoalReached, make_stop_rule
-from ddpg_control.learning.evaluation import CONFIRM_SEED, EVAL_SEED, EvalResult
+from ddpg_control.learning.evaluation import (
+    CONFIRM_SEED,
+    EVAL_SEED,
+    EvalResult,
+    GridOutcome,
+    GridPolicy,
+    Start,
+    evaluate_grid,
+    starts,
+)
 from ddpg_control.learning.networks import Architecture
 from ddpg_control.learning.noise import make_noise
 from ddpg_control.learning.replay_buffer import ReplayBuffer
 from ddpg_control.learning.results import Progress, TrainResult
 from ddpg_control.learning.run_log import EvalRow, RunLog
 from ddpg_control.learning.stacked import StackedAgent
-from ddpg_control.learning.vector_env import (
-    EnvList,
-    GridPolicy,
-    ResetOptions,
-    VectorEnv,
-    VectorEnvFactory,
-    evaluate_grid,
-)
 from ddpg_control.runtime.contracts import TIGHT_BAND_VELOCITY_RAD_S
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, CONFIG_FILE, LAST_CHECKPOINT
+from ddpg_control.runtime.vector_env import EnvList, ResetOptions, VectorEnv, VectorEnvFactory
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,8 @@ class Trainer:
             self.eval_envs: VectorEnv = EnvList.of(env_factory, size)
         else:
             self.envs = vector_env_factory(size)
-            episodes = max(size * config.eval_episodes, config.final_eval_episodes)
+            columns = config.eval_episodes + BALANCE_EPISODES  # all members' episodes in one pass
+            episodes = max(size * columns, config.final_eval_episodes)
             self.eval_envs = vector_env_factory(episodes)
         self.obs = np.zeros((size, obs_dim), dtype=np.float32)
         self.stop_rule = make_stop_rule(config.stop)
@@ -311,12 +312,7 @@ class Trainer:
     ) -> tuple[EvalOutcome, int]:
         """Evaluate every member, log their rows, save best.pt (when one beats every earlier
         evaluation) and last.pt; return the best member's outcome and index."""
-        results = self.evaluate(self.agent.act_grid, len(self.members), self.config.eval_episodes)
-        if self.balances:
-            balance = self.balance_test(self.agent.act_grid, len(self.members))
-            results = [
-                dataclasses.replace(r, balance=b) for r, b in zip(results, balance, strict=True)
-            ]
+        results = self.evaluate(self.agent.act_grid, len(self.members))
         self.wall_time_s = time.perf_counter() - start
         runlog.evaluation(
             [self.metrics_row(r, metrics[k], runlog, k) for k, r in enumerate(results)]
@@ -329,41 +325,37 @@ class Trainer:
         self.save_last(k, results[k].mean_return)
         return EvalOutcome(results[k], best is not None), k
 
-    def evaluate(self, policy: GridPolicy, rows: int, episodes: int) -> list[EvalResult]:
-        """``rows`` policies side by side (row k: member k), deterministic, episode i from
-        ``reset(seed=EVAL_SEED + i)``; the time it takes counts as evaluation time."""
-        return self._evaluate(policy, rows, episodes, EVAL_SEED)
+    def evaluate(self, policy: GridPolicy, rows: int) -> list[EvalResult]:
+        """``rows`` policies side by side (row k: member k), deterministic, over
+        ``eval_episodes`` episodes from ``reset(seed=EVAL_SEED + i)`` and, on a pendulum, the
+        balance test's in the same pass: per row, the share of its :data:`BALANCE_EPISODES`
+        from near upright that end held within :data:`BALANCE_BAND`."""
+        n = self.config.eval_episodes
+        columns = starts(EVAL_SEED, n)
+        if self.balances:
+            columns += starts(BALANCE_SEED, BALANCE_EPISODES, UPRIGHT_START)
+        outcome = self._evaluate_grid(policy, rows, columns)
+        held = outcome.held(BALANCE_HELD_SHARE)[:, n:].mean(axis=1) if self.balances else None
+        return [
+            EvalResult.of(outcome.returns[k, :n], None if held is None else float(held[k]))
+            for k in range(rows)
+        ]
 
-    def _evaluate(
-        self, policy: GridPolicy, rows: int, episodes: int, seed: int
-    ) -> list[EvalResult]:
+    def _evaluate_grid(self, policy: GridPolicy, rows: int, columns: list[Start]) -> GridOutcome:
+        """:func:`evaluate_grid` on the evaluation envs; its time counts as evaluation time."""
         start = time.perf_counter()
-        outcome = evaluate_grid(policy, self.eval_envs, rows, episodes, seed)
+        band = BALANCE_BAND if self.balances else None
+        outcome = evaluate_grid(policy, self.eval_envs, rows, columns, band)
         self.eval_time_s += time.perf_counter() - start
-        return [EvalResult.of(r) for r in outcome.returns]
-
-    def balance_test(self, policy: GridPolicy, rows: int) -> list[float]:
-        """Per row, the share of :data:`BALANCE_EPISODES` episodes from near upright that end
-        held within :data:`BALANCE_BAND`; the time it takes counts as evaluation time."""
-        start = time.perf_counter()
-        outcome = evaluate_grid(
-            policy,
-            self.eval_envs,
-            rows,
-            BALANCE_EPISODES,
-            BALANCE_SEED,
-            UPRIGHT_START,
-            BALANCE_BAND,
-        )
-        self.eval_time_s += time.perf_counter() - start
-        return [float(v) for v in outcome.held(BALANCE_HELD_SHARE).mean(axis=1)]
+        return outcome
 
     def confirm(self, k: int) -> EvalResult:
         """A stop rule's second opinion on member k, over ``final_eval_episodes`` from start
         states no evaluation used to choose it (``CONFIRM_SEED``): a figure free of the
         selection's optimism."""
         actor = actor_policy(self.agent.member_actor(k))
-        result = self._evaluate(actor, 1, self.config.final_eval_episodes, CONFIRM_SEED)[0]
+        columns = starts(CONFIRM_SEED, self.config.final_eval_episodes)
+        result = EvalResult.of(self._evaluate_grid(actor, 1, columns).returns[0])
         log.info("step %d: member %d confirms %.1f", self.env_steps, k, result.mean_return)
         return result
 
@@ -409,22 +401,22 @@ class Trainer:
         )
 
     # -- checkpoints -------------------------------------------------------------------------
-    def checkpoint_base(self) -> dict[str, Any]:
+    def checkpoint_base(self, episodes: int, eval_return: float, **progress: Any) -> dict[str, Any]:
+        """What best.pt and last.pt share; ``progress`` adds to the progress record."""
+        assert self.best is not None
         return {
             "architecture": self.arch.to_dict(),
             "config": self.config.to_dict(),
             "env": self.env_info,
-        }
-
-    def progress(self, episodes: int, eval_return: float) -> dict[str, Any]:
-        assert self.best is not None
-        return {
-            "env_steps": self.env_steps,
-            "episodes": episodes,
-            "eval_return": eval_return,
-            "best_eval_return": self.best.evaluation.mean_return,
-            "wall_time_s": self.wall_time_s,
-            "eval_time_s": self.eval_time_s,
+            "progress": {
+                "env_steps": self.env_steps,
+                "episodes": episodes,
+                "eval_return": eval_return,
+                "best_eval_return": self.best.evaluation.mean_return,
+                "wall_time_s": self.wall_time_s,
+                "eval_time_s": self.eval_time_s,
+                **progress,
+            },
         }
 
     def save_best(self, evaluation: EvalResult) -> None:
@@ -432,11 +424,12 @@ class Trainer:
         ``evaluation`` as its figure."""
         assert self.best is not None
         k = self.best.member
-        progress = self.progress(self.members[k].episodes, evaluation.mean_return)
+        episodes, episodes_evaluated = self.members[k].episodes, len(evaluation.returns)
         state = {
-            **self.checkpoint_base(),
+            **self.checkpoint_base(
+                episodes, evaluation.mean_return, eval_episodes=episodes_evaluated
+            ),
             "networks": self.agent.member_networks(k),
-            "progress": {**progress, "eval_episodes": len(evaluation.returns)},
             "population": {
                 "size": len(self.members),
                 "member": k,
@@ -452,9 +445,8 @@ class Trainer:
         best = self.best
         assert best is not None
         state = {
-            **self.checkpoint_base(),
+            **self.checkpoint_base(self.episodes, eval_return, member=member),
             **self.agent.state_dict(),
-            "progress": {**self.progress(self.episodes, eval_return), "member": member},
             "best": {
                 "member": best.member,
                 "env_steps": best.env_steps,
@@ -500,9 +492,7 @@ class Trainer:
                 {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in replay.items()}
             )
             best = state["best"]
-            evaluation = dataclasses.replace(
-                EvalResult.of(best["returns"].numpy()), balance=best.get("balance")
-            )
+            evaluation = EvalResult.of(best["returns"].numpy(), best.get("balance"))
             self.best = Best(int(best["member"]), int(best["env_steps"]), evaluation)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"checkpoint '{path}' cannot be resumed: {exc}") from exc
@@ -529,8 +519,7 @@ def train(
     Writes ``config.toml``, ``checkpoints/best.pt`` (the member of the best evaluation),
     ``checkpoints/last.pt`` (every member, with replay buffers, for resuming), ``metrics.csv``,
     ``learning_curve.png`` and ``tensorboard/``. With ``resume_from`` (a ``last.pt``) training
-    continues where that checkpoint stopped. ``vector_env_factory`` steps the members'
-    environments together: without it they are ``env_factory`` environments stepped in a loop.
+    continues where that checkpoint stopped; ``vector_env_factory`` as :class:`Trainer` takes it.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(config, env_factory, run_dir, vector_env_factory)

@@ -17,7 +17,14 @@ from gymnasium import spaces
 from ddpg_control.learning.agent import actor_policy
 from ddpg_control.learning.checkpoint import load_actor, load_checkpoint
 from ddpg_control.learning.config import TrainConfig, load_config, with_overrides
-from ddpg_control.learning.evaluation import CONFIRM_SEED, EVAL_SEED, EvalResult, evaluate
+from ddpg_control.learning.evaluation import (
+    CONFIRM_SEED,
+    EVAL_SEED,
+    EvalResult,
+    evaluate,
+    evaluate_grid,
+    starts,
+)
 from ddpg_control.learning.networks import Actor, Architecture
 from ddpg_control.learning.trainer import (
     BALANCE_EPISODES,
@@ -32,9 +39,9 @@ from ddpg_control.learning.trainer import (
     selection_score,
     train,
 )
-from ddpg_control.learning.vector_env import EnvList, evaluate_grid
 from ddpg_control.runtime.errors import CheckpointError, ConfigError
 from ddpg_control.runtime.run_layout import BEST_CHECKPOINT, LAST_CHECKPOINT
+from ddpg_control.runtime.vector_env import EnvList
 from sim.pendulum_v1 import PendulumV1Batch
 
 SHORT = [
@@ -216,7 +223,7 @@ def test_the_balance_test_tells_a_holding_policy_from_a_leaning_one(tmp_path: Pa
         lean = np.clip(-40.0 * (angle - 0.05) - 8.0 * velocity, -2.0, 2.0)  # rests ~0.06 rad off
         return np.stack([hold[0], lean[1]])[..., None].astype(np.float32)  # row 0, row 1
 
-    assert trainer.balance_test(policies, rows=2) == [1.0, 0.0]
+    assert [r.balance for r in trainer.evaluate(policies, rows=2)] == [1.0, 0.0]
     trainer.close()
 
 
@@ -292,7 +299,7 @@ def test_side_by_side_evaluation_matches_the_one_episode_at_a_time_evaluation(
     torch.manual_seed(0)
     actor = Actor(Architecture(3, 1, (16, 16), 2.0))
     envs = PendulumV1Batch(4) if vectorised else EnvList([pendulum() for _ in range(3)])
-    side_by_side = evaluate_grid(actor_policy(actor), envs, rows=1, episodes=5, seed=11)
+    side_by_side = evaluate_grid(actor_policy(actor), envs, rows=1, columns=starts(11, 5))
     one_by_one = evaluate(actor_policy(actor), pendulum(), episodes=5, seed=11)
     np.testing.assert_allclose(side_by_side.returns[0], one_by_one.returns, rtol=1e-4)
     envs.close()
