@@ -10,7 +10,8 @@ Per control tick the loop calls :meth:`read` (QUERY, then wait for the STATE wit
 number) and :meth:`apply` (TORQUE, not waited for: its reply is collected during the next read).
 Replies that arrive after their request was given up are counted as stale, requests that never
 got a reply as missing. ``max_missed_replies`` unanswered reads in a row raise PlantError, so a
-device that stops answering ends the loop within three periods.
+device that stops answering ends the loop within about 12 ms at 200 Hz and above (two periods
+and a reply timeout below that; ``hardware.link.missed_reads_allowed``).
 
 Any pyserial URL works: ``/dev/ttyUSB0``, ``socket://127.0.0.1:5555``, ``rfc2217://host:port``.
 """
