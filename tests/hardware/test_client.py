@@ -248,6 +248,22 @@ def test_a_silent_device_stops_a_500_hz_loop_after_the_reads_that_fit_in_10_ms(
     assert emu.physics.torque_nm == 0.0
 
 
+def test_a_late_reply_arriving_mid_wait_does_not_stretch_the_wait_past_its_timeout(
+    start_python_emulator: Any,
+) -> None:
+    # the first read gives up at 50 ms; its reply arrives 40 ms into the second read's wait,
+    # which must still give up at its own 50 ms, not 50 ms after that reply
+    emu = start_python_emulator(link=LinkImpairments(reply_latency_s=0.09))
+    config = LinkConfig(reply_timeout_s=0.05, setup_timeout_s=0.2, max_missed_replies=100)
+    with DdpgPlant(emu.port, config) as plant:
+        plant.read()
+        start = time.monotonic()
+        plant.read()
+        waited_s = time.monotonic() - start
+        assert plant.stats.stale_replies >= 1
+    assert 0.05 <= waited_s < 0.07
+
+
 def test_late_replies_are_counted_as_stale(start_emulator: Any) -> None:
     emu = start_emulator(link=LinkImpairments(reply_latency_s=0.015))
     config = LinkConfig(reply_timeout_s=0.01, max_missed_replies=100)

@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: How far one read of the port may wait past its deadline before its timeout is shortened.
+READ_WAIT_SLACK_S = 0.0001
+
 
 def _describe_faults(faults: int) -> str:
     names = [f.name for f in Fault if faults & f and f.name]
@@ -289,6 +292,7 @@ class DdpgPlant(DevicePlant):
         port = self._port
         while True:
             try:
+                self._bound_read_wait(deadline - time.monotonic())
                 chunk = port.read(max(port.in_waiting, self._decoder.bytes_wanted()))
             except (serial.SerialException, OSError) as exc:
                 raise self._lost(exc) from None
@@ -300,6 +304,18 @@ class DdpgPlant(DevicePlant):
                 if self._outstanding.pop(seq, None) is not None:
                     self.stats.missing_replies += 1
                 return None
+
+    def _bound_read_wait(self, remaining_s: float) -> None:
+        """One port read waits at most the reply timeout and never past the caller's deadline.
+
+        A read returns early with any frame (a late reply to an earlier request, say); the
+        next one must not wait a whole reply timeout again. The port's timeout is changed only
+        when that would oversleep by more than READ_WAIT_SLACK_S, so a tick on time pays
+        nothing.
+        """
+        wait_s = min(self.config.reply_timeout_s, max(0.0, remaining_s))
+        if abs(self._port.timeout - wait_s) > READ_WAIT_SLACK_S:
+            self._port.timeout = wait_s
 
     def _on_packet(self, packet: Packet, check_state: bool) -> Message | None:
         if packet.seq not in self._outstanding:
