@@ -11,8 +11,9 @@ registry (``hardware.drivers``), exactly as ``run --device PORT --driver X`` doe
 2. Loop rate: the real control loop (``run_loop``: ticker, safety layer, telemetry) with a PD
    balancing policy, at rising rates, ``--repeats`` runs each; for each, the share of missed
    deadlines and of missing replies. The plant stops as ``run --device`` stops it (two reads in
-   a row without a reply is a fault). A row's highest sustained rate is the highest rate which,
-   with every lower rate tried, had < 0.1 % missed deadlines and no fault in every run.
+   a row without a reply is a fault, or as many as fit in 10 ms above 200 Hz). A row's highest
+   sustained rate is the highest rate which, with every lower rate tried, had < 0.1 % missed
+   deadlines and no fault in every run.
 
     .venv/bin/python bench/driver_loop.py [--drivers ddpg dynamixel] [--samples 2000]
         [--seconds 3] [--rates 100 200 500 1000] [--repeats 1] [--c-device] [--tcp]

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from ddpg_control.runtime.errors import ConfigError
 from hardware.emulator import SILENCE, LinkImpairments, ScheduledFault
-from hardware.link import DEFAULT_BAUD_RATE, Calibration, LinkConfig
+from hardware.link import DEFAULT_BAUD_RATE, Calibration, LinkConfig, missed_reads_allowed
 
 if TYPE_CHECKING:
     from sim.params import PendulumParams
@@ -129,8 +129,9 @@ class DeviceSettings:
     stuck_sensor_s: float = 0.5
     clear_faults: bool = False
     options: Mapping[str, float | int | str] = field(default_factory=dict)
-    #: Unanswered reads in a row before the plant raises "stopped answering". ``calibrate``,
-    #: which is not timing-critical, allows more.
+    #: Unanswered reads in a row before the plant raises "stopped answering", or more at a
+    #: rate where more fit in ``hardware.link.SILENCE_ALLOWED_S``. ``calibrate``, which is not
+    #: timing-critical, allows more.
     max_missed_reads: int = 2
 
     def link(self, reply_timeout_s: float, *, min_missed_replies: int = 1) -> LinkConfig:
@@ -142,7 +143,9 @@ class DeviceSettings:
             reply_timeout_s=reply_timeout_s,
             watchdog_timeout_s=self.watchdog_ms / 1000.0,
             torque_limit_nm=self.torque_limit_nm,
-            max_missed_replies=max(min_missed_replies, self.max_missed_reads),
+            max_missed_replies=max(
+                min_missed_replies, missed_reads_allowed(self.period_s, self.max_missed_reads)
+            ),
             clear_faults=self.clear_faults,
             stuck_sensor_s=self.stuck_sensor_s,
             calibration=Calibration(

@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import tty
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,11 +22,19 @@ import serial
 
 from ddpg_control.runtime.contracts import Plant
 from ddpg_control.runtime.errors import ConfigError, PlantError
+from hardware.drivers import DeviceSettings
 from hardware.drivers.ddpg.device import DdpgDeviceConfig
-from hardware.drivers.ddpg.plant import DdpgPlant
+from hardware.drivers.ddpg.plant import DdpgPlant, open_plant
 from hardware.drivers.ddpg.protocol import Fault
 from hardware.emulator import LinkImpairments, ScheduledFault
-from hardware.link import Calibration, LinkConfig, open_error
+from hardware.link import (
+    DEFAULT_BAUD_RATE,
+    Calibration,
+    LinkConfig,
+    missed_reads_allowed,
+    open_error,
+    reply_timeout_s,
+)
 
 FAST = LinkConfig(reply_timeout_s=0.02, setup_timeout_s=0.1)
 
@@ -190,6 +199,69 @@ def test_silent_device_stops_the_caller_within_max_missed_replies(
         plant.close()
     time.sleep(0.15)
     assert emu.physics.torque_nm == 0.0
+
+
+@pytest.mark.parametrize(
+    ("rate_hz", "allowed"), [(20, 2), (100, 2), (200, 2), (500, 5), (1000, 10)]
+)
+def test_a_loop_rides_out_the_same_silence_at_every_rate_from_200_hz(
+    rate_hz: float, allowed: int
+) -> None:
+    period_s = 1.0 / rate_hz
+    settings = DeviceSettings(
+        driver="ddpg", port="/dev/null", baud=1, device_id=1, period_s=period_s
+    )
+    timeout_s = reply_timeout_s(period_s)
+    link = settings.link(timeout_s)
+    assert link.max_missed_replies == allowed
+    # the last state drives the torque until the last allowed read gives up: never longer
+    # than two unanswered reads allow at 200 Hz (12.5 ms)
+    if rate_hz >= 200:
+        assert allowed * period_s + timeout_s <= 2 * 0.005 + 0.0025 + 1e-12
+    # a larger count asked for (calibrate) or a driver's own floor (ODrive) still wins
+    assert replace(settings, max_missed_reads=20).link(timeout_s).max_missed_replies == 20
+    assert settings.link(timeout_s, min_missed_replies=12).max_missed_replies == 12
+    with pytest.raises(ConfigError, match="period"):
+        missed_reads_allowed(0.0, 2)
+
+
+def test_a_silent_device_stops_a_500_hz_loop_after_the_reads_that_fit_in_10_ms(
+    start_emulator: Any,
+) -> None:
+    emu = start_emulator(link=LinkImpairments(reply_latency_s=0.05))
+    period_s = 1.0 / 500
+    settings = DeviceSettings(
+        driver="ddpg", port=emu.port, baud=DEFAULT_BAUD_RATE, device_id=1, period_s=period_s
+    )
+    plant = open_plant(settings)  # as run --device opens it; the handshake waits longer
+    reads = 0
+    try:
+        with pytest.raises(PlantError, match="stopped answering"):
+            while reads < 20:
+                plant.read()
+                plant.apply(0.5)
+                reads += 1
+        assert reads == 4  # four misses reuse the last state, the fifth raises
+    finally:
+        plant.close()
+    time.sleep(0.15)
+    assert emu.physics.torque_nm == 0.0
+
+
+def test_a_late_reply_arriving_mid_wait_does_not_stretch_the_wait_past_its_timeout(
+    start_python_emulator: Any,
+) -> None:
+    # the first read gives up at 50 ms; its reply arrives 40 ms into the second read's wait,
+    # which must still give up at its own 50 ms, not 50 ms after that reply
+    emu = start_python_emulator(link=LinkImpairments(reply_latency_s=0.09))
+    config = LinkConfig(reply_timeout_s=0.05, setup_timeout_s=0.2, max_missed_replies=100)
+    with DdpgPlant(emu.port, config) as plant:
+        plant.read()
+        start = time.monotonic()
+        plant.read()
+        waited_s = time.monotonic() - start
+        assert plant.stats.stale_replies >= 1
+    assert 0.05 <= waited_s < 0.07
 
 
 def test_late_replies_are_counted_as_stale(start_emulator: Any) -> None:
