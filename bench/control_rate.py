@@ -2,8 +2,9 @@
 
 For each rate: the rig file with its ``control_period_s`` set to 1 / rate, then ``train --env
 PyBulletPendulum-v0 --params RIG --randomize`` (the step counts that mean experience scaled
-with the rate unless ``--no-scale``: ``--total-steps``, ``learning_starts`` and
-``eval_every_steps`` at 20 Hz times rate / 20, so every rate gets the same seconds), ``export
+with the rate unless ``--no-scale``: ``--total-steps`` is ``--experience-s`` seconds, 500 by
+default as the default 10000 steps at 20 Hz, and ``learning_starts`` and ``eval_every_steps``
+are the defaults at 20 Hz times rate / 20, so every rate gets the same seconds), ``export
 --onnx`` (``best.pt``, and ``last.pt``: the member of the last evaluation), and for each
 ``--starts`` runs of ``run --sim --params RIG --virtual-time`` from hanging down
 (angle pi + U(-0.1, 0.1) rad, a seed each for the sensor noise). A run balances when it enters
@@ -11,6 +12,8 @@ the tight band (|angle| <= 0.02 rad and |velocity| <= 0.2 rad/s) and stays there
 for at least the last ``HOLD_S`` seconds.
 
     .venv/bin/python bench/control_rate.py --rates 20,100,200 --out bench-out/rate
+    .venv/bin/python bench/control_rate.py --rig bench/heavy_friction_rig.toml --rates 20,100 \
+        --experience-s 1000 --out bench-out/rate-heavy
 
 A JSON summary is printed and written under --out.
 """
@@ -38,7 +41,7 @@ BAND_RAD, BAND_RAD_S = 0.02, 0.2
 HOLD_S = 5.0
 DURATION_S = 15.0
 #: The default config's step counts, meant at 20 Hz.
-STEPS_AT_20HZ = {"total_steps": 10_000, "learning_starts": 1_000, "eval_every_steps": 1_000}
+STEPS_AT_20HZ = {"learning_starts": 1_000, "eval_every_steps": 1_000}
 
 
 def cli(*args: str) -> str:
@@ -116,6 +119,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--starts", type=int, default=20)
     parser.add_argument("--no-scale", action="store_true", help="the default step counts")
+    parser.add_argument(
+        "--experience-s", type=float, default=500.0, help="seconds of experience per learner"
+    )
     parser.add_argument("--train-arg", action="append", default=[], help="passed to train")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +130,7 @@ def main() -> None:
         name = f"{rate_hz:g}hz-seed{args.seed}"
         rig = rig_at(args.rig, rate_hz, args.out / f"rig-{rate_hz:g}hz.toml")
         scaled = [] if args.no_scale else [
-            "--total-steps", str(round(STEPS_AT_20HZ["total_steps"] * rate_hz / 20)),
+            "--total-steps", str(round(args.experience_s * rate_hz)),
             "--set", f"learning_starts={round(STEPS_AT_20HZ['learning_starts'] * rate_hz / 20)}",
             "--set", f"eval_every_steps={round(STEPS_AT_20HZ['eval_every_steps'] * rate_hz / 20)}",
         ]  # fmt: skip
