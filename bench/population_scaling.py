@@ -90,7 +90,11 @@ def train_once(size: int, args: argparse.Namespace) -> dict[str, Any]:
 
     from ddpg_control.learning.config import TrainConfig, with_overrides
     from ddpg_control.learning.trainer import train
-    from sim.pendulum_v1 import PendulumV1Batch
+
+    try:
+        from sim.pendulum_v1 import PendulumV1Batch
+    except ImportError:  # a tree from before the batch joined sim.pendulum_v1
+        from sim.pendulum_v1_batch import PendulumV1Batch  # type: ignore[no-redef]
 
     overrides = [
         ("seed", args.seed),
