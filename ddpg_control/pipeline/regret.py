@@ -178,17 +178,16 @@ def by_start_angle(
 ) -> list[StartBin]:
     """Regret by |start angle| in ``bins`` equal bins over [0, pi]: where a policy loses."""
     magnitude = np.abs(env.normalize_angle(optimum.angles_rad))
-    edges = np.linspace(0.0, np.pi, bins + 1)
-    edges[-1] = np.nextafter(np.pi, 4.0)  # pi itself belongs to the last bin
+    index = np.minimum((magnitude / np.pi * bins).astype(int), bins - 1)  # pi: the last bin
+    width = np.pi / bins
     rows = []
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
-        inside = (magnitude >= low) & (magnitude < high)
-        regrets = result.regrets[inside]
+    for b in range(bins):
+        regrets = result.regrets[index == b]
         rows.append(
             StartBin(
-                float(low),
-                float(min(high, np.pi)),
-                int(inside.sum()),
+                b * width,
+                (b + 1) * width,
+                len(regrets),
                 float(regrets.mean()) if len(regrets) else math.nan,
                 float(np.mean(regrets > costly)) if len(regrets) else math.nan,
             )
