@@ -118,7 +118,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench-out/rate"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--starts", type=int, default=20)
-    parser.add_argument("--no-scale", action="store_true", help="the default step counts")
+    parser.add_argument(
+        "--no-scale",
+        action="store_true",
+        help="no step counts: train's default budget (500 s at the rig's rate, up to 500 s more "
+        "until a policy balances)",
+    )
+    parser.add_argument("--no-last", action="store_true", help="swing-ups of best.pt only")
     parser.add_argument(
         "--experience-s", type=float, default=500.0, help="seconds of experience per learner"
     )
@@ -143,15 +149,24 @@ def main() -> None:
         train_s = time.perf_counter() - start
         run_dir = args.out / "runs" / name
         cli("export", "--onnx", "--policy", str(run_dir))
-        last = run_dir / "last.onnx"  # the member the last evaluation found best
-        last_pt = str(run_dir / "checkpoints" / "last.pt")
-        cli("export", "--policy", last_pt, "-o", str(last), "--tolerance-nm", "5e-5")
+        steps = int(tomllib.loads((run_dir / "config.toml").read_text())["total_steps"])
+        rows = (run_dir / "metrics.csv").read_text().splitlines()
+        trained = int(rows[-1].split(",")[0])  # env_steps of the last evaluation
         summary[f"{rate_hz:g} Hz"] = {
             "train_s": round(train_s, 1),
             "load_average": os.getloadavg(),
+            "total_steps": steps,
+            "steps_trained": trained,
             "best.pt": swing_ups(run_dir, rig, args.starts, args.seed, run_dir / "telemetry"),
-            "last.pt": swing_ups(last, rig, args.starts, args.seed, run_dir / "telemetry-last"),
         }
+        if not args.no_last:
+            last = run_dir / "last.onnx"  # the member the last evaluation found best
+            last_pt = str(run_dir / "checkpoints" / "last.pt")
+            cli("export", "--policy", last_pt, "-o", str(last), "--tolerance-nm", "5e-5")
+            telemetry = run_dir / "telemetry-last"
+            summary[f"{rate_hz:g} Hz"]["last.pt"] = swing_ups(
+                last, rig, args.starts, args.seed, telemetry
+            )
         print(json.dumps({f"{rate_hz:g} Hz": summary[f"{rate_hz:g} Hz"]}), flush=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))

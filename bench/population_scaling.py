@@ -7,7 +7,9 @@ main), each in a fresh subprocess with ``PYTHONPATH`` set to that tree; the orde
 between rounds, and the rounds repeat the whole sweep so load from other work hits both alike.
 "train s" is the trainer's own clock (rollout, updates, periodic evaluations, checkpoints);
 "call s" the whole ``train`` call (the baseline also re-evaluates best.pt and the last weights
-there). "x" is this tree's time over the baseline's, per round; then the median over rounds.
+there). "x train" is this tree's trainer clock over the baseline's, per round, "x CPU" the same
+for the CPU time of the whole ``train`` call (``time.process_time``: less moved than the wall
+clock by other jobs on a shared machine); then the medians over rounds.
 K = 1 is ``--population 1`` in each tree (the baseline may run another code path for it).
 "best.pt" is the delivered figure as each tree reports it (the number of episodes with it).
 
@@ -104,7 +106,7 @@ def train_once(size: int, args: argparse.Namespace) -> dict[str, Any]:
     ]
     config = with_overrides(TrainConfig(), overrides)
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = train(
             config,
             lambda: gymnasium.make("Pendulum-v1"),
@@ -112,11 +114,12 @@ def train_once(size: int, args: argparse.Namespace) -> dict[str, Any]:
             tensorboard=False,
             vector_env_factory=PendulumV1Batch,
         )
-        call_s = time.perf_counter() - start
+        call_s, cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
     final = result.final_eval
     return {
         "train_s": result.wall_time_s,
         "call_s": call_s,
+        "cpu_s": cpu_s,
         "best": final.mean_return,
         "episodes": len(final.returns),
     }
@@ -168,15 +171,16 @@ def main() -> None:
 
     trees = {"this": HERE, "baseline": args.baseline.resolve()}
     ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
+    cpu_ratios: dict[int, list[float]] = {k: [] for k in args.sizes}
     if args.update_only:
         print("| round | K | baseline ms | this ms | x |")
         print("|---|---|---|---|---|")
     else:
         print(
             "| round | K | baseline train s (call s) | this train s (call s) | x train "
-            "| baseline best.pt | this best.pt |"
+            "| x CPU | baseline best.pt | this best.pt |"
         )
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|")
     for rnd in range(1, args.rounds + 1):
         order = ["baseline", "this"] if rnd % 2 else ["this", "baseline"]
         got = {name: run_tree(trees[name], args, args.sizes) for name in order}
@@ -187,10 +191,11 @@ def main() -> None:
                 print(f"| {rnd} | {k} | {base:.3f} | {mine:.3f} | {mine / base:.2f} |", flush=True)
                 continue
             ratios[k].append(mine["train_s"] / base["train_s"])
+            cpu_ratios[k].append(mine["cpu_s"] / base["cpu_s"])
             print(
                 f"| {rnd} | {k} | {base['train_s']:.1f} ({base['call_s']:.1f}) "
                 f"| {mine['train_s']:.1f} ({mine['call_s']:.1f}) "
-                f"| {mine['train_s'] / base['train_s']:.2f} "
+                f"| {mine['train_s'] / base['train_s']:.2f} | {cpu_ratios[k][-1]:.2f} "
                 f"| {base['best']:.1f} ({base['episodes']}) | {mine['best']:.1f} "
                 f"({mine['episodes']}) |",
                 flush=True,
@@ -202,6 +207,13 @@ def main() -> None:
             f"K = {k}: {what} median {statistics.median(values):.2f}x the baseline "
             f"(rounds {min(values):.2f}-{max(values):.2f}); load {os.getloadavg()[0]:.2f}"
         )
+        if not args.update_only:
+            cpu = cpu_ratios[k]
+            print(
+                f"K = {k}: CPU time of the whole train call median "
+                f"{statistics.median(cpu):.2f}x the baseline's "
+                f"(rounds {min(cpu):.2f}-{max(cpu):.2f})"
+            )
 
 
 if __name__ == "__main__":

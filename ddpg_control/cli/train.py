@@ -122,6 +122,33 @@ def resolve_config(args: argparse.Namespace, base: Any = None) -> Any:
 
 #: The default config's step counts are meant at this control period (Pendulum-v1's 20 Hz).
 DEFAULT_STEPS_PERIOD_S = 0.05
+#: The keys of the step budget; a run that sets none of them gets :func:`default_budget`.
+BUDGET_KEYS = ("total_steps", "learning_starts", "eval_every_steps", "balance_steps")
+
+
+def budget_given(args: argparse.Namespace) -> bool:
+    """Whether the command line or the config file sets any of :data:`BUDGET_KEYS`."""
+    import tomllib
+
+    from ddpg_control.learning.config import parse_override
+
+    keys = {parse_override(text)[0] for text in args.overrides}
+    if args.config is not None:
+        keys |= set(tomllib.loads(args.config.read_text(encoding="utf-8")))
+    return args.total_steps is not None or bool(keys & set(BUDGET_KEYS))
+
+
+def default_budget(config: Any, period_s: float) -> Any:
+    """The budget of a run that names none: the default step counts in seconds of experience
+    at the env's own control period (10000 steps = 500 s per learner, warm-up and evaluations
+    every 50 s), and as many steps again (:attr:`TrainConfig.balance_steps`) while the
+    delivered policy does not yet balance: a heavy or fast rig needs up to 1000 s for that, a
+    Pendulum-v1 run's policy balances within the 500 s and stops there."""
+    from ddpg_control.learning.config import with_overrides
+
+    scale = DEFAULT_STEPS_PERIOD_S / period_s
+    steps = {key: round(getattr(config, key) * scale) for key in BUDGET_KEYS[:3]}
+    return with_overrides(config, [*steps.items(), ("balance_steps", steps["total_steps"])])
 
 
 def experience_note(config: Any, period_s: float) -> str:
@@ -212,6 +239,14 @@ def run(args: argparse.Namespace) -> int:
     probe = factory()
     period_s = float(probe.unwrapped.dt)
     probe.close()
+    if resume_from is None and not budget_given(args):
+        config = default_budget(config, period_s)
+        print(
+            f"budget: {config.total_steps} steps per learner ({config.total_steps * period_s:g} s "
+            f"at {1 / period_s:g} Hz), up to {config.balance_steps} more until a policy "
+            "balances; --total-steps N sets an exact budget",
+            file=sys.stderr,
+        )
     note = experience_note(config, period_s)
     if note:
         print(note, file=sys.stderr)
@@ -231,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def show(p: Progress) -> None:
-        bar.n = p.env_steps
+        bar.n, bar.total = p.env_steps, p.total_steps
         ep = "-" if p.episode_return is None else f"{p.episode_return:.0f}"
         ev = "-" if p.eval_return is None else f"{p.eval_return:.0f}"
         bar.set_postfix_str(f"ep {p.episodes} return {ep} eval {ev}", refresh=False)
@@ -250,6 +285,10 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     final = result.final_eval
     how = "goal reached" if result.stopped_early else "step budget used"
+    if result.env_steps > config.total_steps:
+        how += f"; {result.env_steps - config.total_steps} more until a policy balanced"
+        if result.balance != 1.0:
+            how = f"step budget and its {config.balance_steps} steps for balance used"
     print(f"run:        {run_dir}")
     print(
         f"trained:    {result.env_steps} steps, {result.episodes} episodes, "

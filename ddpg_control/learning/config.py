@@ -187,6 +187,9 @@ class TrainConfig:
     seed: int = 0
     #: Env steps per member (each learner of a population takes this many).
     total_steps: int = 10_000
+    #: Up to this many more steps per member while the delivered policy fails part of its
+    #: balance test (a pendulum only), ending at the first evaluation whose policy passes it.
+    balance_steps: int = 0
     #: Uniformly random actions (and no updates) for this many first steps.
     learning_starts: int = 1_000
     buffer_size: int = 100_000
@@ -211,11 +214,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _require(0 <= self.seed <= MAX_SEED, "seed", f"must be in 0..2**64-1, got {self.seed}")
-        _require(
-            self.learning_starts >= 0,
-            "learning_starts",
-            f"must be >= 0, got {self.learning_starts}",
-        )
+        for key in ("learning_starts", "balance_steps"):
+            _require(getattr(self, key) >= 0, key, f"must be >= 0, got {getattr(self, key)}")
         _require(
             self.buffer_size >= self.agent.batch_size,
             "buffer_size",

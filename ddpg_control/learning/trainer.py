@@ -267,6 +267,14 @@ class Trainer:
         self.env_steps += 1
         return finished
 
+    @property
+    def budget(self) -> int:
+        """Steps per member: ``total_steps``; once they are used, ``balance_steps`` more while
+        the delivered policy (the best evaluation so far) fails part of its balance test."""
+        cfg, balance = self.config, None if self.best is None else self.best.evaluation.balance
+        more = self.env_steps >= cfg.total_steps and balance not in (None, 1.0)
+        return cfg.total_steps + (cfg.balance_steps if more else 0)
+
     def run(self, runlog: RunLog, on_progress: Callable[[Progress], None] | None) -> TrainResult:
         cfg = self.config
         start = time.perf_counter() - self.wall_time_s
@@ -278,12 +286,10 @@ class Trainer:
         def report() -> None:
             if on_progress is not None:
                 ret = float(np.mean(list(last_returns.values()))) if last_returns else None
-                on_progress(
-                    Progress(self.env_steps, cfg.total_steps, self.episodes, ret, last_eval)
-                )
+                on_progress(Progress(self.env_steps, self.budget, self.episodes, ret, last_eval))
 
         self.start_episodes(list(range(len(self.members))))
-        while self.env_steps < cfg.total_steps:
+        while self.env_steps < self.budget:
             for k, episode_return in self.step():
                 last_returns[k] = episode_return
                 runlog.episode(k, self.env_steps, episode_return)
@@ -294,7 +300,7 @@ class Trainer:
                     runlog.update(self.env_steps, metrics)
             if self.env_steps % PROGRESS_EVERY_STEPS == 0:
                 report()
-            if self.env_steps % cfg.eval_every_steps == 0 or self.env_steps == cfg.total_steps:
+            if self.env_steps % cfg.eval_every_steps == 0 or self.env_steps == self.budget:
                 outcome, k = self.periodic_evaluation(runlog, metrics, start)
                 last_eval = outcome.result.mean_return
                 report()
@@ -423,11 +429,10 @@ class Trainer:
         """The best member's current networks as best.pt, a single learner's checkpoint with
         ``evaluation`` as its figure."""
         assert self.best is not None
-        k = self.best.member
-        episodes, episodes_evaluated = self.members[k].episodes, len(evaluation.returns)
+        k, n = self.best.member, len(evaluation.returns)
         state = {
             **self.checkpoint_base(
-                episodes, evaluation.mean_return, eval_episodes=episodes_evaluated
+                self.members[k].episodes, evaluation.mean_return, eval_episodes=n
             ),
             "networks": self.agent.member_networks(k),
             "population": {
@@ -526,10 +531,10 @@ def train(
     try:
         if resume_from is not None:
             trainer.restore(resume_from)
-            if trainer.env_steps >= config.total_steps:
+            if trainer.env_steps >= trainer.budget:
                 raise ConfigError(
                     f"the checkpoint is already at step {trainer.env_steps}; pass a "
-                    f"larger --total-steps (now {config.total_steps}) to continue training"
+                    f"larger --total-steps (now {trainer.budget}) to continue training"
                 )
         (run_dir / CONFIG_FILE).write_text(to_toml(config), encoding="utf-8")
         runlog = RunLog(run_dir, trainer.seeds, tensorboard=tensorboard)

@@ -217,3 +217,37 @@ def test_a_faster_rig_is_told_how_many_steps_give_the_same_seconds() -> None:
     assert "--total-steps 50000 --set learning_starts=5000 --set eval_every_steps=5000" in note
     assert "--total-steps 100000" in experience_note(TrainConfig(), 0.005)
     assert experience_note(with_overrides(TrainConfig(), [("total_steps", 50_000)]), 0.01) == ""
+
+
+def test_a_run_without_a_budget_gets_the_default_seconds_at_its_rate(tmp_path: Path) -> None:
+    import argparse
+
+    from ddpg_control.cli.train import budget_given, default_budget
+    from ddpg_control.learning.config import TrainConfig
+
+    at_100hz = default_budget(TrainConfig(), 0.01)
+    assert (at_100hz.total_steps, at_100hz.learning_starts, at_100hz.eval_every_steps) == (
+        50_000,
+        5_000,
+        5_000,
+    )
+    assert at_100hz.balance_steps == 50_000  # up to 500 s more until a policy balances
+    at_20hz = default_budget(TrainConfig(), 0.05)
+    assert (at_20hz.total_steps, at_20hz.balance_steps, at_20hz.learning_starts) == (
+        10_000,
+        10_000,
+        1_000,
+    )
+
+    def given(**kw: object) -> bool:
+        args = {"overrides": [], "config": None, "total_steps": None, **kw}
+        return budget_given(argparse.Namespace(**args))
+
+    config = tmp_path / "c.toml"
+    config.write_text("seed = 1\n[agent]\ntau = 0.02\n")
+    assert not given() and not given(config=config)
+    assert not given(overrides=["agent.tau=0.02"])
+    assert given(total_steps=400)
+    assert given(overrides=["eval_every_steps=500"])
+    config.write_text("total_steps = 400\n")
+    assert given(config=config)

@@ -227,6 +227,29 @@ def test_the_balance_test_tells_a_holding_policy_from_a_leaning_one(tmp_path: Pa
     trainer.close()
 
 
+def test_balance_steps_extend_training_until_the_delivered_policy_balances(
+    tmp_path: Path,
+) -> None:
+    config = short_config(("total_steps", 400), ("balance_steps", 400))
+    run = tmp_path / "run"
+    result = train(config, pendulum, run, tensorboard=False, vector_env_factory=PendulumV1Batch)
+    assert result.balance == 0.0  # 800 steps do not teach it to balance
+    assert result.env_steps == 800
+    with (run / "metrics.csv").open() as f:
+        assert [int(row["env_steps"]) for row in csv.DictReader(f)] == [200, 400, 600, 800]
+
+    trainer = Trainer(config, pendulum, tmp_path / "budget", PendulumV1Batch)
+    trainer.env_steps = 400
+    trainer.best = Best(0, 400, EvalResult(-150.0, 0.0, (-150.0,), balance=0.75))
+    assert trainer.budget == 800
+    trainer.best = Best(0, 600, EvalResult(-150.0, 0.0, (-150.0,), balance=1.0))
+    assert trainer.budget == 400  # the loop ends at this evaluation
+    trainer.env_steps = 200
+    trainer.best = Best(0, 200, EvalResult(-900.0, 0.0, (-900.0,), balance=0.0))
+    assert trainer.budget == 400  # no extension before the budget is used
+    trainer.close()
+
+
 def test_upright_starts_draw_near_upright_from_the_learners_own_generator(tmp_path: Path) -> None:
     never = Trainer(short_config(("population", 2)), pendulum, tmp_path, PendulumV1Batch)
     always = Trainer(
