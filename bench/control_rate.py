@@ -162,7 +162,7 @@ def main() -> None:
         if not args.no_last:
             last = run_dir / "last.onnx"  # the member the last evaluation found best
             last_pt = str(run_dir / "checkpoints" / "last.pt")
-            cli("export", "--policy", last_pt, "-o", str(last), "--tolerance-nm", "5e-5")
+            cli("export", "--policy", last_pt, "-o", str(last))
             telemetry = run_dir / "telemetry-last"
             summary[f"{rate_hz:g} Hz"]["last.pt"] = swing_ups(
                 last, rig, args.starts, args.seed, telemetry

@@ -164,11 +164,11 @@ def with_metadata(model_bytes: bytes, metadata: PolicyMetadata) -> bytes:
 
 
 def _tolerance_hint(report: VerificationReport) -> str:
-    if report.diff_ok or report.max_abs_diff_nm > 1e-4:
+    if report.diff_ok or report.max_abs_diff_nm > TOLERANCE_NM:
         return ""
     return (
-        "; a difference of a few 1e-5 N*m is float32 rounding (onnxruntime and torch sum in "
-        "another order): to accept it, re-export with --tolerance-nm 5e-5"
+        f"; a difference below {TOLERANCE_NM:g} N*m is float32 rounding (onnxruntime and torch "
+        f"sum in another order): to accept it, re-export with --tolerance-nm {TOLERANCE_NM:g}"
     )
 
 

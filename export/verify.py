@@ -27,7 +27,10 @@ from export.runtime import OnnxPolicy
 if TYPE_CHECKING:
     from ddpg_control.learning.networks import Actor
 
-TOLERANCE_NM = 1e-5
+#: The largest |onnxruntime - torch| an export may show: float32 rounding (the two sum in another
+#: order) reaches 1.3e-5 N*m on a 64-64 policy trained at 100 Hz; 1e-4 is 0.005 % of a 2 N*m
+#: limit, far below what a motor resolves, and far below what a wrong graph gives.
+TOLERANCE_NM = 1e-4
 #: The loosest tolerance ``export --tolerance-nm`` accepts: beyond it the file is not the actor.
 MAX_TOLERANCE_NM = 1e-3
 DEFAULT_RANDOM_OBSERVATIONS = 1024

@@ -22,7 +22,7 @@ HELP = "export a checkpoint's actor to a verified, self-describing ONNX policy"
 DESCRIPTION = (
     "Export the actor to ONNX (input 'obs' [batch, 3], output 'action' [batch, 1] in N*m) "
     "with its metadata, then verify it: onnx.checker full check, and onnxruntime against "
-    "torch on over 1000 observations (max |diff| <= 1e-5 N*m, every torque within the "
+    "torch on over 1000 observations (max |diff| <= 1e-4 N*m, every torque within the "
     f"limit). Default: the latest run's {BEST_CHECKPOINT} -> runs/<name>/{POLICY_FILE}."
 )
 

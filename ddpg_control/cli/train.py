@@ -44,7 +44,12 @@ def add_parser(subparsers: Any) -> None:
         "default: the config's, 0",
         default=None,
     )
-    add_budget_arguments(p)
+    add_budget_arguments(
+        p,
+        "default: 500 s of experience at the env's control period (10000 steps at 20 Hz, 50000 "
+        "at 100 Hz), then up to as many more until the delivered policy passes its balance "
+        "test; N is an exact budget",
+    )
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
     add_set_argument(p, "repeatable")
     add_preset_argument(p, "the config's env.preset, else the PyBullet pendulum's default")
@@ -62,14 +67,14 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def add_budget_arguments(p: Any) -> None:
+def add_budget_arguments(p: Any, steps_default: str = "default 10000") -> None:
     """``--total-steps``, ``--episode-s`` and ``--population``: how much training a run gets
     (``train`` and each candidate of ``sweep``)."""
     p.add_argument(
         "--total-steps",
         type=positive_int,
         metavar="N",
-        help="environment steps per learner (default 10000; with the config's stop.metric = "
+        help=f"environment steps per learner ({steps_default}; with the config's stop.metric = "
         "'eval' training stops earlier once the goal return is confirmed)",
     )
     p.add_argument(

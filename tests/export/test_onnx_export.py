@@ -90,6 +90,11 @@ def test_verification_catches_a_policy_that_is_not_the_actor(
     assert not report.passed and not report.diff_ok and report.limit_ok
     over = VerificationReport(1000, 0.0, 2.5, 2.0)
     assert over.diff_ok and not over.limit_ok and not over.passed
+    # the default limit passes float32 rounding (1.28e-5 N*m measured on a policy trained at
+    # 100 Hz) and refuses a graph that is off by more than 1e-4 N*m anywhere
+    assert VerificationReport(1049, 1.28e-5, 2.0, 2.0).passed
+    assert not VerificationReport(1049, 1.01e-4, 2.0, 2.0).passed
+    assert report.max_abs_diff_nm > 100 * TOLERANCE_NM  # another actor is far beyond it
 
 
 def test_exporting_the_same_checkpoint_twice_gives_identical_bytes(
