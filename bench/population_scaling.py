@@ -3,8 +3,9 @@
 Every round trains K = 1, 4, 8 (``--sizes``) learners on Pendulum-v1 for ``--steps`` env steps
 per member (no early stop, the numpy Pendulum-v1 batch as ``train`` steps it), once with this
 tree's code and once with the baseline's (``--baseline``, a checkout such as a worktree of
-main), each in a fresh subprocess with ``PYTHONPATH`` set to that tree; the order alternates
-between rounds, and the rounds repeat the whole sweep so load from other work hits both alike.
+main), each K in a fresh subprocess with ``PYTHONPATH`` set to that tree, the two trees' runs
+of one K back to back and which goes first alternating, so drift in the machine's speed hits
+both alike; the rounds repeat the whole sweep.
 "train s" is the trainer's own clock (rollout, updates, periodic evaluations, checkpoints);
 "call s" the whole ``train`` call (the baseline also re-evaluates best.pt and the last weights
 there). "x train" is this tree's trainer clock over the baseline's, per round, "x CPU" the same
@@ -182,10 +183,11 @@ def main() -> None:
         )
         print("|---|---|---|---|---|---|---|---|")
     for rnd in range(1, args.rounds + 1):
-        order = ["baseline", "this"] if rnd % 2 else ["this", "baseline"]
-        got = {name: run_tree(trees[name], args, args.sizes) for name in order}
-        for k in args.sizes:
-            base, mine = got["baseline"][str(k)], got["this"][str(k)]
+        for i, k in enumerate(args.sizes):
+            # each size in its own pair of processes, back to back, the first tree alternating
+            order = ["baseline", "this"] if (rnd + i) % 2 else ["this", "baseline"]
+            got = {name: run_tree(trees[name], args, [k])[str(k)] for name in order}
+            base, mine = got["baseline"], got["this"]
             if args.update_only:
                 ratios[k].append(mine / base)
                 print(f"| {rnd} | {k} | {base:.3f} | {mine:.3f} | {mine / base:.2f} |", flush=True)
