@@ -44,12 +44,7 @@ def add_parser(subparsers: Any) -> None:
         "default: the config's, 0",
         default=None,
     )
-    add_budget_arguments(
-        p,
-        "default: 500 s of experience at the env's control period (10000 steps at 20 Hz, 50000 "
-        "at 100 Hz), then up to as many more until the delivered policy passes its balance "
-        "test; N is an exact budget",
-    )
+    add_budget_arguments(p)
     p.add_argument("--config", type=Path, metavar="FILE", help="TOML config file")
     add_set_argument(p, "repeatable")
     add_preset_argument(p, "the config's env.preset, else the PyBullet pendulum's default")
@@ -67,15 +62,19 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-def add_budget_arguments(p: Any, steps_default: str = "default 10000") -> None:
+def add_budget_arguments(p: Any) -> None:
     """``--total-steps``, ``--episode-s`` and ``--population``: how much training a run gets
     (``train`` and each candidate of ``sweep``)."""
     p.add_argument(
         "--total-steps",
         type=positive_int,
         metavar="N",
-        help=f"environment steps per learner ({steps_default}; with the config's stop.metric = "
-        "'eval' training stops earlier once the goal return is confirmed)",
+        help="environment steps per learner, an exact budget. Without it (and without a step "
+        "count in --config or --set) train gives each learner 500 s of experience at the "
+        "env's control period (10000 steps on Pendulum-v1, 50000 on a 100-Hz rig) and up to "
+        "as many steps again until the delivered policy passes its balance test; a sweep's "
+        "candidates take the config's 10000. With the config's stop.metric = 'eval' training "
+        "stops earlier once the goal return is confirmed",
     )
     p.add_argument(
         "--episode-s",
@@ -147,8 +146,8 @@ def default_budget(config: Any, period_s: float) -> Any:
     """The budget of a run that names none: the default step counts in seconds of experience
     at the env's own control period (10000 steps = 500 s per learner, warm-up and evaluations
     every 50 s), and as many steps again (:attr:`TrainConfig.balance_steps`) while the
-    delivered policy does not yet balance: a heavy or fast rig needs up to 1000 s for that, a
-    Pendulum-v1 run's policy balances within the 500 s and stops there."""
+    delivered policy does not yet balance: a heavy or fast rig can need up to 1000 s for that;
+    the default Pendulum-v1 runs balance within the 500 s and stop there."""
     from ddpg_control.learning.config import with_overrides
 
     scale = DEFAULT_STEPS_PERIOD_S / period_s
