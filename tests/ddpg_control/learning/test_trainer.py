@@ -230,23 +230,24 @@ def test_the_balance_test_tells_a_holding_policy_from_a_leaning_one(tmp_path: Pa
 def test_balance_steps_extend_training_until_the_delivered_policy_balances(
     tmp_path: Path,
 ) -> None:
-    config = short_config(("total_steps", 400), ("balance_steps", 400))
+    config = short_config(("total_steps", 200), ("balance_steps", 200), ("eval_every_steps", 100))
     run = tmp_path / "run"
     result = train(config, pendulum, run, tensorboard=False, vector_env_factory=PendulumV1Batch)
-    assert result.balance == 0.0  # 800 steps do not teach it to balance
-    assert result.env_steps == 800
+    assert result.balance == 0.0  # 400 steps do not teach it to balance
+    assert result.env_steps == 400
     with (run / "metrics.csv").open() as f:
-        assert [int(row["env_steps"]) for row in csv.DictReader(f)] == [200, 400, 600, 800]
+        assert [int(row["env_steps"]) for row in csv.DictReader(f)] == [100, 200, 300, 400]
 
     trainer = Trainer(config, pendulum, tmp_path / "budget", PendulumV1Batch)
-    trainer.env_steps = 400
-    trainer.best = Best(0, 400, EvalResult(-150.0, 0.0, (-150.0,), balance=0.75))
-    assert trainer.budget == 800
-    trainer.best = Best(0, 600, EvalResult(-150.0, 0.0, (-150.0,), balance=1.0))
-    assert trainer.budget == 400  # the loop ends at this evaluation
     trainer.env_steps = 200
-    trainer.best = Best(0, 200, EvalResult(-900.0, 0.0, (-900.0,), balance=0.0))
-    assert trainer.budget == 400  # no extension before the budget is used
+    trainer.best = Best(0, 200, EvalResult(-150.0, 0.0, (-150.0,), balance=0.75))
+    assert trainer.budget == 400
+    trainer.env_steps = 300
+    trainer.best = Best(0, 300, EvalResult(-150.0, 0.0, (-150.0,), balance=1.0))
+    assert trainer.budget == 200  # the loop ends at this evaluation
+    trainer.env_steps = 100
+    trainer.best = Best(0, 100, EvalResult(-900.0, 0.0, (-900.0,), balance=0.0))
+    assert trainer.budget == 200  # no extension before the budget is used
     trainer.close()
 
 
