@@ -34,6 +34,7 @@ import numpy as np
 
 from ddpg_control.runtime.contracts import wrap_angle
 from ddpg_control.runtime.telemetry import Telemetry, holding_upright
+from ddpg_control.runtime.toml_config import toml_text
 
 CLI = [sys.executable, "-m", "ddpg_control.cli.main"]
 RIG = Path(__file__).with_name("weak_motor_rig.toml")
@@ -51,22 +52,11 @@ def cli(*args: str) -> str:
     return result.stdout
 
 
-def toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(value) if isinstance(value, str) else repr(value)
-
-
 def rig_at(rig: Path, rate_hz: float, out: Path) -> Path:
     """``rig`` with ``control_period_s = 1 / rate_hz``, written to ``out``."""
     data = tomllib.loads(rig.read_text(encoding="utf-8"))
     data["pendulum"]["control_period_s"] = 1.0 / rate_hz
-    lines = [f"# {rig.name} at {rate_hz:g} Hz"]
-    for table, values in data.items():
-        lines += ["", f"[{table}]", *(f"{k} = {toml_value(v)}" for k, v in values.items())]
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out.write_text(f"# {rig.name} at {rate_hz:g} Hz\n" + toml_text(data), encoding="utf-8")
     return out
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.runtime.errors import ConfigError
+from ddpg_control.runtime.toml_config import toml_value
 
 PROFILE_DIR_ENV = "DDPG_CONTROL_PROFILES"
 
@@ -73,10 +74,10 @@ class DeviceProfile:
             ("max_torque_nm", self.max_torque_nm),
             ("watchdog_ms", self.watchdog_ms),
         ]
-        lines += [f"{key} = {_toml_value(value)}" for key, value in items if value is not None]
+        lines += [f"{key} = {toml_value(value)}" for key, value in items if value is not None]
         if self.options:
             lines += ["", "[options]"]
-            lines += [f"{key} = {_toml_value(v)}" for key, v in sorted(self.options.items())]
+            lines += [f"{key} = {toml_value(v)}" for key, v in sorted(self.options.items())]
         return "\n".join(lines) + "\n"
 
     def save(self, path: Path) -> Path:
@@ -167,12 +168,3 @@ class DeviceProfile:
                 raise bad(f"{key} must be > 0, got {value}")
         if self.device_id is not None and self.device_id < 0:
             raise bad(f"id must be >= 0, got {self.device_id}")
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)

@@ -17,7 +17,6 @@ is small enough not to need a TOML writer).
 
 from __future__ import annotations
 
-import json
 import math
 import tomllib
 from dataclasses import dataclass, fields
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_control.runtime.files import write_atomically
+from ddpg_control.runtime.toml_config import toml_value
 from sim.params import PendulumParams, RandomizationRanges, SimConfigError
 
 #: Randomised around a fit: +- this many standard deviations ...
@@ -134,24 +134,6 @@ def ranges_around(
     return RandomizationRanges(**changes)
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} to TOML")
-
-
 def params_toml(
     params: PendulumParams,
     *,
@@ -168,13 +150,13 @@ def params_toml(
     ]
     for key, value in params.to_dict().items():
         note = f"  # {comments[key]}" if key in comments else ""
-        lines.append(f"{key} = {_toml_value(value)}{note}")
+        lines.append(f"{key} = {toml_value(value)}{note}")
     if std:
         lines += ["", "[uncertainty]  # one standard deviation"]
-        lines += [f"{k} = {_toml_value(float(v))}" for k, v in std.items()]
+        lines += [f"{k} = {toml_value(float(v))}" for k, v in std.items()]
     if provenance:
         lines += ["", "[provenance]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in provenance.items()]
+        lines += [f"{k} = {toml_value(v)}" for k, v in provenance.items()]
     return "\n".join(lines) + "\n"
 
 

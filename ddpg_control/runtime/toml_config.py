@@ -9,6 +9,7 @@ a :class:`~ddpg_control.runtime.errors.ConfigError` that names the key. Torch-fr
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -131,7 +132,8 @@ def toml_text(data: Mapping[str, Any]) -> str:
 
 
 def toml_value(value: Any) -> str:
-    """One TOML value: a bool, number, string or list of them."""
+    """One TOML value: a bool, number (``nan`` and ``inf`` included), string, or a list or
+    tuple of them."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -139,7 +141,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
