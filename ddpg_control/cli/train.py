@@ -132,13 +132,12 @@ BUDGET_KEYS = ("total_steps", "learning_starts", "eval_every_steps", "balance_st
 
 def budget_given(args: argparse.Namespace) -> bool:
     """Whether the command line or the config file sets any of :data:`BUDGET_KEYS`."""
-    import tomllib
-
     from ddpg_control.learning.config import parse_override
+    from ddpg_control.runtime.toml_config import read_toml
 
     keys = {parse_override(text)[0] for text in args.overrides}
     if args.config is not None:
-        keys |= set(tomllib.loads(args.config.read_text(encoding="utf-8")))
+        keys |= set(read_toml(args.config))
     return args.total_steps is not None or bool(keys & set(BUDGET_KEYS))
 
 
@@ -165,14 +164,13 @@ def experience_note(config: Any, period_s: float) -> str:
     faster = period_s < DEFAULT_STEPS_PERIOD_S * (1 - 1e-9)
     if not faster or config.total_steps * period_s >= wanted_s * (1 - 1e-9):
         return ""
-    scale = DEFAULT_STEPS_PERIOD_S / period_s
+    same = default_budget(default, period_s)
     return (
         f"note: at {1 / period_s:g} Hz, {config.total_steps} steps are "
         f"{config.total_steps * period_s:g} s of experience per learner, where the defaults give "
-        f"{wanted_s:g} s at 20 Hz; for the same seconds pass --total-steps "
-        f"{round(default.total_steps * scale)} --set learning_starts="
-        f"{round(default.learning_starts * scale)} --set eval_every_steps="
-        f"{round(default.eval_every_steps * scale)}"
+        f"{wanted_s:g} s at 20 Hz; for the same seconds pass --total-steps {same.total_steps} "
+        f"--set learning_starts={same.learning_starts} --set eval_every_steps="
+        f"{same.eval_every_steps}"
     )
 
 
@@ -288,11 +286,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     final = result.final_eval
+    extra = result.env_steps - config.total_steps
     how = "goal reached" if result.stopped_early else "step budget used"
-    if result.env_steps > config.total_steps:
-        how += f"; {result.env_steps - config.total_steps} more until a policy balanced"
-        if result.balance != 1.0:
-            how = f"step budget and its {config.balance_steps} steps for balance used"
+    if extra > 0 and result.balance == 1.0:
+        how += f"; {extra} more until a policy balanced"
+    elif extra > 0:
+        how = f"step budget and its {config.balance_steps} steps for balance used"
     print(f"run:        {run_dir}")
     print(
         f"trained:    {result.env_steps} steps, {result.episodes} episodes, "
